@@ -1,0 +1,18 @@
+"""The audit trail of changes that are not work-order transitions (those have their own events)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .actors import Actor
+from .context import hotline_of
+from .models import AuditLog
+
+
+def record(session: Session, actor: Actor, action: str, entity: str, entity_id: Any = "",
+           data: dict[str, Any] | None = None) -> AuditLog:
+    row = AuditLog(actor_user_id=actor.user_id, actor_label=actor.label or actor.role, action=action,
+                   entity=entity, entity_id=str(entity_id), data=data or {}, created_at=hotline_of(session).now())
+    session.add(row)
+    return row

@@ -1,0 +1,145 @@
+"""The event bus: in-process by default, Redis pub/sub when REDIS_URL is set; one interface.
+
+Domain code never publishes directly: it calls `publish_after_commit(session, ...)`, and the
+event leaves only once the transaction has committed (a rollback drops it).
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Event:
+    topic: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Subscription:
+    """Events matching `pattern` (glob, e.g. `agent.*`) arrive in a queue; close() to stop."""
+    pattern: str
+    _queue: "queue.Queue[Event]" = field(default_factory=queue.Queue)
+    _close: Any = None
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self._close:
+            self._close(self)
+            self._close = None
+
+
+class InProcessBus:
+    """Delivers to subscribers in this process only."""
+
+    def __init__(self) -> None:
+        self._subs: list[Subscription] = []
+        self._lock = threading.Lock()
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            if fnmatch.fnmatchcase(topic, sub.pattern):
+                sub._queue.put(Event(topic, payload))
+
+    def subscribe(self, pattern: str) -> Subscription:
+        sub = Subscription(pattern, _close=self._unsubscribe)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def close(self) -> None:
+        with self._lock:
+            self._subs.clear()
+
+
+class RedisBus:
+    """Redis pub/sub: every process subscribed to the same Redis sees every event.
+
+    One listener thread per process fans messages out to local subscriptions, so 200 console
+    streams cost one Redis connection, not 200.
+    """
+
+    def __init__(self, url: str, channel_prefix: str = "hotline:") -> None:
+        import redis  # imported here: the default, in-process setup never needs it
+
+        self._redis = redis.Redis.from_url(url)
+        self._prefix = channel_prefix
+        self._local = InProcessBus()
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
+        self._thread = self._pubsub.run_in_thread(sleep_time=0.5, daemon=True)
+
+    def _on_message(self, message: dict) -> None:
+        try:
+            channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+            payload = json.loads(message["data"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("bus: dropped malformed message %r", message)
+            return
+        self._local.publish(channel[len(self._prefix):], payload)
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        self._redis.publish(self._prefix + topic, json.dumps(payload, ensure_ascii=False, default=str))
+
+    def subscribe(self, pattern: str) -> Subscription:
+        return self._local.subscribe(pattern)
+
+    def close(self) -> None:
+        self._thread.stop()
+        self._pubsub.close()
+        self._redis.close()
+
+
+def make_bus(redis_url: str = ""):
+    return RedisBus(redis_url) if redis_url else InProcessBus()
+
+
+_PENDING = "hotline_pending_events"
+
+
+def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
+    """Queue an event on the session; it is published after a successful commit only."""
+    session.info.setdefault(_PENDING, []).append(Event(topic, payload))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _flush_events(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    bus = session.info.get("bus")
+    if bus is None:
+        log.debug("bus: session without a bus, %d events not published", len(pending))
+        return
+    for ev in pending:
+        try:
+            bus.publish(ev.topic, ev.payload)
+        except Exception:  # noqa: BLE001 - the commit stands; a lost notification is logged
+            log.exception("bus: could not publish %s", ev.topic)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_events(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,256 @@
+"""The `hotline` command. Other packages add subcommands and services through entry points."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from importlib.metadata import entry_points
+
+from sqlalchemy import select
+
+from .config import ConfigError, load_settings
+from .context import Hotline, create_hotline
+from .errors import HotlineError
+
+log = logging.getLogger("hotline")
+
+DEMO_LOGINS = ["agent1", "agent2", "dispatcher1", "manager1", "callback1", "supervisor1", "admin",
+               "franchisee1", "franchisee2"]
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def make_hotline(args) -> Hotline:
+    overrides = {}
+    if getattr(args, "demo", False):
+        overrides["HOTLINE_DEMO"] = "1"
+    return create_hotline(load_settings(**overrides))
+
+
+# ---------------------------------------------------------------- init
+
+def init_database(hl: Hotline, demo: bool) -> dict:
+    """Create or upgrade the schema, load reference data, and the demo city when asked."""
+    from .migrate import upgrade
+    from .seed import load_demo, load_reference
+    upgrade(hl.engine)
+    with hl.session() as s, s.begin():
+        load_reference(s)
+    summary = {"schema": "up to date"}
+    if demo:
+        with hl.session() as s, s.begin():
+            summary.update(load_demo(s))
+    return summary
+
+
+def cmd_init(args) -> int:
+    hl = make_hotline(args)
+    summary = init_database(hl, args.demo)
+    log.info("database ready at %s: %s", hl.engine.url.render_as_string(hide_password=True), summary)
+    return 0
+
+
+# ---------------------------------------------------------------- orders
+
+def cmd_order_create(args) -> int:
+    from . import orders
+    from .actors import Actor
+    hl = make_hotline(args)
+    with hl.session() as s, s.begin():
+        order = orders.book(s, phone=args.phone, service=args.service, start=orders.parse_when(args.when, hl.tz),
+                            address=args.address, channel=args.channel, quantity=args.quantity,
+                            urgent=True if args.urgent else None, name=args.name or "",
+                            actor=Actor(role="agent", label="cli"))
+        out = orders.to_dict(order, hl.tz)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_order_show(args) -> int:
+    from . import orders
+    hl = make_hotline(args)
+    with hl.session() as s:
+        out = orders.to_dict(orders.get(s, args.number), hl.tz, history=True)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_dispatch_batch(args) -> int:
+    from .dispatch import batch_dispatch, unassigned_queue
+    hl = make_hotline(args)
+    with hl.session() as s, s.begin():
+        result = batch_dispatch(s, [o for o in unassigned_queue(s) if o.status == "confirmed"])
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------- users
+
+def cmd_user_add(args) -> int:
+    from .models import ROLES, Franchisee, User
+    from .passwords import hash_password
+    if args.role not in ROLES:
+        raise HotlineError(f"role {args.role!r} is not one of {', '.join(ROLES)}")
+    password = os.environ.get("HOTLINE_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    if len(password) < 10:
+        raise HotlineError("a password needs at least 10 characters")
+    hl = make_hotline(args)
+    with hl.session() as s, s.begin():
+        fr_id = None
+        if args.role == "franchisee":
+            fr = s.scalar(select(Franchisee).where(Franchisee.name == args.franchisee))
+            if fr is None:
+                raise HotlineError("a franchisee user needs --franchisee NAME of an existing franchisee")
+            fr_id = fr.id
+        s.add(User(username=args.username, display_name=args.username, role=args.role,
+                   password_hash=hash_password(password), franchisee_id=fr_id))
+    log.info("user %s (%s) added", args.username, args.role)
+    return 0
+
+
+# ---------------------------------------------------------------- run
+
+def refuse_demo_passwords_in_production(hl: Hotline) -> None:
+    from .models import User
+    from .passwords import DEMO_PASSWORD, verify_password
+    if hl.settings.demo:
+        return
+    if not hl.settings.secret_key:
+        raise ConfigError("SECRET_KEY is not set; production needs a long random value, "
+                          "e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                          "or start the demo with `hotline run --demo`")
+    with hl.session() as s:
+        weak = [u.username for u in s.scalars(select(User).where(User.active))
+                if u.is_demo or verify_password(u.password_hash, DEMO_PASSWORD)]
+    if weak:
+        raise ConfigError(f"users with the demo password exist ({', '.join(weak)}); this is not demo mode, "
+                          "so Hotline refuses to start. Change their passwords or deactivate them, "
+                          "or run the demo with `hotline run --demo`")
+
+
+def load_services(hl: Hotline, only: set[str] | None = None) -> list:
+    services = []
+    for ep in entry_points(group="hotline.services"):
+        if only is not None and ep.name not in only:
+            continue
+        try:
+            factory = ep.load()
+        except ImportError as exc:
+            log.warning("service %s is not available: %s", ep.name, exc)
+            continue
+        services.append(factory(hl))
+    return services
+
+
+def cmd_run(args) -> int:
+    if args.demo:
+        os.environ["HOTLINE_DEMO"] = "1"
+        os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+    hl = make_hotline(args)
+    init_database(hl, args.demo)
+    refuse_demo_passwords_in_production(hl)
+    from .scheduler import Scheduler
+    only = set(args.only.split(",")) if args.only else None
+    services = load_services(hl, only) + [Scheduler(hl)]
+    for svc in services:
+        svc.start()
+    lines = ["", "Hotline is running."]
+    for svc in services:
+        lines += ["  " + line for line in svc.describe()]
+    if hl.settings.demo:
+        lines += ["", "Demo logins (password: demo): " + ", ".join(DEMO_LOGINS),
+                  "Demo call:  hotline simulate-call 13800138000 --keys \"1 1 1 2 1 1 1\"",
+                  "Demo SMS:   hotline simulate-sms 13800138000 \"BJ 明天上午\""]
+    lines.append("Stop with Ctrl-C.")
+    log.info("\n".join(lines))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("stopping")
+    for svc in reversed(services):
+        try:
+            svc.stop()
+        except Exception:  # noqa: BLE001 - stop the rest anyway
+            log.exception("stopping %s failed", svc)
+    hl.close()
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="Hotline: the home-services alliance contact center. "
+                                "Configuration comes from environment variables (see README).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("init", help="create or upgrade the database schema; --demo loads the demo city")
+    sp.add_argument("--demo", action="store_true", help="also load the demo city (idempotent)")
+    sp.set_defaults(func=cmd_init)
+
+    sp = sub.add_parser("run", help="start everything in one process: console, FastAGI, bus, scheduler")
+    sp.add_argument("--demo", action="store_true", help="demo mode: migrate, load the demo city, demo logins")
+    sp.add_argument("--only", help="comma-separated services to start (e.g. web,fastagi); default all")
+    sp.set_defaults(func=cmd_run)
+
+    order = sub.add_parser("order", help="create or show work orders").add_subparsers(dest="order_cmd", metavar="ACTION")
+    sp = order.add_parser("create", help="book, price and dispatch an order; prints it as JSON")
+    sp.add_argument("--phone", required=True, help="customer's number, e.g. 13800138000")
+    sp.add_argument("--service", required=True, help="service code, e.g. BJ (home cleaning)")
+    sp.add_argument("--when", required=True, help='local start time "YYYY-MM-DD HH:MM"')
+    sp.add_argument("--address", help="free-text address; default: the customer's default address")
+    sp.add_argument("--channel", default="agent", help="ivr, agent, sms, online, twilio (default agent)")
+    sp.add_argument("--quantity", type=int, help="units (hours, visits...); default: the service's usual")
+    sp.add_argument("--name", help="customer's name, for a new customer")
+    sp.add_argument("--urgent", action="store_true", help="mark as an emergency")
+    sp.set_defaults(func=cmd_order_create)
+    sp = order.add_parser("show", help="one work order with its full history, as JSON")
+    sp.add_argument("number")
+    sp.set_defaults(func=cmd_order_show)
+
+    sp = sub.add_parser("dispatch", help="batch-dispatch every confirmed order waiting for a franchisee")
+    sp.set_defaults(func=cmd_dispatch_batch)
+
+    sp = sub.add_parser("user", help="manage console users").add_subparsers(dest="user_cmd", metavar="ACTION")
+    up = sp.add_parser("add", help="add a user (password from HOTLINE_NEW_PASSWORD or asked)")
+    up.add_argument("username")
+    up.add_argument("--role", required=True)
+    up.add_argument("--franchisee", help="franchisee name, for role franchisee")
+    up.set_defaults(func=cmd_user_add)
+
+    for ep in entry_points(group="hotline.commands"):
+        try:
+            ep.load()(sub)
+        except ImportError as exc:
+            log.debug("commands %s not available: %s", ep.name, exc)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        setup_logging(load_settings().log_level)
+    except ConfigError:
+        setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except (HotlineError, ConfigError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Every setting Hotline reads from the environment, in one place.
+
+Each variable has a safe default for a one-machine demo; a bad value raises
+`ConfigError` naming the variable and an example of a good value.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message names the variable and an example."""
+
+
+# name -> (default, example, description); the README's table is generated from this.
+VARIABLES: dict[str, tuple[str, str, str]] = {
+    "DATABASE_URL": ("sqlite:///hotline.db", "postgresql+psycopg://hotline:pw@db/hotline",
+                     "SQLAlchemy URL of the database. Default: a SQLite file in the working directory (WAL, foreign keys on)."),
+    "REDIS_URL": ("", "redis://127.0.0.1:6379/0",
+                  "When set, the event bus and Twilio call state use Redis, so several processes can share them."),
+    "SECRET_KEY": ("", "a long random string",
+                   "Signs console sessions and CSRF tokens. Required outside demo mode."),
+    "TIMEZONE": ("Asia/Shanghai", "Asia/Urumqi", "Zone used to show times and read dates typed by callers; storage is UTC."),
+    "HOTLINE_DEMO": ("0", "1", "Demo mode: demo users with password `demo` are allowed. `hotline run --demo` sets it."),
+    "WEB_BIND": ("127.0.0.1:8080", "0.0.0.0:8080", "Address the console and webhooks listen on."),
+    "WEB_THREADS": ("16", "32", "Worker threads of the production WSGI server (waitress)."),
+    "FASTAGI_BIND": ("127.0.0.1:4573", "0.0.0.0:4573", "Address the FastAGI server listens on."),
+    "FASTAGI_ALLOW": ("127.0.0.1,::1", "127.0.0.1,10.0.0.0/24", "Peers (addresses or CIDR networks) allowed to open FastAGI sessions."),
+    "FASTAGI_MAX_CALLS": ("200", "500", "Concurrent FastAGI calls served; callers beyond it are refused so Asterisk falls back to the queue."),
+    "AMI_URL": ("", "ami://hotline:secret@127.0.0.1:5038", "Asterisk Manager Interface to listen to for queue events (screen-pop). Empty: not started."),
+    "PUBLIC_BASE_URL": ("", "https://hotline.example.cn",
+                        "The URL Twilio calls, when the app sits behind a proxy; used to check X-Twilio-Signature."),
+    "TWILIO_ACCOUNT_SID": ("", "ACxxxxxxxx", "Twilio account for outbound SMS (REST)."),
+    "TWILIO_AUTH_TOKEN": ("", "your auth token", "Checks Twilio webhook signatures and authenticates outbound SMS."),
+    "TWILIO_NUMBER": ("", "+8610xxxxxxxx", "The number outbound SMS are sent from."),
+    "TWILIO_INSECURE_DEV": ("0", "1", "Development only: accept unsigned Twilio webhooks when no auth token is set."),
+    "SMS_PROVIDER": ("", "twilio", "Outbound SMS provider: `twilio`, or `console` (stores and logs only). Default: twilio when credentials are set, else console."),
+    "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00", "When agents answer (local time); statutory holidays are closed."),
+    "ACCEPT_DEADLINE_MINUTES": ("30", "60", "Time a franchisee has to accept a dispatched order before it goes to the next one (派工时限)."),
+    "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
+    "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
+    "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
+    "LOG_LEVEL": ("INFO", "DEBUG", "Logging level."),
+}
+
+
+def _parse_hours(value: str) -> tuple[time, time]:
+    try:
+        start, end = value.split("-")
+        h1, m1 = (int(x) for x in start.split(":"))
+        h2, m2 = (int(x) for x in end.split(":"))
+        return time(h1, m1), time(h2, m2)
+    except Exception:  # noqa: BLE001 - any malformed value gets the same clear message
+        raise ConfigError(f"BUSINESS_HOURS={value!r} is not HH:MM-HH:MM, e.g. 08:00-20:00") from None
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {VARIABLES[name][1]}") from None
+
+
+def _hostport(name: str, value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{name}={value!r} is not HOST:PORT, e.g. {VARIABLES[name][1]}")
+    return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    secret_key: str
+    timezone: ZoneInfo
+    demo: bool
+    web_bind: tuple[str, int]
+    web_threads: int
+    fastagi_bind: tuple[str, int]
+    fastagi_allow: tuple[str, ...]
+    fastagi_max_calls: int
+    ami_url: str
+    public_base_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_number: str
+    twilio_insecure_dev: bool
+    sms_provider: str
+    business_hours: tuple[time, time]
+    accept_deadline_minutes: int
+    complaint_due_hours: int
+    prompts_dir: Path
+    recordings_dir: Path
+    log_level: str
+    extra: dict = field(default_factory=dict)
+
+
+def load_settings(env: dict | None = None, **overrides) -> Settings:
+    """Read settings from `env` (default: os.environ); keyword overrides win."""
+    src = dict(os.environ if env is None else env)
+    src.update({k.upper(): str(v) for k, v in overrides.items()})
+
+    def get(name: str) -> str:
+        return src.get(name, VARIABLES[name][0]).strip()
+
+    tzname = get("TIMEZONE")
+    try:
+        tz = ZoneInfo(tzname)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE={tzname!r} is not an IANA zone, e.g. Asia/Shanghai") from None
+    provider = get("SMS_PROVIDER").lower()
+    if not provider:
+        provider = "twilio" if get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN") else "console"
+    if provider not in ("twilio", "console"):
+        raise ConfigError(f"SMS_PROVIDER={provider!r} is not one of twilio, console")
+    return Settings(
+        database_url=get("DATABASE_URL"),
+        redis_url=get("REDIS_URL"),
+        secret_key=get("SECRET_KEY"),
+        timezone=tz,
+        demo=get("HOTLINE_DEMO") in ("1", "true", "yes"),
+        web_bind=_hostport("WEB_BIND", get("WEB_BIND")),
+        web_threads=_int("WEB_THREADS", get("WEB_THREADS")),
+        fastagi_bind=_hostport("FASTAGI_BIND", get("FASTAGI_BIND")),
+        fastagi_allow=tuple(p.strip() for p in get("FASTAGI_ALLOW").split(",") if p.strip()),
+        fastagi_max_calls=_int("FASTAGI_MAX_CALLS", get("FASTAGI_MAX_CALLS")),
+        ami_url=get("AMI_URL"),
+        public_base_url=get("PUBLIC_BASE_URL").rstrip("/"),
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        twilio_number=get("TWILIO_NUMBER"),
+        twilio_insecure_dev=get("TWILIO_INSECURE_DEV") in ("1", "true", "yes"),
+        sms_provider=provider,
+        business_hours=_parse_hours(get("BUSINESS_HOURS")),
+        accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),
+        complaint_due_hours=_int("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
+        prompts_dir=Path(get("PROMPTS_DIR")),
+        recordings_dir=Path(get("RECORDINGS_DIR")),
+        log_level=get("LOG_LEVEL").upper(),
+    )

@@ -1,0 +1,191 @@
+"""Dispatch: which district an address is in, and which franchisee gets an order.
+
+The choice, in order: active franchisees that serve the order's district and service, that
+have not refused or let this order time out, and that are under their daily capacity on the
+service day; ranked by district priority, then rating, then current load. No candidate: the
+order stays confirmed in the unassigned queue, with the reason, and is never dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .actors import SYSTEM, Actor
+from .context import hotline_of
+from .errors import ValidationError
+from .models import (District, DistrictAlias, Franchisee, FranchiseeDistrict, FranchiseeService, WorkOrder,
+                     WorkOrderEvent)
+from .timeutil import to_local, to_utc
+from .workflow import transition
+
+# States in which an order occupies its franchisee's capacity for the service day.
+CAPACITY_STATES = ("dispatched", "accepted", "in_service", "completed", "closed", "rework")
+LOAD_STATES = ("dispatched", "accepted", "in_service", "rework")
+
+
+@dataclass
+class DistrictMatch:
+    district: District | None
+    candidates: list[District] = field(default_factory=list)
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.district is None and len(self.candidates) > 1
+
+
+def resolve_district(session: Session, address: str) -> DistrictMatch:
+    """Find the district named in a free-text address by its names and aliases.
+
+    The longest matching name wins ("天山区" over "天山"); two different districts matched by
+    equally long names is ambiguous and goes to an agent.
+    """
+    text = (address or "").replace(" ", "")
+    if not text:
+        return DistrictMatch(None)
+    hits: dict[int, tuple[int, District]] = {}
+    for d in session.scalars(select(District)):
+        for name in (d.name_zh, d.name_en.lower()):
+            if name and name in (text if name == d.name_zh else text.lower()):
+                hits[d.id] = max(hits.get(d.id, (0, d)), (len(name), d), key=lambda t: t[0])
+    for alias in session.scalars(select(DistrictAlias)):
+        if alias.alias and alias.alias in text:
+            d = alias.district
+            hits[d.id] = max(hits.get(d.id, (0, d)), (len(alias.alias), d), key=lambda t: t[0])
+    if not hits:
+        return DistrictMatch(None)
+    ranked = sorted(hits.values(), key=lambda t: -t[0])
+    best = [d for n, d in ranked if n == ranked[0][0]]
+    if len(best) == 1:
+        return DistrictMatch(best[0], [d for _, d in ranked])
+    return DistrictMatch(None, best)
+
+
+@dataclass
+class Candidate:
+    franchisee: Franchisee
+    priority: int
+    load: int
+    booked_that_day: int
+    reasons: list[str]
+
+    def as_dict(self) -> dict:
+        return {"franchisee_id": self.franchisee.id, "franchisee": self.franchisee.name,
+                "priority": self.priority, "rating": self.franchisee.rating_x100 / 100,
+                "load": self.load, "booked_that_day": self.booked_that_day, "reasons": self.reasons}
+
+
+def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
+    """Franchisees that refused this order, let it time out, or had it recalled: never offered it again."""
+    rows = session.execute(select(WorkOrderEvent.data).where(
+        WorkOrderEvent.order_id == order.id, WorkOrderEvent.action.in_(("reject", "expire", "recall"))))
+    return {d.get("franchisee_id") for (d,) in rows if d.get("franchisee_id")}
+
+
+def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
+    """Ranked candidates for `order`, and when there are none, the reason why."""
+    if order.district_id is None:
+        return [], "no district: the address matched none, an agent must choose one"
+    hl = hotline_of(session)
+    local_day = to_local(order.scheduled_start, hl.tz).date()
+    day_start = to_utc(datetime.combine(local_day, datetime.min.time()), hl.tz)
+    day_end = day_start + timedelta(days=1)
+    excluded = excluded_franchisees(session, order)
+
+    rows = session.execute(
+        select(Franchisee, FranchiseeDistrict.priority)
+        .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+        .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
+        .where(FranchiseeDistrict.district_id == order.district_id,
+               FranchiseeService.service_id == order.service_id)).all()
+    if not rows:
+        return [], "no franchisee serves this service in this district"
+    ids = [f.id for f, _ in rows]
+    booked = dict(session.execute(
+        select(WorkOrder.franchisee_id, func.count()).where(
+            WorkOrder.franchisee_id.in_(ids), WorkOrder.status.in_(CAPACITY_STATES),
+            WorkOrder.scheduled_start >= day_start, WorkOrder.scheduled_start < day_end,
+            WorkOrder.id != order.id)
+        .group_by(WorkOrder.franchisee_id)).all())
+    load = dict(session.execute(
+        select(WorkOrder.franchisee_id, func.count()).where(
+            WorkOrder.franchisee_id.in_(ids), WorkOrder.status.in_(LOAD_STATES), WorkOrder.id != order.id)
+        .group_by(WorkOrder.franchisee_id)).all())
+
+    out: list[Candidate] = []
+    skipped: list[str] = []
+    for fr, prio in rows:
+        if fr.status != "active":
+            skipped.append(f"{fr.name}: suspended")
+            continue
+        if fr.id in excluded:
+            skipped.append(f"{fr.name}: already refused or missed this order")
+            continue
+        n = booked.get(fr.id, 0)
+        if n >= fr.daily_capacity:
+            skipped.append(f"{fr.name}: full on {local_day} ({n}/{fr.daily_capacity})")
+            continue
+        out.append(Candidate(fr, prio, load.get(fr.id, 0), n, [
+            f"district priority {prio}", f"rating {fr.rating_x100 / 100:.2f}",
+            f"open orders {load.get(fr.id, 0)}", f"{n}/{fr.daily_capacity} booked on {local_day}"]))
+    out.sort(key=lambda c: (c.priority, -c.franchisee.rating_x100, c.load, c.franchisee.id))
+    return out, ("" if out else "; ".join(skipped))
+
+
+def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
+             franchisee: Franchisee | None = None) -> Franchisee | None:
+    """Dispatch `order` to `franchisee` (manual) or to the best candidate; None leaves it unassigned."""
+    ranked, why = candidates(session, order)
+    if franchisee is not None:
+        chosen = next((c for c in ranked if c.franchisee.id == franchisee.id), None)
+        if chosen is None:
+            raise ValidationError(
+                f"{franchisee.name} cannot take order {order.number}: "
+                + (why or "it is not among the candidates (district, service, capacity, or it refused before)")
+                + (f"; candidates: {', '.join(c.franchisee.name for c in ranked)}" if ranked else ""))
+    elif ranked:
+        chosen = ranked[0]
+    else:
+        order.unassigned_reason = why[:255]
+        return None
+    transition(session, order, "dispatch", actor, franchisee=chosen.franchisee, reasons=chosen.reasons)
+    return chosen.franchisee
+
+
+def release_and_redispatch(session: Session, order: WorkOrder, action: str, actor: Actor,
+                           **params) -> Franchisee | None:
+    """Reject / expire / recall the order, then offer it to the next candidate."""
+    transition(session, order, action, actor, **params)
+    return dispatch(session, order, SYSTEM)
+
+
+def batch_dispatch(session: Session, orders: list[WorkOrder], actor: Actor = SYSTEM) -> dict[str, str | None]:
+    """Dispatch many confirmed orders, urgent and earliest first; returns number -> franchisee or None."""
+    result: dict[str, str | None] = {}
+    for order in sorted(orders, key=lambda o: (not o.urgent, o.scheduled_start, o.id)):
+        if order.status != "confirmed":
+            result[order.number] = None
+            continue
+        fr = dispatch(session, order, actor)
+        result[order.number] = fr.name if fr else None
+    return result
+
+
+def expire_overdue(session: Session) -> list[str]:
+    """The SLA watchdog: orders not accepted by their deadline go to the next candidate."""
+    hl = hotline_of(session)
+    now = hl.now()
+    overdue = session.scalars(select(WorkOrder).where(
+        WorkOrder.status == "dispatched", WorkOrder.accept_deadline < now)
+        .order_by(WorkOrder.accept_deadline)).all()
+    for order in overdue:
+        release_and_redispatch(session, order, "expire", SYSTEM)
+    return [o.number for o in overdue]
+
+
+def unassigned_queue(session: Session) -> list[WorkOrder]:
+    """Confirmed orders waiting for a franchisee, urgent first, then oldest."""
+    return list(session.scalars(select(WorkOrder).where(WorkOrder.status.in_(("new", "confirmed")))
+                                .order_by(WorkOrder.urgent.desc(), WorkOrder.created_at)))

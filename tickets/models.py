@@ -1,0 +1,448 @@
+"""The data model: SQLAlchemy 2.0 typed models for every table Hotline keeps.
+
+Times are stored as naive UTC datetimes; money as integer fen; phone numbers as E.164 strings.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: what every DateTime column holds."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# ---------------------------------------------------------------- places and catalog
+
+class District(Base):
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64), unique=True)
+    name_en: Mapped[str] = mapped_column(String(64))
+    aliases: Mapped[list["DistrictAlias"]] = relationship(back_populates="district", cascade="all, delete-orphan")
+
+
+class DistrictAlias(Base):
+    """A string that, found in a free-text address, points at a district (road, landmark, old name)."""
+    __tablename__ = "district_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(64), unique=True)
+    district: Mapped[District] = relationship(back_populates="aliases")
+
+
+class Service(Base):
+    """A catalog item (服务项目). Prices are demo values in fen."""
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)          # SMS code, e.g. BJ
+    category: Mapped[str] = mapped_column(String(16), index=True)      # household, cleaning, repair, moving, other
+    category_digit: Mapped[int] = mapped_column(Integer)               # voice menu: the category key
+    menu_digit: Mapped[int] = mapped_column(Integer)                   # voice menu: the item key in its category
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(8))                       # hour, visit, month, sqm
+    guide_price_fen: Mapped[int] = mapped_column(Integer)
+    default_quantity: Mapped[int] = mapped_column(Integer, default=1)
+    holiday_pay: Mapped[bool] = mapped_column(Boolean, default=False)  # hourly work: holidays charged double
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)    # reachable by the emergency key
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("category_digit", "menu_digit"),)
+
+
+# ---------------------------------------------------------------- customers
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[Optional[str]] = mapped_column(String(2))         # zh, en; None = ask
+    member_level: Mapped[str] = mapped_column(String(8), default="standard")  # standard 普通, senior 高级, vip
+    card_balance_fen: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    phones: Mapped[list["CustomerPhone"]] = relationship(back_populates="customer", cascade="all, delete-orphan")
+    addresses: Mapped[list["Address"]] = relationship(back_populates="customer", cascade="all, delete-orphan",
+                                                      order_by="Address.id")
+
+    @property
+    def default_address(self) -> Optional["Address"]:
+        for a in self.addresses:
+            if a.is_default:
+                return a
+        return self.addresses[0] if self.addresses else None
+
+
+class CustomerPhone(Base):
+    """One of a customer's numbers; any of them identifies the customer on an incoming call."""
+    __tablename__ = "customer_phones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    label: Mapped[str] = mapped_column(String(16), default="mobile")
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(255))
+    district_id: Mapped[Optional[int]] = mapped_column(ForeignKey("districts.id"))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer: Mapped[Customer] = relationship(back_populates="addresses")
+    district: Mapped[Optional[District]] = relationship()
+
+
+# ---------------------------------------------------------------- franchisees and workers
+
+class Franchisee(Base):
+    __tablename__ = "franchisees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active, suspended
+    daily_capacity: Mapped[int] = mapped_column(Integer, default=20)
+    rating_x100: Mapped[int] = mapped_column(Integer, default=400)     # survey average × 100; 4.00 until scored
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    districts: Mapped[list["FranchiseeDistrict"]] = relationship(back_populates="franchisee",
+                                                                 cascade="all, delete-orphan")
+    services: Mapped[list["FranchiseeService"]] = relationship(cascade="all, delete-orphan")
+    workers: Mapped[list["Worker"]] = relationship(back_populates="franchisee")
+
+
+class FranchiseeDistrict(Base):
+    """A district a franchisee serves; priority 1 is the district's protected first choice."""
+    __tablename__ = "franchisee_districts"
+    franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisees.id", ondelete="CASCADE"), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    franchisee: Mapped[Franchisee] = relationship(back_populates="districts")
+    district: Mapped[District] = relationship()
+
+
+class FranchiseeService(Base):
+    __tablename__ = "franchisee_services"
+    franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisees.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    service: Mapped[Service] = relationship()
+
+
+class Worker(Base):
+    """A franchisee's worker (服务人员) with the qualifications dispatch checks."""
+    __tablename__ = "workers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisees.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    id_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_cert_expires: Mapped[Optional[date]] = mapped_column(Date)
+    training_cert: Mapped[str] = mapped_column(String(64), default="")
+    background_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    rating_x100: Mapped[int] = mapped_column(Integer, default=400)
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    franchisee: Mapped[Franchisee] = relationship(back_populates="workers")
+    skills: Mapped[list["WorkerSkill"]] = relationship(cascade="all, delete-orphan")
+
+
+class WorkerSkill(Base):
+    __tablename__ = "worker_skills"
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+
+
+# ---------------------------------------------------------------- users
+
+ROLES = ("agent", "dispatcher", "district_manager", "callback", "supervisor", "admin", "franchisee")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    franchisee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("franchisees.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    presence: Mapped[str] = mapped_column(String(12), default="away")  # available, busy, away
+    extension: Mapped[str] = mapped_column(String(32), default="")     # PJSIP endpoint or Twilio client name
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)     # bumped by "log out everywhere"
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    franchisee: Mapped[Optional[Franchisee]] = relationship()
+    districts: Mapped[list["UserDistrict"]] = relationship(cascade="all, delete-orphan")
+
+
+class UserDistrict(Base):
+    """The districts a district manager is responsible for."""
+    __tablename__ = "user_districts"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+# ---------------------------------------------------------------- work orders
+
+class OrderCounter(Base):
+    """Per-day sequence behind work-order numbers; incremented inside the creating transaction."""
+    __tablename__ = "order_counters"
+    day: Mapped[str] = mapped_column(String(5), primary_key=True)      # YYDDD
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(10), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(12))                   # ivr, agent, sms, online, twilio
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)         # E.164 number on the order
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    scheduled_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    address_text: Mapped[str] = mapped_column(String(255), default="")
+    address_id: Mapped[Optional[int]] = mapped_column(ForeignKey("addresses.id"))
+    district_id: Mapped[Optional[int]] = mapped_column(ForeignKey("districts.id"), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    franchisee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("franchisees.id"), index=True)
+    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
+    dispatched_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    accept_deadline: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    price_total_fen: Mapped[int] = mapped_column(Integer, default=0)
+    final_price_fen: Mapped[Optional[int]] = mapped_column(Integer)
+    needs_agent: Mapped[bool] = mapped_column(Boolean, default=False)  # flagged: an agent must look
+    flag_reason: Mapped[str] = mapped_column(String(255), default="")
+    unassigned_reason: Mapped[str] = mapped_column(String(255), default="")  # why no franchisee was found
+    voice_note: Mapped[str] = mapped_column(String(255), default="")   # recorded address/complaint file
+    notes: Mapped[str] = mapped_column(Text, default="")
+    completion_notes: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id", use_alter=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    customer: Mapped[Customer] = relationship()
+    service: Mapped[Service] = relationship()
+    district: Mapped[Optional[District]] = relationship()
+    franchisee: Mapped[Optional[Franchisee]] = relationship()
+    worker: Mapped[Optional[Worker]] = relationship()
+    price_lines: Mapped[list["PriceLine"]] = relationship(back_populates="order", cascade="all, delete-orphan",
+                                                          order_by="PriceLine.id")
+    events: Mapped[list["WorkOrderEvent"]] = relationship(back_populates="order", cascade="all, delete-orphan",
+                                                          order_by="WorkOrderEvent.id")
+
+
+class PriceLine(Base):
+    """One line of an order's price; the order's total is always the sum of its lines."""
+    __tablename__ = "price_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))                      # base, holiday, penalty, final
+    description: Mapped[str] = mapped_column(String(128))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_fen: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    order: Mapped[WorkOrder] = relationship(back_populates="price_lines")
+
+
+class WorkOrderEvent(Base):
+    """The audit trail: every change of a work order, who made it and when."""
+    __tablename__ = "work_order_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    order: Mapped[WorkOrder] = relationship(back_populates="events")
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    source: Mapped[str] = mapped_column(String(12))                    # ivr, sms, agent, survey, twilio
+    text: Mapped[str] = mapped_column(Text, default="")
+    recording: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")    # open, resolved
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    resolved_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    order: Mapped[Optional[WorkOrder]] = relationship()
+    customer: Mapped[Optional[Customer]] = relationship()
+
+
+class Survey(Base):
+    """The satisfaction survey (回访) of one completed order: pending until answered."""
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, answered
+    score: Mapped[Optional[int]] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(12), default="")        # phone, sms
+    asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    answered_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    order: Mapped[WorkOrder] = relationship()
+
+
+# ---------------------------------------------------------------- calls, messages, events
+
+class Call(Base):
+    """One row per call: where the caller went in the IVR and how the call ended."""
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)  # Asterisk uniqueid or Twilio CallSid
+    transport: Mapped[str] = mapped_column(String(12))                 # agi, fastagi, twilio, simulator
+    caller: Mapped[str] = mapped_column(String(32), default="")        # E.164, or "anonymous"
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"), index=True)
+    language: Mapped[str] = mapped_column(String(2), default="")
+    ivr_path: Mapped[list[Any]] = mapped_column(default=list)           # node names in order
+    outcome: Mapped[str] = mapped_column(String(16), default="")       # booked, status, complaint, agent, callback, abandoned, ...
+    abandoned_at: Mapped[str] = mapped_column(String(32), default="")  # the node a caller hung up in
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"))
+    queue: Mapped[str] = mapped_column(String(32), default="")
+    agent_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    agent_member: Mapped[str] = mapped_column(String(64), default="")  # queue member interface, e.g. PJSIP/agent1
+    hold_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    talk_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    queue_result: Mapped[str] = mapped_column(String(16), default="")  # answered, abandoned, busy, no-answer
+    disposition: Mapped[str] = mapped_column(String(32), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+
+class IvrSession(Base):
+    """IVR state between webhook requests (Twilio), keyed by CallSid; any process can take the next step."""
+    __tablename__ = "ivr_sessions"
+    call_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookReceipt(Base):
+    """A processed webhook (by provider and id); a replay gets the stored response, nothing runs twice."""
+    __tablename__ = "webhook_receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    status_code: Mapped[int] = mapped_column(Integer, default=200)
+    content_type: Mapped[str] = mapped_column(String(64), default="text/xml")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("provider", "key"),)
+
+
+class SmsMessage(Base):
+    __tablename__ = "sms_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))                  # in, out
+    provider: Mapped[str] = mapped_column(String(16))                  # twilio, console, aliyun, tencent
+    provider_sid: Mapped[Optional[str]] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[str] = mapped_column(String(24), default="")          # reply, booked, dispatched, ...
+    dedupe_key: Mapped[Optional[str]] = mapped_column(String(128), unique=True)  # exactly one per event
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # received, queued, sent, delivered, failed, suppressed
+    error: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    __table_args__ = (Index("ix_sms_provider_sid", "provider", "provider_sid", unique=True),)
+
+
+class SmsOptOut(Base):
+    """Numbers that sent TD/STOP; kept until they send START."""
+    __tablename__ = "sms_optouts"
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SmsConversation(Base):
+    """A request read back to a sender and waiting for Y/N, or another pending question."""
+    __tablename__ = "sms_conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(16))                      # book, cancel
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, confirmed, declined, expired
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AgentEvent(Base):
+    """Events streamed to one agent's console (screen-pops); ids let a reconnecting stream catch up."""
+    __tablename__ = "agent_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Notice(Base):
+    """A platform notice to franchisees (公告)."""
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Changes that are not work-order transitions (catalog, users, franchisees...), who and when."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(32), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class SchedulerLock(Base):
+    """Leader lease so exactly one process runs the scheduled jobs."""
+    __tablename__ = "scheduler_locks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,54 @@
+"""Work-order numbers: 10 digits, YYDDD + a 5-digit sequence of that local day.
+
+Digits only, so a caller can key one in; sorted by creation date; unique across processes
+because the day's counter row is incremented inside the creating transaction (a row lock on
+PostgreSQL, the write lock on SQLite).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from .errors import ValidationError
+from .models import OrderCounter
+from .timeutil import to_local
+
+PER_DAY = 99_999
+
+
+def day_key(now_utc: datetime, tz: ZoneInfo) -> str:
+    local = to_local(now_utc, tz)
+    return f"{local.year % 100:02d}{local.timetuple().tm_yday:03d}"
+
+
+def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:
+    day = day_key(now_utc, tz)
+    seq = session.execute(update(OrderCounter).where(OrderCounter.day == day)
+                          .values(last=OrderCounter.last + 1).returning(OrderCounter.last)).scalar()
+    if seq is None:
+        # First order of the day: insert; a concurrent first insert loses on the primary key,
+        # so fall back to the increment inside a savepoint.
+        try:
+            with session.begin_nested():
+                session.execute(insert(OrderCounter).values(day=day, last=1))
+            seq = 1
+        except Exception:  # noqa: BLE001 - IntegrityError from any driver
+            seq = session.execute(update(OrderCounter).where(OrderCounter.day == day)
+                                  .values(last=OrderCounter.last + 1).returning(OrderCounter.last)).scalar_one()
+    if seq > PER_DAY:
+        raise ValidationError(f"more than {PER_DAY} work orders on day {day}; numbers would not fit in 10 digits")
+    return f"{day}{seq:05d}"
+
+
+def looks_like_number(text: str) -> bool:
+    return text.isdigit() and len(text) == 10
+
+
+def parse_number(text: str) -> str:
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    if not looks_like_number(digits):
+        raise ValidationError(f"{text!r} is not a work-order number; they are 10 digits, like 2632700001")
+    return digits

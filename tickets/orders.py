@@ -1,0 +1,167 @@
+"""Booking a work order from any channel, and reading one back."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import customers as customers_mod
+from .actors import SYSTEM, Actor
+from .context import hotline_of
+from .dispatch import dispatch, resolve_district
+from .errors import NotFound, ValidationError
+from .models import Call, PriceLine, Service, WorkOrder
+from .numbers import next_number, parse_number
+from .phones import mask, normalize
+from .pricing import check_quantity, quote
+from .timeutil import to_local, to_utc
+from .workflow import OPEN_STATES, record_creation, transition
+
+CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
+
+
+def service_by_code(session: Session, code: str) -> Service:
+    svc = session.scalar(select(Service).where(Service.code == (code or "").strip().upper(), Service.active))
+    if svc is None:
+        codes = session.scalars(select(Service.code).where(Service.active).order_by(Service.code)).all()
+        raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(codes)}")
+    return svc
+
+
+def parse_when(text: str, tz) -> datetime:
+    """'YYYY-MM-DD HH:MM' in local time -> naive UTC."""
+    try:
+        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except (ValueError, AttributeError):
+        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00") from None
+    return to_utc(local, tz)
+
+
+def book(session: Session, *, phone: str, service: Service | str, start: datetime, actor: Actor = SYSTEM,
+         channel: str = "agent", address: str | None = None, district_id: int | None = None,
+         quantity: int | None = None, urgent: bool | None = None, name: str = "", notes: str = "",
+         voice_note: str = "", call: Call | None = None, auto_dispatch: bool = True) -> WorkOrder:
+    """Create, price, confirm and dispatch an order in the caller's transaction.
+
+    `start` is naive UTC. With no address the customer's default address is used. An address
+    that matches no district, or several, leaves the order `new` and flagged for an agent.
+    """
+    if channel not in CHANNELS:
+        raise ValidationError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    hl = hotline_of(session)
+    now = hl.now()
+    svc = service if isinstance(service, Service) else service_by_code(session, service)
+    qty = check_quantity(quantity if quantity is not None else svc.default_quantity)
+    if start <= now:
+        raise ValidationError(f"the service time must be in the future; "
+                              f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
+    e164 = normalize(phone)
+    cust = customers_mod.get_or_create(session, e164, name)
+
+    flags: list[str] = []
+    addr_obj = None
+    if address:
+        text = address.strip()[:255]
+        if district_id is None:
+            match = resolve_district(session, text)
+            if match.district:
+                district_id = match.district.id
+            elif match.ambiguous:
+                flags.append("address matches several districts: " + ", ".join(d.name_zh for d in match.candidates))
+            else:
+                flags.append("address matches no district")
+        addr_obj = customers_mod.add_address(session, cust, text, district_id)
+    else:
+        addr_obj = cust.default_address
+        if addr_obj is None:
+            text = ""
+            flags.append("no address given" + (" (voice note recorded)" if voice_note else ""))
+        else:
+            text = addr_obj.text
+            district_id = district_id or addr_obj.district_id
+            if district_id is None:
+                flags.append("default address has no district")
+
+    order = WorkOrder(number=next_number(session, now, hl.tz), status="new", channel=channel,
+                      customer=cust, phone=e164, service=svc, quantity=qty, scheduled_start=start,
+                      address_text=text, address_id=addr_obj.id if addr_obj else None, district_id=district_id,
+                      urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
+                      flag_reason="; ".join(flags)[:255], notes=notes, voice_note=voice_note,
+                      call_id=call.id if call else None, created_at=now, updated_at=now)
+    for line in quote(svc, qty, start, hl.tz):
+        order.price_lines.append(PriceLine(kind=line.kind, description=line.description, quantity=line.quantity,
+                                           unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen))
+    order.price_total_fen = sum(line.amount_fen for line in order.price_lines)
+    session.add(order)
+    session.flush()
+    record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
+    if call is not None:
+        call.order_id = order.id
+    if order.district_id is not None:
+        transition(session, order, "confirm", actor)
+        if auto_dispatch:
+            dispatch(session, order, SYSTEM)
+    return order
+
+
+def get(session: Session, number: str) -> WorkOrder:
+    num = parse_number(number)
+    order = session.scalar(select(WorkOrder).where(WorkOrder.number == num)
+                           .options(selectinload(WorkOrder.events), selectinload(WorkOrder.price_lines)))
+    if order is None:
+        raise NotFound(f"no work order {num}")
+    return order
+
+
+def open_orders_for_phone(session: Session, phone: str) -> list[WorkOrder]:
+    """Open orders of the customer who owns `phone` (any of their numbers), earliest first."""
+    cust = customers_mod.find_by_phone(session, phone)
+    if cust is None:
+        return []
+    return list(session.scalars(select(WorkOrder).where(
+        WorkOrder.customer_id == cust.id, WorkOrder.status.in_(OPEN_STATES))
+        .order_by(WorkOrder.scheduled_start)))
+
+
+def phone_may_see(session: Session, order: WorkOrder, phone: str) -> bool:
+    """A caller may hear an order only when calling from the order's number or another of its customer's."""
+    cust = customers_mod.find_by_phone(session, phone)
+    return order.phone == phone or (cust is not None and cust.id == order.customer_id)
+
+
+def amount_due(order: WorkOrder) -> int:
+    """What the customer owes: the penalty alone for a cancelled order, else the total."""
+    if order.status == "cancelled":
+        return sum(l.amount_fen for l in order.price_lines if l.kind == "penalty")
+    return order.price_total_fen
+
+
+def to_dict(order: WorkOrder, tz, *, history: bool = False, masked: bool = False) -> dict[str, Any]:
+    """JSON-ready view of an order; `masked` hides the phone and address for people who may not see them."""
+    out: dict[str, Any] = {
+        "number": order.number, "status": order.status, "channel": order.channel,
+        "service": {"code": order.service.code, "name_zh": order.service.name_zh, "name_en": order.service.name_en},
+        "quantity": order.quantity,
+        "scheduled_start": to_local(order.scheduled_start, tz).isoformat(),
+        "customer": order.customer.name,
+        "phone": mask(order.phone) if masked else order.phone,
+        "address": ("***" if order.address_text else "") if masked else order.address_text,
+        "district": order.district.name_zh if order.district else None,
+        "franchisee": order.franchisee.name if order.franchisee else None,
+        "worker": order.worker.name if order.worker else None,
+        "urgent": order.urgent, "needs_agent": order.needs_agent, "flag_reason": order.flag_reason,
+        "unassigned_reason": order.unassigned_reason,
+        "accept_deadline": to_local(order.accept_deadline, tz).isoformat() if order.accept_deadline else None,
+        "price_lines": [{"kind": l.kind, "description": l.description, "quantity": l.quantity,
+                         "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in order.price_lines],
+        "price_total_fen": order.price_total_fen, "amount_due_fen": amount_due(order),
+        "final_price_fen": order.final_price_fen,
+        "created_at": to_local(order.created_at, tz).isoformat(),
+    }
+    if history:
+        out["history"] = [{"at": to_local(e.created_at, tz).isoformat(), "action": e.action,
+                           "from": e.from_status, "to": e.to_status, "by": e.actor_label or e.actor_role,
+                           "role": e.actor_role, "data": e.data} for e in order.events]
+    return out

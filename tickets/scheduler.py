@@ -1,0 +1,89 @@
+"""The in-process scheduler (APScheduler) with a leader lease in the database.
+
+Every process may start a scheduler; only the one holding the `jobs` lease runs the jobs, so
+several web/FastAGI processes never run the SLA watchdog twice at once. Jobs derive their work
+from database state, so a lost or repeated run loses or duplicates nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .context import Hotline, Job
+from .dispatch import expire_overdue
+from .models import SchedulerLock
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+
+
+def _watchdog(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        expired = expire_overdue(s)
+    if expired:
+        log.info("watchdog: %d orders not accepted in time went to the next franchisee: %s",
+                 len(expired), ", ".join(expired))
+
+
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30)]
+
+
+def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:
+    """Take or renew the lease; True when `holder` is the leader now."""
+    now = hl.now()
+    with hl.session() as s, s.begin():
+        got = s.execute(update(SchedulerLock).where(
+            SchedulerLock.name == name,
+            (SchedulerLock.holder == holder) | (SchedulerLock.expires_at < now))
+            .values(holder=holder, expires_at=now + LEASE)).rowcount
+        if got:
+            return True
+        if s.scalar(select(SchedulerLock).where(SchedulerLock.name == name)) is not None:
+            return False
+    try:
+        with hl.session() as s, s.begin():
+            s.add(SchedulerLock(name=name, holder=holder, expires_at=now + LEASE))
+        return True
+    except IntegrityError:
+        return False
+
+
+def release_lease(hl: Hotline, holder: str, name: str = "jobs") -> None:
+    with hl.session() as s, s.begin():
+        s.execute(delete(SchedulerLock).where(SchedulerLock.name == name, SchedulerLock.holder == holder))
+
+
+class Scheduler:
+    def __init__(self, hl: Hotline) -> None:
+        self.hl = hl
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._sched = BackgroundScheduler(timezone="UTC")
+
+    def run_job(self, job: Job) -> None:
+        if not acquire_lease(self.hl, self.holder):
+            return
+        try:
+            job.func(self.hl)
+        except Exception:  # noqa: BLE001 - one failing run must not stop the schedule
+            log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
+
+    def start(self) -> None:
+        for job in CORE_JOBS + self.hl.jobs:
+            self._sched.add_job(self.run_job, "interval", args=[job], seconds=job.seconds, id=job.name,
+                                max_instances=1, coalesce=True)
+        self._sched.start()
+        log.info("scheduler started (%d jobs, lease holder %s)", len(CORE_JOBS) + len(self.hl.jobs), self.holder)
+
+    def stop(self) -> None:
+        self._sched.shutdown(wait=True)
+        release_lease(self.hl, self.holder)
+
+    def describe(self) -> list[str]:
+        return [f"scheduler: {', '.join(j.name for j in CORE_JOBS + self.hl.jobs)}"]

@@ -1,0 +1,43 @@
+"""UTC storage, local display, and the Chinese statutory-holiday calendar."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from .models import utcnow
+
+__all__ = ["utcnow", "to_utc", "to_local", "is_statutory_holiday", "holiday_name"]
+
+
+def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
+    """Aware or local-naive datetime -> naive UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
+    """Naive UTC -> aware local."""
+    return dt.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def holiday_name(day: date) -> str | None:
+    """Name of the statutory holiday on `day`, or None.
+
+    Uses chinese_calendar (the State Council's yearly notices). Weekends and the rest days
+    made up by working on a weekend (调休) are not statutory holidays.
+    """
+    try:
+        _, name = chinese_calendar.get_holiday_detail(day)
+        if name is None or chinese_calendar.is_in_lieu(day):
+            return None
+        return str(name)
+    except NotImplementedError:
+        # Years the calendar does not cover yet: no holiday surcharge rather than a guess.
+        return None
+
+
+def is_statutory_holiday(day: date) -> bool:
+    return holiday_name(day) is not None

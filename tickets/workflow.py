@@ -1,0 +1,254 @@
+"""The work-order lifecycle: one transition table, one `transition()` that applies it.
+
+Every change of a work order goes through `transition()`: it checks the move, the actor's
+role and what the move requires, writes the change and its event row in the caller's
+transaction, runs the in-transaction listeners (SMS notices), and queues a bus event that is
+published only after commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .actors import Actor
+from .bus import publish_after_commit
+from .context import hotline_of
+from .errors import PermissionDenied, TransitionError, ValidationError
+from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
+from .pricing import check_fen, late_change_penalty
+
+STATES = ("new", "confirmed", "dispatched", "accepted", "in_service", "completed", "closed",
+          "cancelled", "rework")
+OPEN_STATES = ("new", "confirmed", "dispatched", "accepted", "in_service", "rework")
+BEFORE_SERVICE = ("new", "confirmed", "dispatched", "accepted")
+
+STAFF = frozenset({"agent", "dispatcher", "district_manager", "callback", "supervisor", "admin"})
+DISPATCHERS = frozenset({"dispatcher", "district_manager", "supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class Move:
+    action: str
+    sources: tuple[str, ...]
+    target: Optional[str]          # None: the order stays in its state (an audited change)
+    roles: frozenset[str]
+    requires: tuple[str, ...] = ()
+    label_zh: str = ""
+
+
+# The whole lifecycle. Read a row as: `action` takes an order in one of `sources` to `target`,
+# may be done by `roles`, and needs `requires` (parameters, or fields the order must have).
+MOVES: dict[str, Move] = {m.action: m for m in (
+    Move("confirm", ("new",), "confirmed",
+         STAFF - {"callback"} | {"customer", "system"}, ("district",), "确认"),
+    Move("dispatch", ("confirmed",), "dispatched", DISPATCHERS | {"system"}, ("franchisee",), "派工"),
+    Move("accept", ("dispatched",), "accepted", frozenset({"franchisee", "admin"}), (), "接单"),
+    Move("reject", ("dispatched",), "confirmed", frozenset({"franchisee"}), ("reason",), "拒单"),
+    Move("expire", ("dispatched",), "confirmed", frozenset({"system"}), (), "接单超时"),
+    Move("recall", ("dispatched", "accepted"), "confirmed", DISPATCHERS, ("reason",), "改派"),
+    Move("assign_worker", ("accepted", "rework", "in_service"), None,
+         frozenset({"franchisee", "admin"}), ("worker",), "指派服务人员"),
+    Move("start", ("accepted", "rework"), "in_service", frozenset({"franchisee", "admin"}),
+         ("assigned_worker",), "开始服务"),
+    Move("complete", ("in_service",), "completed", frozenset({"franchisee", "admin"}),
+         ("assigned_worker", "final_price_fen"), "完工"),
+    Move("close", ("completed",), "closed", frozenset({"callback", "supervisor", "admin", "customer", "system"}),
+         ("survey",), "回访结案"),
+    Move("reschedule", BEFORE_SERVICE, None, STAFF - {"callback"} | {"customer"}, ("when",), "改期"),
+    Move("cancel", BEFORE_SERVICE, "cancelled", STAFF - {"callback"} | {"customer"}, ("reason",), "取消"),
+    Move("rework", ("completed", "closed"), "rework",
+         frozenset({"callback", "supervisor", "admin", "dispatcher"}), ("reason",), "返工"),
+    Move("note", OPEN_STATES + ("completed",), None, STAFF | {"franchisee", "system"}, ("text",), "备注"),
+)}
+
+
+def allowed_actions(order: WorkOrder, actor: Actor | None = None) -> list[str]:
+    """Moves possible from the order's state (for this actor, when given)."""
+    out = []
+    for m in MOVES.values():
+        if order.status in m.sources and (actor is None or _may(actor, m, order)):
+            out.append(m.action)
+    return out
+
+
+def _may(actor: Actor, move: Move, order: WorkOrder) -> bool:
+    if actor.role not in move.roles:
+        return False
+    if actor.role == "franchisee" and order.franchisee_id != actor.franchisee_id:
+        return False
+    if actor.role == "district_manager" and order.district_id not in actor.district_ids:
+        return False
+    return True
+
+
+def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
+    missing = []
+    for req in move.requires:
+        if req == "district" and order.district_id is None:
+            missing.append("a district (the address matched none; pick one)")
+        elif req == "assigned_worker" and order.worker_id is None:
+            missing.append("an assigned worker")
+        elif req in ("franchisee", "worker", "when", "survey") and params.get(req) is None:
+            missing.append(req)
+        elif req in ("reason", "text") and not str(params.get(req) or "").strip():
+            missing.append(req)
+        elif req == "final_price_fen":
+            if params.get(req) is None:
+                missing.append("the final price in fen")
+            else:
+                check_fen(params[req], "final price")
+    if missing:
+        raise ValidationError(f"{move.action} of order {order.number} needs " + ", ".join(missing))
+
+
+def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **params: Any) -> WorkOrderEvent:
+    """Apply `action` to `order` as `actor`, in the caller's transaction; returns the event row."""
+    move = MOVES.get(action)
+    if move is None:
+        raise TransitionError(f"unknown action {action!r}; actions are: {', '.join(MOVES)}",
+                              status=order.status, allowed=tuple(allowed_actions(order)))
+    if order.status not in move.sources:
+        allowed = tuple(allowed_actions(order))
+        raise TransitionError(
+            f"order {order.number} is {order.status}; it cannot {action} "
+            f"(from {order.status} the allowed moves are: {', '.join(allowed) or 'none'})",
+            status=order.status, allowed=allowed)
+    if not _may(actor, move, order):
+        mine = tuple(allowed_actions(order, actor))
+        raise PermissionDenied(
+            f"role {actor.role} may not {action} order {order.number} "
+            f"(you may: {', '.join(mine) or 'nothing on this order'})")
+    _require(move, order, params)
+    hl = hotline_of(session)
+    now = hl.now()
+    data: dict[str, Any] = {}
+    _EFFECTS.get(action, _no_effect)(session, order, params, now, data, hl)
+    from_status = order.status
+    if move.target:
+        order.status = move.target
+    order.updated_at = now
+    for key in ("reason", "text"):
+        if params.get(key):
+            data[key] = str(params[key])
+    ev = WorkOrderEvent(order=order, action=action, from_status=from_status, to_status=order.status,
+                        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
+                        data=data, created_at=now)
+    session.add(ev)
+    session.flush()
+    for listener in hl.order_listeners:
+        listener(session, order, ev)
+    publish_after_commit(session, f"order.{action}", {
+        "order": order.number, "action": action, "from": from_status, "to": order.status,
+        "franchisee_id": order.franchisee_id, "district_id": order.district_id, "event_id": ev.id})
+    return ev
+
+
+def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict[str, Any]) -> WorkOrderEvent:
+    """The first event of every order (its birth is part of the audit trail too)."""
+    hl = hotline_of(session)
+    ev = WorkOrderEvent(order=order, action="create", from_status=None, to_status=order.status,
+                        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
+                        data=data, created_at=hl.now())
+    session.add(ev)
+    session.flush()
+    for listener in hl.order_listeners:
+        listener(session, order, ev)
+    publish_after_commit(session, "order.create", {"order": order.number, "action": "create",
+                                                   "from": None, "to": order.status, "event_id": ev.id})
+    return ev
+
+
+# ---------------------------------------------------------------- effects of moves
+
+def _no_effect(*_args) -> None:
+    return None
+
+
+def _dispatch(session, order, params, now, data, hl) -> None:
+    fr = params["franchisee"]
+    order.franchisee_id = fr.id
+    order.dispatched_at = now
+    order.accept_deadline = now + timedelta(minutes=hl.settings.accept_deadline_minutes)
+    order.unassigned_reason = ""
+    data.update(franchisee_id=fr.id, franchisee=fr.name, reasons=params.get("reasons", []),
+                accept_deadline=order.accept_deadline.isoformat())
+
+
+def _release(session, order, params, now, data, hl) -> None:
+    # reject / expire / recall: the order goes back to dispatch; who had it is kept in the event.
+    data["franchisee_id"] = order.franchisee_id
+    order.franchisee_id = None
+    order.worker_id = None
+    order.accept_deadline = None
+    order.dispatched_at = None
+
+
+def _assign_worker(session, order, params, now, data, hl) -> None:
+    worker: Worker = params["worker"]
+    if worker.franchisee_id != order.franchisee_id:
+        raise ValidationError(f"worker {worker.name} does not belong to the franchisee of order {order.number}")
+    if not worker.active:
+        raise ValidationError(f"worker {worker.name} is not active")
+    # The certificate must be valid on the day of the service, not only today.
+    day = max(now, order.scheduled_start).date()
+    if worker.health_cert_expires is None or worker.health_cert_expires < day:
+        raise ValidationError(
+            f"worker {worker.name} cannot be assigned: health certificate (健康证) "
+            f"{'missing' if worker.health_cert_expires is None else 'expired on ' + worker.health_cert_expires.isoformat() if worker.health_cert_expires < now.date() else 'expires before the service day, ' + worker.health_cert_expires.isoformat()}; "
+            "renew it or choose another worker")
+    order.worker_id = worker.id
+    data.update(worker_id=worker.id, worker=worker.name)
+
+
+def _complete(session, order, params, now, data, hl) -> None:
+    final = params["final_price_fen"]
+    quoted = sum(line.amount_fen for line in order.price_lines if line.kind != "penalty")
+    if final != quoted:
+        order.price_lines.append(PriceLine(kind="adjustment", description="完工结算调整 (actual price reported)",
+                                           quantity=1, unit_price_fen=final - quoted, amount_fen=final - quoted))
+    order.final_price_fen = final
+    order.price_total_fen = sum(line.amount_fen for line in order.price_lines)
+    order.completion_notes = str(params.get("notes") or "")
+    data.update(final_price_fen=final, notes=order.completion_notes)
+    # The survey invitation is born with the completion, so the callback desk and an SMS reply
+    # always find it.
+    survey = session.scalar(select(Survey).where(Survey.order_id == order.id))
+    if survey is None:
+        session.add(Survey(order_id=order.id, phone=order.phone, status="pending", asked_at=now))
+    else:   # completed again after rework: ask again
+        survey.status, survey.score, survey.comment, survey.asked_at = "pending", None, "", now
+
+
+def _penalty(order: WorkOrder, now: datetime, data: dict) -> None:
+    line = late_change_penalty(order.price_total_fen, order.scheduled_start, now)
+    if line:
+        order.price_lines.append(PriceLine(kind=line.kind, description=line.description, quantity=1,
+                                           unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen))
+        order.price_total_fen += line.amount_fen
+        data["penalty_fen"] = line.amount_fen
+
+
+def _reschedule(session, order, params, now, data, hl) -> None:
+    when: datetime = params["when"]
+    if when <= now:
+        raise ValidationError(f"the new time must be in the future; got {when.isoformat()} (UTC)")
+    _penalty(order, now, data)
+    data.update(old=order.scheduled_start.isoformat(), new=when.isoformat())
+    order.scheduled_start = when
+
+
+def _cancel(session, order, params, now, data, hl) -> None:
+    _penalty(order, now, data)
+
+
+def _close(session, order, params, now, data, hl) -> None:
+    data["score"] = params["survey"].score
+
+
+_EFFECTS = {"dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
+            "assign_worker": _assign_worker, "complete": _complete, "reschedule": _reschedule,
+            "cancel": _cancel, "close": _close}

@@ -1,0 +1,81 @@
+"""What every provider webhook needs: Twilio's signature check, and exactly-once processing.
+
+`twilio_signed` checks X-Twilio-Signature with the twilio package's RequestValidator against the
+URL Twilio used (PUBLIC_BASE_URL + path behind a proxy). `exactly_once` stores the response of a
+webhook under its provider id (MessageSid, CallSid + step...) in the same transaction as the work,
+so a replay gets the same answer and creates nothing twice, and the 200 leaves after the commit.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from flask import Response, abort, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from tickets.models import WebhookReceipt
+
+from .app import hotline
+
+log = logging.getLogger(__name__)
+
+
+def public_url() -> str:
+    """The URL Twilio signed: PUBLIC_BASE_URL + path and query when set, else the request's own URL."""
+    base = hotline().settings.public_base_url
+    if base:
+        qs = request.query_string.decode()
+        return base + request.path + (f"?{qs}" if qs else "")
+    return request.url
+
+
+def twilio_signed(view: Callable) -> Callable:
+    """Refuse (403, logged) any request not signed by Twilio with our auth token."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        settings = hotline().settings
+        if not settings.twilio_auth_token:
+            if settings.twilio_insecure_dev:
+                return view(*args, **kwargs)
+            log.warning("twilio: refused %s: TWILIO_AUTH_TOKEN is not set (TWILIO_INSECURE_DEV=1 allows "
+                        "unsigned requests in development)", request.path)
+            abort(403)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+        if not signature or not RequestValidator(settings.twilio_auth_token).validate(public_url(), params, signature):
+            log.warning("twilio: refused %s from %s: %s signature (checked against %s)", request.path,
+                        request.remote_addr, "bad" if signature else "missing", public_url())
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def exactly_once(session: Session, provider: str, key: str,
+                 work: Callable[[Session], tuple[str, str] | str], content_type: str = "text/xml") -> Response:
+    """Run `work(session)` once per (provider, key) and answer with its body; replays get the stored body.
+
+    `work` runs inside the transaction that also stores the receipt: both commit or neither does.
+    It returns the body, or (body, content_type).
+    """
+    stored = session.scalar(select(WebhookReceipt).where(WebhookReceipt.provider == provider,
+                                                         WebhookReceipt.key == key))
+    if stored is not None:
+        return Response(stored.body, status=stored.status_code, content_type=stored.content_type)
+    try:
+        with session.begin():
+            out = work(session)
+            body, ctype = out if isinstance(out, tuple) else (out, content_type)
+            session.add(WebhookReceipt(provider=provider, key=key, body=body, content_type=ctype, status_code=200))
+    except IntegrityError:
+        # A concurrent delivery of the same webhook committed first: answer what it answered.
+        session.rollback()
+        stored = session.scalar(select(WebhookReceipt).where(WebhookReceipt.provider == provider,
+                                                             WebhookReceipt.key == key))
+        if stored is None:
+            raise
+        return Response(stored.body, status=stored.status_code, content_type=stored.content_type)
+    return Response(body, status=200, content_type=ctype)

@@ -61,21 +61,24 @@ def exactly_once(session: Session, provider: str, key: str,
     `work` runs inside the transaction that also stores the receipt: both commit or neither does.
     It returns the body, or (body, content_type).
     """
-    stored = session.scalar(select(WebhookReceipt).where(WebhookReceipt.provider == provider,
-                                                         WebhookReceipt.key == key))
-    if stored is not None:
-        return Response(stored.body, status=stored.status_code, content_type=stored.content_type)
     try:
         with session.begin():
+            stored = _receipt(session, provider, key)
+            if stored is not None:
+                return Response(stored.body, status=stored.status_code, content_type=stored.content_type)
             out = work(session)
             body, ctype = out if isinstance(out, tuple) else (out, content_type)
             session.add(WebhookReceipt(provider=provider, key=key, body=body, content_type=ctype, status_code=200))
     except IntegrityError:
         # A concurrent delivery of the same webhook committed first: answer what it answered.
         session.rollback()
-        stored = session.scalar(select(WebhookReceipt).where(WebhookReceipt.provider == provider,
-                                                             WebhookReceipt.key == key))
+        stored = _receipt(session, provider, key)
         if stored is None:
             raise
         return Response(stored.body, status=stored.status_code, content_type=stored.content_type)
     return Response(body, status=200, content_type=ctype)
+
+
+def _receipt(session: Session, provider: str, key: str) -> WebhookReceipt | None:
+    return session.scalar(select(WebhookReceipt).where(WebhookReceipt.provider == provider,
+                                                       WebhookReceipt.key == key))

@@ -99,10 +99,33 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file with the demo city, built once; each test gets a copy (much faster
+    than migrating and hashing demo passwords per test)."""
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    h = make_test_hotline(f"sqlite:///{path}", clock=Clock())
+    h.close()   # the last connection closing checkpoints the WAL into the main file
+    assert not path.with_name("hotline.db-wal").exists()
+    return path
+
+
+def sqlite_copy(template, dest_dir, clock: Clock | None = None, **env) -> Hotline:
+    """A Hotline on a private copy of the template database."""
+    import shutil
+    dest = dest_dir / "hotline.db"
+    shutil.copyfile(template, dest)
+    url = f"sqlite:///{dest}"
+    settings = load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1", "SECRET_KEY": "test-secret",
+                              "TWILIO_AUTH_TOKEN": "test-twilio-token", "TWILIO_ACCOUNT_SID": "ACtest",
+                              "SMS_PROVIDER": "console", **env})
+    return Hotline(settings, clock=clock or Clock()).load_plugins()
+
+
 @pytest.fixture
-def hl(tmp_path, clock):
+def hl(sqlite_template, tmp_path, clock):
     """A Hotline on a fresh, migrated SQLite file with the demo city, clock fixed at FIXED_NOW."""
-    h = make_test_hotline(f"sqlite:///{tmp_path}/hotline.db", clock=clock)
+    h = sqlite_copy(sqlite_template, tmp_path, clock)
     yield h
     h.close()
 
@@ -123,7 +146,7 @@ def pg_hl(postgres_server, clock):
 def any_hl(request, tmp_path, clock):
     """Runs the test on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        h = make_test_hotline(f"sqlite:///{tmp_path}/hotline.db", clock=clock)
+        h = sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path, clock)
         yield h
         h.close()
     else:

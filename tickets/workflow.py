@@ -43,7 +43,7 @@ class Move:
 # The whole lifecycle. Read a row as: `action` takes an order in one of `sources` to `target`,
 # may be done by `roles`, and needs `requires` (parameters, or fields the order must have).
 MOVES: dict[str, Move] = {m.action: m for m in (
-    Move("confirm", ("new",), "confirmed",
+    Move("confirm", ("new",), "confirmed",   # district_id= when the address matched none
          STAFF - {"callback"} | {"customer", "system"}, ("district",), "确认"),
     Move("dispatch", ("confirmed",), "dispatched", DISPATCHERS | {"system"}, ("franchisee",), "派工"),
     Move("accept", ("dispatched",), "accepted", frozenset({"franchisee", "admin"}), (), "接单"),
@@ -88,7 +88,7 @@ def _may(actor: Actor, move: Move, order: WorkOrder) -> bool:
 def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
     missing = []
     for req in move.requires:
-        if req == "district" and order.district_id is None:
+        if req == "district" and order.district_id is None and params.get("district_id") is None:
             missing.append("a district (the address matched none; pick one)")
         elif req == "assigned_worker" and order.worker_id is None:
             missing.append("an assigned worker")
@@ -166,6 +166,16 @@ def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict
 
 def _no_effect(*_args) -> None:
     return None
+
+
+def _confirm(session, order, params, now, data, hl) -> None:
+    # An agent confirming a flagged order names the district the address matched none of.
+    if params.get("district_id") is not None:
+        order.district_id = int(params["district_id"])
+        data["district_id"] = order.district_id
+    if order.needs_agent:
+        data["cleared_flag"] = order.flag_reason
+        order.needs_agent = False
 
 
 def _dispatch(session, order, params, now, data, hl) -> None:
@@ -249,6 +259,6 @@ def _close(session, order, params, now, data, hl) -> None:
     data["score"] = params["survey"].score
 
 
-_EFFECTS = {"dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
+_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
             "assign_worker": _assign_worker, "complete": _complete, "reschedule": _reschedule,
             "cancel": _cancel, "close": _close}

@@ -171,7 +171,8 @@ def _no_effect(*_args) -> None:
 def _confirm(session, order, params, now, data, hl) -> None:
     # An agent confirming a flagged order names the district the address matched none of.
     if params.get("district_id") is not None:
-        order.district_id = int(params["district_id"])
+        from .models import District
+        order.district = session.get(District, int(params["district_id"]))
         data["district_id"] = order.district_id
     if order.needs_agent:
         data["cleared_flag"] = order.flag_reason
@@ -180,7 +181,7 @@ def _confirm(session, order, params, now, data, hl) -> None:
 
 def _dispatch(session, order, params, now, data, hl) -> None:
     fr = params["franchisee"]
-    order.franchisee_id = fr.id
+    order.franchisee = fr     # the relationship, not just the id, so the loaded object stays current
     order.dispatched_at = now
     order.accept_deadline = now + timedelta(minutes=hl.settings.accept_deadline_minutes)
     order.unassigned_reason = ""
@@ -191,8 +192,8 @@ def _dispatch(session, order, params, now, data, hl) -> None:
 def _release(session, order, params, now, data, hl) -> None:
     # reject / expire / recall: the order goes back to dispatch; who had it is kept in the event.
     data["franchisee_id"] = order.franchisee_id
-    order.franchisee_id = None
-    order.worker_id = None
+    order.franchisee = None
+    order.worker = None
     order.accept_deadline = None
     order.dispatched_at = None
 
@@ -210,7 +211,7 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
             f"worker {worker.name} cannot be assigned: health certificate (健康证) "
             f"{'missing' if worker.health_cert_expires is None else 'expired on ' + worker.health_cert_expires.isoformat() if worker.health_cert_expires < now.date() else 'expires before the service day, ' + worker.health_cert_expires.isoformat()}; "
             "renew it or choose another worker")
-    order.worker_id = worker.id
+    order.worker = worker
     data.update(worker_id=worker.id, worker=worker.name)
 
 

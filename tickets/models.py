@@ -239,7 +239,7 @@ class WorkOrder(Base):
     voice_note: Mapped[str] = mapped_column(String(255), default="")   # recorded address/complaint file
     notes: Mapped[str] = mapped_column(Text, default="")
     completion_notes: Mapped[str] = mapped_column(Text, default="")
-    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id", use_alter=True))
+    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id", use_alter=True, name="fk_work_orders_call_id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship()

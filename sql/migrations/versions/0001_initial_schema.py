@@ -265,7 +265,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['address_id'], ['addresses.id'], ),
-    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], use_alter=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
     sa.ForeignKeyConstraint(['district_id'], ['districts.id'], ),
     sa.ForeignKeyConstraint(['franchisee_id'], ['franchisees.id'], ),
@@ -319,6 +318,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('external_id')
     )
+    # work_orders.call_id and calls.order_id point at each other: the second FK comes after both tables.
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_work_orders_call_id', 'calls', ['call_id'], ['id'])
     with op.batch_alter_table('calls', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_calls_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_calls_started_at'), ['started_at'], unique=False)
@@ -455,6 +457,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_work_orders_call_id', type_='foreignkey')
     with op.batch_alter_table('agent_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agent_events_user_id'))
 

@@ -42,11 +42,14 @@ def parse_when(text: str, tz) -> datetime:
 def book(session: Session, *, phone: str, service: Service | str, start: datetime, actor: Actor = SYSTEM,
          channel: str = "agent", address: str | None = None, district_id: int | None = None,
          quantity: int | None = None, urgent: bool | None = None, name: str = "", notes: str = "",
-         voice_note: str = "", call: Call | None = None, auto_dispatch: bool = True) -> WorkOrder:
+         voice_note: str = "", call: Call | None = None, auto_dispatch: bool = True,
+         default_address: bool = True) -> WorkOrder:
     """Create, price, confirm and dispatch an order in the caller's transaction.
 
     `start` is naive UTC. With no address the customer's default address is used. An address
     that matches no district, or several, leaves the order `new` and flagged for an agent.
+    `default_address=False` means the caller gave a new address only as a voice note (IVR): the
+    default is not used and the order waits, flagged, for an agent to transcribe the note.
     """
     if channel not in CHANNELS:
         raise ValidationError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
@@ -74,7 +77,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
                 flags.append("address matches no district")
         addr_obj = customers_mod.add_address(session, cust, text, district_id)
     else:
-        addr_obj = cust.default_address
+        addr_obj = cust.default_address if default_address else None
         if addr_obj is None:
             text = ""
             flags.append("no address given" + (" (voice note recorded)" if voice_note else ""))

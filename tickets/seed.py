@@ -44,8 +44,16 @@ def load_reference(session: Session) -> None:
                 row.aliases.append(DistrictAlias(alias=alias))
     cat = _load("catalog.json")
     digits = {c["key"]: c["digit"] for c in cat["categories"]}
+    existing = {row.code: row for row in session.scalars(select(Service))}
+    # Menu keys may move between items (two categories swapping digits); park the moved rows on
+    # free negative keys first so the (category_digit, menu_digit) constraint holds at every UPDATE.
     for s in cat["services"]:
-        row = session.scalar(select(Service).where(Service.code == s["code"]))
+        row = existing.get(s["code"])
+        if row is not None and (row.category_digit, row.menu_digit) != (digits[s["category"]], s["digit"]):
+            row.category_digit = -row.id
+    session.flush()
+    for s in cat["services"]:
+        row = existing.get(s["code"])
         if row is None:
             row = Service(code=s["code"])
             session.add(row)
@@ -61,6 +69,16 @@ def load_reference(session: Session) -> None:
 def categories() -> list[dict]:
     """The catalog's categories (key, digit, names) for menus and forms."""
     return _load("catalog.json")["categories"]
+
+
+def catalog() -> dict:
+    """The whole seed catalog: `categories` and `services` (code, category, digit, names, unit, ...)."""
+    return _load("catalog.json")
+
+
+def districts() -> list[dict]:
+    """The seed districts (code, names, aliases), e.g. for voice prompts naming each district."""
+    return _load("districts.json")["districts"]
 
 
 @contextmanager

@@ -1,0 +1,16 @@
+"""Whether agents answer now: the configured business hours, closed on statutory holidays."""
+from __future__ import annotations
+
+from tickets.context import Hotline
+from tickets.timeutil import is_statutory_holiday, to_local
+
+OPEN, CLOSED, HOLIDAY = "open", "closed", "holiday"
+
+
+def agents_status(hl: Hotline) -> str:
+    """`open`, `closed` (outside BUSINESS_HOURS) or `holiday` (a statutory holiday, closed all day)."""
+    local = to_local(hl.now(), hl.tz)
+    if is_statutory_holiday(local.date()):
+        return HOLIDAY
+    start, end = hl.settings.business_hours
+    return OPEN if start <= local.time() < end else CLOSED

@@ -1,0 +1,215 @@
+"""The prompt catalog: every sentence the voice menu can say, in Chinese and English.
+
+A prompt is a key and the text a caller hears, in both languages. `hotline prompts build`
+renders each one to `<PROMPTS_DIR>/<lang>/<key>.wav`, so a prompt must be whole words a
+speech synthesiser can read; anything that changes per call (an order number, a date, a
+price) is said with `digits`/`number` segments between prompts, never baked into one.
+
+Three parts: the fixed sentences below, words for dates/times/money/units/order states, and
+the per-category, per-service and per-district names derived from the seed catalog.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tickets import seed
+from tickets.workflow import STATES
+
+LANGS = ("zh", "en")
+
+# Fixed sentences, grouped by where the menu uses them.
+SENTENCES: dict[str, dict[str, str]] = {
+    # language and greeting
+    "lang.menu": {"zh": "您好，欢迎致电家政服务热线。中文服务请按1。For English, press 2.",
+                  "en": "您好，欢迎致电家政服务热线。中文服务请按1。For English, press 2."},
+    "greet.known": {"zh": "您好，欢迎再次致电家政服务联盟热线。", "en": "Hello, and welcome back to the home-services hotline."},
+    "greet.new": {"zh": "您好，欢迎致电家政服务联盟热线。", "en": "Welcome to the home-services hotline."},
+    # main menu
+    "main.menu": {"zh": "预约家政服务请按1，查询订单请按2，投诉建议请按3，"
+                        "水管爆裂、停电等紧急维修请按8，人工服务请按0，重听请按9。",
+                  "en": "To book a service, press 1. To check an order, press 2. To make a complaint, press 3. "
+                        "For an emergency repair such as a burst pipe or a power cut, press 8. "
+                        "To speak to an agent, press 0. To hear these options again, press 9."},
+    # retries and endings
+    "retry.invalid": {"zh": "您的输入有误。", "en": "Sorry, that is not one of the options."},
+    "retry.noinput": {"zh": "我们没有收到您的按键。", "en": "Sorry, we did not hear a key press."},
+    "retry.transfer": {"zh": "正在为您转接人工客服，请稍候。", "en": "Let me put you through to an agent. Please hold."},
+    "retry.goodbye": {"zh": "抱歉，未能完成您的操作。您可以在工作时间再次来电，由人工客服为您服务。",
+                      "en": "Sorry, we could not complete your request. Please call again during opening hours "
+                            "and an agent will help you."},
+    "error.system": {"zh": "抱歉，系统暂时繁忙。", "en": "Sorry, the system is busy at the moment."},
+    "bye": {"zh": "感谢您的来电，再见。", "en": "Thank you for calling. Goodbye."},
+    "menu.back": {"zh": "返回主菜单请按星号键。", "en": "To go back to the main menu, press star."},
+    # booking
+    "book.category": {"zh": "请选择服务类别。", "en": "Please choose a type of service."},
+    "book.item": {"zh": "请选择服务项目。", "en": "Please choose a service."},
+    "book.date": {"zh": "请选择服务日期：今天请按1，明天请按2，后天请按3，其他日期请按4。",
+                  "en": "When would you like the service? Today, press 1. Tomorrow, press 2. "
+                        "The day after tomorrow, press 3. Another date, press 4."},
+    "book.date.enter": {"zh": "请输入4位数字的月和日，例如12月5日请输入1205。",
+                        "en": "Please key in the month and day as four digits. For December 5, key 1 2 0 5."},
+    "book.date.invalid": {"zh": "这个日期无法预约，请输入今天起90天内的日期。",
+                          "en": "That date cannot be booked. Please key in a date within the next 90 days."},
+    "book.slot": {"zh": "请选择上门时间：上午9点请按1，下午2点请按2，晚上6点请按3。",
+                  "en": "What time should we come? 9 in the morning, press 1. 2 in the afternoon, press 2. "
+                        "6 in the evening, press 3."},
+    "book.slot.past": {"zh": "这个时间已经过去，请选择其他时间。", "en": "That time has already passed. Please choose another time."},
+    "book.address.default": {"zh": "您的默认服务地址在", "en": "Your default service address is in"},
+    "book.address.on_file": {"zh": "您登记的服务地址", "en": "the address we have on file"},
+    "book.address.menu": {"zh": "。使用这个地址请按1，录制新地址请按2。",
+                          "en": ". To use this address, press 1. To record a new address, press 2."},
+    "book.address.record": {"zh": "请在提示音后说出详细的服务地址，包括区、街道、小区和门牌号，说完请按井号键。",
+                            "en": "After the tone, please say the full service address: district, street, "
+                                  "building and flat number. Press hash when you have finished."},
+    "book.phone": {"zh": "我们无法识别您的来电号码。请输入您的11位手机号码，以井号键结束。",
+                   "en": "We cannot see your phone number. Please key in your mobile number, then press hash."},
+    "book.phone.invalid": {"zh": "这个号码无效。", "en": "That is not a valid phone number."},
+    "book.readback": {"zh": "您预约的是", "en": "You are booking"},
+    "book.readback.price": {"zh": "，参考价格", "en": ", guide price"},
+    "book.readback.default_address": {"zh": "，上门地址为您的默认地址", "en": ", at your default address"},
+    "book.readback.voice_address": {"zh": "，上门地址为您刚才录制的地址，客服会与您核实",
+                                    "en": ", at the address you recorded; an agent will check it with you"},
+    "book.readback.asap": {"zh": "，我们将尽快安排师傅上门", "en": ", and we will send someone as soon as possible"},
+    "book.confirm": {"zh": "。确认预约请按1，重新选择请按2。", "en": ". To confirm, press 1. To start again, press 2."},
+    "book.done": {"zh": "预约成功，您的订单号是", "en": "Your booking is confirmed. Your order number is"},
+    "book.done.repeat": {"zh": "。再说一遍，订单号是", "en": ". Again, your order number is"},
+    "book.done.agent": {"zh": "。客服会尽快与您联系，核实服务地址。", "en": ". An agent will call you soon to check the address."},
+    "book.done.dispatched": {"zh": "。我们已为您安排服务商，服务人员会按时上门。",
+                             "en": ". We have passed your order to a service provider in your area."},
+    "book.failed": {"zh": "抱歉，这个预约未能完成。", "en": "Sorry, we could not complete this booking."},
+    # emergency
+    "emergency.intro": {"zh": "您选择了水电紧急抢修，我们将优先为您安排维修师傅。",
+                        "en": "This is the emergency repair line for plumbing and electrical faults. "
+                              "We will give your request priority."},
+    # status
+    "status.anonymous": {"zh": "我们无法识别您的来电号码。", "en": "We cannot see your phone number."},
+    "status.none": {"zh": "您目前没有进行中的订单。", "en": "You have no open orders."},
+    "status.count": {"zh": "您有", "en": "You have"},
+    "status.count.tail": {"zh": "个进行中的订单。", "en": "open orders."},
+    "status.more": {"zh": "还有更多订单，请转人工查询。", "en": "There are more orders; an agent can read them to you."},
+    "status.order": {"zh": "订单", "en": "Order"},
+    "status.state": {"zh": "，状态：", "en": ", status:"},
+    "status.menu": {"zh": "输入订单号查询请按1，人工服务请按0，返回主菜单请按9。",
+                    "en": "To look up an order number, press 1. To speak to an agent, press 0. "
+                          "For the main menu, press 9."},
+    "status.enter": {"zh": "请输入10位订单号，以井号键结束。", "en": "Please key in the ten-digit order number, then press hash."},
+    "status.invalid": {"zh": "订单号是10位数字。", "en": "Order numbers have ten digits."},
+    "status.refused": {"zh": "抱歉，没有找到与您来电号码相符的订单。请核对订单号，或转人工服务。",
+                       "en": "Sorry, we found no order with that number for the phone you are calling from. "
+                             "Please check the number, or ask an agent."},
+    "status.too_many": {"zh": "查询次数过多。", "en": "That is too many attempts."},
+    # complaint
+    "complaint.latest": {"zh": "您最近的订单是", "en": "Your latest order is"},
+    "complaint.menu.latest": {"zh": "。投诉这个订单请按1，投诉其他订单请按2，其他意见建议请按3，人工服务请按0。",
+                              "en": ". To complain about this order, press 1. About another order, press 2. "
+                                    "For any other complaint or suggestion, press 3. To speak to an agent, press 0."},
+    "complaint.menu": {"zh": "投诉某个订单请按2，其他意见建议请按3，人工服务请按0。",
+                       "en": "To complain about an order, press 2. For any other complaint or suggestion, press 3. "
+                             "To speak to an agent, press 0."},
+    "complaint.record": {"zh": "请在提示音后说出您的意见，说完请按井号键。",
+                         "en": "After the tone, please tell us what went wrong. Press hash when you have finished."},
+    "complaint.done": {"zh": "您的投诉已受理，投诉编号", "en": "Your complaint has been registered. Its number is"},
+    "complaint.due": {"zh": "。我们将在以下时间前给您答复：", "en": ". We will answer you by"},
+    # agent, business hours, callback
+    "agent.closed": {"zh": "现在是非工作时间。人工服务时间为每天", "en": "Our agents are not available now. They answer every day from"},
+    "agent.closed.to": {"zh": "至", "en": "to"},
+    "agent.holiday": {"zh": "今天是法定节假日，人工服务暂停。", "en": "Today is a public holiday; our agents are not available."},
+    "agent.callback": {"zh": "需要客服在工作时间给您回电请按1，结束通话请按2。",
+                       "en": "If you would like an agent to call you back during opening hours, press 1. "
+                             "To end the call, press 2."},
+    "agent.callback.anonymous": {"zh": "我们无法识别您的来电号码，无法为您安排回电，请在工作时间再次来电。",
+                                 "en": "We cannot see your phone number, so we cannot call you back. "
+                                       "Please call again during opening hours."},
+    "callback.done": {"zh": "已为您登记回电，客服会在工作时间尽快给您回电。",
+                      "en": "Thank you. An agent will call you back as soon as we are open."},
+    # words used inside sentences
+    "date.day": {"zh": "日", "en": "day"},
+    "time.oclock": {"zh": "点", "en": "o'clock"},
+    "time.minutes": {"zh": "分", "en": "minutes"},
+    "time.am": {"zh": "上午", "en": "a.m."},
+    "time.pm": {"zh": "下午", "en": "p.m."},
+    "time.evening": {"zh": "晚上", "en": "p.m."},
+    "money.yuan": {"zh": "元", "en": "yuan"},
+    "money.fen": {"zh": "分", "en": "fen"},
+    "day.today": {"zh": "今天", "en": "today"},
+    "day.tomorrow": {"zh": "明天", "en": "tomorrow"},
+    "day.after": {"zh": "后天", "en": "the day after tomorrow"},
+    "slot.morning": {"zh": "上午9点", "en": "at 9 in the morning"},
+    "slot.afternoon": {"zh": "下午2点", "en": "at 2 in the afternoon"},
+    "slot.evening": {"zh": "晚上6点", "en": "at 6 in the evening"},
+}
+
+# The known caller's greeting as the transcript shows it; the recorded prompt `greet.known` is
+# the same sentence without the name, since a name cannot be pre-rendered.
+GREETING_BY_NAME = {"zh": "{name}，您好，欢迎再次致电家政服务联盟热线。",
+                    "en": "Hello {name}, and welcome back to the home-services hotline."}
+
+# Words for dates and amounts; keys are what phrases.py looks up.
+WEEKDAYS = {  # date.weekday() -> words
+    0: ("星期一", "Monday"), 1: ("星期二", "Tuesday"), 2: ("星期三", "Wednesday"), 3: ("星期四", "Thursday"),
+    4: ("星期五", "Friday"), 5: ("星期六", "Saturday"), 6: ("星期日", "Sunday"),
+}
+MONTHS = {1: "January", 2: "February", 3: "March", 4: "April", 5: "May", 6: "June", 7: "July",
+          8: "August", 9: "September", 10: "October", 11: "November", 12: "December"}
+UNITS = {"hour": ("小时", "hours"), "visit": ("次", "visit"), "month": ("个月", "month"), "sqm": ("平方米", "square metres")}
+
+# What a caller hears for each work-order state (every state of tickets.workflow.STATES).
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "new": ("已受理，等待客服确认", "received, waiting for an agent to confirm it"),
+    "confirmed": ("已确认，正在安排服务商", "confirmed, we are finding a service provider"),
+    "dispatched": ("已派给服务商，等待接单", "passed to a service provider, waiting for them to accept"),
+    "accepted": ("服务商已接单", "accepted by the service provider"),
+    "in_service": ("正在服务中", "in progress"),
+    "completed": ("已完工", "completed"),
+    "closed": ("已完成回访并结案", "completed and closed"),
+    "cancelled": ("已取消", "cancelled"),
+    "rework": ("返工处理中", "being redone"),
+}
+
+
+def _both(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}
+
+
+def catalog_prompts() -> dict[str, dict[str, str]]:
+    """Prompts derived from the seed catalog: category and service choices and names, districts."""
+    out: dict[str, dict[str, str]] = {}
+    cat = seed.catalog()
+    for c in cat["categories"]:
+        out[f"cat.{c['key']}"] = _both(f"{c['name_zh']}请按{c['digit']}，", f"For {c['name_en'].lower()}, press {c['digit']}.")
+        out[f"cat.{c['key']}.name"] = _both(c["name_zh"], c["name_en"])
+    for s in cat["services"]:
+        out[f"svc.{s['code']}"] = _both(f"{s['name_zh']}请按{s['digit']}，", f"{s['name_en']}, press {s['digit']}.")
+        out[f"svc.{s['code']}.name"] = _both(s["name_zh"], s["name_en"])
+    for d in seed.districts():
+        out[f"district.{d['code']}"] = _both(d["name_zh"], f"{d['name_en']} district")
+    return out
+
+
+def word_prompts() -> dict[str, dict[str, str]]:
+    """Weekday, month, unit and order-state words."""
+    out: dict[str, dict[str, str]] = {}
+    for n, (zh, en) in WEEKDAYS.items():
+        out[f"weekday.{n}"] = _both(zh, en)
+    for n, en in MONTHS.items():
+        out[f"month.{n}"] = _both(f"{n}月", en)
+    for unit, (zh, en) in UNITS.items():
+        out[f"unit.{unit}"] = _both(zh, en)
+    for state in STATES:
+        zh, en = STATUS_WORDS[state]
+        out[f"state.{state}"] = _both(zh, en)
+    return out
+
+
+@lru_cache(maxsize=1)
+def all_prompts() -> dict[str, dict[str, str]]:
+    """Every prompt key with its text in each language (the renderer and the tests read this)."""
+    prompts = dict(SENTENCES)
+    prompts.update(word_prompts())
+    prompts.update(catalog_prompts())
+    return prompts
+
+
+def text(key: str, lang: str) -> str:
+    """What a caller hears for prompt `key` in `lang`; KeyError names a missing prompt."""
+    return all_prompts()[key][lang]

@@ -1,0 +1,336 @@
+"""The IVR runtime: `Ivr(hl).step(state, event) -> (state, actions)`, as docs/ivr-contract.md says.
+
+`step` is a pure function of the state and the event apart from the named actions
+(`ivr/actions.py`), which read and write `tickets` in one short transaction per step, opened
+only when a step needs the database. So most key presses cost no query, a booking session
+costs three transactions (start, book-and-finish, nothing else), and any process can take
+the next step of a call because everything it needs is in the JSON state.
+
+The call record (`tickets.calls`) is written by the engine: `start_call` on start, the IVR
+path whenever a step touches the database and at the end, `finish_call` with the outcome on
+hang-up, transfer or the goodbye.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time as _time
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+
+from tickets import calls
+from tickets.context import Hotline
+from tickets.models import Call, Customer
+from tickets.phones import ANONYMOUS
+
+from . import phrases, prompts
+from .catalog import CATALOG_TTL, Catalog, load_catalog
+from .menus import (ACTION, ENTRY, FALLBACK, GATHERS, HANGUP, INPUT, MENU, QUEUE, RECORD, TRANSFER, Choice,
+                    Node, build_menus)
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+LANGS = prompts.LANGS
+EVENTS = ("start", "digits", "timeout", "recorded", "hangup")
+MAX_HOPS = 40   # nodes entered in one step; more means a loop in the menu data
+
+
+class Turn:
+    """One step of one call: the state being changed, the actions produced, a lazy transaction."""
+
+    def __init__(self, ivr: "Ivr", state: dict[str, Any], menus: Mapping[str, Node]) -> None:
+        self.ivr = ivr
+        self.hl: Hotline = ivr.hl
+        self.catalog: Catalog = ivr.catalog
+        self.menus = menus
+        self.state = state
+        self.vars: dict[str, Any] = state["vars"]
+        self.actions: list[dict[str, Any]] = []
+        self._said: list[phrases.Segment] = []
+        self._session: Session | None = None
+        self._call: Call | None = None
+
+    # ---------------------------------------------------------------- speaking
+    @property
+    def lang(self) -> str:
+        return self.vars.get("lang") or "zh"
+
+    def say(self, *segments: phrases.Segment | str) -> None:
+        """Queue words to play before the next gather/record/transfer/hangup; a str is a prompt key."""
+        self._said.extend(phrases.prompt(s) if isinstance(s, str) else s for s in segments)
+
+    def _audible(self, segments: list[phrases.Segment]) -> dict[str, Any]:
+        played, text = phrases.render(segments, self.lang)
+        return {"segments": played, "text": text, "lang": self.lang}
+
+    def _flush_said(self) -> None:
+        if self._said:
+            self.actions.append({"type": "play", **self._audible(self._said)})
+            self._said = []
+
+    @property
+    def said_anything(self) -> bool:
+        return bool(self._said)
+
+    # ---------------------------------------------------------------- database
+    @property
+    def session(self) -> Session:
+        """This step's transaction, begun on first use and committed when the step ends."""
+        if self._session is None:
+            self._session = self.hl.session()
+            self._session.begin()
+        return self._session
+
+    def call(self) -> Call:
+        if self._call is None:
+            self._call = self.session.get(Call, self.state["call_pk"])
+        return self._call
+
+    def commit(self) -> None:
+        if self._session is None:
+            return
+        try:
+            if not self.state.get("done"):
+                # Keep the stored path current whenever we write anyway, so a transport that dies
+                # without a hang-up event still leaves the caller's route on the record.
+                self.call().ivr_path = list(self.state["path"])
+            self._session.commit()
+        finally:
+            self._session.close()
+            self._session, self._call = None, None
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session, self._call = None, None
+
+    # ---------------------------------------------------------------- ending
+    def finish(self, outcome: str, abandoned_at: str = "") -> None:
+        """Write how the call ended on the call record; the engine is done after this."""
+        call = self.call()
+        call.ivr_path = list(self.state["path"])
+        if self.vars.get("lang"):
+            call.language = self.lang
+        calls.finish_call(self.session, call, outcome, abandoned_at=abandoned_at)
+        self.state["done"] = True
+        self.state["outcome"] = outcome
+
+    # ---------------------------------------------------------------- moving through the menu
+    def goto(self, target: str) -> None:
+        """Enter `target` and run through action nodes until one waits for the caller or ends the call."""
+        for _ in range(MAX_HOPS):
+            node = self.menus[target]
+            self.state["node"] = node.name
+            self.state["retries"] = 0
+            self.state["path"].append(node.name)
+            if node.kind == ACTION:
+                target = self.ivr.action(node.action)(self)
+                continue
+            if node.kind in GATHERS or node.kind == RECORD:
+                self.prompt(node)
+            elif node.kind == TRANSFER:
+                self.transfer(node)
+            elif node.kind == HANGUP:
+                self.say(*node.prompts)
+                self._flush_said()
+                self.finish(self.vars.get("outcome") or node.outcome or "ended")
+                self.actions.append({"type": "hangup"})
+            return
+        raise RuntimeError(f"menu loop: more than {MAX_HOPS} nodes entered in one step, last {target!r}")
+
+    def choose(self, choice: Choice) -> None:
+        self.vars.update(choice.set)
+        self.goto(choice.goto)
+
+    def prompt(self, node: Node) -> None:
+        """Ask the caller: the node's gather or record, after anything queued by `say`."""
+        self._flush_said()
+        segments = self.ivr.action(node.render)(self) if node.render else [phrases.prompt(k) for k in node.prompts]
+        if node.kind == RECORD:
+            self.vars["recordings"] = self.vars.get("recordings", 0) + 1
+            name = f"call{self.state['call_pk']}-{node.name.replace('.', '-')}-{self.vars['recordings']}"
+            self.actions.append({"type": "record", **self._audible(segments), "name": name,
+                                 "max_seconds": node.max_seconds})
+        else:
+            self.actions.append({"type": "gather", **self._audible(segments), "max_digits": node.max_digits,
+                                 "timeout_ms": node.timeout_ms, "finish_on_key": "#"})
+
+    def retry(self, reason_prompt: str | None) -> None:
+        """A wrong key or no input: say why and ask again, or give up on this node."""
+        node = self.menus[self.state["node"]]
+        self.state["retries"] += 1
+        if self.state["retries"] > node.retries:
+            self.choose(node.on_fail)
+            return
+        if reason_prompt and not self.said_anything:
+            self.say(reason_prompt)
+        self.prompt(node)
+
+    def transfer(self, node: Node) -> None:
+        self._flush_said()
+        call = self.call()
+        call.queue = QUEUE
+        self.finish(node.outcome or "agent")
+        self.actions.append({"type": "transfer", "queue": QUEUE, "variables": {
+            "HOTLINE_CALL_ID": str(self.state["call_pk"]),
+            "HOTLINE_CUSTOMER_ID": str(self.vars.get("customer_id") or ""),
+            "HOTLINE_IVR_PATH": ">".join(self.state["path"]),
+            "HOTLINE_ORDER": self.vars.get("order") or "",
+            "HOTLINE_LANG": self.lang,
+        }})
+
+
+class Ivr:
+    """The voice-menu engine for one Hotline; thread-safe, one instance per process is enough."""
+
+    def __init__(self, hl: Hotline, menus: Mapping[str, Node] | None = None,
+                 actions: Mapping[str, Callable[[Turn], Any]] | None = None) -> None:
+        from .actions import ACTIONS   # actions import runtime helpers; import here to keep one direction
+
+        self.hl = hl
+        self._fixed_menus = dict(menus) if menus is not None else None
+        self._actions = dict(ACTIONS if actions is None else actions)
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._menus: dict[str, Node] = {}
+        self._loaded_at = 0.0
+        self._refresh()
+
+    # ---------------------------------------------------------------- cached catalog and menus
+    def _refresh(self) -> None:
+        with self.hl.session() as s:
+            catalog = load_catalog(s, set(prompts.all_prompts()))
+        menus = self._fixed_menus if self._fixed_menus is not None else build_menus(catalog)
+        named = {n.action for n in menus.values() if n.action} | {n.render for n in menus.values() if n.render}
+        missing = sorted(named - set(self._actions))
+        if missing:
+            raise ValueError(f"the menus name actions that do not exist: {', '.join(missing)}; "
+                             f"add them to ivr/actions.py ACTIONS")
+        self._catalog, self._menus, self._loaded_at = catalog, menus, _time.monotonic()
+
+    def _current(self) -> tuple[Catalog, dict[str, Node]]:
+        if _time.monotonic() - self._loaded_at > CATALOG_TTL:
+            with self._lock:
+                if _time.monotonic() - self._loaded_at > CATALOG_TTL:
+                    self._refresh()
+        return self._catalog, self._menus   # type: ignore[return-value]
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._current()[0]
+
+    @property
+    def menus(self) -> dict[str, Node]:
+        return self._current()[1]
+
+    def action(self, name: str) -> Callable[[Turn], Any]:
+        return self._actions[name]
+
+    # ---------------------------------------------------------------- the step function
+    def step(self, state: dict[str, Any] | None, event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Advance one call by one event; returns the new state and the actions for the adapter."""
+        kind = (event or {}).get("type")
+        if kind not in EVENTS:
+            raise ValueError(f"event type {kind!r} is not one of {', '.join(EVENTS)}")
+        if kind == "start":
+            return self._start(event)
+        if not state:
+            raise ValueError(f"a {kind!r} event needs the state returned by the previous step; "
+                             "send a 'start' event first")
+        state = copy.deepcopy(state)
+        if state.get("done"):
+            return state, []
+        turn = Turn(self, state, self.menus)
+        try:
+            self._dispatch(turn, kind, event)
+            turn.commit()
+        except Exception:  # noqa: BLE001 - a broken step must not leave the caller in dead air
+            log.exception("ivr call %s: step %s at node %s failed", state.get("call_id"), kind, state.get("node"))
+            turn.rollback()
+            return self._recover(state)
+        return turn.state, turn.actions
+
+    def _dispatch(self, turn: Turn, kind: str, event: dict[str, Any]) -> None:
+        state = turn.state
+        node = self.menus[state["node"]]
+        if kind == "hangup":
+            outcome = turn.vars.get("outcome")
+            turn.finish(outcome or "abandoned", abandoned_at="" if outcome else node.name)
+            return
+        if kind == "timeout":
+            turn.retry("retry.noinput")
+            return
+        if kind == "recorded":
+            file, duration = str(event.get("file") or ""), int(event.get("duration_ms") or 0)
+            if node.kind != RECORD or not file or duration <= 0:
+                turn.retry("retry.noinput")
+                return
+            target = self.action(node.action)(turn, file)
+            turn.goto(target) if target else turn.retry(None)
+            return
+        keys = str(event.get("digits") or "").replace("#", "").strip()
+        if not keys:
+            turn.retry("retry.noinput")
+        elif node.kind == MENU and keys in node.choices:
+            turn.choose(node.choices[keys])
+        elif node.kind == INPUT:
+            target = self.action(node.action)(turn, keys)
+            turn.goto(target) if target else turn.retry("retry.invalid")
+        else:
+            turn.retry("retry.invalid")
+
+    def _recover(self, state: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """After an error: apologise and go to the fallback (an agent in hours, else a polite end)."""
+        turn = Turn(self, state, self.menus)
+        turn.say("error.system")
+        turn.state["outcome"] = None
+        turn.vars["outcome"] = "failed"
+        try:
+            turn.goto(FALLBACK)
+            turn.commit()
+        except Exception:  # noqa: BLE001 - the database itself is down: end the call cleanly
+            log.exception("ivr call %s: could not recover", state.get("call_id"))
+            turn.rollback()
+            state["done"] = True
+            return state, [{"type": "play", **turn._audible([phrases.prompt("error.system"), phrases.prompt("bye")])},
+                           {"type": "hangup"}]
+        return turn.state, turn.actions
+
+    def _start(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        call_id = str(event.get("call_id") or "").strip()
+        if not call_id:
+            raise ValueError("a start event needs call_id (Asterisk agi_uniqueid or Twilio CallSid)")
+        state: dict[str, Any] = {"v": STATE_VERSION, "call_id": call_id, "call_pk": None, "caller": ANONYMOUS,
+                                 "node": ENTRY, "retries": 0, "path": [], "done": False, "outcome": None,
+                                 "vars": {"lang": None}}
+        turn = Turn(self, state, self.menus)
+        s = turn.session
+        call = calls.start_call(s, call_id, str(event.get("transport") or "simulator"), event.get("caller"))
+        state["call_pk"], state["caller"] = call.id, call.caller
+        wanted = str(event.get("language") or "").lower()[:2]
+        customer = s.get(Customer, call.customer_id) if call.customer_id else None
+        turn.vars.update(customer_vars(customer, self.catalog))
+        if wanted in LANGS:
+            turn.vars["lang"] = wanted
+        turn._call = call
+        try:
+            turn.goto(ENTRY)
+            turn.commit()
+        except Exception:  # noqa: BLE001
+            log.exception("ivr call %s: start failed", call_id)
+            turn.rollback()
+            raise
+        return turn.state, turn.actions
+
+
+def customer_vars(customer: Customer | None, catalog: Catalog) -> dict[str, Any]:
+    """What the menu needs to know about a known caller, as JSON-ready values."""
+    if customer is None:
+        return {"customer_id": None, "name": "", "lang": None, "address": None}
+    addr = customer.default_address
+    return {"customer_id": customer.id, "name": customer.name, "lang": customer.language or None,
+            "address": {"text": addr.text, "district": catalog.district_codes.get(addr.district_id)} if addr else None}

@@ -28,6 +28,12 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "HOTLINE_DEMO": ("0", "1", "Demo mode: demo users with password `demo` are allowed. `hotline run --demo` sets it."),
     "WEB_BIND": ("127.0.0.1:8080", "0.0.0.0:8080", "Address the console and webhooks listen on."),
     "WEB_THREADS": ("16", "32", "Worker threads of the production WSGI server (waitress)."),
+    "STREAM_SLOTS": ("200", "400", "Agent consoles one web process streams to at once (screen-pops, Server-Sent Events). "
+                     "Each holds a thread: waitress gets WEB_THREADS + STREAM_SLOTS threads, so streams never take "
+                     "the threads pages need; one more console is told to retry in 15 s."),
+    "STREAM_MAX_SECONDS": ("300", "600", "A console's event stream ends after this and the browser reconnects at once, "
+                           "resuming from its last event id (nothing is lost); bounds how long a vanished client "
+                           "or a session logged out elsewhere keeps a stream."),
     "FASTAGI_BIND": ("127.0.0.1:4573", "0.0.0.0:4573", "Address the FastAGI server listens on."),
     "FASTAGI_ALLOW": ("127.0.0.1,::1", "127.0.0.1,10.0.0.0/24", "Peers (addresses or CIDR networks) allowed to open FastAGI sessions."),
     "FASTAGI_MAX_CALLS": ("200", "500", "Concurrent FastAGI calls served; callers beyond it are refused so Asterisk falls back to the queue."),
@@ -81,6 +87,8 @@ class Settings:
     demo: bool
     web_bind: tuple[str, int]
     web_threads: int
+    stream_slots: int
+    stream_max_seconds: int
     fastagi_bind: tuple[str, int]
     fastagi_allow: tuple[str, ...]
     fastagi_max_calls: int
@@ -126,6 +134,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         demo=get("HOTLINE_DEMO") in ("1", "true", "yes"),
         web_bind=_hostport("WEB_BIND", get("WEB_BIND")),
         web_threads=_int("WEB_THREADS", get("WEB_THREADS")),
+        stream_slots=_int("STREAM_SLOTS", get("STREAM_SLOTS")),
+        stream_max_seconds=_int("STREAM_MAX_SECONDS", get("STREAM_MAX_SECONDS")),
         fastagi_bind=_hostport("FASTAGI_BIND", get("FASTAGI_BIND")),
         fastagi_allow=tuple(p.strip() for p in get("FASTAGI_ALLOW").split(",") if p.strip()),
         fastagi_max_calls=_int("FASTAGI_MAX_CALLS", get("FASTAGI_MAX_CALLS")),

@@ -1,0 +1,208 @@
+"""The agent's event stream: Server-Sent Events fed by the bus, backed by the agent_events table.
+
+Every event an agent's console must see is an `AgentEvent` row (tickets.calls.push_agent_event),
+published on `agent.<user_id>` after commit. A stream:
+
+1. subscribes to the bus first, then replays the rows after the client's Last-Event-ID, so an
+   event committed in between is not lost (it arrives twice and the second copy is dropped:
+   ids only go up);
+2. forwards bus events as `id: <AgentEvent.id>` + `data: <json>`, and sends a comment line as a
+   heartbeat, which also tells a WSGI server that a vanished client is gone;
+3. checks the table at every heartbeat, so an event whose publish was lost (Redis down for a
+   moment) still arrives;
+4. ends after `STREAM_MAX_SECONDS` (with some jitter, so 200 consoles opened together do not
+   all reconnect together). EventSource reconnects by itself with Last-Event-ID, so nothing is
+   lost, and a session ended by "log out everywhere" stops receiving within that bound.
+
+Threads: a WSGI server gives each open stream a thread for its whole life. One web process
+serves at most `STREAM_SLOTS` streams at once; one more is answered with a `retry:` and closed
+at once, so streams can never take the threads page requests need. `hotline run` / `hotline web`
+start waitress with WEB_THREADS + STREAM_SLOTS threads.
+
+One process without Redis (the in-process bus) cannot hear events written by another process
+(the `hotline simulate-call` command, a FastAGI server of its own). There an `EventRelay`
+watches the table, one small query every half second per process while any stream is open,
+and wakes the streams that have something new.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from typing import Iterator
+
+from sqlalchemy import func, select
+
+from tickets.bus import InProcessBus
+from tickets.context import Hotline
+from tickets.models import AgentEvent
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+RELAY_SECONDS = 0.5
+# A console that was away for long gets the newest events only: older offers are calls long over.
+REPLAY_LIMIT = 50
+# Tell EventSource to reconnect quickly after a stream ends (its default is about 3 s).
+RECONNECT_MS = 1000
+# When every slot is taken, come back later rather than at once.
+BUSY_RETRY_MS = 15000
+
+
+def sse_event(event_id: int, data: dict) -> bytes:
+    """One SSE message; JSON on one line, so a single `data:` field carries it."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"id: {event_id}\ndata: {body}\n\n".encode()
+
+
+def event_data(ev: AgentEvent) -> dict:
+    """What the browser receives for a stored event: the same shape the bus carries."""
+    return {"id": ev.id, "kind": ev.kind, "payload": ev.payload}
+
+
+def stored_events(hl: Hotline, user_id: int, after: int, limit: int = REPLAY_LIMIT) -> list[dict]:
+    """The user's events with an id above `after`, oldest first; at most the newest `limit`."""
+    with hl.session() as s:
+        rows = s.scalars(select(AgentEvent).where(AgentEvent.user_id == user_id, AgentEvent.id > after)
+                         .order_by(AgentEvent.id.desc()).limit(limit)).all()
+        return [event_data(ev) for ev in reversed(rows)]
+
+
+def latest_event_id(hl: Hotline, user_id: int | None = None) -> int:
+    """The newest event id (of one user, or of anyone); 0 when there is none."""
+    with hl.session() as s:
+        q = select(func.max(AgentEvent.id))
+        if user_id is not None:
+            q = q.where(AgentEvent.user_id == user_id)
+        return s.scalar(q) or 0
+
+
+class EventRelay:
+    """Watches agent_events for rows written by other processes, for the in-process bus only.
+
+    Reference-counted by the open streams: the watcher thread runs while at least one stream is
+    open and stops with the last one. It keeps the newest id per user; a stream fetches its own
+    rows only when its user's newest id passes what it has sent.
+    """
+
+    def __init__(self, hl: Hotline, interval: float = RELAY_SECONDS) -> None:
+        self.hl = hl
+        self.interval = interval
+        self._seen = 0
+        self._latest: dict[int, int] = {}
+        self._users = 0
+        self._lock = threading.Lock()
+        self._stop: threading.Event | None = None
+
+    def latest_for(self, user_id: int) -> int:
+        return self._latest.get(user_id, 0)
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._stop is None:
+                self._seen = latest_event_id(self.hl)
+                self._stop = threading.Event()
+                threading.Thread(target=self._run, args=(self._stop,), name="agent-event-relay",
+                                 daemon=True).start()
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._stop is not None:
+                self._stop.set()
+                self._stop = None
+
+    def poll(self) -> None:
+        """Note the newest id of every user with events since the last poll."""
+        with self.hl.session() as s:
+            rows = s.execute(select(AgentEvent.user_id, func.max(AgentEvent.id))
+                             .where(AgentEvent.id > self._seen).group_by(AgentEvent.user_id)).all()
+        for user_id, newest in rows:
+            self._latest[user_id] = max(self._latest.get(user_id, 0), newest)
+            self._seen = max(self._seen, newest)
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher
+                log.exception("stream relay: could not read agent_events; trying again")
+
+
+class StreamSlots:
+    """At most `size` streams at once in this process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._sem = threading.BoundedSemaphore(size) if size > 0 else None
+
+    def try_take(self) -> bool:
+        return self._sem is not None and self._sem.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        if self._sem is not None:
+            self._sem.release()
+
+
+def agent_stream(hl: Hotline, user_id: int, after: int, *, slots: StreamSlots, relay: EventRelay | None,
+                 max_seconds: float, heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[bytes]:
+    """The SSE body for one agent's console: replay after `after`, then live events until the bound.
+
+    Everything happens on first iteration (not when the generator is made), so a response that
+    is never sent takes no slot and no subscription.
+    """
+    if not slots.try_take():
+        log.warning("stream: all %d stream slots of this process are taken; user %s told to retry in %d s",
+                    slots.size, user_id, BUSY_RETRY_MS // 1000)
+        yield f"retry: {BUSY_RETRY_MS}\n: busy\n\n".encode()
+        return
+    sub = hl.bus.subscribe(f"agent.{user_id}")
+    if relay is not None:
+        relay.acquire()
+    try:
+        yield f"retry: {RECONNECT_MS}\n: hello\n\n".encode()
+        last = after
+        for data in stored_events(hl, user_id, last):
+            last = data["id"]
+            yield sse_event(last, data)
+        # Bound the stream's life, with jitter so consoles opened together spread their reconnects.
+        end = time.monotonic() + max_seconds * random.uniform(0.85, 1.0)
+        next_beat = time.monotonic() + heartbeat
+        wait_step = relay.interval if relay is not None else heartbeat
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                return
+            ev = sub.get(timeout=max(0.0, min(wait_step, next_beat - now, end - now)))
+            if ev is not None:
+                event_id = int(ev.payload.get("id") or 0)
+                if event_id > last:
+                    last = event_id
+                    yield sse_event(event_id, ev.payload)
+                continue
+            relay_has_more = relay is not None and relay.latest_for(user_id) > last
+            if relay_has_more or time.monotonic() >= next_beat:
+                for data in stored_events(hl, user_id, last):
+                    last = data["id"]
+                    yield sse_event(last, data)
+            if time.monotonic() >= next_beat:
+                yield b": keepalive\n\n"
+                next_beat = time.monotonic() + heartbeat
+    finally:
+        sub.close()
+        if relay is not None:
+            relay.release()
+        slots.give_back()
+
+
+def relay_for(hl: Hotline, registry: dict) -> EventRelay | None:
+    """The process's relay when the bus only reaches this process, else None (Redis delivers)."""
+    if not isinstance(hl.bus, InProcessBus):
+        return None
+    relay = registry.get("relay")
+    if relay is None:
+        relay = registry.setdefault("relay", EventRelay(hl))
+    return relay

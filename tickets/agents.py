@@ -1,0 +1,151 @@
+"""Agents at work: their presence (which routes calls to them) and the wrap-up of a call they took.
+
+Presence is what `calls.pick_available_agent` reads; the extension is what
+`calls.agent_for_member` matches against the queue member Asterisk or Twilio names. Both changes
+are audited and pushed to the agent's own console stream, so every tab the agent has open shows
+the same state.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .actors import Actor
+from .calls import customer_card, push_agent_event
+from .context import hotline_of
+from .errors import NotFound, PermissionDenied, ValidationError
+from .models import AgentEvent, Call, User
+from .timeutil import to_local
+
+PRESENCES = ("available", "busy", "away")
+
+# What the call was about, chosen by the agent at wrap-up: code -> (中文, English).
+DISPOSITIONS: dict[str, tuple[str, str]] = {
+    "booked": ("已下单", "Order booked"),
+    "order_query": ("工单查询", "Order enquiry"),
+    "change": ("改约/取消", "Reschedule or cancel"),
+    "info": ("咨询", "Information given"),
+    "complaint": ("投诉", "Complaint taken"),
+    "callback": ("需回电", "Call back needed"),
+    "wrong_number": ("打错电话", "Wrong number"),
+    "silent": ("无声/掉线", "Silent or dropped"),
+    "other": ("其他", "Other"),
+}
+
+# A PJSIP/SIP/IAX2/Local queue member (`PJSIP/agent1`, `Local/agent1@agents`) or a Twilio
+# client identity: letters, digits and the separators those names use, nothing a dialplan could
+# misread.
+_EXTENSION = re.compile(r"^[A-Za-z0-9_.:@/+-]{1,32}$")
+NOTES_MAX = 4000
+
+# Roles that may take calls in the console; supervisors may also answer and wrap up any call.
+CALL_TAKING_ROLES = ("agent", "supervisor")
+# An offer not wrapped up is still "the current call" on a reopened workspace this long after it
+# started; older ones are listed as recent calls only.
+CURRENT_CALL_WINDOW = timedelta(hours=2)
+RECENT_CALLS = 10
+
+
+def set_presence(session: Session, user: User, actor: Actor, presence: str,
+                 extension: str | None = None) -> User:
+    """Set `user`'s presence (and extension when given); audited and pushed to their console.
+
+    Only the user themself, a supervisor or an admin may change it.
+    """
+    if user.role not in CALL_TAKING_ROLES:
+        raise ValidationError(f"{user.username} is a {user.role}; presence is for {', '.join(CALL_TAKING_ROLES)}")
+    if actor.user_id != user.id and actor.role not in ("supervisor", "admin"):
+        raise PermissionDenied("only the agent themself, a supervisor or an admin may change an agent's presence")
+    if presence not in PRESENCES:
+        raise ValidationError(f"presence {presence!r} is not one of {', '.join(PRESENCES)}")
+    changes: dict[str, list[str]] = {}
+    if extension is not None:
+        extension = extension.strip()
+        if extension and not _EXTENSION.match(extension):
+            raise ValidationError(f"extension {extension!r} is not a queue member or Twilio client name; "
+                                  "use e.g. PJSIP/agent1 or client:agent1 (letters, digits, / : @ . _ - +)")
+        if extension:
+            holder = session.scalar(select(User).where(User.extension == extension, User.active,
+                                                       User.id != user.id))
+            if holder is not None:
+                raise ValidationError(f"extension {extension} is already used by {holder.username}; "
+                                      "each agent needs their own so calls pop on the right screen")
+        if extension != user.extension:
+            changes["extension"] = [user.extension, extension]
+            user.extension = extension
+    if presence != user.presence:
+        changes["presence"] = [user.presence, presence]
+        user.presence = presence
+    if changes:
+        audit.record(session, actor, "agent.presence", "user", user.id, changes)
+        push_agent_event(session, user, "presence", {"presence": user.presence, "extension": user.extension})
+    return user
+
+
+def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes: str = "") -> Call:
+    """Save the agent's disposition and notes on the call record; a later wrap-up amends it (audited).
+
+    Allowed for the agent the call was offered to, a supervisor or an admin.
+    """
+    if actor.user_id is None or (actor.user_id != call.agent_user_id and actor.role not in ("supervisor", "admin")):
+        raise PermissionDenied("only the agent who took the call, a supervisor or an admin may wrap it up")
+    if disposition not in DISPOSITIONS:
+        raise ValidationError(f"disposition {disposition!r} is not one of {', '.join(DISPOSITIONS)}")
+    notes = (notes or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise ValidationError(f"call notes are {len(notes)} characters; keep them under {NOTES_MAX}")
+    audit.record(session, actor, "call.wrap_up", "call", call.id,
+                 {"disposition": [call.disposition, disposition], "notes": notes})
+    call.disposition = disposition
+    call.notes = notes
+    return call
+
+
+def _call_row(call: Call, tz) -> dict[str, Any]:
+    return {"id": call.id, "external_id": call.external_id, "transport": call.transport, "caller": call.caller,
+            "started": to_local(call.started_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+            "ended": call.ended_at is not None, "outcome": call.outcome, "queue_result": call.queue_result,
+            "disposition": call.disposition, "notes": call.notes, "order_id": call.order_id}
+
+
+def desk(session: Session, user: User) -> dict[str, Any]:
+    """The agent's workspace: presence, the newest event id (where the live stream starts), the
+    current call (the newest offer not yet wrapped up, if recent) and the recent calls offered."""
+    hl = hotline_of(session)
+    offers = session.execute(
+        select(AgentEvent, Call).join(Call, AgentEvent.call_id == Call.id)
+        .where(AgentEvent.user_id == user.id, AgentEvent.kind == "offer")
+        .order_by(AgentEvent.id.desc()).limit(RECENT_CALLS)).all()
+    recent = []
+    for ev, call in offers:
+        card = ev.payload.get("card") or {}
+        recent.append({"event_id": ev.id, "call": _call_row(call, hl.tz),
+                       "caller_display": card.get("caller_display", call.caller), "name": card.get("name", "")})
+    current = None
+    if offers:
+        ev, call = offers[0]
+        if not call.disposition and call.started_at >= hl.now() - CURRENT_CALL_WINDOW:
+            current = ev.id
+    last = session.scalar(select(func.max(AgentEvent.id)).where(AgentEvent.user_id == user.id)) or 0
+    return {"presence": user.presence, "extension": user.extension, "last_event_id": last,
+            "current_event_id": current, "recent": recent}
+
+
+def screen_pop(session: Session, user: User, event_id: int) -> dict[str, Any]:
+    """One offer as the agent's screen shows it: the caller's card as it is now (an order booked
+    since the offer is on it), what the caller did in the IVR, and the call record.
+
+    Only the agent the offer was made to sees it (NotFound for anyone else's).
+    """
+    ev = session.get(AgentEvent, event_id)
+    if ev is None or ev.user_id != user.id or ev.kind != "offer" or ev.call_id is None:
+        raise NotFound(f"no call offer {event_id} on your screen")
+    call = session.get(Call, ev.call_id)
+    hl = hotline_of(session)
+    return {"event_id": ev.id, "call": _call_row(call, hl.tz), "card": customer_card(session, call.caller),
+            "ivr": dict(ev.payload.get("ivr") or {})}

@@ -89,7 +89,7 @@ class RedisBus:
         self._local = InProcessBus()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
-        self._thread = self._pubsub.run_in_thread(sleep_time=0.5, daemon=True)
+        self._thread = self._pubsub.run_in_thread(sleep_time=0.2, daemon=True)
 
     def _on_message(self, message: dict) -> None:
         try:
@@ -108,6 +108,7 @@ class RedisBus:
 
     def close(self) -> None:
         self._thread.stop()
+        self._thread.join(timeout=5)   # the listener must be out of its read before the socket closes
         self._pubsub.close()
         self._redis.close()
 

@@ -44,6 +44,9 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TWILIO_AUTH_TOKEN": ("", "your auth token", "Checks Twilio webhook signatures and authenticates outbound SMS."),
     "TWILIO_NUMBER": ("", "+8610xxxxxxxx", "The number outbound SMS are sent from."),
     "TWILIO_INSECURE_DEV": ("0", "1", "Development only: accept unsigned Twilio webhooks when no auth token is set."),
+    "SMS_CALLBACK_TOKEN": ("", "a long random string",
+                           "Secret in the query string (?token=) of the Aliyun SmsUp and Tencent Cloud SMS reply callback URLs, "
+                           "which those providers do not sign. Empty: the endpoints refuse traffic (unless TWILIO_INSECURE_DEV=1)."),
     "SMS_PROVIDER": ("", "twilio", "Outbound SMS provider: `twilio`, or `console` (stores and logs only). Default: twilio when credentials are set, else console."),
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00", "When agents answer (local time); statutory holidays are closed."),
     "ACCEPT_DEADLINE_MINUTES": ("30", "60", "Time a franchisee has to accept a dispatched order before it goes to the next one (派工时限)."),
@@ -99,6 +102,7 @@ class Settings:
     twilio_number: str
     twilio_insecure_dev: bool
     sms_provider: str
+    sms_callback_token: str
     business_hours: tuple[time, time]
     accept_deadline_minutes: int
     complaint_due_hours: int
@@ -146,6 +150,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_number=get("TWILIO_NUMBER"),
         twilio_insecure_dev=get("TWILIO_INSECURE_DEV") in ("1", "true", "yes"),
         sms_provider=provider,
+        sms_callback_token=get("SMS_CALLBACK_TOKEN"),
         business_hours=_parse_hours(get("BUSINESS_HOURS")),
         accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),
         complaint_due_hours=_int("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +54,9 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level."),
+    "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
+                          "Tests only: a fixed UTC clock for a spawned `hotline-agi`, so it sees the test's time. "
+                          "Never set it in production."),
 }
 
 
@@ -72,6 +75,17 @@ def _int(name: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {VARIABLES[name][1]}") from None
+
+
+def _fixed_now(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"HOTLINE_FIXED_NOW={value!r} is not an ISO time, e.g. 2026-11-23T02:00:00") from None
+    # Naive UTC like every stored time; an explicit offset is converted first.
+    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
 
 
 def _hostport(name: str, value: str) -> tuple[str, int]:
@@ -110,6 +124,7 @@ class Settings:
     recordings_dir: Path
     log_level: str
     extra: dict = field(default_factory=dict)
+    fixed_now: datetime | None = None
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -157,4 +172,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         prompts_dir=Path(get("PROMPTS_DIR")),
         recordings_dir=Path(get("RECORDINGS_DIR")),
         log_level=get("LOG_LEVEL").upper(),
+        fixed_now=_fixed_now(get("HOTLINE_FIXED_NOW")),
     )

@@ -1,0 +1,81 @@
+"""The `hotline` command as an operator uses it, run as a real subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HOTLINE = [sys.executable, "-m", "tickets.cli"]
+
+
+def run(args, db, **env):
+    e = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "LOG_LEVEL": "WARNING", **env}
+    e.pop("HOTLINE_DEMO", None)
+    e.update(env)
+    return subprocess.run(HOTLINE + args, capture_output=True, text=True, env=e, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("cli") / "hotline.db"
+    r = run(["init", "--demo"], db)
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_init_demo_is_idempotent(demo_db):
+    import sqlite3
+    def count():
+        with sqlite3.connect(demo_db) as c:
+            return [c.execute(f"select count(*) from {t}").fetchone()[0]
+                    for t in ("users", "franchisees", "workers", "customers", "work_orders", "services", "districts")]
+    before = count()
+    assert run(["init", "--demo"], demo_db).returncode == 0
+    assert count() == before
+    assert before[6] == 8 and before[5] >= 20
+
+
+def test_order_create_prints_the_dispatched_order_as_json(demo_db):
+    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "2030-12-02 09:00"], demo_db)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["number"].isdigit() and len(out["number"]) == 10
+    assert (out["status"], out["district"], out["franchisee"]) == ("dispatched", "天山区", "天山家政服务有限公司")
+    assert out["price_lines"][0]["amount_fen"] == 12000
+
+    shown = json.loads(run(["order", "show", out["number"]], demo_db).stdout)
+    assert [h["action"] for h in shown["history"]] == ["create", "confirm", "dispatch"]
+    assert shown["history"][0]["by"] == "cli"
+
+
+def test_order_create_with_bad_input_says_what_is_right(demo_db):
+    r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", "2030-12-02 09:00"], demo_db)
+    assert r.returncode == 1 and "unknown service code 'ZZ'; codes are:" in r.stderr
+    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "next tuesday"], demo_db)
+    assert r.returncode == 1 and "YYYY-MM-DD HH:MM" in r.stderr
+
+
+def test_production_start_with_demo_passwords_refuses_to_run(demo_db):
+    r = run(["run"], demo_db, SECRET_KEY="x" * 40)
+    assert r.returncode == 1
+    assert "demo password" in r.stderr and "refuses to start" in r.stderr
+
+
+def test_production_start_without_secret_key_refuses(demo_db):
+    r = run(["run"], demo_db, SECRET_KEY="")
+    assert r.returncode == 1 and "SECRET_KEY is not set" in r.stderr
+
+
+def test_bad_configuration_value_names_the_variable(demo_db):
+    r = run(["order", "show", "2632700001"], demo_db, TIMEZONE="Mars/Olympus")
+    assert r.returncode == 1 and "TIMEZONE='Mars/Olympus'" in r.stderr and "Asia/Shanghai" in r.stderr
+
+
+def test_help_lists_the_subcommands():
+    r = subprocess.run(HOTLINE + ["--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    for cmd in ("init", "run", "order", "dispatch", "user"):
+        assert cmd in r.stdout

@@ -1,0 +1,83 @@
+"""The voice menu as a FastAGI service: what `hotline run` and `hotline-fastagi` start.
+
+`menu_server(hl)` is a FastAgiServer whose calls run the voice menu (one `Ivr` shared by all
+threads: it is thread-safe). `VoiceService` adds the AMI listener when AMI_URL is set, and is
+what the `hotline.services: fastagi` entry point returns.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tickets.context import Hotline
+
+from .channel import AgiChannel
+from .driver import RESULT_VAR, CallDriver
+from .fastagi import FastAgiServer
+
+log = logging.getLogger(__name__)
+
+# The scripts this server answers: agi://host:port/<script>. Empty = agi://host:port.
+MENU_SCRIPTS = frozenset({"", "hotline", "menu"})
+
+
+def recordings_dir(hl: Hotline) -> Path:
+    """Where Asterisk writes voice notes; absolute, because Asterisk does not share our cwd."""
+    return hl.settings.recordings_dir.expanduser().resolve()
+
+
+def menu_handler(hl: Hotline, transport: str = "fastagi"):
+    """A FastAGI call handler that runs the voice menu."""
+    from ivr.runtime import Ivr
+
+    ivr = Ivr(hl)
+    recordings = recordings_dir(hl)
+
+    def handle(channel: AgiChannel) -> str:
+        script = channel.env.get("agi_network_script", "")
+        if script not in MENU_SCRIPTS:
+            log.warning("FastAGI: no script %r here (this server answers %s); sending the call to the queue",
+                        script, ", ".join(repr(s) for s in sorted(MENU_SCRIPTS) if s))
+            channel.set_variable(RESULT_VAR, "failed")
+            return f"ended=failed script={script!r}"
+        return CallDriver(ivr, channel, transport, recordings).run().log_fields()
+
+    return handle
+
+
+def menu_server(hl: Hotline, *, bind: tuple[str, int] | None = None, max_calls: int | None = None) -> FastAgiServer:
+    """The FastAGI server for the voice menu, configured from FASTAGI_* (not started)."""
+    s = hl.settings
+    return FastAgiServer(menu_handler(hl), bind=bind or s.fastagi_bind, allow=s.fastagi_allow,
+                         max_calls=max_calls or s.fastagi_max_calls)
+
+
+class VoiceService:
+    """FastAGI, plus the AMI listener when AMI_URL is set: the Asterisk side of `hotline run`."""
+
+    def __init__(self, hl: Hotline) -> None:
+        self.hl = hl
+        self.server = menu_server(hl)
+        self.ami = None
+        if hl.settings.ami_url:
+            from .ami import AmiListener
+            self.ami = AmiListener(hl, hl.settings.ami_url)
+
+    def start(self) -> None:
+        self.server.start()
+        if self.ami is not None:
+            self.ami.start()
+
+    def stop(self) -> None:
+        if self.ami is not None:
+            self.ami.stop()
+        self.server.stop()
+
+    def describe(self) -> list[str]:
+        host, port = self.server.address
+        lines = [f"FastAGI:    agi://{host}:{port}/hotline (allowed peers: {', '.join(self.hl.settings.fastagi_allow)})"]
+        if self.ami is not None:
+            lines.append(f"AMI:        listening to {self.ami.describe()} for queue events (screen-pop)")
+        else:
+            lines.append("AMI:        not started (set AMI_URL to take queue events from Asterisk)")
+        return lines

@@ -2,30 +2,48 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import secrets
+from datetime import timedelta
 
 from flask import Flask, g
 
 from tickets.context import Hotline, create_hotline
 
+log = logging.getLogger(__name__)
+
 # One blueprint per area, "module:attribute"; registered in this order.
 BLUEPRINTS: list[str] = [
+    "agent_console.auth:bp",
 ]
 
 
 def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Flask:
     """Build the app around a Hotline (settings, database, bus); nothing happens at import time."""
+    from . import pages, security
+
     hl = hotline or create_hotline()
     app = Flask(__name__)
     app.extensions["hotline"] = hl
+    secret = hl.settings.secret_key
+    if not secret and hl.settings.demo:
+        # Demo without SECRET_KEY: sessions last as long as this process (set it for several processes).
+        log.warning("SECRET_KEY is not set: using a random key; console sessions end when the process stops")
+        secret = secrets.token_hex(32)
     app.config.update(
-        SECRET_KEY=hl.settings.secret_key or None,
+        SECRET_KEY=secret or None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=hl.settings.public_base_url.startswith("https://"),
+        SESSION_COOKIE_NAME="hotline_session",
+        # One shift; "log out everywhere" ends a session sooner (its epoch no longer matches).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     if config:
         app.config.update(config)
+    security.init_app(app)
+    pages.init_app(app)
     for spec in BLUEPRINTS:
         module, _, attr = spec.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module), attr))

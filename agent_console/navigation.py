@@ -1,0 +1,43 @@
+"""The header's navigation and each role's home page, as data.
+
+An entry whose endpoint is not registered (an area not installed) is skipped, so the table
+can name every area of the console.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .policy import AREAS
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str             # i18n key
+    roles: frozenset[str]
+    accesskey: str = ""
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("workspace.index", "nav.workspace", frozenset({"agent"}), "w"),
+    NavItem("orders.search", "nav.orders", AREAS["orders.read"] - {"franchisee"}, "o"),
+    NavItem("orders.new", "nav.new_order", AREAS["orders.create"], "n"),
+    NavItem("dispatch.board", "nav.dispatch", AREAS["dispatch"], "d"),
+    NavItem("portal.orders", "nav.portal", AREAS["portal"], "o"),
+    NavItem("portal.figures", "nav.portal_figures", AREAS["portal"], "f"),
+    NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
+    NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
+    NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
+    NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),
+)
+
+# Role -> endpoints to land on after log-in, first registered one wins.
+HOME: dict[str, tuple[str, ...]] = {
+    "agent": ("workspace.index", "orders.new"),
+    "dispatcher": ("dispatch.board",),
+    "district_manager": ("dispatch.board",),
+    "callback": ("desk.surveys",),
+    "supervisor": ("wallboard.index", "orders.search"),
+    "admin": ("admin.index",),
+    "franchisee": ("portal.orders",),
+}

@@ -1,0 +1,116 @@
+"""What every page shares: template helpers, and errors shown as messages with the right status.
+
+A refusal from tickets (a move not allowed now, a role that may not, bad input) is shown to the
+user as tickets worded it, in a flash message, with 400 (bad input), 403 (not your role),
+404 (no such thing, or not yours) or 409 (not possible in the order's state).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask, current_app, flash, g, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tickets.errors import HotlineError, NotFound, PermissionDenied, TransitionError, ValidationError
+from tickets.pricing import yuan
+from tickets.timeutil import to_local
+
+from .app import hotline
+from .i18n import LANGUAGES, current_language, label, t
+from .navigation import HOME, NAV
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[HotlineError], int] = {
+    ValidationError: 400, PermissionDenied: 403, NotFound: 404, TransitionError: 409,
+}
+
+
+def status_of(exc: HotlineError) -> int:
+    for cls, code in STATUS_OF.items():
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+def show_error(exc: HotlineError) -> int:
+    """Flash tickets' message for `exc` and return the HTTP status the page should carry."""
+    code = status_of(exc)
+    log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
+    flash(str(exc), "error")
+    return code
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def nav_items() -> list:
+    user = g.get("user")
+    if user is None:
+        return []
+    return [item for item in NAV if user.role in item.roles and has_endpoint(item.endpoint)]
+
+
+def home_url() -> str:
+    user = g.get("user")
+    for endpoint in HOME.get(user.role if user else "", ()):
+        if has_endpoint(endpoint):
+            return url_for(endpoint)
+    return url_for("auth.home")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored naive-UTC time as the configured zone shows it."""
+    if value is None:
+        return ""
+    return to_local(value, hotline().tz).strftime(fmt)
+
+
+def minutes_until(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    return int((value - hotline().now()).total_seconds() // 60)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(t=t, label=label, has_endpoint=has_endpoint, nav_items=nav_items,
+                                 home_url=home_url, languages=LANGUAGES, current_language=current_language,
+                                 minutes_until=minutes_until)
+    app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)
+
+    @app.context_processor
+    def _user():
+        return {"user": g.get("user"), "actor": g.get("actor"), "lang": current_language()}
+
+    def _error_page(message: str, code: int):
+        if request.accept_mimetypes.best == "application/json" or request.is_json:
+            return {"error": message}, code
+        return render_template("error.html", message=message, code=code), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        log.warning("CSRF refused %s %s from %s: %s", request.method, request.path, request.remote_addr,
+                    exc.description)
+        return _error_page(t("error.csrf"), 400)
+
+    @app.errorhandler(403)
+    def _forbidden(_exc):
+        return _error_page(t("error.forbidden"), 403)
+
+    @app.errorhandler(404)
+    def _not_found(_exc):
+        return _error_page(t("error.not_found"), 404)
+
+    @app.errorhandler(HotlineError)
+    def _hotline_error(exc: HotlineError):
+        # A view that did not catch a refusal itself: show tickets' message on a plain page.
+        code = status_of(exc)
+        log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
+        return _error_page(str(exc), code)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _error_page(exc.description or exc.name, exc.code or 500)

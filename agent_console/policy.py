@@ -1,0 +1,86 @@
+"""Who may use which part of the console, and who sees a customer's phone number and address.
+
+Two tables a reader can scan. The server enforces both: views declare their area with
+`security.role_required(*AREAS[...])`, and every page that shows an order's contact data
+gets it through `contact_of()`. Which work-order moves a role may make is not here: that is
+tickets.workflow.MOVES, and the console only offers what `allowed_actions` returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tickets.actors import Actor
+from tickets.models import WorkOrder
+from tickets.phones import mask
+
+STAFF = frozenset({"agent", "dispatcher", "district_manager", "callback", "supervisor", "admin"})
+
+# Area -> roles allowed in it.
+AREAS: dict[str, frozenset[str]] = {
+    # Finding and reading orders: every role; a franchisee and a district manager only see
+    # their own orders (tickets.search scopes every query and every single order).
+    "orders.read": STAFF | {"franchisee"},
+    # Booking on behalf of a caller: the people who take calls and those who stand in for them.
+    "orders.create": frozenset({"agent", "dispatcher", "supervisor", "admin"}),
+    # Changing an order: anyone who may read it; tickets.workflow decides the move itself.
+    "orders.act": STAFF | {"franchisee"},
+    "dispatch": frozenset({"dispatcher", "district_manager", "supervisor", "admin"}),
+    "portal": frozenset({"franchisee"}),
+    "desk": frozenset({"callback", "supervisor", "admin"}),
+    "admin": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class ContactRule:
+    phone: bool          # full phone number shown
+    address: bool        # full street address shown (the district is always shown)
+    why: str
+
+
+# Role -> what of a customer's contact data it sees in full. Everything else is masked
+# (138****8000, district + ***). A franchisee sees both, but only on orders dispatched to it
+# (see contact_of); it cannot open anyone else's order at all.
+CONTACT_POLICY: dict[str, ContactRule] = {
+    "agent": ContactRule(True, True, "talks to the caller: confirms the number and address while booking"),
+    "dispatcher": ContactRule(True, True, "calls the customer when a franchisee cannot reach them, and reads an "
+                                          "address that matched no district to choose one"),
+    "district_manager": ContactRule(True, True, "the dispatcher of their own districts, with the same needs"),
+    "callback": ContactRule(True, False, "phones the customer for the satisfaction survey; never visits"),
+    "supervisor": ContactRule(False, False, "watches figures and quality; contacts customers through an agent"),
+    "admin": ContactRule(False, False, "configures the platform; has no need to contact customers"),
+    "franchisee": ContactRule(True, True, "does the job at the address; only on orders dispatched to it"),
+}
+MASKED = ContactRule(False, False, "no need")
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    address: str
+    full_phone: bool
+    full_address: bool
+
+
+def rule_for(actor: Actor, order: WorkOrder) -> ContactRule:
+    rule = CONTACT_POLICY.get(actor.role, MASKED)
+    if actor.role == "franchisee" and (order.franchisee_id is None or order.franchisee_id != actor.franchisee_id):
+        return MASKED
+    return rule
+
+
+def contact_of(actor: Actor, order: WorkOrder) -> Contact:
+    """The order's phone and address as this actor may see them."""
+    rule = rule_for(actor, order)
+    district = order.district.name_zh if order.district else ""
+    address = order.address_text if rule.address else (f"{district} ***" if order.address_text else "")
+    return Contact(phone=order.phone if rule.phone else mask(order.phone), address=address,
+                   full_phone=rule.phone, full_address=rule.address)
+
+
+def phone_for(actor: Actor, phone: str) -> str:
+    """A customer's number outside an order (complaint lists): full only for roles that phone customers."""
+    if not phone:
+        return ""
+    rule = CONTACT_POLICY.get(actor.role, MASKED)
+    return phone if rule.phone and actor.role != "franchisee" else mask(phone)

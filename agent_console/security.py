@@ -1,0 +1,136 @@
+"""Sessions, the log-in gate, roles and CSRF for every console request.
+
+The session is Flask's signed cookie holding the user's id and their `session_epoch`; a
+request whose epoch is no longer the user's (log-out everywhere, password reset,
+deactivation, role change) is treated as logged out. Every endpoint needs a logged-in user
+except the log-in page, static files, the language switch and the provider webhooks (which
+are signed by the provider instead). Every state-changing request carries a CSRF token: the
+form field `csrf_token`, or the `X-CSRFToken` header for fetch/XHR.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from tickets import accounts
+from tickets.actors import Actor
+from tickets.models import User
+
+from .app import db
+from .i18n import t
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+
+# Provider webhooks (Twilio, Aliyun): authenticated by the provider's signature, not by a
+# console session, and posted by servers that have no CSRF token.
+WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks"})
+# Endpoints open without a log-in.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_language", "static"})
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_ENABLED", True)
+    # We call csrf.protect() ourselves so the webhook blueprints can be skipped by name.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # A console tab stays open for a whole shift: the token lives as long as the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+    app.before_request(_load_user)
+    app.before_request(_gate)
+
+
+def _load_user() -> None:
+    g.user = None
+    g.actor = None
+    if request.blueprint in WEBHOOK_BLUEPRINTS or request.endpoint == "static":
+        return
+    uid, epoch = session.get("uid"), session.get("epoch")
+    if uid is None:
+        return
+    s = db()
+    # A short transaction of its own: on SQLite every transaction takes the write lock, and
+    # the view opens its own.
+    with s.begin():
+        user = accounts.session_user(s, uid, epoch)
+        if user is None:
+            session.pop("uid", None)
+            session.pop("epoch", None)
+            g.session_ended = True
+            return
+        g.user = user
+        g.actor = Actor.from_user(user)
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "text/event-stream"])
+    return best in ("application/json", "text/event-stream") or request.is_json \
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def _gate():
+    if request.blueprint in WEBHOOK_BLUEPRINTS:
+        return None
+    if request.endpoint is None:
+        return None        # 404 / 405 follow
+    if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
+        if _wants_json():
+            return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
+        flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    from flask import current_app
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    return None
+
+
+def login_user(user: User) -> None:
+    """Start a fresh session for `user` (the old one, and anything in it but the language, is dropped)."""
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["epoch"] = user.session_epoch
+    if lang:
+        session["lang"] = lang
+
+
+def logout_user() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def current_user() -> User:
+    return g.user
+
+
+def current_actor() -> Actor:
+    """The logged-in user as tickets sees them (role, franchisee, districts)."""
+    return g.actor
+
+
+def role_required(*roles: str | frozenset[str]) -> Callable:
+    """Allow the view only to these roles (403 for the others); pass role names or policy.AREAS sets."""
+    allowed: set[str] = set()
+    for r in roles:
+        allowed |= {r} if isinstance(r, str) else set(r)
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user is None:
+                abort(401)
+            if g.user.role not in allowed:
+                log.info("refused %s %s to %s (%s)", request.method, request.path, g.user.username, g.user.role)
+                abort(403)
+            return view(*args, **kwargs)
+        wrapper.allowed_roles = frozenset(allowed)
+        return wrapper
+    return decorator

@@ -1,0 +1,213 @@
+"""Console accounts: log-in with throttling, log-out everywhere, and managing users.
+
+A failed log-in is kept in `login_attempts`. Five failures within 15 minutes for one user
+name lock that name for 15 minutes after the last failure; twenty from one address lock the
+address (higher, because a call center's agents share one office address behind NAT);
+attempts made while locked are refused without checking the password and are not counted,
+so the lock ends on time for the real user. A session is valid only while it carries the
+user's current `session_epoch`: "log out everywhere", a password reset and deactivation bump it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .actors import Actor
+from .context import hotline_of
+from .errors import HotlineError, NotFound, ValidationError
+from .models import ROLES, Franchisee, LoginAttempt, User, UserDistrict
+from .passwords import hash_password, verify_password
+
+FAILURE_LIMIT = 5               # per user name
+ADDRESS_FAILURE_LIMIT = 20      # per remote address
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+# Compared against when the user name is unknown, so a wrong name costs the same time as a
+# wrong password and the response time does not tell which names exist.
+_DUMMY_HASH = hash_password("not a real password, only for timing")
+
+
+class LoginRefused(HotlineError):
+    """A log-in was refused. `reason` is `invalid`, `locked` or `inactive`; `until` is set when locked."""
+
+    def __init__(self, message: str, *, reason: str, until: datetime | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.until = until
+
+
+@dataclass(frozen=True)
+class Lock:
+    until: datetime
+    by: str          # "username" or "address"
+
+
+def _failures(session: Session, since: datetime, limit: int, *, username: str | None = None,
+              remote_addr: str | None = None) -> list[datetime]:
+    q = select(LoginAttempt.at).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+    if username is not None:
+        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)))
+        q = q.where(LoginAttempt.username == username)
+        if last_ok is not None:
+            # A successful log-in by the real user starts their count again.
+            q = q.where(LoginAttempt.at > last_ok)
+    if remote_addr is not None:
+        q = q.where(LoginAttempt.remote_addr == remote_addr)
+    return list(session.scalars(q.order_by(LoginAttempt.at.desc()).limit(limit)))
+
+
+def lock_for(session: Session, username: str, remote_addr: str) -> Lock | None:
+    """The lock in force for this user name or address now, if any."""
+    now = hotline_of(session).now()
+    since = now - FAILURE_WINDOW - LOCKOUT
+    for by, limit, kw in (("username", FAILURE_LIMIT, {"username": username}),
+                          ("address", ADDRESS_FAILURE_LIMIT, {"remote_addr": remote_addr})):
+        if by == "address" and not remote_addr:
+            continue
+        recent = _failures(session, since, limit, **kw)
+        # Locked when the last `limit` failures fit in one window and the last is recent.
+        if len(recent) >= limit and recent[0] - recent[-1] <= FAILURE_WINDOW:
+            until = recent[0] + LOCKOUT
+            if until > now:
+                return Lock(until, by)
+    return None
+
+
+def authenticate(session: Session, username: str, password: str, remote_addr: str = "") -> User:
+    """The user for these credentials, or LoginRefused.
+
+    Every checked attempt is added to the caller's session, refused ones too: catch
+    LoginRefused inside the transaction and let it commit, or the failure is not counted.
+    """
+    hl = hotline_of(session)
+    now = hl.now()
+    username = (username or "").strip()[:64]
+    lock = lock_for(session, username, remote_addr)
+    if lock is not None:
+        raise LoginRefused(f"too many failed log-ins for this {lock.by}; try again after "
+                           f"{lock.until.isoformat(timespec='minutes')} UTC or ask an admin to reset the password",
+                           reason="locked", until=lock.until)
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "") and user is not None
+    if ok and user.is_demo and not hl.settings.demo:
+        ok = False     # demo accounts (password `demo`) only work in demo mode
+    session.add(LoginAttempt(username=username, remote_addr=remote_addr[:64], success=ok, at=now))
+    if not ok:
+        raise LoginRefused("wrong user name or password", reason="invalid")
+    if not user.active:
+        raise LoginRefused(f"the account {username} is deactivated; ask an admin", reason="inactive")
+    return user
+
+
+def session_user(session: Session, user_id: int, epoch: int) -> User | None:
+    """The user behind a console session, or None when the session is no longer valid."""
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def logout_everywhere(session: Session, user: User, actor: Actor) -> None:
+    """End every session of `user` (each browser, each device)."""
+    user.session_epoch += 1
+    audit.record(session, actor, "user.logout_everywhere", "user", user.id, {"username": user.username})
+
+
+# ---------------------------------------------------------------- managing users
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _check_role(session: Session, role: str, franchisee_id: int | None) -> int | None:
+    if role not in ROLES:
+        raise ValidationError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if role == "franchisee":
+        if franchisee_id is None or session.get(Franchisee, franchisee_id) is None:
+            raise ValidationError("a franchisee user needs the franchisee it works for; choose one")
+        return franchisee_id
+    return None
+
+
+def _set_districts(user: User, district_ids: Iterable[int]) -> list[int]:
+    ids = sorted(set(district_ids)) if user.role == "district_manager" else []
+    user.districts = [UserDistrict(district_id=d) for d in ids]
+    return ids
+
+
+def create_user(session: Session, actor: Actor, *, username: str, role: str, password: str,
+                display_name: str = "", franchisee_id: int | None = None,
+                district_ids: Iterable[int] = ()) -> User:
+    username = (username or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise ValidationError("a user name is 1 to 64 characters without spaces, e.g. agent3")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise ValidationError(f"the user name {username} is taken; choose another")
+    fr = _check_role(session, role, franchisee_id)
+    user = User(username=username, display_name=(display_name or username).strip()[:64], role=role,
+                password_hash=hash_password(check_password(password)), franchisee_id=fr,
+                created_at=hotline_of(session).now())
+    session.add(user)
+    ids = _set_districts(user, district_ids)
+    session.flush()
+    audit.record(session, actor, "user.create", "user", user.id,
+                 {"username": username, "role": role, "franchisee_id": fr, "district_ids": ids})
+    return user
+
+
+def update_user(session: Session, actor: Actor, user: User, *, role: str, display_name: str,
+                franchisee_id: int | None = None, district_ids: Iterable[int] = ()) -> User:
+    """Change a user's role, name, franchisee and districts; a changed role ends their sessions."""
+    fr = _check_role(session, role, franchisee_id)
+    before = {"role": user.role, "franchisee_id": user.franchisee_id,
+              "district_ids": sorted(d.district_id for d in user.districts)}
+    if actor.user_id == user.id and role != user.role:
+        raise ValidationError("you cannot change your own role; ask another admin")
+    user.role, user.franchisee_id = role, fr
+    user.display_name = (display_name or user.username).strip()[:64]
+    ids = _set_districts(user, district_ids)
+    if before["role"] != role or before["franchisee_id"] != fr:
+        # What the open sessions were allowed to do has changed: make them log in again.
+        user.session_epoch += 1
+    audit.record(session, actor, "user.update", "user", user.id,
+                 {"before": before, "after": {"role": role, "franchisee_id": fr, "district_ids": ids}})
+    return user
+
+
+def set_active(session: Session, actor: Actor, user: User, active: bool) -> User:
+    if actor.user_id == user.id and not active:
+        raise ValidationError("you cannot deactivate your own account; ask another admin")
+    user.active = active
+    if not active:
+        user.session_epoch += 1
+    audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
+                 {"username": user.username})
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user: User, password: str) -> User:
+    """Set a new password; every session of the user ends. The password is never audited."""
+    user.password_hash = hash_password(check_password(password))
+    user.session_epoch += 1
+    audit.record(session, actor, "user.reset_password", "user", user.id, {"username": user.username})
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, User.username)))

@@ -41,7 +41,8 @@ MAX_HOPS = 40   # nodes entered in one step; more means a loop in the menu data
 class Turn:
     """One step of one call: the state being changed, the actions produced, a lazy transaction."""
 
-    def __init__(self, ivr: "Ivr", state: dict[str, Any], menus: Mapping[str, Node]) -> None:
+    def __init__(self, ivr: "Ivr", state: dict[str, Any], menus: Mapping[str, Node],
+                 outer: Session | None = None) -> None:
         self.ivr = ivr
         self.hl: Hotline = ivr.hl
         self.catalog: Catalog = ivr.catalog
@@ -52,6 +53,10 @@ class Turn:
         self._said: list[phrases.Segment] = []
         self._session: Session | None = None
         self._call: Call | None = None
+        # The adapter's own transaction, when it has one (Twilio stores its exactly-once receipt
+        # and the call state in it): the step then works in a savepoint of it and commits with it.
+        self._outer = outer
+        self._savepoint = None
 
     # ---------------------------------------------------------------- speaking
     @property
@@ -80,8 +85,12 @@ class Turn:
     def session(self) -> Session:
         """This step's transaction, begun on first use and committed when the step ends."""
         if self._session is None:
-            self._session = self.hl.session()
-            self._session.begin()
+            if self._outer is not None:
+                self._savepoint = self._outer.begin_nested()
+                self._session = self._outer
+            else:
+                self._session = self.hl.session()
+                self._session.begin()
         return self._session
 
     def call(self) -> Call:
@@ -97,16 +106,23 @@ class Turn:
                 # Keep the stored path current whenever we write anyway, so a transport that dies
                 # without a hang-up event still leaves the caller's route on the record.
                 self.call().ivr_path = list(self.state["path"])
-            self._session.commit()
+            if self._savepoint is not None:
+                self._savepoint.commit()
+            else:
+                self._session.commit()
         finally:
-            self._session.close()
-            self._session, self._call = None, None
+            if self._savepoint is None:
+                self._session.close()
+            self._session, self._call, self._savepoint = None, None, None
 
     def rollback(self) -> None:
         if self._session is not None:
-            self._session.rollback()
-            self._session.close()
-            self._session, self._call = None, None
+            if self._savepoint is not None:
+                self._savepoint.rollback()
+            else:
+                self._session.rollback()
+                self._session.close()
+            self._session, self._call, self._savepoint = None, None, None
 
     # ---------------------------------------------------------------- ending
     def finish(self, outcome: str, abandoned_at: str = "") -> None:
@@ -201,9 +217,12 @@ class Ivr:
         self._refresh()
 
     # ---------------------------------------------------------------- cached catalog and menus
-    def _refresh(self) -> None:
-        with self.hl.session() as s:
-            catalog = load_catalog(s, set(prompts.all_prompts()))
+    def _refresh(self, session: Session | None = None) -> None:
+        if session is not None:
+            catalog = load_catalog(session, set(prompts.all_prompts()))
+        else:
+            with self.hl.session() as s:
+                catalog = load_catalog(s, set(prompts.all_prompts()))
         menus = self._fixed_menus if self._fixed_menus is not None else build_menus(catalog)
         named = {n.action for n in menus.values() if n.action} | {n.render for n in menus.values() if n.render}
         missing = sorted(named - set(self._actions))
@@ -212,11 +231,13 @@ class Ivr:
                              f"add them to ivr/actions.py ACTIONS")
         self._catalog, self._menus, self._loaded_at = catalog, menus, _time.monotonic()
 
-    def _current(self) -> tuple[Catalog, dict[str, Node]]:
+    def _current(self, session: Session | None = None) -> tuple[Catalog, dict[str, Node]]:
         if _time.monotonic() - self._loaded_at > CATALOG_TTL:
             with self._lock:
                 if _time.monotonic() - self._loaded_at > CATALOG_TTL:
-                    self._refresh()
+                    # In the adapter's transaction when there is one: on SQLite a second
+                    # connection would wait for the write lock that transaction holds.
+                    self._refresh(session)
         return self._catalog, self._menus   # type: ignore[return-value]
 
     @property
@@ -231,27 +252,33 @@ class Ivr:
         return self._actions[name]
 
     # ---------------------------------------------------------------- the step function
-    def step(self, state: dict[str, Any] | None, event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Advance one call by one event; returns the new state and the actions for the adapter."""
+    def step(self, state: dict[str, Any] | None, event: dict[str, Any],
+             session: Session | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Advance one call by one event; returns the new state and the actions for the adapter.
+
+        With `session` (an open transaction of the adapter's), the step's database work joins it
+        in a savepoint and commits when the adapter commits; without, the step commits its own.
+        """
         kind = (event or {}).get("type")
         if kind not in EVENTS:
             raise ValueError(f"event type {kind!r} is not one of {', '.join(EVENTS)}")
+        menus = self._current(session)[1]
         if kind == "start":
-            return self._start(event)
+            return self._start(event, session)
         if not state:
             raise ValueError(f"a {kind!r} event needs the state returned by the previous step; "
                              "send a 'start' event first")
         state = copy.deepcopy(state)
         if state.get("done"):
             return state, []
-        turn = Turn(self, state, self.menus)
+        turn = Turn(self, state, menus, session)
         try:
             self._dispatch(turn, kind, event)
             turn.commit()
         except Exception:  # noqa: BLE001 - a broken step must not leave the caller in dead air
             log.exception("ivr call %s: step %s at node %s failed", state.get("call_id"), kind, state.get("node"))
             turn.rollback()
-            return self._recover(state)
+            return self._recover(state, session)
         return turn.state, turn.actions
 
     def _dispatch(self, turn: Turn, kind: str, event: dict[str, Any]) -> None:
@@ -283,9 +310,10 @@ class Ivr:
         else:
             turn.retry("retry.invalid")
 
-    def _recover(self, state: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _recover(self, state: dict[str, Any],
+                 session: Session | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """After an error: apologise and go to the fallback (an agent in hours, else a polite end)."""
-        turn = Turn(self, state, self.menus)
+        turn = Turn(self, state, self.menus, session)
         turn.say("error.system")
         turn.state["outcome"] = None
         turn.vars["outcome"] = "failed"
@@ -300,14 +328,15 @@ class Ivr:
                            {"type": "hangup"}]
         return turn.state, turn.actions
 
-    def _start(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _start(self, event: dict[str, Any],
+               session: Session | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         call_id = str(event.get("call_id") or "").strip()
         if not call_id:
             raise ValueError("a start event needs call_id (Asterisk agi_uniqueid or Twilio CallSid)")
         state: dict[str, Any] = {"v": STATE_VERSION, "call_id": call_id, "call_pk": None, "caller": ANONYMOUS,
                                  "node": ENTRY, "retries": 0, "path": [], "done": False, "outcome": None,
                                  "vars": {"lang": None}}
-        turn = Turn(self, state, self.menus)
+        turn = Turn(self, state, self.menus, session)
         s = turn.session
         call = calls.start_call(s, call_id, str(event.get("transport") or "simulator"), event.get("caller"))
         state["call_pk"], state["caller"] = call.id, call.caller

@@ -21,6 +21,7 @@ DATE_ORDER = {"zh": ("month", "day", "day_word", "weekday"), "en": ("weekday", "
 TIME_ORDER = {"zh": ("ampm", "hour", "oclock", "minute", "minute_word"), "en": ("hour", "minute", "ampm")}
 EVENING_FROM = 18
 JOIN = {"zh": "", "en": " "}
+NO_SPACE_BEFORE = ".,;:!?，。；：！？"
 
 
 def prompt(key: str, text: str | None = None) -> Segment:
@@ -76,5 +77,9 @@ def segment_text(seg: Segment, lang: str) -> str:
 def render(segments: list[Segment], lang: str) -> tuple[list[Segment], str]:
     """The segments an adapter plays and the same sentence as text."""
     played = [{k: v for k, v in seg.items() if k != "text"} for seg in segments]
-    pieces = [segment_text(seg, lang) for seg in segments]
-    return played, JOIN[lang].join(p for p in pieces if p).strip()
+    out = ""
+    for piece in (segment_text(seg, lang) for seg in segments):
+        if piece:
+            # No space before punctuation that a prompt starts with ("..., 80 yuan. To confirm").
+            out += piece if not out or piece[0] in NO_SPACE_BEFORE else JOIN[lang] + piece
+    return played, out.strip()

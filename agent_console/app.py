@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 # One blueprint per area, "module:attribute"; registered in this order.
 BLUEPRINTS: list[str] = [
     "agent_console.auth:bp",
+    "agent_console.workspace:bp",
+    "agent_console.wallboard:bp",
+    "agent_console.voice_hooks:bp",
 ]
 
 

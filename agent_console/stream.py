@@ -49,6 +49,8 @@ REPLAY_LIMIT = 50
 RECONNECT_MS = 1000
 # When every slot is taken, come back later rather than at once.
 BUSY_RETRY_MS = 15000
+# How often a waiting stream looks up from its queue: bounds how long a server stop waits for it.
+WAKE_SECONDS = 1.0
 
 
 def sse_event(event_id: int, data: dict) -> bytes:
@@ -132,77 +134,93 @@ class EventRelay:
                 log.exception("stream relay: could not read agent_events; trying again")
 
 
-class StreamSlots:
-    """At most `size` streams at once in this process."""
+class StreamHub:
+    """The streams of one app: their slots, the relay (in-process bus only) and the stop signal."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._sem = threading.BoundedSemaphore(size) if size > 0 else None
+    def __init__(self, hl: Hotline, *, slots: int, max_seconds: float, heartbeat: float = HEARTBEAT_SECONDS,
+                 relay_interval: float = RELAY_SECONDS) -> None:
+        self.hl = hl
+        self.size = slots
+        self.max_seconds = max_seconds
+        self.heartbeat = heartbeat
+        # The bus reaches other processes only through Redis; without it, watch the table.
+        self.relay = EventRelay(hl, relay_interval) if isinstance(hl.bus, InProcessBus) else None
+        self.stopping = threading.Event()
+        self._open = 0
+        self._lock = threading.Condition()
 
-    def try_take(self) -> bool:
-        return self._sem is not None and self._sem.acquire(blocking=False)
+    @property
+    def open_count(self) -> int:
+        return self._open
 
-    def give_back(self) -> None:
-        if self._sem is not None:
-            self._sem.release()
+    def _take(self) -> bool:
+        with self._lock:
+            if self._open >= self.size or self.stopping.is_set():
+                return False
+            self._open += 1
+            return True
 
+    def _give_back(self) -> None:
+        with self._lock:
+            self._open -= 1
+            self._lock.notify_all()
 
-def agent_stream(hl: Hotline, user_id: int, after: int, *, slots: StreamSlots, relay: EventRelay | None,
-                 max_seconds: float, heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[bytes]:
-    """The SSE body for one agent's console: replay after `after`, then live events until the bound.
+    def stop(self, timeout: float = 5.0) -> bool:
+        """End every stream (each notices within WAKE_SECONDS); True when all have ended in time."""
+        self.stopping.set()
+        with self._lock:
+            return self._lock.wait_for(lambda: self._open == 0, timeout)
 
-    Everything happens on first iteration (not when the generator is made), so a response that
-    is never sent takes no slot and no subscription.
-    """
-    if not slots.try_take():
-        log.warning("stream: all %d stream slots of this process are taken; user %s told to retry in %d s",
-                    slots.size, user_id, BUSY_RETRY_MS // 1000)
-        yield f"retry: {BUSY_RETRY_MS}\n: busy\n\n".encode()
-        return
-    sub = hl.bus.subscribe(f"agent.{user_id}")
-    if relay is not None:
-        relay.acquire()
-    try:
+    def stream(self, user_id: int, after: int) -> Iterator[bytes]:
+        """The SSE body for one agent's console: replay after `after`, then live events until the bound.
+
+        Everything happens on first iteration (not when the generator is made), so a response that
+        is never sent takes no slot and no subscription.
+        """
+        if not self._take():
+            log.warning("stream: %s; user %s told to retry in %d s",
+                        "shutting down" if self.stopping.is_set() else f"all {self.size} stream slots are taken",
+                        user_id, BUSY_RETRY_MS // 1000)
+            yield f"retry: {BUSY_RETRY_MS}\n: busy\n\n".encode()
+            return
+        sub = self.hl.bus.subscribe(f"agent.{user_id}")
+        if self.relay is not None:
+            self.relay.acquire()
+        try:
+            yield from self._events(sub, user_id, after)
+        finally:
+            sub.close()
+            if self.relay is not None:
+                self.relay.release()
+            self._give_back()
+
+    def _events(self, sub, user_id: int, after: int) -> Iterator[bytes]:
         yield f"retry: {RECONNECT_MS}\n: hello\n\n".encode()
         last = after
-        for data in stored_events(hl, user_id, last):
+        for data in stored_events(self.hl, user_id, last):
             last = data["id"]
             yield sse_event(last, data)
         # Bound the stream's life, with jitter so consoles opened together spread their reconnects.
-        end = time.monotonic() + max_seconds * random.uniform(0.85, 1.0)
-        next_beat = time.monotonic() + heartbeat
-        wait_step = relay.interval if relay is not None else heartbeat
-        while True:
+        end = time.monotonic() + self.max_seconds * random.uniform(0.85, 1.0)
+        next_beat = time.monotonic() + self.heartbeat
+        wake = min(WAKE_SECONDS, self.relay.interval) if self.relay is not None else WAKE_SECONDS
+        while not self.stopping.is_set():
             now = time.monotonic()
             if now >= end:
                 return
-            ev = sub.get(timeout=max(0.0, min(wait_step, next_beat - now, end - now)))
+            ev = sub.get(timeout=max(0.0, min(wake, next_beat - now, end - now)))
             if ev is not None:
                 event_id = int(ev.payload.get("id") or 0)
                 if event_id > last:
                     last = event_id
                     yield sse_event(event_id, ev.payload)
                 continue
-            relay_has_more = relay is not None and relay.latest_for(user_id) > last
-            if relay_has_more or time.monotonic() >= next_beat:
-                for data in stored_events(hl, user_id, last):
+            beat_due = time.monotonic() >= next_beat
+            if beat_due or (self.relay is not None and self.relay.latest_for(user_id) > last):
+                # At each heartbeat too: an event whose publish was lost still arrives.
+                for data in stored_events(self.hl, user_id, last):
                     last = data["id"]
                     yield sse_event(last, data)
-            if time.monotonic() >= next_beat:
+            if beat_due:
                 yield b": keepalive\n\n"
-                next_beat = time.monotonic() + heartbeat
-    finally:
-        sub.close()
-        if relay is not None:
-            relay.release()
-        slots.give_back()
-
-
-def relay_for(hl: Hotline, registry: dict) -> EventRelay | None:
-    """The process's relay when the bus only reaches this process, else None (Redis delivers)."""
-    if not isinstance(hl.bus, InProcessBus):
-        return None
-    relay = registry.get("relay")
-    if relay is None:
-        relay = registry.setdefault("relay", EventRelay(hl))
-    return relay
+                next_beat = time.monotonic() + self.heartbeat

@@ -115,7 +115,8 @@ def _call_row(call: Call, tz) -> dict[str, Any]:
 
 def desk(session: Session, user: User) -> dict[str, Any]:
     """The agent's workspace: presence, the newest event id (where the live stream starts), the
-    current call (the newest offer not yet wrapped up, if recent) and the recent calls offered."""
+    current call (the newest offer, while it is still theirs, recent and not wrapped up) and the
+    recent calls offered."""
     hl = hotline_of(session)
     offers = session.execute(
         select(AgentEvent, Call).join(Call, AgentEvent.call_id == Call.id)
@@ -129,7 +130,9 @@ def desk(session: Session, user: User) -> dict[str, Any]:
     current = None
     if offers:
         ev, call = offers[0]
-        if not call.disposition and call.started_at >= hl.now() - CURRENT_CALL_WINDOW:
+        # Still this agent's call (not missed and taken by another), not wrapped up, and recent.
+        if call.agent_user_id == user.id and not call.disposition \
+                and call.started_at >= hl.now() - CURRENT_CALL_WINDOW:
             current = ev.id
     last = session.scalar(select(func.max(AgentEvent.id)).where(AgentEvent.user_id == user.id)) or 0
     return {"presence": user.presence, "extension": user.extension, "last_event_id": last,

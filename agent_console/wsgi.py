@@ -1,0 +1,52 @@
+"""The console for gunicorn: several web processes sharing the database and the Redis bus.
+
+    hotline init                      # once: schema and reference data
+    REDIS_URL=redis://127.0.0.1:6379/0 SECRET_KEY=... DATABASE_URL=... \\
+        gunicorn -c python:agent_console.wsgi --workers 4
+
+This module is both the gunicorn configuration (the lower-case names below, read by
+`-c python:agent_console.wsgi`) and the application factory (`create()`, called once in each
+worker, so every worker has its own database pool and Redis connection). Without REDIS_URL the
+workers still reach each other through the agent_events table, with up to half a second more
+delay.
+
+Threads: each open agent stream holds a thread of its worker, so workers use the `gthread`
+class with WEB_THREADS + STREAM_SLOTS threads each, the same sizing as `hotline run`.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from tickets.config import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create() -> Flask:
+    """One worker's app: settings from the environment; refuses demo passwords outside demo mode."""
+    from tickets.cli import refuse_demo_passwords_in_production, setup_logging
+    from tickets.context import create_hotline
+
+    from .app import create_app
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    hl = create_hotline(settings)
+    refuse_demo_passwords_in_production(hl)
+    if not settings.redis_url:
+        log.warning("REDIS_URL is not set: screen-pops reach the other workers through the database, "
+                    "up to half a second later")
+    return create_app(hl)
+
+
+# ---- gunicorn settings (read by `gunicorn -c python:agent_console.wsgi`); flags on the command line win.
+_settings = load_settings()
+wsgi_app = "agent_console.wsgi:create()"
+bind = [f"{_settings.web_bind[0]}:{_settings.web_bind[1]}"]
+worker_class = "gthread"
+threads = _settings.web_threads + _settings.stream_slots
+# Agent streams end on their own within STREAM_MAX_SECONDS; on a restart, do not wait for that:
+# the browsers reconnect to the new workers and resume from their last event id.
+graceful_timeout = 10

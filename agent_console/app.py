@@ -15,9 +15,11 @@ log = logging.getLogger(__name__)
 # One blueprint per area, "module:attribute"; registered in this order.
 BLUEPRINTS: list[str] = [
     "agent_console.auth:bp",
+    "agent_console.orders:bp",
     "agent_console.workspace:bp",
     "agent_console.wallboard:bp",
     "agent_console.voice_hooks:bp",
+    "agent_console.sms_hooks:bp",
 ]
 
 

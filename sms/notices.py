@@ -1,0 +1,41 @@
+"""SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation).
+
+`on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
+transaction of every order event and queues at most one notice for it, keyed
+`<event id>:<kind>`, so a notice exists once per event however often anything runs.
+Opted-out numbers get a `suppressed` row (see outbox.enqueue), never a message.
+
+Events the customer caused by SMS are not noticed here: the SMS reply already says the same
+thing and is recorded as that event's notice (sms/conversation.py).
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tickets.context import hotline_of
+from tickets.models import WorkOrder, WorkOrderEvent
+
+from . import outbox
+from .conversation import ACTOR as SMS_CUSTOMER
+from .replies import TEXTS, penalty_suffix, render, when_text
+
+# Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
+NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
+             "complete": "completed"}
+
+
+def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
+    """Queue the notice of `ev` for the number on the order, once."""
+    kind = NOTICE_OF.get(ev.action)
+    if kind is None or (ev.actor_role == SMS_CUSTOMER.role and ev.actor_label == SMS_CUSTOMER.label):
+        return
+    if ev.id is None:
+        session.flush()      # the event id is the notice's dedupe key; transition() leaves flushing to us
+    hl = hotline_of(session)
+    data = ev.data or {}
+    text = render(f"notice_{kind}", number=order.number, service=order.service.name_zh,
+                  when=when_text(order.scheduled_start, hl.tz, hl.now()),
+                  franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
+                  penalty=penalty_suffix(data.get("penalty_fen")),
+                  check=TEXTS["check_address"] if order.needs_agent else "")
+    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}")

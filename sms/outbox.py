@@ -1,0 +1,197 @@
+"""Outbound SMS: written as a row inside the business transaction, sent once it has committed.
+
+`enqueue` adds a `queued` row (or a `suppressed` one for an opted-out number) in the caller's
+transaction; nothing leaves before the commit, and a rollback sends nothing. After the commit
+the rows go to the provider: in the committing thread for the console provider (it only logs),
+on a small thread pool for network providers, so a web request never waits for Twilio. The
+`sms-outbox` job sends whatever is still queued (a crash, a transient failure), so a lost
+hand-off is retried from the database.
+
+Each send first claims its row (`queued` -> `sending` in one UPDATE), so two senders never
+send the same message. A send interrupted half-way is marked failed rather than retried: a
+duplicate notice is worse than a missing one, and the console shows the failure.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tickets.context import Hotline, hotline_of
+from tickets.models import SmsMessage, WorkOrder
+
+from . import segments
+from .optout import is_opted_out
+from .providers import ProviderError, provider_for
+
+log = logging.getLogger(__name__)
+
+STALE_SENDING = timedelta(minutes=10)
+GIVE_UP_AFTER = timedelta(hours=1)     # transient failures are retried for this long
+BATCH = 100
+# A status only moves forward: a late "sent" callback never undoes "delivered".
+STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
+_PENDING = "sms.outbox.pending"
+_SENDER = "sms.sender"
+
+
+def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
+            dedupe_key: str | None = None) -> SmsMessage:
+    """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
+
+    An opted-out number gets a `suppressed` row instead: kept for the record, never sent.
+    """
+    if dedupe_key:
+        existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    hl = hotline_of(session)
+    now = hl.now()
+    body = segments.fit(body)
+    opted_out = is_opted_out(session, phone)
+    row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
+                     segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
+                     order_id=order.id if order is not None else None,
+                     status="suppressed" if opted_out else "queued",
+                     error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now)
+    # No savepoint around the insert: the key is an event id, which only its own transaction
+    # knows, so the lookup above settles it; the unique column stays the last guard.
+    session.add(row)
+    session.flush()
+    if not opted_out:
+        session.info.setdefault(_PENDING, []).append(row.id)
+    return row
+
+
+def record_reply(session: Session, phone: str, body: str, *, provider: str, kind: str = "reply",
+                 order: WorkOrder | None = None, dedupe_key: str | None = None) -> SmsMessage:
+    """Record a reply that leaves in the webhook's own answer (TwiML): it is sent with the response."""
+    now = hotline_of(session).now()
+    row = SmsMessage(direction="out", provider=provider, phone=phone, body=body, segments=segments.count(body),
+                     kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
+                     status="sent", created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def send_one(hl: Hotline, message_id: int) -> str | None:
+    """Claim and send one queued message; its new status, or None when someone else has it."""
+    with hl.session() as s, s.begin():
+        claimed = s.execute(update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
+                            .values(status="sending", updated_at=hl.now())).rowcount
+        if not claimed:
+            return None
+        row = s.get(SmsMessage, message_id)
+        phone, body, provider_name, created_at = row.phone, row.body, row.provider, row.created_at
+    try:
+        sent = provider_for(hl, provider_name).send(phone, body)
+        values = {"status": sent.status, "provider_sid": sent.sid, "error": ""}
+    except ProviderError as exc:
+        retry = exc.transient and hl.now() - created_at < GIVE_UP_AFTER
+        values = {"status": "queued" if retry else "failed", "error": str(exc)[:255]}
+        log.warning("sms %s to %s via %s: %s (%s)", message_id, phone, provider_name, exc,
+                    "will retry" if retry else "given up")
+    with hl.session() as s, s.begin():
+        s.execute(update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "sending")
+                  .values(updated_at=hl.now(), **values))
+    return values["status"]
+
+
+def send_pending(hl: Hotline, limit: int = BATCH) -> int:
+    """Send what is still queued (oldest first); returns how many this run handled."""
+    now = hl.now()
+    with hl.session() as s, s.begin():
+        s.execute(update(SmsMessage).where(SmsMessage.status == "sending",
+                                           SmsMessage.updated_at < now - STALE_SENDING)
+                  .values(status="failed", updated_at=now,
+                          error="interrupted while sending; not retried so it cannot arrive twice"))
+        ids = s.scalars(select(SmsMessage.id).where(SmsMessage.direction == "out", SmsMessage.status == "queued")
+                        .order_by(SmsMessage.id).limit(limit)).all()
+    return sum(1 for message_id in ids if send_one(hl, message_id) is not None)
+
+
+def record_status(session: Session, provider: str, sid: str, status: str | None, error: str = "") -> SmsMessage | None:
+    """Apply a provider's delivery report (status already in our terms); None when unknown or ignored."""
+    if not sid or status not in STATUS_RANK:
+        return None
+    row = session.scalar(select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.provider_sid == sid))
+    if row is None:
+        log.info("sms status %s for unknown %s message %s ignored", status, provider, sid)
+        return None
+    if STATUS_RANK[status] > STATUS_RANK.get(row.status, 0):
+        row.status = status
+        row.updated_at = hotline_of(session).now()
+        if error:
+            row.error = error[:255]
+    return row
+
+
+class Sender:
+    """Hands committed messages to their provider without holding up the committing request."""
+
+    def __init__(self, hl: Hotline, workers: int = 2) -> None:
+        self.hl = hl
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, ids: list[int]) -> None:
+        if self.hl.settings.sms_provider == "console":
+            for message_id in ids:   # only a log line and an UPDATE: cheaper than a thread hop
+                self._send(message_id)
+            return
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sms-send")
+        for message_id in ids:
+            self._pool.submit(self._send, message_id)
+
+    def _send(self, message_id: int) -> None:
+        try:
+            send_one(self.hl, message_id)
+        except Exception:  # noqa: BLE001 - the row stays queued; the outbox job retries it
+            log.exception("sms %s: send after commit failed; the outbox job will retry", message_id)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def install_sender(hl: Hotline) -> Sender:
+    sender = hl.extensions.get(_SENDER)
+    if sender is None:
+        sender = hl.extensions[_SENDER] = Sender(hl)
+    return sender
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    # SQLAlchemy fires this for a savepoint's release too; only the outermost commit counts.
+    if session.in_nested_transaction():
+        return
+    ids = session.info.pop(_PENDING, None)
+    if not ids:
+        return
+    hl = session.info.get("hotline")
+    sender = hl.extensions.get(_SENDER) if hl is not None else None
+    if sender is None:
+        log.debug("sms: no sender installed; %d messages wait for the outbox job", len(ids))
+        return
+    sender.submit(ids)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    # A savepoint rolled back leaves the rest of the transaction, and its messages, standing;
+    # ids of rows it removed are simply never claimed.
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_PENDING, None)

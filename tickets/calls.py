@@ -134,3 +134,9 @@ def offer_call(session: Session, call: Call, agent: User, ivr: dict[str, Any] | 
     payload = {"call_id": call.id, "external_id": call.external_id, "transport": call.transport,
                "card": customer_card(session, call.caller), "ivr": info}
     return push_agent_event(session, agent, "offer", payload, call)
+
+
+def offered_agents(session: Session, call: Call) -> list[User]:
+    """The agents whose screens popped this call (to tell them when the caller leaves the queue)."""
+    return list(session.scalars(select(User).join(AgentEvent, AgentEvent.user_id == User.id).where(
+        AgentEvent.call_id == call.id, AgentEvent.kind == "offer").distinct()))

@@ -1,0 +1,102 @@
+"""Twilio Voice webhooks: the voice menu over TwiML (the logic is in ivr.twilio).
+
+Configure the number's "A call comes in" webhook as `POST <base>/twilio/voice` and its status
+callback as `POST <base>/twilio/voice/status`. Every other URL is named by the TwiML itself:
+`/twilio/voice/step?step=N` (the caller's keys or recording, or `&event=timeout` when nothing
+came), `/twilio/voice/queue` (how the caller left the agents' queue) and
+`/twilio/voice/prompts/<lang>/<key>.wav` (the generated prompt files `<Play>` fetches).
+
+Each request is checked by `twilio_signed`, and each step runs exactly once per
+(CallSid, step number): a replay gets the stored TwiML and does not advance the call twice.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, request, send_file, url_for
+
+from ivr.twilio import Links, TwilioVoice, event_from
+
+from .app import db
+from .webhooks import exactly_once, twilio_signed
+
+bp = Blueprint("voice_hooks", __name__)
+
+PROVIDER = "twilio-voice"
+_VOICE = "ivr.twilio"
+# Generated prompts change only when `hotline prompts build` runs again.
+PROMPT_MAX_AGE = 3600
+
+
+@bp.record_once
+def _install(state) -> None:
+    # One engine per app, built at start-up rather than on the first call (it loads the catalog).
+    state.app.extensions[_VOICE] = TwilioVoice(state.app.extensions["hotline"])
+
+
+def voice() -> TwilioVoice:
+    return current_app.extensions[_VOICE]
+
+
+def _links(step: int, token: str) -> Links:
+    query = {"step": step, **({"t": token} if token else {})}
+    return Links(answer=url_for(".step", **query), no_input=url_for(".step", event="timeout", **query),
+                 queue_result=url_for(".queue_result"),
+                 prompt=lambda lang, key: url_for(".prompt", lang=lang, key=key))
+
+
+def _call_sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid:
+        abort(400, "CallSid is missing")
+    return sid
+
+
+@bp.post("/twilio/voice")
+@twilio_signed
+def incoming():
+    """A new call: the first step of the menu."""
+    sid = _call_sid()
+    params = request.form.to_dict()
+    return exactly_once(db(), PROVIDER, f"{sid}:0", lambda s: voice().incoming(s, params, _links))
+
+
+@bp.post("/twilio/voice/step")
+@twilio_signed
+def step():
+    """The caller's answer to a gather or record (or its absence): one step of the menu."""
+    sid = _call_sid()
+    number = request.args.get("step", type=int)
+    if number is None or number < 1:
+        abort(400, "step must be a step number from our own TwiML")
+    token = request.args.get("t", "")
+    event = event_from(request.args.get("event"), request.form)
+    return exactly_once(db(), PROVIDER, f"{sid}:{number}",
+                        lambda s: voice().step(s, sid, number, token, event, _links))
+
+
+@bp.post("/twilio/voice/queue")
+@twilio_signed
+def queue_result():
+    """<Enqueue action>: the caller left the agents' queue."""
+    sid = _call_sid()
+    result, seconds = request.form.get("QueueResult", ""), request.form.get("QueueTime", "")
+    return exactly_once(db(), PROVIDER, f"{sid}:queue",
+                        lambda s: voice().queue_result(s, sid, result, seconds))
+
+
+@bp.post("/twilio/voice/status")
+@twilio_signed
+def status():
+    """The call's status callback: completes the call record."""
+    sid = _call_sid()
+    params = request.form.to_dict()
+    return exactly_once(db(), PROVIDER, f"{sid}:status:{params.get('CallStatus', '')}"[:128],
+                        lambda s: (voice().status(s, params), "text/plain"))
+
+
+@bp.get("/twilio/voice/prompts/<lang>/<key>.wav")
+def prompt(lang: str, key: str):
+    """A generated prompt file for <Play>; public like any hold music, they hold no caller data."""
+    path = voice().files.path(lang, key)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="audio/wav", max_age=PROMPT_MAX_AGE, conditional=True)

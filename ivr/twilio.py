@@ -1,0 +1,288 @@
+"""The Twilio Voice transport: each webhook request is one engine step, its actions become TwiML.
+
+Twilio asks for a document, plays it, and posts the caller's answer to the URL the document
+names, so a call is a chain of requests that any web process may serve. Step `n` loads the
+state that step `n - 1` saved (`ivr/callstate.py`), runs `Ivr.step` inside the webhook's own
+transaction (the caller keeps it exactly-once: state, receipt and the engine's writes commit
+together), saves the new state for step `n + 1`, and answers with TwiML whose URLs carry
+`n + 1`. The web layer (`agent_console/voice_hooks.py`) supplies the URLs; nothing here knows
+Flask.
+
+Actions -> TwiML (docs/ivr-contract.md):
+- `play`: `<Play>` of the generated prompt files when every prompt of the sentence has one and
+  no segment carries its own text, else one `<Say>` of the sentence's text;
+- `gather`: `<Gather>` around the prompt, then a `<Redirect>` that reports no input;
+- `record`: the prompt, `<Record>`, then the same no-input `<Redirect>`;
+- `transfer`: `<Enqueue>` into the agents' queue, and the caller's card offered to an agent;
+- `hangup`: `<Hangup/>`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from tickets import calls
+from tickets.bus import publish_after_commit
+from tickets.context import Hotline
+
+from . import hours, phrases, prompts
+from .callstate import CallStates, call_states
+from .menus import QUEUE
+from .runtime import Ivr
+
+log = logging.getLogger(__name__)
+
+TRANSPORT = "twilio"
+
+# How <Say> speaks each engine language. The default voices (man/woman) speak no Chinese;
+# alice speaks zh-CN and en-US.
+SAY = {"zh": {"language": "zh-CN", "voice": "alice"},
+       "en": {"language": "en-US", "voice": "alice"}}
+
+# What Twilio puts in `From` when the caller withheld their number ("266696687" spells ANONYMOUS
+# on a keypad; it would otherwise parse as a real number in Lesotho).
+WITHHELD = frozenset({"+266696687", "266696687"})
+
+# CallStatus of the status callback -> how the call ended when the IVR had not finished it yet.
+# Statuses not listed (queued, ringing, in-progress) are progress reports with nothing to record.
+FINAL_STATUSES = {"completed": "ended", "canceled": "abandoned", "busy": "busy", "no-answer": "no-answer",
+                  "failed": "failed"}
+
+# QueueResult of <Enqueue action> -> Call.queue_result.
+QUEUE_RESULTS = {"bridged": "answered", "bridging-in-process": "answered", "hangup": "abandoned",
+                 "leave": "left", "redirected": "redirected", "redirected-from-bridged": "answered",
+                 "queue-full": "busy", "error": "failed", "system-error": "failed"}
+
+
+@dataclass(frozen=True)
+class Links:
+    """The URLs one TwiML answer sends Twilio to (built by the web layer)."""
+    answer: str                          # gather/record action: the caller's keys or recording
+    no_input: str                        # <Redirect> after a gather or record that got nothing
+    queue_result: str                    # <Enqueue action>: how the caller left the queue
+    prompt: Callable[[str, str], str]    # (lang, key) -> URL of the generated prompt file
+
+
+class PromptFiles:
+    """Which generated prompt files exist under PROMPTS_DIR; re-read when a language folder changes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._seen: dict[str, tuple[int, frozenset[str]]] = {}
+
+    def has(self, lang: str, key: str) -> bool:
+        folder = self.root / lang
+        try:
+            mtime = folder.stat().st_mtime_ns
+        except OSError:
+            return False
+        seen = self._seen.get(lang)
+        if seen is None or seen[0] != mtime:
+            # A folder's mtime moves when `hotline prompts build` adds, removes or renames files.
+            seen = (mtime, frozenset(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".wav")))
+            self._seen[lang] = seen
+        return key in seen[1]
+
+    def path(self, lang: str, key: str) -> Path | None:
+        """The file of a prompt, or None when it was never built (or the names are not ours)."""
+        if lang not in prompts.LANGS or not self.has(lang, key):
+            return None
+        return self.root / lang / f"{key}.wav"
+
+
+# ------------------------------------------------------------------------- actions -> TwiML
+
+def _speak(verb: VoiceResponse | Gather, action: Mapping[str, Any], links: Links, files: PromptFiles) -> None:
+    """Add what `action` says to `verb`: prompt files when all exist, else the sentence as <Say>."""
+    lang = action.get("lang") or "zh"
+    segments = action.get("segments") or []
+    if not segments and not action.get("text"):
+        return
+    recorded = all(files.has(lang, seg["prompt"]) for seg in segments if "prompt" in seg)
+    # A segment with its own text (a caller's name) left it out of `segments`: only <Say> has it.
+    same_words = phrases.render(segments, lang)[1] == action.get("text", "")
+    if segments and recorded and same_words:
+        for seg in segments:
+            if "prompt" in seg:
+                verb.play(links.prompt(lang, seg["prompt"]))
+            else:
+                verb.say(phrases.segment_text(seg, lang), **SAY[lang])
+    else:
+        verb.say(action.get("text", ""), **SAY[lang])
+
+
+def _play(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
+    _speak(vr, action, links, files)
+
+
+def _gather(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
+    gather = Gather(input="dtmf", action=links.answer, method="POST",
+                    num_digits=action.get("max_digits") or None, finish_on_key=action.get("finish_on_key", "#"),
+                    timeout=max(1, math.ceil((action.get("timeout_ms") or 5000) / 1000)))
+    _speak(gather, action, links, files)
+    vr.append(gather)
+    # <Gather> falls through to the next verb when the caller pressed nothing.
+    vr.redirect(links.no_input, method="POST")
+
+
+def _record(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
+    _speak(vr, action, links, files)
+    vr.record(action=links.answer, method="POST", max_length=action.get("max_seconds") or 60,
+              finish_on_key="#", play_beep=True)
+    # Twilio skips the action and falls through when the recording is empty.
+    vr.redirect(links.no_input, method="POST")
+
+
+def _transfer(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
+    vr.enqueue(action.get("queue") or QUEUE, action=links.queue_result, method="POST")
+
+
+def _hangup(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
+    vr.hangup()
+
+
+VERBS: dict[str, Callable[[VoiceResponse, Mapping[str, Any], Links, PromptFiles], None]] = {
+    "play": _play, "gather": _gather, "record": _record, "transfer": _transfer, "hangup": _hangup,
+}
+
+
+def render(actions: list[Mapping[str, Any]], links: Links, files: PromptFiles) -> str:
+    """The TwiML document for one step's actions."""
+    vr = VoiceResponse()
+    for action in actions:
+        VERBS[action["type"]](vr, action, links, files)
+    return str(vr)
+
+
+def event_from(query_event: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+    """The engine event a gather/record action or no-input redirect posted."""
+    if query_event == "timeout":
+        return {"type": "timeout"}
+    if form.get("RecordingUrl"):
+        seconds = form.get("RecordingDuration") or "0"
+        return {"type": "recorded", "file": form["RecordingUrl"],
+                "duration_ms": int(float(seconds) * 1000) if seconds.replace(".", "", 1).isdigit() else 0}
+    keys = (form.get("Digits") or "").strip()
+    return {"type": "digits", "digits": keys} if keys else {"type": "timeout"}
+
+
+# ------------------------------------------------------------------------- the call, step by step
+
+class TwilioVoice:
+    """The voice menu over Twilio webhooks; one per process, safe to share between threads."""
+
+    def __init__(self, hl: Hotline, ivr: Ivr | None = None, states: CallStates | None = None) -> None:
+        self.hl = hl
+        self.ivr = ivr or Ivr(hl)
+        self.states = states or call_states(hl)
+        self.files = PromptFiles(Path(hl.settings.prompts_dir).resolve())
+
+    def incoming(self, session: Session, params: Mapping[str, str],
+                 links_for: Callable[[int, str], Links]) -> str:
+        """Step 0: a new call (POST /twilio/voice). Answers the TwiML of the menu's first prompt."""
+        caller = params.get("From", "")
+        event = {"type": "start", "call_id": params["CallSid"], "caller": "" if caller in WITHHELD else caller,
+                 "transport": TRANSPORT, "dnid": params.get("To", "")}
+        state, actions = self.ivr.step(None, event, session)
+        return self._answer(session, params["CallSid"], 0, state, actions, links_for)
+
+    def step(self, session: Session, call_sid: str, step: int, token: str, event: dict[str, Any],
+             links_for: Callable[[int, str], Links]) -> str:
+        """Step `step` >= 1: the caller's answer to the previous step's gather or record."""
+        state = self.states.load(session, call_sid, step, token)
+        if state is None:
+            log.error("twilio call %s: no IVR state for step %s; handing the caller on without the menu",
+                      call_sid, step)
+            return self._lost(session, call_sid, step, links_for)
+        state, actions = self.ivr.step(state, event, session)
+        return self._answer(session, call_sid, step, state, actions, links_for)
+
+    def queue_result(self, session: Session, call_sid: str, result: str, queue_seconds: str) -> str:
+        """<Enqueue action>: the caller left the queue (served by an agent, hung up, an error...)."""
+        call = calls.get_call(session, call_sid)
+        if call is None:
+            log.warning("twilio call %s: queue result %r for a call we have no record of", call_sid, result)
+        else:
+            call.queue_result = QUEUE_RESULTS.get(result, result[:16])
+            if queue_seconds.isdigit():
+                call.hold_seconds = int(queue_seconds)
+            summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue or QUEUE,
+                       "hold_seconds": call.hold_seconds}
+            if call.queue_result == "abandoned":
+                calls.finish_call(session, call, "abandoned", abandoned_at=QUEUE)
+                # The popped card is stale now: tell the agents who were offered the call.
+                for agent in calls.offered_agents(session, call):
+                    calls.push_agent_event(session, agent, "abandon", summary, call)
+                publish_after_commit(session, "call.abandoned", summary)
+            elif call.queue_result == "answered":
+                calls.finish_call(session, call, "agent")
+                publish_after_commit(session, "call.completed", summary)
+        # Whoever is still on the line after leaving the queue has been served or failed: end cleanly.
+        vr = VoiceResponse()
+        vr.hangup()
+        return str(vr)
+
+    def status(self, session: Session, params: Mapping[str, str]) -> str:
+        """The call's status callback: record how it ended; a hang-up mid-menu is the engine's `hangup`."""
+        call_sid, status = params["CallSid"], params.get("CallStatus", "")
+        outcome = FINAL_STATUSES.get(status)
+        if outcome is None:
+            return ""
+        state = self.states.latest(session, call_sid)
+        if state is not None and not state.get("done"):
+            self.ivr.step(state, {"type": "hangup"}, session)
+        call = calls.get_call(session, call_sid)
+        if call is None:
+            # The call never reached the voice webhook (busy, failed before answer): still count it.
+            caller = params.get("From", "")
+            call = calls.start_call(session, call_sid, TRANSPORT, "" if caller in WITHHELD else caller)
+        calls.finish_call(session, call, outcome)
+        self.states.forget(session, call_sid)
+        return ""
+
+    # ------------------------------------------------------------------------- helpers
+    def _answer(self, session: Session, call_sid: str, step: int, state: dict[str, Any],
+                actions: list[dict[str, Any]], links_for: Callable[[int, str], Links]) -> str:
+        token = self.states.save(session, call_sid, step + 1, state)
+        for action in actions:
+            if action["type"] == "transfer":
+                self._offer(session, call_sid, action)
+        return render(actions, links_for(step + 1, token), self.files)
+
+    def _offer(self, session: Session, call_sid: str, action: Mapping[str, Any]) -> None:
+        """The screen-pop: the caller's card on the screen of the agent who waited longest."""
+        call = calls.get_call(session, call_sid)
+        agent = calls.pick_available_agent(session)
+        if call is None or agent is None:
+            log.info("twilio call %s: queued with no agent available to offer it to", call_sid)
+            return
+        order = (action.get("variables") or {}).get("HOTLINE_ORDER")
+        calls.offer_call(session, call, agent, ivr={"queue": action.get("queue") or QUEUE,
+                                                    **({"order": order} if order else {})})
+
+    def _lost(self, session: Session, call_sid: str, step: int, links_for: Callable[[int, str], Links]) -> str:
+        """No state for this step (Redis restarted, a forged or stale URL): do what the menu's
+        fallback does, an agent when agents answer, else a polite goodbye."""
+        lang = "zh"
+        if hours.agents_status(self.hl) == hours.OPEN:
+            said = ["error.system", "retry.transfer"]
+            end: dict[str, Any] = {"type": "transfer", "queue": QUEUE, "variables": {}}
+        else:
+            said = ["error.system", "retry.goodbye"]
+            end = {"type": "hangup"}
+        segments, text = phrases.render([phrases.prompt(k) for k in said], lang)
+        actions = [{"type": "play", "segments": segments, "text": text, "lang": lang}, end]
+        call = calls.get_call(session, call_sid)
+        if call is not None:
+            if end["type"] == "transfer":
+                call.queue = QUEUE
+                self._offer(session, call_sid, end)
+            else:
+                calls.finish_call(session, call, "failed")
+        return render(actions, links_for(step + 1, ""), self.files)

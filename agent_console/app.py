@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 BLUEPRINTS: list[str] = [
     "agent_console.auth:bp",
     "agent_console.orders:bp",
+    "agent_console.dispatch_board:bp",
     "agent_console.workspace:bp",
     "agent_console.wallboard:bp",
     "agent_console.voice_hooks:bp",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
@@ -11,21 +10,11 @@ from tickets.timeutil import to_local
 
 from .app import db, hotline
 from .i18n import LANGUAGES, t
-from .pages import home_url, nav_items
+from .pages import home_url, nav_items, safe_path
 from .security import login_user, logout_user
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: a log-in link must not send the user elsewhere."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,7 +22,7 @@ def login():
     if request.method == "GET":
         if g.user is not None:
             return redirect(home_url())
-        return render_template("login.html", next=_safe_next(request.args.get("next")))
+        return render_template("login.html", next=safe_path(request.args.get("next")))
     username = request.form.get("username", "")
     s = db()
     with s.begin():
@@ -53,12 +42,12 @@ def login():
         else:
             flash(t(f"login.{refused.reason}"), "error")
             code = 401 if refused.reason == "invalid" else 403
-        return render_template("login.html", next=_safe_next(request.form.get("next")), username=username), code
+        return render_template("login.html", next=safe_path(request.form.get("next")), username=username), code
     login_user(user)
     log.info("log-in %s (%s) from %s", user.username, user.role, request.remote_addr)
     g.user = user
     flash(t("login.welcome", name=user.display_name or user.username), "info")
-    return redirect(_safe_next(request.form.get("next")) or home_url())
+    return redirect(safe_path(request.form.get("next")) or home_url())
 
 
 @bp.post("/logout")
@@ -83,7 +72,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"))
+    return redirect(safe_path(request.form.get("next")) or url_for("auth.home"))
 
 
 @bp.get("/")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -20,6 +21,7 @@ from tickets.timeutil import to_local
 from .app import hotline
 from .i18n import LANGUAGES, current_language, label, t
 from .navigation import HOME, NAV
+from .policy import contact_of, phone_for
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,16 @@ def show_error(exc: HotlineError) -> int:
     log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
     flash(str(exc), "error")
     return code
+
+
+def safe_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: a link must not send the user elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
 
 
 def has_endpoint(endpoint: str) -> bool:
@@ -75,10 +87,24 @@ def minutes_until(value: datetime | None) -> int | None:
     return int((value - hotline().now()).total_seconds() // 60)
 
 
+def name_of(thing) -> str:
+    """A catalog row's name (service, district, category dict) in the page's language."""
+    if thing is None:
+        return ""
+    zh, en = (thing.get("name_zh"), thing.get("name_en")) if isinstance(thing, dict) else (thing.name_zh, thing.name_en)
+    return en if current_language() == "en" and en else zh
+
+
+def contact(order):
+    """The order's phone and address as the current user may see them (policy.CONTACT_POLICY)."""
+    return contact_of(g.actor, order)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, label=label, has_endpoint=has_endpoint, nav_items=nav_items,
                                  home_url=home_url, languages=LANGUAGES, current_language=current_language,
-                                 minutes_until=minutes_until)
+                                 minutes_until=minutes_until, name_of=name_of, contact=contact,
+                                 phone_for=lambda phone: phone_for(g.actor, phone))
     app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)
 
     @app.context_processor

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from tickets.actors import Actor
 from tickets.models import WorkOrder
-from tickets.phones import mask
+from tickets.phones import mask, national
 
 STAFF = frozenset({"agent", "dispatcher", "district_manager", "callback", "supervisor", "admin"})
 
@@ -74,7 +74,7 @@ def contact_of(actor: Actor, order: WorkOrder) -> Contact:
     rule = rule_for(actor, order)
     district = order.district.name_zh if order.district else ""
     address = order.address_text if rule.address else (f"{district} ***" if order.address_text else "")
-    return Contact(phone=order.phone if rule.phone else mask(order.phone), address=address,
+    return Contact(phone=national(order.phone) if rule.phone else mask(order.phone), address=address,
                    full_phone=rule.phone, full_address=rule.address)
 
 
@@ -83,4 +83,4 @@ def phone_for(actor: Actor, phone: str) -> str:
     if not phone:
         return ""
     rule = CONTACT_POLICY.get(actor.role, MASKED)
-    return phone if rule.phone and actor.role != "franchisee" else mask(phone)
+    return national(phone) if rule.phone and actor.role != "franchisee" else mask(phone)

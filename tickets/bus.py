@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 class Event:
     topic: str
     payload: dict[str, Any]
+    row: Any = None       # a database row whose id goes into payload["event_id"] once committed
 
 
 @dataclass
@@ -120,9 +121,13 @@ def make_bus(redis_url: str = ""):
 _PENDING = "hotline_pending_events"
 
 
-def publish_after_commit(session: Session, topic: str, payload: dict[str, Any]) -> None:
-    """Queue an event on the session; it is published after a successful commit only."""
-    session.info.setdefault(_PENDING, []).append(Event(topic, payload))
+def publish_after_commit(session: Session, topic: str, payload: dict[str, Any], row: Any = None) -> None:
+    """Queue an event on the session; it is published after a successful commit only.
+
+    With `row`, the payload gets `event_id` = row.id at publish time, so the caller need not
+    flush just to learn the id.
+    """
+    session.info.setdefault(_PENDING, []).append(Event(topic, payload, row))
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -135,6 +140,8 @@ def _flush_events(session: Session) -> None:
         log.debug("bus: session without a bus, %d events not published", len(pending))
         return
     for ev in pending:
+        if ev.row is not None:
+            ev.payload["event_id"] = ev.row.id
         try:
             bus.publish(ev.topic, ev.payload)
         except Exception:  # noqa: BLE001 - the commit stands; a lost notification is logged

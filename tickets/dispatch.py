@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
 from .context import hotline_of
 from .errors import ValidationError
-from .models import (District, DistrictAlias, Franchisee, FranchiseeDistrict, FranchiseeService, WorkOrder,
-                     WorkOrderEvent)
+from .models import District, DistrictAlias, Franchisee, FranchiseeDistrict, FranchiseeService, WorkOrder
 from .timeutil import to_local, to_utc
 from .workflow import transition
 
@@ -79,15 +78,17 @@ class Candidate:
 
 def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
     """Franchisees that refused this order, let it time out, or had it recalled: never offered it again."""
-    rows = session.execute(select(WorkOrderEvent.data).where(
-        WorkOrderEvent.order_id == order.id, WorkOrderEvent.action.in_(("reject", "expire", "recall"))))
-    return {d.get("franchisee_id") for (d,) in rows if d.get("franchisee_id")}
+    # order.events is the whole history (in memory for an order booked in this transaction).
+    return {e.data.get("franchisee_id") for e in order.events
+            if e.action in ("reject", "expire", "recall") and e.data.get("franchisee_id")}
 
 
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
     """Ranked candidates for `order`, and when there are none, the reason why."""
     if order.district_id is None:
         return [], "no district: the address matched none, an agent must choose one"
+    if order.id is None:
+        session.flush()
     hl = hotline_of(session)
     local_day = to_local(order.scheduled_start, hl.tz).date()
     day_start = to_utc(datetime.combine(local_day, datetime.min.time()), hl.tz)
@@ -103,16 +104,17 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     if not rows:
         return [], "no franchisee serves this service in this district"
     ids = [f.id for f, _ in rows]
-    booked = dict(session.execute(
-        select(WorkOrder.franchisee_id, func.count()).where(
-            WorkOrder.franchisee_id.in_(ids), WorkOrder.status.in_(CAPACITY_STATES),
-            WorkOrder.scheduled_start >= day_start, WorkOrder.scheduled_start < day_end,
-            WorkOrder.id != order.id)
-        .group_by(WorkOrder.franchisee_id)).all())
-    load = dict(session.execute(
-        select(WorkOrder.franchisee_id, func.count()).where(
-            WorkOrder.franchisee_id.in_(ids), WorkOrder.status.in_(LOAD_STATES), WorkOrder.id != order.id)
-        .group_by(WorkOrder.franchisee_id)).all())
+    # One pass over the candidates' orders: booked on the service day, and open now.
+    on_day = (WorkOrder.status.in_(CAPACITY_STATES) & (WorkOrder.scheduled_start >= day_start)
+              & (WorkOrder.scheduled_start < day_end))
+    booked, load = {}, {}
+    for fr_id, n_day, n_open in session.execute(
+            select(WorkOrder.franchisee_id, func.sum(case((on_day, 1), else_=0)),
+                   func.sum(case((WorkOrder.status.in_(LOAD_STATES), 1), else_=0)))
+            .where(WorkOrder.franchisee_id.in_(ids), WorkOrder.id != order.id,
+                   WorkOrder.status.in_(CAPACITY_STATES))
+            .group_by(WorkOrder.franchisee_id)):
+        booked[fr_id], load[fr_id] = int(n_day or 0), int(n_open or 0)
 
     out: list[Candidate] = []
     skipped: list[str] = []

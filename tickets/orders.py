@@ -92,20 +92,21 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
                       address_text=text, address_id=addr_obj.id if addr_obj else None, district_id=district_id,
                       urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
                       flag_reason="; ".join(flags)[:255], notes=notes, voice_note=voice_note,
-                      call_id=call.id if call else None, created_at=now, updated_at=now)
+                      call_id=call.id if call else None, created_at=now, updated_at=now, events=[])
     for line in quote(svc, qty, start, hl.tz):
         order.price_lines.append(PriceLine(kind=line.kind, description=line.description, quantity=line.quantity,
                                            unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen))
     order.price_total_fen = sum(line.amount_fen for line in order.price_lines)
     session.add(order)
-    session.flush()
     record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
-    if call is not None:
-        call.order_id = order.id
     if order.district_id is not None:
         transition(session, order, "confirm", actor)
-        if auto_dispatch:
-            dispatch(session, order, SYSTEM)
+    # One flush writes the order, its lines and events, and gives the order its id.
+    session.flush()
+    if call is not None:
+        call.order_id = order.id
+    if order.status == "confirmed" and auto_dispatch:
+        dispatch(session, order, SYSTEM)
     return order
 
 

@@ -138,13 +138,19 @@ def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **
                         actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
                         data=data, created_at=now)
     session.add(ev)
-    session.flush()
+    _after_event(session, hl, order, ev)
+    return ev
+
+
+def _after_event(session: Session, hl, order: WorkOrder, ev: WorkOrderEvent) -> None:
+    # No flush here: the event row is written with the transaction's next flush or commit.
+    # A listener that needs ev.id flushes itself.
     for listener in hl.order_listeners:
         listener(session, order, ev)
-    publish_after_commit(session, f"order.{action}", {
-        "order": order.number, "action": action, "from": from_status, "to": order.status,
-        "franchisee_id": order.franchisee_id, "district_id": order.district_id, "event_id": ev.id})
-    return ev
+    publish_after_commit(session, f"order.{ev.action}", {
+        "order": order.number, "action": ev.action, "from": ev.from_status, "to": ev.to_status,
+        "franchisee_id": ev.data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id},
+        row=ev)
 
 
 def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict[str, Any]) -> WorkOrderEvent:
@@ -154,11 +160,7 @@ def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict
                         actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
                         data=data, created_at=hl.now())
     session.add(ev)
-    session.flush()
-    for listener in hl.order_listeners:
-        listener(session, order, ev)
-    publish_after_commit(session, "order.create", {"order": order.number, "action": "create",
-                                                   "from": None, "to": order.status, "event_id": ev.id})
+    _after_event(session, hl, order, ev)
     return ev
 
 
@@ -173,6 +175,7 @@ def _confirm(session, order, params, now, data, hl) -> None:
     if params.get("district_id") is not None:
         from .models import District
         order.district = session.get(District, int(params["district_id"]))
+        order.district_id = order.district.id
         data["district_id"] = order.district_id
     if order.needs_agent:
         data["cleared_flag"] = order.flag_reason
@@ -181,7 +184,8 @@ def _confirm(session, order, params, now, data, hl) -> None:
 
 def _dispatch(session, order, params, now, data, hl) -> None:
     fr = params["franchisee"]
-    order.franchisee = fr     # the relationship, not just the id, so the loaded object stays current
+    # Both the relationship and the id: readers of either see the change before any flush.
+    order.franchisee, order.franchisee_id = fr, fr.id
     order.dispatched_at = now
     order.accept_deadline = now + timedelta(minutes=hl.settings.accept_deadline_minutes)
     order.unassigned_reason = ""
@@ -192,8 +196,8 @@ def _dispatch(session, order, params, now, data, hl) -> None:
 def _release(session, order, params, now, data, hl) -> None:
     # reject / expire / recall: the order goes back to dispatch; who had it is kept in the event.
     data["franchisee_id"] = order.franchisee_id
-    order.franchisee = None
-    order.worker = None
+    order.franchisee, order.franchisee_id = None, None
+    order.worker, order.worker_id = None, None
     order.accept_deadline = None
     order.dispatched_at = None
 
@@ -211,7 +215,7 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
             f"worker {worker.name} cannot be assigned: health certificate (健康证) "
             f"{'missing' if worker.health_cert_expires is None else 'expired on ' + worker.health_cert_expires.isoformat() if worker.health_cert_expires < now.date() else 'expires before the service day, ' + worker.health_cert_expires.isoformat()}; "
             "renew it or choose another worker")
-    order.worker = worker
+    order.worker, order.worker_id = worker, worker.id
     data.update(worker_id=worker.id, worker=worker.name)
 
 

@@ -17,6 +17,8 @@ BLUEPRINTS: list[str] = [
     "agent_console.auth:bp",
     "agent_console.orders:bp",
     "agent_console.dispatch_board:bp",
+    "agent_console.portal:bp",
+    "agent_console.desk:bp",
     "agent_console.workspace:bp",
     "agent_console.wallboard:bp",
     "agent_console.voice_hooks:bp",

@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("dispatch.board", "nav.dispatch", AREAS["dispatch"], "d"),
     NavItem("portal.orders", "nav.portal", AREAS["portal"], "o"),
     NavItem("portal.figures", "nav.portal_figures", AREAS["portal"], "f"),
+    NavItem("portal.notices", "nav.notices", AREAS["portal"], "i"),
     NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
     NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),

@@ -112,6 +112,7 @@ def _render_new(values: dict, code: int = 200):
 @role_required(AREAS["orders.create"])
 def create():
     form = {k: request.form.get(k, "").strip() for k in PREFILL_FIELDS}
+    form["dispatch_now"] = request.form.get("dispatch_now", "")
     s = db()
     try:
         with s.begin():
@@ -126,7 +127,9 @@ def create():
                 start=orders.parse_when(form["when"].replace("T", " "), hotline().tz), actor=g.actor,
                 channel="agent", address=form["address"] or None, district_id=_int(form["district"], "district"),
                 quantity=_int(form["quantity"], "quantity"), urgent=True if request.form.get("urgent") else None,
-                name=form["name"], notes=form["notes"], call=call)
+                name=form["name"], notes=form["notes"], call=call,
+                # Unticked: the order waits on the dispatch board for a dispatcher to choose.
+                auto_dispatch=bool(request.form.get("dispatch_now")))
             number = order.number
     except HotlineError as exc:
         return _render_new(form, show_error(exc))

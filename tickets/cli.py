@@ -186,6 +186,32 @@ def cmd_run(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- config
+
+def config_table() -> str:
+    """The environment variables as a Markdown table (the README embeds it)."""
+    from .config import VARIABLES
+    rows = ["| variable | default | example | what it does |", "|---|---|---|---|"]
+    for name, (default, example, doc) in VARIABLES.items():
+        rows.append(f"| `{name}` | {f'`{default}`' if default else '(empty)'} | `{example}` | {doc} |")
+    return "\n".join(rows)
+
+
+def cmd_config(args) -> int:
+    if args.markdown:
+        print(config_table())
+        return 0
+    settings = load_settings()
+    from .config import VARIABLES
+    for name in VARIABLES:
+        value = os.environ.get(name)
+        secret = "TOKEN" in name or "SECRET" in name
+        shown = "(set)" if secret and value else (value if value is not None else f"{VARIABLES[name][0]!r} (default)")
+        print(f"{name}={shown}")
+    log.debug("settings parsed: %s", settings.database_url)
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--role", required=True)
     up.add_argument("--franchisee", help="franchisee name, for role franchisee")
     up.set_defaults(func=cmd_user_add)
+
+    sp = sub.add_parser("config", help="check and show the configuration (environment variables)")
+    sp.add_argument("--markdown", action="store_true", help="print the documented variables as a Markdown table")
+    sp.set_defaults(func=cmd_config)
 
     for ep in entry_points(group="hotline.commands"):
         try:

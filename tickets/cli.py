@@ -160,7 +160,9 @@ def cmd_run(args) -> int:
     refuse_demo_passwords_in_production(hl)
     from .scheduler import Scheduler
     only = set(args.only.split(",")) if args.only else None
-    services = load_services(hl, only) + [Scheduler(hl)]
+    services = load_services(hl, only)
+    if only is None or "scheduler" in only:
+        services.append(Scheduler(hl))
     for svc in services:
         svc.start()
     lines = ["", "Hotline is running."]
@@ -225,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="start everything in one process: console, FastAGI, bus, scheduler")
     sp.add_argument("--demo", action="store_true", help="demo mode: migrate, load the demo city, demo logins")
-    sp.add_argument("--only", help="comma-separated services to start (e.g. web,fastagi); default all")
+    sp.add_argument("--only", help="comma-separated services to start: web, fastagi, scheduler; default all")
     sp.set_defaults(func=cmd_run)
 
     order = sub.add_parser("order", help="create or show work orders").add_subparsers(dest="order_cmd", metavar="ACTION")

@@ -173,14 +173,12 @@ def _with_number(intent: str, rest: str) -> Request:
 def _booking(t: str, catalog: Catalog, now: datetime) -> Request:
     blanks = when_mod.Blanks(t)
     problems: list[Problem] = []
-    marker = False
     for word in BOOK_WORDS:
         if word.isascii() and word in catalog.codes:
             continue
         pattern = rf"(?<![A-Za-z]){word}(?![A-Za-z])" if word.isascii() else re.escape(word)
         for m in list(re.finditer(pattern, blanks.text, re.IGNORECASE)):
             blanks.consume(m)
-            marker = True
 
     found: list[tuple[int, str, str]] = []      # (position, code, as written)
     for word, code in catalog.names:
@@ -222,7 +220,8 @@ def _booking(t: str, catalog: Catalog, now: datetime) -> Request:
     elif not codes:
         if unknown:
             problems.insert(0, Problem("unknown_code", unknown[0]))
-        elif not (marker or reading.found or unit):
+        elif not (reading.found or unit):
+            # Nothing but words like 预约: "how do I book?" is answered with the format.
             return Request("unknown", rest=blanks.rest()[:200])
         else:
             problems.insert(0, Problem("missing_service"))

@@ -25,7 +25,7 @@ TEXTS = {
     "help": "家政热线：发 代码+时间 预约，如 " + EXAMPLE + "。代码：{codes}。查询CX 取消QX+单号 退订TD",
     "format": "没看懂您的短信。预约请发：代码 日期 时间，如 " + EXAMPLE + " 或 预约 保洁 周六9点。发HELP看全部代码",
     "problems": "{problems}。格式：代码 日期 时间，如 " + EXAMPLE,
-    "missing_service": "{problems}。代码：{codes}",
+    "missing_service": "{problems}。如 " + EXAMPLE + "。代码：{codes}",
     "need_address": "请加上服务地址，如：{code} 明天上午 天山区解放南路88号",
     "readback": "预约{service}{quantity}，{when}，约¥{price}{holiday}，地址：{address}{check}。回复Y确认，N取消",
     "booked": "预约成功！订单号{number}：{service} {when}{check}。查询回复CX {number}",

@@ -1,0 +1,363 @@
+"""SMS conversations through the signed Twilio webhook: book, confirm, query, cancel, opt out, surveys."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime
+
+from sqlalchemy import select
+
+from sms import segments
+from tests.core.helpers import order_in
+from tests.sms.conftest import LI, STRANGER, WANG, ZHAO, messages, sms_orders
+from tickets import orders
+from tickets.models import Complaint, SmsConversation, SmsOptOut, Survey, WorkOrder
+
+ORDER_NUMBER = re.compile(r"\d{10}")
+
+
+def booked_number(reply: str) -> str:
+    m = ORDER_NUMBER.search(reply)
+    assert m, reply
+    return m.group(0)
+
+
+def book_by_sms(phone, text: str = "BJ 明天上午") -> str:
+    phone.text(text)
+    return booked_number(phone.text("Y"))
+
+
+# ---------------------------------------------------------------- booking
+
+def test_a_booking_is_read_back_with_its_price_and_the_confirmation_prompt(phone):
+    reply = phone(WANG).text("BJ 11月25日 下午3点 3小时")
+    assert reply == ("预约家庭保洁3小时，11月25日(周三)15:00，约¥120.00，地址：天山区解放南路88号3单元502。"
+                     "回复Y确认，N取消")
+
+
+def test_nothing_is_booked_before_the_confirmation(hl, phone):
+    phone(WANG).text("BJ 明天上午")
+    assert sms_orders(hl, WANG) == []
+
+
+def test_y_books_and_dispatches_the_order_and_replies_with_its_number(hl, phone):
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    reply = wang.text("Y")
+    [order] = sms_orders(hl, WANG)
+    assert reply == f"预约成功！订单号{order.number}：家庭保洁 11月24日(周二)09:00。查询回复CX {order.number}"
+    assert (order.status, order.service_id is not None, order.franchisee_id is not None) == ("dispatched", True, True)
+
+
+def test_the_confirmation_reply_is_the_booked_notice_so_the_customer_gets_one_message(hl, phone):
+    book_by_sms(phone(WANG))
+    [order] = sms_orders(hl, WANG)
+    booked = [m for m in messages(hl, order_id=order.id) if m.kind == "booked"]
+    assert len(booked) == 1
+    assert (booked[0].provider, booked[0].status, booked[0].direction) == ("twilio", "sent", "out")
+    assert booked[0].dedupe_key == f"{order.events[0].id}:booked"
+
+
+def test_the_booking_uses_the_quantity_and_price_of_the_catalog(hl, phone):
+    number = book_by_sms(phone(WANG), "XSG 明天上午 4小时")
+    with hl.session() as s:
+        order = orders.get(s, number)
+        assert (order.quantity, order.price_total_fen, order.channel) == (4, 4 * 4000, "sms")
+
+
+def test_n_declines_and_books_nothing(hl, phone):
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    assert wang.text("N") == "好的，本次预约已取消。"
+    assert wang.text("Y").startswith("没有待确认的预约")
+    assert sms_orders(hl, WANG) == []
+
+
+def test_a_pending_request_expires_after_30_minutes(hl, phone, clock):
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    clock.advance(minutes=30)
+    assert wang.text("Y").startswith("您的预约超过30分钟未确认，已失效")
+    assert sms_orders(hl, WANG) == []
+
+
+def test_a_confirmation_within_30_minutes_still_books(hl, phone, clock):
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    clock.advance(minutes=29)
+    assert wang.text("Y").startswith("预约成功")
+
+
+def test_a_new_request_replaces_the_one_waiting(hl, phone):
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    wang.text("KT 后天下午")
+    number = booked_number(wang.text("Y"))
+    with hl.session() as s:
+        assert orders.get(s, number).service.code == "KT"
+        statuses = s.scalars(select(SmsConversation.status).where(SmsConversation.phone == WANG)
+                             .order_by(SmsConversation.id)).all()
+    assert statuses == ["replaced", "confirmed"]
+
+
+def test_a_second_y_repeats_the_order_number_and_books_nothing_more(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    assert wang.text("Y") == f"已确认，订单号{number}。查询回复CX {number}"
+    assert len(sms_orders(hl, WANG)) == 1
+
+
+def test_concurrent_y_replies_create_one_order(any_hl):
+    from agent_console.app import create_app
+    from tests.sms.conftest import Phone
+    app = create_app(any_hl)
+    Phone(app.test_client(), any_hl.clock, WANG).text("BJ 明天上午")
+    start, replies = threading.Barrier(4), []
+
+    def confirm():
+        texter = Phone(app.test_client(), any_hl.clock, WANG)
+        start.wait()
+        replies.append(texter.post("Y"))
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r.status_code for r in replies] == [200] * 4
+    [order] = sms_orders(any_hl, WANG)
+    assert all(order.number in r.get_data(as_text=True) for r in replies)
+
+
+def test_a_sender_without_an_address_is_asked_for_one(hl, phone):
+    reply = phone(STRANGER).text("BJ 明天上午")
+    assert reply == "请加上服务地址，如：BJ 明天上午 天山区解放南路88号"
+    with hl.session() as s:
+        assert s.scalar(select(SmsConversation).where(SmsConversation.phone == STRANGER)) is None
+
+
+def test_an_address_in_the_message_is_read_back_and_used(hl, phone):
+    stranger = phone(STRANGER)
+    assert "地址：沙依巴克区友好北路100号" in stranger.text("BJ 明天上午 沙依巴克区友好北路100号")
+    number = booked_number(stranger.text("Y"))
+    with hl.session() as s:
+        order = orders.get(s, number)
+        assert (order.address_text, order.district.name_zh, order.status) == \
+            ("沙依巴克区友好北路100号", "沙依巴克区", "dispatched")
+
+
+def test_words_that_are_not_an_address_become_the_orders_notes(hl, phone):
+    number = book_by_sms(phone(WANG), "BJ 明天上午 请带吸尘器")
+    with hl.session() as s:
+        order = orders.get(s, number)
+        assert (order.notes, order.address_text) == ("请带吸尘器", "天山区解放南路88号3单元502")
+
+
+def test_a_holiday_booking_says_the_holiday_rate_is_included(phone, clock):
+    clock.now = datetime(2026, 9, 20, 2, 0)
+    # 1 October is National Day; hourly work is charged double.
+    reply = phone(WANG).text("BJ 10月1日 上午 3小时")
+    assert "约¥240.00(含节假日加价)" in reply
+
+
+def test_a_faulty_request_is_answered_with_what_is_wrong_and_the_right_format(phone):
+    reply = phone(WANG).text("BJ 明天")
+    assert reply == "请写明天几点，如 明天上午、明天14:30。格式：代码 日期 时间，如 BJ 明天上午3小时"
+
+
+def test_an_unknown_code_is_answered_with_the_code_list(phone):
+    reply = phone(WANG).text("XYZ 明天上午")
+    assert reply.startswith("没有服务代码“XYZ”。如 BJ 明天上午3小时。代码：BJ保洁 ")
+    assert segments.count(reply) <= 3
+
+
+def test_yd_without_a_service_asks_for_one_with_the_code_list(phone):
+    reply = phone(WANG).text("YD 11-25 AM")
+    assert reply.startswith("请写服务代码。如 BJ 明天上午3小时。代码：BJ保洁 GSBJ公司保洁 ")
+
+
+def test_a_time_that_has_passed_is_refused(phone):
+    assert phone(WANG).text("BJ 今天 9点").startswith("“今天9点”已过，请写以后的时间")
+
+
+def test_anything_else_gets_the_help_text_with_the_right_format(phone):
+    assert phone(WANG).text("你好，请问怎么预约？") == (
+        "没看懂您的短信。预约请发：代码 日期 时间，如 BJ 明天上午3小时 或 预约 保洁 周六9点。发HELP看全部代码")
+
+
+def test_help_lists_every_active_service_code(hl, phone):
+    reply = phone(WANG).text("HELP")
+    with hl.session() as s:
+        from tickets.models import Service
+        codes = s.scalars(select(Service.code).where(Service.active)).all()
+    assert all(re.search(rf"(?<![A-Z]){code}(?![A-Z])", reply) for code in codes)
+    assert segments.count(reply) <= 3
+
+
+# ---------------------------------------------------------------- status
+
+def test_cx_lists_the_senders_open_orders(phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    assert wang.text("CX") == f"您有1个进行中的订单：{number} 家庭保洁 11月24日(周二)09:00 已派工。详情回复CX 订单号"
+
+
+def test_cx_with_a_number_shows_that_orders_status(phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    reply = wang.text(f"CX {number}")
+    assert reply == (f"订单{number}：家庭保洁3小时，11月24日(周二)09:00，已派工(天山家政服务有限公司)，金额¥120.00")
+
+
+def test_cx_from_another_of_the_customers_numbers_is_allowed(phone):
+    number = book_by_sms(phone(WANG))
+    # 王女士's landline is on her record too (demo data: 09914567890).
+    assert phone("+869914567890").text(f"CX {number}").startswith(f"订单{number}：")
+
+
+def test_someone_elses_order_reads_as_not_found(phone):
+    number = book_by_sms(phone(WANG))
+    assert phone(LI).text(f"CX {number}") == f"未找到订单{number}（只能查询本机号码的订单）"
+    assert phone(LI).text("CX 2600100001") == "未找到订单2600100001（只能查询本机号码的订单）"
+
+
+def test_cx_without_open_orders(phone):
+    assert phone(LI).text("查询").startswith("您没有进行中的订单")
+
+
+# ---------------------------------------------------------------- cancelling
+
+def test_qx_within_72_hours_states_the_penalty_before_the_confirmation(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    assert wang.text(f"QX {number}") == (f"取消订单{number}（家庭保洁 11月24日(周二)09:00）？"
+                                          "不足72小时，需付违约金¥24.00。回复Y确认取消，N保留")
+    with hl.session() as s:
+        assert orders.get(s, number).status == "dispatched"
+    assert wang.text("Y") == f"订单{number}（家庭保洁）已取消，违约金¥24.00（72小时内变更）。"
+    with hl.session() as s:
+        order = orders.get(s, number)
+        assert (order.status, orders.amount_due(order)) == ("cancelled", 2400)
+
+
+def test_qx_more_than_72_hours_ahead_is_free(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang, "BJ 12月10日 上午")
+    assert "无违约金" in wang.text(f"取消 {number}")
+    assert wang.text("Y") == f"订单{number}（家庭保洁）已取消。"
+
+
+def test_n_keeps_the_order(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    wang.text(f"QX {number}")
+    assert wang.text("N") == f"好的，订单{number}保留不变。"
+    with hl.session() as s:
+        assert orders.get(s, number).status == "dispatched"
+
+
+def test_an_order_in_service_cannot_be_cancelled_by_sms(hl, phone):
+    with hl.session() as s, s.begin():
+        number = order_in(s, hl, "in_service", phone=WANG).number
+    assert phone(WANG).text(f"QX {number}") == f"订单{number}服务中，不能短信取消，请致电热线"
+
+
+def test_bare_qx_lists_the_orders_that_can_be_cancelled(phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    assert wang.text("QX") == f"请发 QX 订单号，如 QX {number}。可取消：{number} 家庭保洁 11月24日(周二)09:00 已派工"
+
+
+def test_cancel_of_someone_elses_order_reads_as_not_found(hl, phone):
+    number = book_by_sms(phone(WANG))
+    assert phone(LI).text(f"QX {number}").startswith(f"未找到订单{number}")
+    with hl.session() as s:
+        assert orders.get(s, number).status == "dispatched"
+
+
+# ---------------------------------------------------------------- opt-out
+
+def test_td_opts_out_and_is_kept(hl, phone):
+    assert phone(WANG).text("TD") == "已退订，您将不再收到本热线短信。回复START或订阅可恢复"
+    with hl.session() as s:
+        assert s.get(SmsOptOut, WANG).opted_out is True
+
+
+def test_an_opted_out_number_gets_no_reply_but_its_messages_are_stored(hl, phone):
+    wang = phone(WANG)
+    wang.text("STOP")
+    assert wang.text("BJ 明天上午") == ""
+    assert wang.text("Y") == ""
+    assert [m.body for m in messages(hl, phone=WANG, direction="in")] == ["STOP", "BJ 明天上午", "Y"]
+    assert sms_orders(hl, WANG) == []
+
+
+def test_help_is_answered_even_when_opted_out(phone):
+    wang = phone(WANG)
+    wang.text("退订")
+    assert wang.text("HELP").startswith("家政热线：")
+
+
+def test_start_opts_back_in(hl, phone):
+    wang = phone(WANG)
+    wang.text("TD")
+    assert wang.text("START") == "已恢复订阅。回复HELP查看服务代码"
+    assert wang.text("BJ 明天上午").startswith("预约家庭保洁")
+    with hl.session() as s:
+        assert s.get(SmsOptOut, WANG).opted_out is False
+
+
+# ---------------------------------------------------------------- surveys
+
+def test_a_digit_answers_the_waiting_survey_and_closes_the_order(hl, phone):
+    assert phone(ZHAO).text("5") == "感谢您的评价（5分）！"
+    with hl.session() as s:
+        survey = s.scalar(select(Survey).where(Survey.phone == ZHAO))
+        assert (survey.status, survey.score, survey.channel, survey.order.status) == ("answered", 5, "sms", "closed")
+
+
+def test_a_low_score_opens_a_complaint(hl, phone):
+    assert phone(ZHAO).text("2 阿姨迟到了一个小时") == "已记录您的评价（2分），客服会尽快联系您。"
+    with hl.session() as s:
+        complaint = s.scalar(select(Complaint).where(Complaint.phone == ZHAO))
+        assert complaint is not None and "阿姨迟到了一个小时" in complaint.text
+
+
+def test_a_digit_without_a_waiting_survey_says_so(phone):
+    assert phone(LI).text("5").startswith("没有待评价的订单")
+
+
+def test_a_survey_is_answered_once(hl, phone):
+    zhao = phone(ZHAO)
+    zhao.text("4")
+    assert zhao.text("1").startswith("没有待评价的订单")
+    with hl.session() as s:
+        assert s.scalar(select(Survey.score).where(Survey.phone == ZHAO)) == 4
+
+
+# ---------------------------------------------------------------- flood control
+
+def test_a_flood_is_answered_once_and_every_message_is_stored(hl, phone):
+    wang = phone(WANG)
+    answers = [wang.post(f"flood {i}") for i in range(12)]    # same instant: well past 6 a minute
+    texts = ["".join(r.get_data(as_text=True)) for r in answers]
+    assert sum("短信太频繁" in t for t in texts) == 1
+    assert all("<Message>" not in t for t in texts[7:])
+    assert len(messages(hl, phone=WANG, direction="in")) == 12
+    assert len([m for m in messages(hl, phone=WANG, direction="out") if m.provider == "twilio"]) == 7
+
+
+def test_after_a_quiet_minute_the_number_is_answered_again(hl, phone, clock):
+    wang = phone(WANG)
+    for i in range(10):
+        wang.post(f"flood {i}")
+    clock.advance(seconds=61)
+    assert wang.text("HELP").startswith("家政热线：")
+
+
+def test_every_reply_fits_in_three_segments(hl, phone):
+    wang = phone(WANG)
+    for text in ["HELP", "XYZ 明天上午", "YD 11-25 AM", "BJ 明天上午 " + "天山区" * 40, "Y", "CX", "QX", "你好" * 300]:
+        reply = wang.text(text)
+        assert segments.count(reply) <= 3, (text, reply)
+    assert all(m.segments <= 3 for m in messages(hl, phone=WANG, direction="out"))

@@ -1,0 +1,44 @@
+"""Segment counting: GSM-7 160/153, UCS-2 70/67, escapes and emoji never split."""
+from __future__ import annotations
+
+import pytest
+
+from sms import segments
+
+
+@pytest.mark.parametrize("text, encoding, count", [
+    ("", "gsm7", 1),
+    ("A" * 160, "gsm7", 1),
+    ("A" * 161, "gsm7", 2),
+    ("A" * 306, "gsm7", 2),
+    ("A" * 307, "gsm7", 3),
+    ("€" * 80, "gsm7", 1),          # an escape-table character takes two septets
+    ("€" * 81, "gsm7", 2),
+    ("中" * 70, "ucs2", 1),
+    ("中" * 71, "ucs2", 2),
+    ("中" * 134, "ucs2", 2),
+    ("中" * 135, "ucs2", 3),
+    ("A" * 69 + "中", "ucs2", 1),    # one Chinese character makes the whole message UCS-2
+    ("😀" * 35, "ucs2", 1),         # outside the BMP: two UTF-16 units each
+    ("😀" * 36, "ucs2", 2),
+])
+def test_segments_are_counted_as_the_network_bills_them(text, encoding, count):
+    assert segments.encoding(text) == encoding
+    assert segments.count(text) == count
+
+
+def test_an_emoji_is_never_split_between_parts():
+    parts = segments.split("中" * 66 + "😀" + "中" * 10)
+    assert parts[0] == "中" * 66      # the emoji would straddle the 67-unit boundary
+    assert parts[1].startswith("😀")
+
+
+def test_a_long_reply_is_cut_with_an_ellipsis_to_three_segments():
+    out = segments.fit("字" * 500, 3)
+    assert out.endswith("…")
+    assert segments.count(out) == 3
+    assert len(out) == 201
+
+
+def test_a_short_reply_is_left_alone():
+    assert segments.fit("已退订", 3) == "已退订"

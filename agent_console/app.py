@@ -19,6 +19,7 @@ BLUEPRINTS: list[str] = [
     "agent_console.dispatch_board:bp",
     "agent_console.portal:bp",
     "agent_console.desk:bp",
+    "agent_console.admin:bp",
     "agent_console.workspace:bp",
     "agent_console.wallboard:bp",
     "agent_console.voice_hooks:bp",

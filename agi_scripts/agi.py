@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         summary = CallDriver(ivr, channel, "agi", recordings_dir(hl), answered=True).run()
-        log.info("call %s", summary.log_fields())
+        log.info("call %s %s", summary.uniqueid, summary.log_fields())
     finally:
         hl.close()
     return 0

@@ -5,7 +5,8 @@ action into AGI commands and each reply into the next event:
 
 | engine action | AGI commands                                                             |
 |---------------|--------------------------------------------------------------------------|
-| play          | STREAM FILE hotline/<lang>/<key> "" / SAY DIGITS / SAY NUMBER            |
+| play          | VERBOSE "<text>" 3, then per segment                                     |
+|               | STREAM FILE hotline/<lang>/<key> "" / SAY DIGITS / SAY NUMBER            |
 | gather        | the same with every key as escape digit, then GET DATA silence/1 for the |
 |               | rest; a key that stopped the prompt comes back as its ASCII code and is  |
 |               | the first of the keys                                                    |
@@ -44,6 +45,7 @@ RECORD_END_KEY = "#"
 RECORD_SILENCE_S = 3
 SAMPLES_PER_MS = 8           # Asterisk reports endpos in 8 kHz samples
 AST_STATE_UP = 6
+VERBOSE_LEVEL = 3
 
 # Channel variables the dialplan reads after the script (asterisk_conf/extensions.conf).
 RESULT_VAR = "HOTLINE_RESULT"          # transfer, hangup, abandoned, failed
@@ -70,7 +72,7 @@ class CallSummary:
     variables: dict[str, str] | None = None
 
     def log_fields(self) -> str:
-        return (f"uniqueid={self.uniqueid} caller={self.caller or '-'} ended={self.ended} "
+        return (f"caller={self.caller or '-'} ended={self.ended} "
                 f"outcome={self.outcome or '-'} order={self.order or '-'} node={self.node or '-'} "
                 f"commands={self.commands} missing_prompts={self.missing_prompts} ms={self.seconds * 1000:.0f}")
 
@@ -164,6 +166,10 @@ class CallDriver:
         """Play the action's segments; the key that interrupted them, or ''."""
         lang = action.get("lang") or "zh"
         self._use_language(lang)
+        if action.get("text"):
+            # The whole sentence (names and addresses included, which no prompt file says)
+            # in Asterisk's verbose log, for whoever follows the call on the Asterisk console.
+            self.channel.verbose(action["text"], VERBOSE_LEVEL)
         for seg in action.get("segments") or ():
             if "prompt" in seg:
                 key = self.stream(PROMPT_FILE.format(lang=lang, key=seg["prompt"]), escape)

@@ -55,8 +55,16 @@ class KeySource(Protocol):
         """Keys for the next input ('' = the caller presses nothing); None when the caller has no more."""
 
 
+NO_KEY = ""        # the caller presses nothing this time (the script's wait times out)
+HANG_UP = "H"      # the caller hangs up instead of answering
+SPEAK = "R"        # asked to speak after the tone: the caller talks, then presses #
+
+
 class ScriptedKeys:
-    """A fixed list of inputs, e.g. ["1", "1", "2632700001#", ""] ("" means: no key this time)."""
+    """A fixed list of inputs, e.g. ["1", "1205", "", "R", "H"]: keys, NO_KEY, SPEAK, HANG_UP.
+
+    The same key language as the scenario table (ivr/scenarios.py) and `simulate-call --keys`.
+    """
 
     def __init__(self, inputs: Iterable[str]) -> None:
         self.inputs = list(inputs)
@@ -64,8 +72,8 @@ class ScriptedKeys:
 
     @classmethod
     def parse(cls, text: str) -> "ScriptedKeys":
-        """'1 1 1 2 1 1 1' -> one input per word; '-' stands for an input with no key pressed."""
-        return cls("" if word == "-" else word for word in text.split())
+        """'1 1 1 2 1 1 1' -> one input per word; '-' no key, 'H' hang up, 'R' speak then #."""
+        return cls(NO_KEY if word == "-" else word for word in text.split())
 
     @property
     def remaining(self) -> int:
@@ -86,8 +94,8 @@ class Caller:
     keys: KeySource = field(default_factory=lambda: ScriptedKeys([]))
     barge_in: bool = False          # press the first key of an input while the prompt still plays
     hangup_after: int | None = None  # hang up during the prompt after this many prompts were heard
-    hangup_when_done: bool = True   # hang up once the keys run out and the script still waits for keys
-    speech_seconds: int = 3         # how long the caller talks when something is recorded
+    hangup_when_done: bool = True   # hang up once the inputs run out and the script still waits for one
+    speech_seconds: int = 4         # how long the caller talks at a SPEAK input
 
 
 # --------------------------------------------------------------------------- which sound files exist
@@ -188,7 +196,7 @@ def usage_block(command: str) -> list[str]:
 @dataclass
 class Heard:
     """One thing the caller heard or did, in order (the simulator prints these)."""
-    kind: str      # prompt, missing, digits, number, keys, record, hangup
+    kind: str      # prompt, missing, digits, number, verbose, keys, nokey, record, hangup
     value: str
 
 
@@ -242,7 +250,6 @@ class AsteriskChannel:
         self.commands = 0
         self.pending = ""                # keys of the current input not consumed yet
         self.input_open = False          # pending holds a started input
-        self.keys_exhausted = False
 
     # -- the caller --------------------------------------------------------------------------
 
@@ -257,18 +264,19 @@ class AsteriskChannel:
         self.hangup_notice_due = True
         self.heard.append(Heard("hangup", "caller hung up"))
 
-    def _start_input(self, kind: str) -> bool:
-        """Make the next input current; False when the caller has none left."""
+    def _next_input(self, kind: str) -> bool:
+        """Make the caller's next input current; False when the caller hangs up instead."""
         if self.input_open:
             return True
         keys = self.caller.keys.next_input(kind)
-        if keys is None:
-            self.keys_exhausted = True
+        if keys is None and not self.caller.hangup_when_done:
+            keys = NO_KEY
+        if keys is None or keys == HANG_UP:
+            self.caller_hangs_up()
             return False
         self.pending = keys
         self.input_open = True
-        if keys:
-            self.heard.append(Heard("keys", keys))
+        self.heard.append(Heard("keys", keys) if keys else Heard("nokey", ""))
         return True
 
     def _take_key(self) -> str:
@@ -309,6 +317,7 @@ class AsteriskChannel:
         return "200 result=0"
 
     def do_verbose(self, args):
+        self.heard.append(Heard("verbose", args[1]))
         return "200 result=1"
 
     def do_channel_status(self, args):
@@ -386,9 +395,9 @@ class AsteriskChannel:
         """The key the caller presses during a prompt, if they barge in and it may interrupt."""
         if not self.caller.barge_in or not escape:
             return ""
-        if not self.input_open and not self._start_input("barge-in"):
+        if not self._next_input("barge-in"):
             return ""
-        if self.pending and self.pending[0] in escape:
+        if self.pending and self.pending[0] in escape and self.pending != SPEAK:
             return self._take_key()
         return ""
 
@@ -401,6 +410,8 @@ class AsteriskChannel:
         if not self._audible("prompt", name):
             return f"200 result=-1 endpos={min(total, BARGE_IN_SAMPLES * 4)}"
         key = self._barge_in(escape)
+        if self.hung_up:
+            return f"200 result=-1 endpos={min(total, BARGE_IN_SAMPLES)}"
         if key:
             return f"200 result={ord(key)} endpos={min(total, BARGE_IN_SAMPLES)}"
         return f"200 result=0 endpos={total}"
@@ -409,6 +420,8 @@ class AsteriskChannel:
         if not self._audible(kind, value):
             return "200 result=-1"
         key = self._barge_in(escape)
+        if self.hung_up:
+            return "200 result=-1"
         return f"200 result={ord(key)}" if key else "200 result=0"
 
     def do_say_digits(self, args):
@@ -417,21 +430,15 @@ class AsteriskChannel:
     def do_say_number(self, args):
         return self._say("number", args[2], args[3] if len(args) > 3 else "")
 
-    def _waiting_for_keys_with_none_left(self) -> bool:
-        """The script waits for keys the caller will never press: a real caller would hang up."""
-        return self.caller.hangup_when_done and self.keys_exhausted and not self.pending
-
     def do_wait_for_digit(self, args):
-        if self._hangup_now() or self._waiting_for_keys_with_none_left():
-            self.caller_hangs_up()
+        if self._hangup_now() or not self._next_input("wait for digit"):
+            if not self.hung_up:
+                self.caller_hangs_up()
             return "200 result=-1"
-        if not self._start_input("wait for digit") or not self.pending:
-            self.input_open = False
-            return "200 result=0"
         key = self._take_key()
         if not self.pending:
             self.input_open = False
-        return f"200 result={ord(key)}"
+        return f"200 result={ord(key)}" if key else "200 result=0"
 
     def do_get_data(self, args):
         prompt = args[2]
@@ -444,11 +451,8 @@ class AsteriskChannel:
         if self._hangup_now():
             self.caller_hangs_up()
             return "200 result=-1"
-        if not self.input_open and not self._start_input("get data"):
-            if self.caller.hangup_when_done:
-                self.caller_hangs_up()
-                return "200 result=-1"
-            return "200 result= (timeout)"
+        if not self._next_input("get data"):
+            return "200 result=-1"
         typed = ""
         while self.pending and len(typed) < max_digits:
             key = self._take_key()
@@ -467,17 +471,18 @@ class AsteriskChannel:
         if self._hangup_now():
             self.caller_hangs_up()
             return "200 result=-1 (hangup) endpos=0"
-        # A caller who is asked to speak either talks and falls silent, or presses # at the end.
-        self.heard.append(Heard("record", f"{path}.{fmt}"))
-        samples = (self.caller.speech_seconds + 1) * SAMPLE_RATE
+        if not self._next_input("record"):
+            return "200 result=-1 (hangup) endpos=0"
+        said, self.pending, self.input_open = self.pending, "", False
+        # Silence: Asterisk stops at the silence limit and keeps nothing (endpos=0, as captured).
+        samples = self.caller.speech_seconds * SAMPLE_RATE if said else 0
         if not write_silence(f"{path}.{fmt}", samples):
             return "200 result=-1 (writefile)"
         self.prompts_heard += 1
-        if self.input_open and self.pending == "#":
-            self._take_key()
-            self.input_open = False
+        if said:
+            self.heard.append(Heard("record", f"{path}.{fmt}"))
             return f"200 result={ord('#')} (dtmf) endpos={samples}"
-        return f"200 result=0 (timeout) endpos={samples}"
+        return "200 result=0 (timeout) endpos=0"
 
 
 def write_silence(path: str, samples: int) -> bool:

@@ -216,14 +216,14 @@ class FastAgiServer:
             finally:
                 rfile.close()
         except (ChannelHungUp, OSError) as exc:
-            fields = f"ended=dropped reason={exc.__class__.__name__}"
+            fields = f"ended=dropped reason={exc.__class__.__name__} ms={(time.monotonic() - started) * 1000:.0f}"
         except Exception:  # noqa: BLE001 - one broken call must not stop the server
             log.exception("FastAGI call %s from %s failed", uniqueid, peer[0])
-            fields = "ended=failed"
+            fields = f"ended=failed ms={(time.monotonic() - started) * 1000:.0f}"
         finally:
             self._release(conn)
             _shutdown(conn)
-        log.info("call %s peer=%s %s total_ms=%.0f", uniqueid, peer[0], fields, (time.monotonic() - started) * 1000)
+        log.info("call %s peer=%s %s", uniqueid, peer[0], fields or f"ms={(time.monotonic() - started) * 1000:.0f}")
 
 
 def _shutdown(conn: socket.socket) -> None:

@@ -54,6 +54,9 @@ WITHHELD = frozenset({"+266696687", "266696687"})
 FINAL_STATUSES = {"completed": "ended", "canceled": "abandoned", "busy": "busy", "no-answer": "no-answer",
                   "failed": "failed"}
 
+# Call.abandoned_at of a caller who hung up while waiting for an agent (as the AMI listener writes it).
+ABANDONED_IN_QUEUE = "queue"
+
 # QueueResult of <Enqueue action> -> Call.queue_result.
 QUEUE_RESULTS = {"bridged": "answered", "bridging-in-process": "answered", "hangup": "abandoned",
                  "leave": "left", "redirected": "redirected", "redirected-from-bridged": "answered",
@@ -215,7 +218,7 @@ class TwilioVoice:
             summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue or QUEUE,
                        "hold_seconds": call.hold_seconds}
             if call.queue_result == "abandoned":
-                calls.finish_call(session, call, "abandoned", abandoned_at=QUEUE)
+                calls.finish_call(session, call, "abandoned", abandoned_at=ABANDONED_IN_QUEUE)
                 # The popped card is stale now: tell the agents who were offered the call.
                 for agent in calls.offered_agents(session, call):
                     calls.push_agent_event(session, agent, "abandon", summary, call)

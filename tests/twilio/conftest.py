@@ -1,9 +1,12 @@
 """Twilio webhook fixtures: the real app on the test Hotline, and Twilio's side of the calls."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from agent_console.app import create_app
+from tickets.context import Hotline
 
 from .phone import PhoneCall, Twilio
 
@@ -23,4 +26,28 @@ def phone(twilio):
     """`phone(caller)`: a new call from `caller` (national or E.164; "" withholds the number)."""
     def make(caller: str = "13800138000") -> PhoneCall:
         return PhoneCall(twilio, caller)
+    return make
+
+
+@pytest.fixture
+def sibling(hl, clock):
+    """`sibling(**settings)`: another Hotline (as another web process would build it) on the same
+    database and clock, with some settings changed; closed after the test."""
+    made: list[Hotline] = []
+
+    def make(**changes) -> Hotline:
+        h = Hotline(dataclasses.replace(hl.settings, **changes), clock=clock).load_plugins()
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.close()
+
+
+@pytest.fixture
+def sibling_app(sibling):
+    """`sibling_app(**settings)`: the app of such a sibling Hotline."""
+    def make(**changes):
+        return create_app(sibling(**changes), {"TESTING": True})
     return make

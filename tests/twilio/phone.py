@@ -39,10 +39,11 @@ def verbs(root: ET.Element) -> list[str]:
 class Twilio:
     """Sends webhook requests to the app the way Twilio does."""
 
-    def __init__(self, app, token: str = TOKEN, base: str = BASE) -> None:
+    def __init__(self, app, token: str = TOKEN, base: str = BASE, signing: bool = True) -> None:
         self.client = app.test_client()
         self.token = token
         self.base = base
+        self.signing = signing     # False: an unconfigured account in development sends no signature
 
     def sign(self, path: str, params: dict[str, str], base: str | None = None) -> str:
         return RequestValidator(self.token).compute_signature((base or self.base) + path, params)
@@ -50,7 +51,7 @@ class Twilio:
     def post(self, path: str, params: dict[str, str], *, signature: str | None = None, signed: bool = True,
              headers: dict[str, str] | None = None):
         hdrs = dict(headers or {})
-        if signed:
+        if signed and self.signing:
             hdrs["X-Twilio-Signature"] = signature if signature is not None else self.sign(path, params)
         return self.client.post(path, data=params, headers=hdrs)
 
@@ -69,6 +70,8 @@ class PhoneCall:
         self.sid = sid or new_sid()
         self.caller = caller or WITHHELD_FROM
         self.documents: list[ET.Element] = []
+        self.bodies: list[str] = []                        # the TwiML as it came, one per document
+        self.requests: list[tuple[str, dict[str, str]]] = []   # what was posted for each document
         self.hung_up = False
 
     @property
@@ -87,7 +90,13 @@ class PhoneCall:
                 "Called": HOTLINE_NUMBER, **extra}
 
     def _follow(self, url: str, params: dict[str, str]) -> ET.Element:
-        doc = self.twilio.twiml(url, params)
+        resp = self.twilio.post(url, params)
+        assert resp.status_code == 200, (url, resp.status_code, resp.get_data(as_text=True))
+        assert resp.mimetype == "text/xml"
+        body = resp.get_data(as_text=True)
+        doc = twiml(body)
+        self.requests.append((url, params))
+        self.bodies.append(body)
         self.documents.append(doc)
         return doc
 

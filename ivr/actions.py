@@ -46,9 +46,12 @@ def _local_today(turn: Turn) -> date:
     return to_local(turn.hl.now(), turn.hl.tz).date()
 
 
-def _service_name(turn: Turn, code: str | None, service_id: int | None = None) -> Segment:
-    code = code or turn.catalog.service_codes.get(service_id or 0, "")
-    return prompt(f"svc.{code}.name")
+def _service_name(turn: Turn, service_id: int) -> Segment:
+    """The service's name prompt; a service added after the prompts were built is named in the
+    transcript and played as a generic word, never as a missing file."""
+    code, name_zh = turn.catalog.service_names.get(service_id, ("", ""))
+    key = f"svc.{code}.name"
+    return prompt(key) if key in prompts.all_prompts() else prompt("svc.unnamed", name_zh or None)
 
 
 def _booking_day(turn: Turn) -> date:
@@ -100,7 +103,7 @@ def _read_order(turn: Turn, order: WorkOrder, with_number: bool) -> None:
     segs: list[Segment] = [prompt("status.order")]
     if with_number:
         segs.append(digits(order.number))
-    segs += [_service_name(turn, None, order.service_id), *_when(turn, order.scheduled_start),
+    segs += [_service_name(turn, order.service_id), *_when(turn, order.scheduled_start),
              prompt("status.state"), prompt(f"state.{order.status}")]
     turn.say(*segs)
 
@@ -283,8 +286,7 @@ def route_complaint(turn: Turn) -> str:
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(1)).first()
         if latest is not None:
             turn.vars["complaint_order"] = latest.number
-            turn.vars["latest"] = {"service": turn.catalog.service_codes.get(latest.service_id),
-                                   "start": latest.scheduled_start.isoformat()}
+            turn.vars["latest"] = {"service_id": latest.service_id, "start": latest.scheduled_start.isoformat()}
             return "complaint.latest"
     return "complaint.menu"
 
@@ -292,7 +294,7 @@ def route_complaint(turn: Turn) -> str:
 def latest_order_prompt(turn: Turn) -> list[Segment]:
     latest = turn.vars["latest"]
     start = to_local(datetime.fromisoformat(latest["start"]), turn.hl.tz)
-    return [prompt("complaint.latest"), _service_name(turn, latest["service"]), *say_date(start.date(), turn.lang),
+    return [prompt("complaint.latest"), _service_name(turn, latest["service_id"]), *say_date(start.date(), turn.lang),
             prompt("complaint.menu.latest")]
 
 

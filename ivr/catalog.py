@@ -43,8 +43,8 @@ class MenuCategory:
 @dataclass(frozen=True)
 class Catalog:
     categories: tuple[MenuCategory, ...]
-    services: dict[str, MenuService] = field(default_factory=dict)        # by code
-    service_codes: dict[int, str] = field(default_factory=dict)           # service id -> code
+    services: dict[str, MenuService] = field(default_factory=dict)        # by code, the menu's items
+    service_names: dict[int, tuple[str, str]] = field(default_factory=dict)  # any service id -> (code, name_zh)
     district_codes: dict[int, str] = field(default_factory=dict)          # district id -> code
 
     def emergency_service(self) -> MenuService | None:
@@ -55,8 +55,9 @@ class Catalog:
 def load_catalog(session: Session, known_prompts: set[str]) -> Catalog:
     """Active services grouped by category in key order; an item without a voice prompt is left
     out of the menu (it can still be booked by an agent or SMS) rather than played as silence."""
-    rows = session.scalars(select(Service).where(Service.active)
-                           .order_by(Service.category_digit, Service.menu_digit)).all()
+    rows = session.scalars(select(Service).order_by(Service.category_digit, Service.menu_digit)).all()
+    names = {r.id: (r.code, r.name_zh) for r in rows}   # inactive ones too: old orders name them
+    rows = [r for r in rows if r.active]
     services = [MenuService(id=r.id, code=r.code, category=r.category, category_digit=r.category_digit,
                             menu_digit=r.menu_digit, name_zh=r.name_zh, unit=r.unit,
                             guide_price_fen=r.guide_price_fen, default_quantity=r.default_quantity,
@@ -72,4 +73,4 @@ def load_catalog(session: Session, known_prompts: set[str]) -> Catalog:
         categories[-1] = MenuCategory(last.key, last.digit, last.services + (svc,))
     districts = {d.id: d.code for d in session.scalars(select(District))}
     return Catalog(categories=tuple(categories), services={s.code: s for s in services},
-                   service_codes={s.id: s.code for s in services}, district_codes=districts)
+                   service_names=names, district_codes=districts)

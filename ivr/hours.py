@@ -13,4 +13,7 @@ def agents_status(hl: Hotline) -> str:
     if is_statutory_holiday(local.date()):
         return HOLIDAY
     start, end = hl.settings.business_hours
-    return OPEN if start <= local.time() < end else CLOSED
+    now = local.time()
+    # Hours may run past midnight (20:00-02:00): then "open" is after the start or before the end.
+    inside = start <= now < end if start <= end else (now >= start or now < end)
+    return OPEN if inside else CLOSED

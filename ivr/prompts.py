@@ -88,6 +88,7 @@ SENTENCES: dict[str, dict[str, str]] = {
     "status.count.tail": {"zh": "个进行中的订单。", "en": "open orders."},
     "status.more": {"zh": "还有更多订单，请转人工查询。", "en": "There are more orders; an agent can read them to you."},
     "status.order": {"zh": "订单", "en": "Order"},
+    "svc.unnamed": {"zh": "您预约的服务", "en": "your service"},
     "status.state": {"zh": "，状态：", "en": ", status:"},
     "status.menu": {"zh": "输入订单号查询请按1，人工服务请按0，返回主菜单请按9。",
                     "en": "To look up an order number, press 1. To speak to an agent, press 0. "

@@ -230,3 +230,19 @@ def test_concurrent_calls_on_one_engine_each_get_their_own_order(hl):
     for t in threads:
         t.join(timeout=60)
     assert errors == [] and len(set(results.values())) == 6
+
+
+def test_an_order_for_a_service_without_a_prompt_is_read_with_a_generic_word(hl):
+    from datetime import timedelta
+
+    from tickets import actors, orders
+    from tickets.models import Service
+    with hl.session() as s, s.begin():
+        s.add(Service(code="ZZ", category="repair", category_digit=3, menu_digit=9, name_zh="新项目",
+                      name_en="New item", unit="visit", guide_price_fen=100, default_quantity=1))
+        s.flush()
+        orders.book(s, phone="13900139000", service="ZZ", start=hl.now() + timedelta(days=2), actor=actors.SYSTEM)
+    ivr = Ivr(hl)
+    state, _ = start(ivr, caller="13900139000")
+    state, actions = press(ivr, state, "2")
+    assert {"prompt": "svc.unnamed"} in actions[0]["segments"] and "新项目" in actions[0]["text"]

@@ -115,6 +115,7 @@ def route_start(turn: Turn) -> str:
 
 
 def greet(turn: Turn) -> str:
+    """Greet a known caller by name (in the transcript; the recorded prompt cannot hold a name)."""
     name = turn.vars.get("name")
     if turn.vars.get("customer_id") and name:
         turn.say(prompt("greet.known", prompts.GREETING_BY_NAME[turn.lang].format(name=name)))
@@ -144,6 +145,7 @@ def take_date(turn: Turn, keys: str) -> str | None:
 
 
 def check_slot(turn: Turn) -> str:
+    """A slot already past (this morning, at 10:00) is refused and the caller picks again."""
     if _booking_start(turn) <= turn.hl.now():
         turn.say("book.slot.past")
         return "book.slot"
@@ -151,10 +153,12 @@ def check_slot(turn: Turn) -> str:
 
 
 def route_address(turn: Turn) -> str:
+    """Offer the default address when the caller has one; otherwise record one."""
     return "book.address.confirm" if turn.vars.get("address") else "book.address.record"
 
 
 def address_prompt(turn: Turn) -> list[Segment]:
+    """The default address (its district played, the full text in the transcript), 1 use / 2 record."""
     addr = turn.vars["address"]
     where = (prompt(f"district.{addr['district']}", addr["text"]) if addr.get("district")
              else prompt("book.address.on_file", addr["text"]))
@@ -162,6 +166,7 @@ def address_prompt(turn: Turn) -> list[Segment]:
 
 
 def take_address_note(turn: Turn, file: str) -> str:
+    """The recorded address goes on the order as a voice note for an agent to transcribe."""
     turn.vars.update(voice_note=file, address_choice="voice")
     return "book.phone.check"
 
@@ -172,6 +177,7 @@ def route_phone(turn: Turn) -> str:
 
 
 def take_phone(turn: Turn, keys: str) -> str | None:
+    """A keyed-in contact number, normalised like every number entering Hotline."""
     try:
         turn.vars["phone"] = normalize(keys)
     except ValidationError:
@@ -201,6 +207,7 @@ def readback(turn: Turn) -> list[Segment]:
 
 
 def restart_booking(turn: Turn) -> str:
+    """2 at the read-back: forget the choices and start the booking (or the emergency) again."""
     urgent = turn.vars.get("urgent")
     for key in ("category", "service", "day", "date", "slot", "address_choice", "voice_note"):
         turn.vars[key] = None
@@ -243,6 +250,7 @@ def start_emergency(turn: Turn) -> str:
 
 # -------------------------------------------------------------------- status
 def list_orders(turn: Turn) -> str:
+    """Read the caller's open orders (service, date, state); a withheld number must key one in."""
     if _anonymous(turn):
         turn.say("status.anonymous")
         return "status.enter"
@@ -262,6 +270,7 @@ def list_orders(turn: Turn) -> str:
 
 
 def look_up_order(turn: Turn, keys: str) -> str | None:
+    """Read a keyed-in order, only to a number on it (`tickets.orders.phone_may_see`)."""
     if _too_many_lookups(turn):
         return FALLBACK
     order = _order_lookup(turn, keys)
@@ -292,6 +301,7 @@ def route_complaint(turn: Turn) -> str:
 
 
 def latest_order_prompt(turn: Turn) -> list[Segment]:
+    """The caller's latest order (service, date), then the complaint choices."""
     latest = turn.vars["latest"]
     start = to_local(datetime.fromisoformat(latest["start"]), turn.hl.tz)
     return [prompt("complaint.latest"), _service_name(turn, latest["service_id"]), *say_date(start.date(), turn.lang),
@@ -299,6 +309,7 @@ def latest_order_prompt(turn: Turn) -> list[Segment]:
 
 
 def take_complaint_order(turn: Turn, keys: str) -> str | None:
+    """A keyed-in order to complain about; like status, only an order on the caller's number."""
     if _too_many_lookups(turn):
         return FALLBACK
     order = _order_lookup(turn, keys)
@@ -312,6 +323,7 @@ def take_complaint_order(turn: Turn, keys: str) -> str | None:
 
 
 def file_complaint(turn: Turn, file: str) -> str:
+    """Open the complaint with the recording; tell the caller its number and when they will be answered."""
     s = turn.session
     order = orders.get(s, turn.vars["complaint_order"]) if turn.vars.get("complaint_order") else None
     complaint = complaints.open_complaint(s, actor=ACTOR, source="ivr", order=order, recording=file,

@@ -3,8 +3,8 @@
 `step` is a pure function of the state and the event apart from the named actions
 (`ivr/actions.py`), which read and write `tickets` in one short transaction per step, opened
 only when a step needs the database. So most key presses cost no query, a booking session
-costs three transactions (start, book-and-finish, nothing else), and any process can take
-the next step of a call because everything it needs is in the JSON state.
+costs two transactions (the start; the booking with the end of the call), and any process can
+take the next step of a call because everything it needs is in the JSON state.
 
 The call record (`tickets.calls`) is written by the engine: `start_call` on start, the IVR
 path whenever a step touches the database and at the end, `finish_call` with the outcome on
@@ -61,23 +61,26 @@ class Turn:
     # ---------------------------------------------------------------- speaking
     @property
     def lang(self) -> str:
+        """The caller's language; Chinese until they choose (the language menu itself is bilingual)."""
         return self.vars.get("lang") or "zh"
 
     def say(self, *segments: phrases.Segment | str) -> None:
         """Queue words to play before the next gather/record/transfer/hangup; a str is a prompt key."""
         self._said.extend(phrases.prompt(s) if isinstance(s, str) else s for s in segments)
 
-    def _audible(self, segments: list[phrases.Segment]) -> dict[str, Any]:
+    def audible(self, segments: list[phrases.Segment]) -> dict[str, Any]:
+        """The `segments`/`text`/`lang` fields every audible action carries."""
         played, text = phrases.render(segments, self.lang)
         return {"segments": played, "text": text, "lang": self.lang}
 
     def _flush_said(self) -> None:
         if self._said:
-            self.actions.append({"type": "play", **self._audible(self._said)})
+            self.actions.append({"type": "play", **self.audible(self._said)})
             self._said = []
 
     @property
     def said_anything(self) -> bool:
+        """Whether this step has queued words not yet played (an action explained itself)."""
         return bool(self._said)
 
     # ---------------------------------------------------------------- database
@@ -94,11 +97,13 @@ class Turn:
         return self._session
 
     def call(self) -> Call:
+        """The call's record, loaded once per step."""
         if self._call is None:
             self._call = self.session.get(Call, self.state["call_pk"])
         return self._call
 
     def commit(self) -> None:
+        """End the step's transaction, if it began one, storing the IVR path with it."""
         if self._session is None:
             return
         try:
@@ -116,6 +121,7 @@ class Turn:
             self._session, self._call, self._savepoint = None, None, None
 
     def rollback(self) -> None:
+        """Drop the step's database work (a failed step)."""
         if self._session is not None:
             if self._savepoint is not None:
                 self._savepoint.rollback()
@@ -159,6 +165,7 @@ class Turn:
         raise RuntimeError(f"menu loop: more than {MAX_HOPS} nodes entered in one step, last {target!r}")
 
     def choose(self, choice: Choice) -> None:
+        """Follow a menu choice: set its variables, enter its node."""
         self.vars.update(choice.set)
         self.goto(choice.goto)
 
@@ -169,10 +176,10 @@ class Turn:
         if node.kind == RECORD:
             self.vars["recordings"] = self.vars.get("recordings", 0) + 1
             name = f"call{self.state['call_pk']}-{node.name.replace('.', '-')}-{self.vars['recordings']}"
-            self.actions.append({"type": "record", **self._audible(segments), "name": name,
+            self.actions.append({"type": "record", **self.audible(segments), "name": name,
                                  "max_seconds": node.max_seconds})
         else:
-            self.actions.append({"type": "gather", **self._audible(segments), "max_digits": node.max_digits,
+            self.actions.append({"type": "gather", **self.audible(segments), "max_digits": node.max_digits,
                                  "timeout_ms": node.timeout_ms, "finish_on_key": "#"})
 
     def retry(self, reason_prompt: str | None) -> None:
@@ -187,6 +194,7 @@ class Turn:
         self.prompt(node)
 
     def transfer(self, node: Node) -> None:
+        """Hand the call to the agent queue with the channel variables the screen-pop reads."""
         self._flush_said()
         call = self.call()
         call.queue = QUEUE
@@ -242,13 +250,16 @@ class Ivr:
 
     @property
     def catalog(self) -> Catalog:
+        """The cached catalog, reloaded after CATALOG_TTL."""
         return self._current()[0]
 
     @property
     def menus(self) -> dict[str, Node]:
+        """The menu nodes by name (built from the catalog unless given to the constructor)."""
         return self._current()[1]
 
     def action(self, name: str) -> Callable[[Turn], Any]:
+        """The named action (see ivr/actions.py)."""
         return self._actions[name]
 
     # ---------------------------------------------------------------- the step function
@@ -297,7 +308,10 @@ class Ivr:
                 turn.retry("retry.noinput")
                 return
             target = self.action(node.action)(turn, file)
-            turn.goto(target) if target else turn.retry(None)
+            if target:
+                turn.goto(target)
+            else:
+                turn.retry(None)
             return
         keys = str(event.get("digits") or "").replace("#", "").strip()
         if not keys:
@@ -306,7 +320,10 @@ class Ivr:
             turn.choose(node.choices[keys])
         elif node.kind == INPUT:
             target = self.action(node.action)(turn, keys)
-            turn.goto(target) if target else turn.retry("retry.invalid")
+            if target:
+                turn.goto(target)
+            else:
+                turn.retry("retry.invalid")
         else:
             turn.retry("retry.invalid")
 
@@ -324,7 +341,7 @@ class Ivr:
             log.exception("ivr call %s: could not recover", state.get("call_id"))
             turn.rollback()
             state["done"] = True
-            return state, [{"type": "play", **turn._audible([phrases.prompt("error.system"), phrases.prompt("bye")])},
+            return state, [{"type": "play", **turn.audible([phrases.prompt("error.system"), phrases.prompt("bye")])},
                            {"type": "hangup"}]
         return turn.state, turn.actions
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
@@ -43,6 +43,7 @@ NIGHT, HOLIDAY = "2026-11-23 21:30", "2026-10-01 10:00"   # outside BUSINESS_HOU
 
 @dataclass(frozen=True)
 class Scenario:
+    """One call: who calls, what they press, what they must hear, and the record it must leave."""
     name: str
     caller: str
     keys: str
@@ -189,6 +190,7 @@ SCENARIOS += tuple(
 
 @dataclass
 class Result:
+    """What `run_scenario` saw: every action the engine returned and what the caller heard."""
     call_id: str
     state: dict[str, Any] | None
     actions: list[dict[str, Any]]
@@ -213,7 +215,7 @@ def prepare(hl: Hotline, scenario: Scenario) -> dict[str, str]:
     with hl.session() as s, s.begin():
         today = to_local(hl.now(), hl.tz).date()
         for n, (phone, code, days) in enumerate(scenario.orders):
-            start = to_utc(datetime.combine(today + timedelta(days=days), datetime.min.time()).replace(hour=10), hl.tz)
+            start = to_utc(datetime.combine(today + timedelta(days=days), time(10, 0)), hl.tz)
             order = orders.book(s, phone=phone, service=code, start=start, actor=actors.SYSTEM, channel="agent")
             placeholders[f"order{n}"] = order.number
     return placeholders

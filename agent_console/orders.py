@@ -22,7 +22,7 @@ from tickets.pricing import late_change_penalty
 from .app import db, hotline
 from .choices import form_choices
 from .i18n import t
-from .pages import safe_path, show_error
+from .pages import home_url, safe_path, show_error
 from .policy import AREAS
 from .security import role_required
 
@@ -239,6 +239,8 @@ def act(number: str):
             order = order_search.visible_order(s, number, g.actor)
             result = _apply(s, order, action, request.form)
             unassigned = order.unassigned_reason if action in REDISPATCHING and result is None else None
+            # A franchisee that rejected the order no longer sees it: do not send it to a 404.
+            still_visible = order_search.may_see(g.actor, order)
     except NotFound:
         abort(404)
     except HotlineError as exc:
@@ -246,7 +248,8 @@ def act(number: str):
     flash(t("order.done", action=t(f"action.{action}"), number=number), "success")
     if unassigned is not None:
         flash(t("order.unassigned", reason=unassigned or t("common.none")), "warning")
-    return redirect(safe_path(request.form.get("back")) or url_for("orders.detail", number=number))
+    return redirect(safe_path(request.form.get("back"))
+                    or (url_for("orders.detail", number=number) if still_visible else home_url()))
 
 
 @bp.post("/<number>/district")

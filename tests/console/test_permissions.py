@@ -1,0 +1,217 @@
+"""The permission matrix: every role against every page and every action, as a table.
+
+Read a row as: this request, made by each role, answers with this status. 200/302 mean the
+role may; 403 means its role may not (the server refuses, whatever the page showed); 404 means
+the order is not one this user may see at all (another franchisee's, another district's).
+Each action runs on a fresh order in the state the action needs.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from agent_console.app import create_app
+from tests.conftest import Clock, make_test_hotline
+from tests.console.conftest import Console, text
+from tests.console.helpers import make_order, worker_id, franchisee_id
+from tickets import catalog, complaints
+from tickets.actors import SYSTEM
+from tickets.models import District, Franchisee, User
+
+USERS = {"agent": "agent1", "dispatcher": "dispatcher1", "district_manager": "manager1", "callback": "callback1",
+         "supervisor": "supervisor1", "admin": "admin", "franchisee": "franchisee1", "other_franchisee": "franchisee2"}
+ROLES = tuple(USERS)
+EVERYONE = frozenset(ROLES)
+
+
+def only(*roles: str) -> dict[str, int]:
+    """Pages: these roles get 200, every other role 403."""
+    return {r: 200 if r in roles else 403 for r in ROLES}
+
+
+STAFF = ("agent", "dispatcher", "district_manager", "callback", "supervisor", "admin")
+
+# GET page -> role -> status. "{order}" is an order in 天山区 dispatched to franchisee1.
+PAGES: dict[str, dict[str, int]] = {
+    "/orders/": only(*ROLES),
+    "/orders/{order}": {**only(*ROLES), "other_franchisee": 404},
+    "/orders/new": only("agent", "dispatcher", "supervisor", "admin"),
+    "/dispatch/": only("dispatcher", "district_manager", "supervisor", "admin"),
+    "/portal/": only("franchisee", "other_franchisee"),
+    "/portal/figures": only("franchisee", "other_franchisee"),
+    "/portal/notices": only("franchisee", "other_franchisee"),
+    "/desk/": only("callback", "supervisor", "admin"),
+    "/desk/complaints": only("callback", "supervisor", "admin"),
+    "/desk/survey/{order}": only("callback", "supervisor", "admin"),
+    "/admin/": only("admin"),
+    "/admin/services": only("admin"),
+    "/admin/districts": only("admin"),
+    "/admin/franchisees": only("admin"),
+    "/admin/franchisees/1": only("admin"),
+    "/admin/workers/1": only("admin"),
+    "/admin/users": only("admin"),
+    "/admin/users/1": only("admin"),
+    "/admin/notices": only("admin"),
+}
+
+
+def may(*roles: str, hidden_from: tuple[str, ...] = ("other_franchisee",)) -> dict[str, int]:
+    """Actions: these roles succeed (302), `hidden_from` do not see the order (404), the rest 403."""
+    return {r: 302 if r in roles else 404 if r in hidden_from else 403 for r in ROLES}
+
+
+# Action on an order: (state the order starts in, form, role -> status).
+ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
+    "dispatch": ("confirmed", {"action": "dispatch", "franchisee_id": "{franchisee}"},
+                 may("dispatcher", "district_manager", "supervisor", "admin",
+                     hidden_from=("franchisee", "other_franchisee"))),
+    "accept": ("dispatched", {"action": "accept"}, may("franchisee", "admin")),
+    "reject": ("dispatched", {"action": "reject", "reason": "no staff that day"}, may("franchisee")),
+    "recall": ("dispatched", {"action": "recall", "reason": "customer asked for another"},
+               may("dispatcher", "district_manager", "supervisor", "admin")),
+    "assign_worker": ("accepted", {"action": "assign_worker", "worker_id": "{worker}"}, may("franchisee", "admin")),
+    "start": ("assigned", {"action": "start"}, may("franchisee", "admin")),
+    "complete": ("in_service", {"action": "complete", "final_price": "120.00"}, may("franchisee", "admin")),
+    "reschedule": ("dispatched", {"action": "reschedule", "when": "2026-12-02T09:00", "confirmed": "1"},
+                   may("agent", "dispatcher", "district_manager", "supervisor", "admin")),
+    "cancel": ("dispatched", {"action": "cancel", "reason": "plans changed", "confirmed": "1"},
+               may("agent", "dispatcher", "district_manager", "supervisor", "admin")),
+    "rework": ("completed", {"action": "rework", "reason": "the kitchen was missed"},
+               may("dispatcher", "callback", "supervisor", "admin")),
+    "note": ("dispatched", {"action": "note", "text": "customer prefers mornings"},
+             may("franchisee", *STAFF)),
+}
+
+# Other writes: (url, state of the order it needs or None, form, role -> status).
+OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
+    "create order": ("/orders/new", None, {"phone": "13900139000", "service": "BJ", "when": "2026-11-30T09:00",
+                                           "dispatch_now": "1"},
+                     may("agent", "dispatcher", "supervisor", "admin", hidden_from=())),
+    "set district": ("/orders/{order}/district", "new", {"district_id": "{district}"},
+                     may("agent", "dispatcher", "supervisor", "admin",
+                         hidden_from=("district_manager", "franchisee", "other_franchisee"))),
+    "batch dispatch": ("/dispatch/batch", "confirmed", {"numbers": "{order}"},
+                       may("dispatcher", "district_manager", "supervisor", "admin", hidden_from=())),
+    "record survey": ("/desk/survey/{order}", "completed", {"score": "4"},
+                      may("callback", "supervisor", "admin", hidden_from=())),
+    "resolve complaint": ("/desk/complaints/{complaint}/resolve", None, {"answer": "refunded the visit fee"},
+                          may("callback", "supervisor", "admin", hidden_from=())),
+    "post notice": ("/admin/notices", None, {"title": "春节安排", "body": "..."}, may("admin", hidden_from=())),
+    "change price": ("/admin/services", None, {"code": "BJ", "name_zh": "家庭保洁", "name_en": "Home cleaning",
+                                               "category": "cleaning", "unit": "hour", "price": "45",
+                                               "default_quantity": "3", "active": "1"},
+                     may("admin", hidden_from=())),
+    "save district": ("/admin/districts", None, {"code": "test{role}", "name_zh": "测试区{role}", "name_en": "Test"},
+                      may("admin", hidden_from=())),
+    "add alias": ("/admin/districts/{district}/aliases", None, {"alias": "测试路{role}"}, may("admin", hidden_from=())),
+    "remove alias": ("/admin/aliases/{alias}/remove", None, {}, may("admin", hidden_from=())),
+    "create franchisee": ("/admin/franchisees", None, {"name": "测试家政{role}", "contact_phone": "13999100099",
+                                                       "status": "active", "daily_capacity": "10"},
+                          may("admin", hidden_from=())),
+    "update franchisee": ("/admin/franchisees/{other_fr}", None, {"name": "米东县域便民服务", "contact_phone": "13999100006",
+                                                                 "status": "active", "daily_capacity": "16"},
+                          may("admin", hidden_from=())),
+    "set coverage": ("/admin/franchisees/{other_fr}/coverage", None, {"priority_{district}": "3"},
+                     may("admin", hidden_from=())),
+    "create worker": ("/admin/franchisees/{other_fr}/workers", None, {"name": "测试工{role}",
+                                                                     "health_cert_expires": "2027-06-30", "active": "1"},
+                      may("admin", hidden_from=())),
+    "update worker": ("/admin/workers/{other_worker}", None, {"name": "陈静", "health_cert_expires": "2027-07-31",
+                                                             "active": "1"},
+                      may("admin", hidden_from=())),
+    "create user": ("/admin/users", None, {"username": "new{role}", "role": "agent", "password": "long-enough-pw"},
+                    may("admin", hidden_from=())),
+    "update user": ("/admin/users/{agent2}", None, {"role": "agent", "display_name": "坐席 小李"},
+                    may("admin", hidden_from=())),
+    "reset password": ("/admin/users/{agent2}/account", None, {"action": "reset_password", "password": "new-secret-123"},
+                       may("admin", hidden_from=())),
+    "deactivate user": ("/admin/users/{agent2}/account", None, {"action": "deactivate"}, may("admin", hidden_from=())),
+    "log a user out everywhere": ("/admin/users/{agent2}/account", None, {"action": "logout_everywhere"},
+                                  may("admin", hidden_from=())),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One demo city for the whole matrix; each action gets its own fresh order in it."""
+    path = tmp_path_factory.mktemp("matrix") / "hotline.db"
+    hl = make_test_hotline(f"sqlite:///{path}", clock=Clock())
+    with hl.session() as s, s.begin():
+        # Every order of the matrix is on the same day: room for all of them at franchisee1.
+        s.get(Franchisee, franchisee_id(s)).daily_capacity = 10000
+    app = create_app(hl, {"TESTING": True})
+    browsers: dict[str, Console] = {}
+
+    def as_role(role: str) -> Console:
+        if role not in browsers:
+            browsers[role] = Console(app)
+            assert browsers[role].login(USERS[role]).status_code == 302
+        return browsers[role]
+    with hl.session() as s:
+        ids = {"franchisee": franchisee_id(s), "worker": worker_id(s),
+               "district": s.scalar(select(District.id).where(District.name_zh == "天山区")),
+               "other_fr": franchisee_id(s, "米东县域便民服务"), "other_worker": worker_id(s, "陈静"),
+               "agent2": s.scalar(select(User.id).where(User.username == "agent2"))}
+    yield hl, as_role, ids
+    hl.close()
+
+
+def _fill(template: str, values: dict) -> str:
+    return template.format(**values)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_page_access(world, page, role):
+    hl, as_role, _ = world
+    url = page.format(order=make_order(hl, "dispatched")) if "{order}" in page else page
+    assert as_role(role).get(url).status_code == PAGES[page][role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ORDER_ACTIONS)
+def test_order_action(world, action, role):
+    hl, as_role, ids = world
+    state, form, expected = ORDER_ACTIONS[action]
+    number = make_order(hl, state)
+    resp = as_role(role).post(f"/orders/{number}/act", {k: _fill(v, ids) for k, v in form.items()})
+    assert resp.status_code == expected[role], text(resp)[-600:]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("write", OTHER_WRITES)
+def test_other_write(world, write, role):
+    hl, as_role, ids = world
+    url, state, form, expected = OTHER_WRITES[write]
+    values = {**ids, "role": role}
+    if state is not None:
+        values["order"] = make_order(hl, state)
+    if "{complaint}" in url:
+        with hl.session() as s, s.begin():
+            c = complaints.open_complaint(s, actor=SYSTEM, source="agent", phone="13800138000", text="late again")
+            s.flush()
+            values["complaint"] = c.id
+    if "{alias}" in url:
+        with hl.session() as s, s.begin():
+            values["alias"] = catalog.add_alias(s, SYSTEM, s.get(District, ids["district"]), f"旧名{role}").id
+    resp = as_role(role).post(_fill(url, values), {_fill(k, values): _fill(v, values) for k, v in form.items()})
+    assert resp.status_code == expected[role], text(resp)[-600:]
+
+
+def _shape(path: str) -> str:
+    """/orders/<number>/act, /orders/{order}/act and /orders/2632700001/act all read /orders/*/act."""
+    return re.sub(r"<[^>]+>|\{[a-z_0-9]+\}|(?<=/)\d+(?=/|$)", "*", path)
+
+
+def test_the_matrix_covers_every_console_route(world):
+    """A new page or action must be added to the tables above before it can ship."""
+    _, as_role, _ = world
+    app = as_role("admin").app
+    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.")
+    routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
+              for m in r.methods - {"HEAD", "OPTIONS"}}
+    covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \
+        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()}
+    assert routes - covered == set()

@@ -105,7 +105,8 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         outbox.record_reply(session, msg.phone, text, provider=msg.provider, kind=reply.kind, order=reply.order,
                             dedupe_key=reply.dedupe_key)
     else:
-        outbox.enqueue(session, msg.phone, text, kind=reply.kind, order=reply.order, dedupe_key=reply.dedupe_key)
+        outbox.enqueue(session, msg.phone, text, kind=reply.kind, order=reply.order, dedupe_key=reply.dedupe_key,
+                       confirms_optout=reply.kind == "optout")
     return text
 
 

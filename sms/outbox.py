@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from sqlalchemy import event as sa_event
@@ -41,10 +41,11 @@ _SENDER = "sms.sender"
 
 
 def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
-            dedupe_key: str | None = None) -> SmsMessage:
+            dedupe_key: str | None = None, confirms_optout: bool = False) -> SmsMessage:
     """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
 
-    An opted-out number gets a `suppressed` row instead: kept for the record, never sent.
+    An opted-out number gets a `suppressed` row instead: kept for the record, never sent. The
+    one exception is `confirms_optout`: the reply that confirms the opt-out itself.
     """
     if dedupe_key:
         existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
@@ -53,7 +54,7 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     hl = hotline_of(session)
     now = hl.now()
     body = segments.fit(body)
-    opted_out = is_opted_out(session, phone)
+    opted_out = not confirms_optout and is_opted_out(session, phone)
     row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
                      segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
                      order_id=order.id if order is not None else None,
@@ -139,7 +140,9 @@ class Sender:
         self.hl = hl
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: a future that is already done runs its callback at once, under the lock.
+        self._lock = threading.RLock()
+        self._in_flight: set[Future] = set()
 
     def submit(self, ids: list[int]) -> None:
         if self.hl.settings.sms_provider == "console":
@@ -149,14 +152,26 @@ class Sender:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sms-send")
-        for message_id in ids:
-            self._pool.submit(self._send, message_id)
+            for message_id in ids:
+                future = self._pool.submit(self._send, message_id)
+                self._in_flight.add(future)
+                future.add_done_callback(self._done)
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every message handed over so far is sent (or failed); False on timeout."""
+        with self._lock:
+            pending = set(self._in_flight)
+        return not wait(pending, timeout=timeout).not_done
 
     def _send(self, message_id: int) -> None:
         try:
             send_one(self.hl, message_id)
-        except Exception:  # noqa: BLE001 - the row stays queued; the outbox job retries it
-            log.exception("sms %s: send after commit failed; the outbox job will retry", message_id)
+        except Exception:  # noqa: BLE001 - a database fault: the outbox job finds the row where it stopped
+            log.exception("sms %s: send after commit failed; the outbox job takes it from here", message_id)
 
     def close(self) -> None:
         with self._lock:

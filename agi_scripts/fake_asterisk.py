@@ -250,6 +250,7 @@ class AsteriskChannel:
         self.commands = 0
         self.pending = ""                # keys of the current input not consumed yet
         self.input_open = False          # pending holds a started input
+        self.barged = False              # the last command was stopped by a key of the current input
 
     # -- the caller --------------------------------------------------------------------------
 
@@ -307,6 +308,11 @@ class AsteriskChannel:
             return usage_block(name)
         if self.hung_up and name not in self.DEAD_OK:
             return [DEAD_CHANNEL]
+        if self.barged and name != "GET DATA":
+            # A key stopped the prompt and the script did not go on to read more keys: that
+            # key was the whole input, whatever else the caller had in mind to type.
+            self.input_open, self.pending = False, ""
+        self.barged = False
         handler = getattr(self, "do_" + name.lower().replace(" ", "_"))
         return [handler(args)]
 
@@ -398,6 +404,7 @@ class AsteriskChannel:
         if not self._next_input("barge-in"):
             return ""
         if self.pending and self.pending[0] in escape and self.pending != SPEAK:
+            self.barged = True
             return self._take_key()
         return ""
 

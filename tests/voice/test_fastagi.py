@@ -1,0 +1,185 @@
+"""The FastAGI server running the voice menu: refusals, bounds, shutdown, logging, robustness."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+
+from agi_scripts.fake_asterisk import Caller, FakeAsterisk, ScriptedKeys, Sounds
+from agi_scripts.fastagi import FastAgiServer, parse_allow, peer_allowed
+from agi_scripts.service import menu_handler, menu_server
+from ivr.scenarios import DEMO_PATH, WANG
+from tickets import calls
+from tickets.models import WorkOrder
+
+from .conftest import catalog_sounds
+
+DEADLINE = 30.0
+
+
+class HeldKeys:
+    """A caller who, at the first input, waits until the test lets them go on."""
+
+    def __init__(self, text: str) -> None:
+        self.keys = ScriptedKeys.parse(text)
+        self.waiting = threading.Event()
+        self.release = threading.Event()
+
+    def next_input(self, kind: str):
+        if not self.waiting.is_set():
+            self.waiting.set()
+            assert self.release.wait(DEADLINE), "the test never released the caller"
+        return self.keys.next_input(kind)
+
+
+def place(server, caller: Caller, sounds: Sounds | None = None):
+    return FakeAsterisk(caller, sounds or catalog_sounds()).call_fastagi(*server.address)
+
+
+def place_in_thread(server, caller: Caller) -> tuple[threading.Thread, dict]:
+    box: dict = {}
+    t = threading.Thread(target=lambda: box.setdefault("result", place(server, caller)))
+    t.start()
+    return t, box
+
+
+def record_of(hl, result):
+    with hl.session() as s:
+        return calls.get_call(s, result.uniqueid)
+
+
+def test_the_demo_booking_over_fastagi_books_and_says_goodbye(hl, fastagi):
+    result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH)))
+    assert result.variables["HOTLINE_RESULT"] == "hangup"
+    assert record_of(hl, result).outcome == "booked"
+    assert result.hung_up_by == "script"
+
+
+def test_a_peer_outside_the_allow_list_is_refused_before_any_command(hl):
+    server = menu_server(hl, bind=("127.0.0.1", 0))
+    server.allow = parse_allow(["10.0.0.0/8"])
+    server.start()
+    try:
+        result = place(server, Caller(WANG, keys=ScriptedKeys.parse("1")))
+    finally:
+        server.stop(grace=5)
+    assert result.commands == 0
+    assert "HOTLINE_RESULT" not in result.variables      # the dialplan's failure path takes the call
+    assert server.refused == 1
+    assert record_of(hl, result) is None
+
+
+@pytest.mark.parametrize("peer, allowed", [("127.0.0.1", True), ("10.0.0.7", True), ("10.1.0.7", False),
+                                           ("::1", True), ("::ffff:10.0.0.9", True), ("192.168.1.1", False)])
+def test_the_allow_list_takes_addresses_and_networks(peer, allowed):
+    assert peer_allowed(peer, parse_allow(["127.0.0.1", "::1", "10.0.0.0/24"])) is allowed
+
+
+def test_a_bad_allow_list_entry_names_the_variable():
+    with pytest.raises(ValueError, match="FASTAGI_ALLOW"):
+        parse_allow(["10.0.0.0/33"])
+
+
+def test_calls_beyond_the_limit_are_refused_and_the_others_carry_on(hl):
+    server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=2).start()
+    held = [HeldKeys(DEMO_PATH), HeldKeys(DEMO_PATH)]
+    try:
+        running = [place_in_thread(server, Caller(WANG, keys=h)) for h in held]
+        for h in held:
+            assert h.waiting.wait(DEADLINE)
+        refused = place(server, Caller(WANG, keys=ScriptedKeys.parse("1")))
+        for h in held:
+            h.release.set()
+        for t, _ in running:
+            t.join(DEADLINE)
+    finally:
+        for h in held:
+            h.release.set()
+        server.stop(grace=5)
+    assert refused.commands == 0 and server.refused == 1
+    assert [box["result"].variables["HOTLINE_RESULT"] for _, box in running] == ["hangup", "hangup"]
+    assert [record_of(hl, box["result"]).outcome for _, box in running] == ["booked", "booked"]
+
+
+def test_stopping_lets_a_call_in_progress_finish_and_accepts_no_new_one(hl):
+    server = menu_server(hl, bind=("127.0.0.1", 0)).start()
+    address = server.address
+    held = HeldKeys(DEMO_PATH)
+    t, box = place_in_thread(server, Caller(WANG, keys=held))
+    assert held.waiting.wait(DEADLINE)
+    stopper = threading.Thread(target=server.stop, kwargs={"grace": DEADLINE})
+    stopper.start()
+    server._thread.join(DEADLINE)          # the accept loop has ended: the port is closed
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address, timeout=5).close()
+    held.release.set()
+    t.join(DEADLINE)
+    stopper.join(DEADLINE)
+    assert not stopper.is_alive()
+    assert record_of(hl, box["result"]).outcome == "booked"
+
+
+def test_a_call_still_running_after_the_grace_period_is_cut_and_recorded_as_abandoned(hl):
+    server = menu_server(hl, bind=("127.0.0.1", 0)).start()
+    held = HeldKeys(DEMO_PATH)
+    t, box = place_in_thread(server, Caller(WANG, keys=held))
+    assert held.waiting.wait(DEADLINE)
+    server.stop(grace=0)
+    held.release.set()
+    t.join(DEADLINE)
+    record = record_of(hl, box["result"])
+    assert record.outcome == "abandoned" and record.abandoned_at == "main"
+
+
+def test_each_call_leaves_one_log_line_with_its_uniqueid(hl, fastagi, caplog):
+    with caplog.at_level(logging.INFO, logger="agi_scripts.fastagi"):
+        result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse("0")))
+        fastagi.stop(grace=5)
+    lines = [r.getMessage() for r in caplog.records if result.uniqueid in r.getMessage()]
+    assert len(lines) == 1
+    assert "outcome=agent" in lines[0] and "ended=transfer" in lines[0]
+
+
+def test_a_missing_prompt_file_is_skipped_not_taken_for_a_hang_up(hl, fastagi):
+    sounds = catalog_sounds()
+    sounds.missing = {"hotline/zh/main.menu", "hotline/zh/book.category"}
+    result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH)), sounds)
+    assert [h.value for h in result.heard if h.kind == "missing"] == ["hotline/zh/main.menu",
+                                                                        "hotline/zh/book.category"]
+    assert "CHANNEL STATUS" in result.commands_sent()
+    assert record_of(hl, result).outcome == "booked"
+
+
+def test_a_key_pressed_during_a_prompt_stops_it_and_counts_as_the_choice(hl, fastagi):
+    result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH), barge_in=True))
+    assert record_of(hl, result).outcome == "booked"
+    assert not any(c.startswith("GET DATA") for c in result.commands_sent())   # one-key menus need no GET DATA
+
+
+def test_a_number_keyed_over_a_prompt_joins_the_rest_typed_after_it(hl, fastagi):
+    # the MMDD date: its first digit stops the prompt, GET DATA reads the other three
+    result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse("1 1 1 4 1201 2 1 1"), barge_in=True))
+    gets = [c.rsplit(" ", 1)[1] for c in result.commands_sent() if c.startswith("GET DATA")]
+    assert gets == ["3"]                     # one GET DATA, for the three keys after the first
+    with hl.session() as s:
+        order = s.get(WorkOrder, calls.get_call(s, result.uniqueid).order_id)
+        assert order.scheduled_start.strftime("%m%d") == "1201"
+
+
+def test_a_menu_that_cannot_reach_its_database_sends_the_caller_to_the_queue(hl, tmp_path):
+    handler = menu_handler(hl)
+    hl.engine.dispose()
+    (tmp_path / "hotline.db").unlink()       # the database is gone under the running server
+    server = FastAgiServer(handler, bind=("127.0.0.1", 0)).start()
+    try:
+        result = place(server, Caller(WANG, keys=ScriptedKeys.parse("1")))
+    finally:
+        server.stop(grace=5)
+    assert result.variables["HOTLINE_RESULT"] == "failed"
+
+
+def test_an_unknown_script_name_sends_the_caller_to_the_queue(hl, fastagi):
+    result = FakeAsterisk(Caller(WANG), catalog_sounds()).call_fastagi(*fastagi.address, script="nosuch")
+    assert result.variables["HOTLINE_RESULT"] == "failed"

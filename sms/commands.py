@@ -87,7 +87,8 @@ def _over_http(settings: Settings, base: str, params: dict[str, str]) -> tuple[i
         resp = requests.post(url, data=params, headers=headers, timeout=HTTP_TIMEOUT)
     except requests.RequestException as exc:
         raise HotlineError(f"cannot reach the app at {url}: {exc}") from None
-    return resp.status_code, resp.text
+    # TwiML is UTF-8 (its XML declaration says so); `resp.text` would guess Latin-1 for text/xml.
+    return resp.status_code, resp.content.decode("utf-8", "replace")
 
 
 def _in_process(settings: Settings, params: dict[str, str]) -> tuple[int, str, list[str]]:

@@ -52,8 +52,11 @@ class WebService:
         host, port = self.hl.settings.web_bind
         threads = waitress_threads(self.hl)
         # Our own socket map, so stop() can close every connection (open streams included).
+        # channel_request_lookahead: waitress keeps reading a connection while its request runs,
+        # so a stream learns at once that its browser has gone (environ waitress.client_disconnected).
         self._server = create_server(self.app, map=self._map, host=host, port=port, threads=threads,
-                                     connection_limit=threads + CONNECTION_HEADROOM, ident="hotline")
+                                     connection_limit=threads + CONNECTION_HEADROOM, channel_request_lookahead=5,
+                                     ident="hotline")
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
         self._thread.start()
         log.info("console listening on %s (waitress, %d threads: %d for pages + %d for agent streams)",

@@ -31,7 +31,7 @@ import logging
 import random
 import threading
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 
@@ -49,7 +49,8 @@ REPLAY_LIMIT = 50
 RECONNECT_MS = 1000
 # When every slot is taken, come back later rather than at once.
 BUSY_RETRY_MS = 15000
-# How often a waiting stream looks up from its queue: bounds how long a server stop waits for it.
+# How often a waiting stream looks up from its queue: bounds how long a server stop, or a client
+# that hung up, keeps its thread.
 WAKE_SECONDS = 1.0
 
 
@@ -171,11 +172,12 @@ class StreamHub:
         with self._lock:
             return self._lock.wait_for(lambda: self._open == 0, timeout)
 
-    def stream(self, user_id: int, after: int) -> Iterator[bytes]:
+    def stream(self, user_id: int, after: int, gone: Callable[[], bool] | None = None) -> Iterator[bytes]:
         """The SSE body for one agent's console: replay after `after`, then live events until the bound.
 
-        Everything happens on first iteration (not when the generator is made), so a response that
-        is never sent takes no slot and no subscription.
+        `gone()` tells whether the client has hung up (waitress offers it); without it a vanished
+        client is noticed when the next heartbeat cannot be written. Everything happens on first
+        iteration (not when the generator is made), so a response never sent takes no slot.
         """
         if not self._take():
             log.warning("stream: %s; user %s told to retry in %d s",
@@ -187,14 +189,14 @@ class StreamHub:
         if self.relay is not None:
             self.relay.acquire()
         try:
-            yield from self._events(sub, user_id, after)
+            yield from self._events(sub, user_id, after, gone or (lambda: False))
         finally:
             sub.close()
             if self.relay is not None:
                 self.relay.release()
             self._give_back()
 
-    def _events(self, sub, user_id: int, after: int) -> Iterator[bytes]:
+    def _events(self, sub, user_id: int, after: int, gone: Callable[[], bool]) -> Iterator[bytes]:
         yield f"retry: {RECONNECT_MS}\n: hello\n\n".encode()
         last = after
         for data in stored_events(self.hl, user_id, last):
@@ -204,7 +206,7 @@ class StreamHub:
         end = time.monotonic() + self.max_seconds * random.uniform(0.85, 1.0)
         next_beat = time.monotonic() + self.heartbeat
         wake = min(WAKE_SECONDS, self.relay.interval) if self.relay is not None else WAKE_SECONDS
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not gone():
             now = time.monotonic()
             if now >= end:
                 return

@@ -184,7 +184,8 @@ def stream():
         s = db()
         with s.begin():
             after = agents.desk(s, current_user())["last_event_id"]
-    body = hub().stream(current_user().id, after)
+    # waitress tells a stream when its client has hung up (with channel_request_lookahead > 0).
+    body = hub().stream(current_user().id, after, request.environ.get("waitress.client_disconnected"))
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"})
 

@@ -1,0 +1,199 @@
+"""Helpers for the live-console tests: the app served for real, a logged-in HTTP browser, and an
+SSE client that reads an agent's stream the way EventSource does."""
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import re
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.conftest import Clock, make_test_hotline
+from tickets import calls
+from tickets.config import load_settings
+from tickets.context import Hotline
+from tickets.models import User
+
+_TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file with the demo city, built once per session (argon2-hashing the demo
+    users is the slow part); tests copy it instead of building their own."""
+    path = tmp_path_factory.mktemp("demo-template") / "hotline.db"
+    hl = make_test_hotline(f"sqlite:///{path}")
+    hl.close()          # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+def hotline_from(template: Path, path: Path, *, clock=None, **env) -> Hotline:
+    """A Hotline on a copy of the demo template at `path` (settings as in tests.conftest)."""
+    shutil.copyfile(template, path)
+    settings = load_settings({"DATABASE_URL": f"sqlite:///{path}", "HOTLINE_DEMO": "1", "SECRET_KEY": "test-secret",
+                              "TWILIO_AUTH_TOKEN": "test-twilio-token", "TWILIO_ACCOUNT_SID": "ACtest",
+                              "SMS_PROVIDER": "console", **env})
+    hl = Hotline(settings, clock=clock or Clock())
+    hl.load_plugins()
+    return hl
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition",
+               interval: float = 0.02):
+    """Poll `predicate` until it returns something truthy, or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Browser:
+    """A requests session used like a browser tab: logs in with the page's CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.http = requests.Session()
+        self.token = ""
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def get(self, path: str, **kw) -> requests.Response:
+        resp = self.http.get(self.url(path), timeout=kw.pop("timeout", 20), **kw)
+        found = _TOKEN.search(resp.text) if "text/html" in resp.headers.get("Content-Type", "") else None
+        if found:
+            self.token = found.group(1)
+        return resp
+
+    def login(self, username: str, password: str = "demo") -> "Browser":
+        self.get("/login")
+        resp = self.http.post(self.url("/login"), data={"username": username, "password": password,
+                                                         "csrf_token": self.token},
+                              allow_redirects=False, timeout=20)
+        assert resp.status_code == 302, f"log-in of {username} refused: {resp.status_code}"
+        self.get("/workspace/" if username.startswith("agent") else "/")
+        return self
+
+    def post_json(self, path: str, data: dict) -> requests.Response:
+        return self.http.post(self.url(path), json=data, headers={"X-CSRFToken": self.token,
+                                                                 "Accept": "application/json"}, timeout=20)
+
+    def set_presence(self, presence: str, extension: str | None = None) -> dict:
+        body = {"presence": presence}
+        if extension is not None:
+            body["extension"] = extension
+        resp = self.post_json("/workspace/presence", body)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+@dataclass
+class SseEvent:
+    id: str
+    data: dict
+
+
+@dataclass
+class SseStream:
+    """One open event stream, read in a thread the way EventSource reads it: events, comment lines
+    and the retry field are recorded as they come. close() hangs up at once (socket shutdown)."""
+    browser: Browser
+    path: str
+    last_event_id: str = ""
+    events: "queue.Queue[SseEvent]" = field(default_factory=queue.Queue)
+    comments: list[str] = field(default_factory=list)
+    retry_ms: int | None = None
+    status: int | None = None
+    ended: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._conn: http.client.HTTPConnection | None = None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def open(self) -> "SseStream":
+        parts = urlsplit(self.browser.base)
+        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        headers = {"Accept": "text/event-stream",
+                   "Cookie": "; ".join(f"{c.name}={c.value}" for c in self.browser.http.cookies)}
+        if self.last_event_id:
+            headers["Last-Event-ID"] = self.last_event_id
+        self._conn.request("GET", self.path, headers=headers)
+        self._sock = self._conn.sock      # http.client may drop its own reference once the response starts
+        self._resp = self._conn.getresponse()
+        self.status = self._resp.status
+        self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        ev_id, data = "", []
+        try:
+            while True:
+                raw = self._resp.readline()
+                if not raw:
+                    return
+                line = raw.decode().rstrip("\r\n")
+                if line == "":
+                    if data:
+                        self.last_event_id = ev_id or self.last_event_id
+                        self.events.put(SseEvent(ev_id, json.loads("\n".join(data))))
+                    ev_id, data = "", []
+                elif line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                elif line.startswith("id:"):
+                    ev_id = line[3:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip())
+                elif line.startswith("retry:"):
+                    self.retry_ms = int(line[6:].strip())
+        except (OSError, ValueError, http.client.HTTPException):
+            return      # hung up by close(), or the server went away
+        finally:
+            self.ended.set()
+
+    def next(self, timeout: float = 10.0, what: str = "an event") -> SseEvent:
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no {what} on {self.path} within {timeout}s") from None
+
+    def next_of(self, kind: str, timeout: float = 10.0) -> SseEvent:
+        """The next event of `kind`, skipping others (presence changes and the like)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ev = self.next(max(0.0, deadline - time.monotonic()), f"{kind!r} event")
+            if ev.data.get("kind") == kind:
+                return ev
+
+    def close(self) -> None:
+        """Hang up like a closed browser tab; returns once the reader has stopped."""
+        if self._conn is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._conn.close()
+        assert self.ended.wait(5), "the stream reader did not stop"
+
+
+def offer_to(hl: Hotline, username: str, caller: str = "13800138000", external_id: str = "call-1",
+             ivr: dict | None = None) -> int:
+    """Offer a new call from `caller` to `username` as a queue event would; the AgentEvent id."""
+    from sqlalchemy import select
+    with hl.session() as s, s.begin():
+        call = calls.start_call(s, external_id, "simulator", caller)
+        agent = s.scalar(select(User).where(User.username == username))
+        return calls.offer_call(s, call, agent, ivr).id

@@ -49,7 +49,6 @@ PENDING_FOR = timedelta(minutes=30)
 EXPIRED_NOTICE_WITHIN = timedelta(hours=24)   # a late Y is told its request expired, within this
 ACTOR = customer("sms")
 ANSWERED_WHEN_OPTED_OUT = ("optin", "help")
-ADDRESS_SHOWN = 24                            # characters of the address read back
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def _book(turn: Turn, req: Request) -> Reply:
     return Reply(render("readback", service=svc.name_zh, quantity=replies.quantity_text(quantity, svc.unit),
                         when=replies.when_text(start, tz, turn.now), price=yuan(price),
                         holiday="(含节假日加价)" if any(line.kind == "holiday" for line in lines) else "",
-                        address=replies.quote(address_shown)[:ADDRESS_SHOWN], check=check))
+                        address=replies.quote(address_shown), check=check))
 
 
 def _yes(turn: Turn, req: Request) -> Reply:

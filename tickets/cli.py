@@ -151,10 +151,28 @@ def load_services(hl: Hotline, only: set[str] | None = None) -> list:
     return services
 
 
+def twilio_security(settings) -> str:
+    """How Twilio webhooks are checked, for the start-up banner."""
+    if settings.twilio_auth_token:
+        return "Twilio requests are checked against X-Twilio-Signature"
+    if settings.twilio_insecure_dev:
+        return "WARNING: TWILIO_AUTH_TOKEN is not set and TWILIO_INSECURE_DEV=1: unsigned Twilio requests are accepted"
+    return "TWILIO_AUTH_TOKEN is not set: Twilio requests are refused (403)"
+
+
+def demo_environment(environ) -> None:
+    """What `run --demo` sets unless the operator did: demo mode, a session key, and, with no
+    Twilio auth token, acceptance of unsigned Twilio webhooks (the demo's `hotline simulate-sms`
+    in another shell has no token to sign with; the banner says so)."""
+    environ["HOTLINE_DEMO"] = "1"
+    environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+    if not environ.get("TWILIO_AUTH_TOKEN"):
+        environ.setdefault("TWILIO_INSECURE_DEV", "1")
+
+
 def cmd_run(args) -> int:
     if args.demo:
-        os.environ["HOTLINE_DEMO"] = "1"
-        os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+        demo_environment(os.environ)
     hl = make_hotline(args)
     init_database(hl, args.demo)
     refuse_demo_passwords_in_production(hl)
@@ -168,6 +186,7 @@ def cmd_run(args) -> int:
     lines = ["", "Hotline is running."]
     for svc in services:
         lines += ["  " + line for line in svc.describe()]
+    lines.append("  webhooks: " + twilio_security(hl.settings))
     if hl.settings.demo:
         lines += ["", "Demo logins (password: demo): " + ", ".join(DEMO_LOGINS),
                   "Demo call:  hotline simulate-call 13800138000 --keys \"1 1 1 2 1 1 1\"",

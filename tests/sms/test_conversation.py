@@ -11,7 +11,7 @@ from sms import segments
 from tests.core.helpers import order_in
 from tests.sms.conftest import LI, STRANGER, WANG, ZHAO, messages, sms_orders
 from tickets import orders
-from tickets.models import Complaint, SmsConversation, SmsOptOut, Survey, WorkOrder
+from tickets.models import Complaint, SmsConversation, SmsOptOut, Survey
 
 ORDER_NUMBER = re.compile(r"\d{10}")
 

@@ -7,9 +7,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from agent_console.app import create_app
+from tests.conftest import sqlite_copy
 from tests.servers import free_port
 from tests.sms.conftest import TOKEN, WANG, messages
-from tickets.cli import main
+from tickets.cli import demo_environment, main, twilio_security
+from tickets.config import load_settings
 
 
 @pytest.fixture
@@ -76,3 +78,42 @@ def test_a_refusal_by_the_app_is_explained(env, running_app, capsys):
 def test_a_bad_number_is_refused_with_the_right_format(env, capsys):
     assert main(["simulate-sms", "12345", "HELP"]) == 1
     assert "13800138000" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the demo (`hotline run --demo`)
+
+@pytest.fixture
+def demo_app(sqlite_template, tmp_path, clock):
+    """The app started the way `hotline run --demo` starts it when no Twilio token is set."""
+    environ: dict[str, str] = {}
+    demo_environment(environ)
+    h = sqlite_copy(sqlite_template, tmp_path, clock, TWILIO_AUTH_TOKEN="", **environ)
+    server = make_server("127.0.0.1", 0, create_app(h), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield h, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    h.close()
+
+
+def test_the_demo_without_a_token_answers_simulate_sms_from_another_shell(demo_app, env, capsys):
+    h, url = demo_app
+    assert main(["simulate-sms", "13800138000", "BJ 明天上午", "--url", url]) == 0
+    assert "回复Y确认，N取消" in capsys.readouterr().out
+    assert twilio_security(h.settings).startswith("WARNING: TWILIO_AUTH_TOKEN is not set")
+
+
+def test_the_demo_keeps_checking_signatures_when_a_token_is_set():
+    environ = {"TWILIO_AUTH_TOKEN": "a real token"}
+    demo_environment(environ)
+    assert "TWILIO_INSECURE_DEV" not in environ
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"TWILIO_AUTH_TOKEN": "t"}, "checked against X-Twilio-Signature"),
+    ({"TWILIO_AUTH_TOKEN": ""}, "Twilio requests are refused (403)"),
+    ({"TWILIO_AUTH_TOKEN": "", "TWILIO_INSECURE_DEV": "1"}, "unsigned Twilio requests are accepted"),
+])
+def test_the_start_up_banner_says_how_twilio_requests_are_checked(env, says):
+    assert says in twilio_security(load_settings(env))

@@ -44,6 +44,8 @@ class FakeAmiServer:
         self.realtime = realtime          # 1.0 keeps the recorded spacing, 0 sends at once
         self.sent = 0
         self.logins = 0
+        self.refused_logins = 0
+        self._changed = threading.Condition()
         self._sock = socket.create_server((host, port))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -127,8 +129,9 @@ class FakeAmiServer:
                 if name == "login":
                     if action.get("Username") != self.username or action.get("Secret") != self.secret:
                         send({"Response": "Error", **reply, "Message": "Authentication failed"})
+                        self._count("refused_logins")
                         return
-                    self.logins += 1
+                    self._count("logins")
                     if action.get("Events"):
                         mask = _classes(action["Events"])
                     send({"Response": "Success", **reply, "Message": "Authentication accepted"})
@@ -172,7 +175,17 @@ class FakeAmiServer:
                 send(event)
             except OSError:
                 return
-            self.sent += 1
+            self._count("sent")
+
+    def _count(self, what: str) -> None:
+        with self._changed:
+            setattr(self, what, getattr(self, what) + 1)
+            self._changed.notify_all()
+
+    def wait_for(self, what: str, count: int, timeout: float) -> bool:
+        """Block until counter `what` (logins, refused_logins, sent) reaches `count`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: getattr(self, what) >= count, timeout)
 
 
 def _classes(value: str) -> set[str] | None:

@@ -3,6 +3,7 @@ spawned `hotline-agi` needs to share the test's database and clock, and the fake
 sound library (the prompt catalog, so a prompt missing from it is heard as missing)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -64,15 +65,11 @@ def heard_keys_and_texts(result: CallResult) -> list[str]:
 
 
 @pytest.fixture
-def recordings(hl, tmp_path):
-    return hl.settings.recordings_dir
-
-
-@pytest.fixture(autouse=True)
-def _recordings_in_tmp(hl, tmp_path, monkeypatch):
-    """Voice notes go to the test's temp directory (the fake Asterisk writes them there)."""
-    import dataclasses
+def hl(hl, tmp_path):
+    """The core fixture's Hotline, with voice notes in the test's temp directory (the fake
+    Asterisk writes them where the script tells it to)."""
     hl.settings = dataclasses.replace(hl.settings, recordings_dir=tmp_path / "recordings")
+    return hl
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ Python's default for it would kill the process without recording where the calle
 """
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 
-from .channel import AGIAppError, AGIHangup, AgiChannel, ChannelHungUp, read_environment
+from .environment import read_environment
 
-log = logging.getLogger("hotline.agi")
+FIRST_COMMAND = b"ANSWER\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,24 +29,31 @@ def main(argv: list[str] | None = None) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:
         env = read_environment(stdin)
-    except ChannelHungUp:
+    except EOFError:
         return 0
-    channel = AgiChannel(stdin, stdout, env)
-    signal.signal(signal.SIGHUP, channel._handle_sighup)
-    if early_sighup:
-        channel.mark_hungup("SIGHUP")
-
-    # First command out before the heavy imports; its reply is read once they are done.
+    # The first command goes out now, written by hand; its reply is read once the heavy
+    # imports below are done (Asterisk takes about as long to answer the channel).
     answer_sent = False
-    if not channel.hungup:
+    if not early_sighup:
         try:
-            channel.send_command("ANSWER")
+            stdout.write(FIRST_COMMAND)
+            stdout.flush()
             answer_sent = True
-        except ChannelHungUp:
+        except BrokenPipeError:
             pass
 
+    import logging
+
+    from .channel import AGIAppError, AGIHangup, AgiChannel
+
+    log = logging.getLogger("hotline.agi")
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), stream=sys.stderr,
                         format="hotline-agi[%(process)d] %(levelname)s %(name)s: %(message)s")
+    channel = AgiChannel(stdin, stdout, env)
+    signal.signal(signal.SIGHUP, channel._handle_sighup)
+    if early_sighup or not answer_sent:
+        channel.mark_hungup("SIGHUP" if early_sighup else "connection closed")
+    channel.commands_sent = int(answer_sent)
     try:
         from ivr.runtime import Ivr
         from tickets.config import load_settings
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _give_up(channel: AgiChannel, answer_sent: bool) -> int:
+def _give_up(channel, answer_sent: bool) -> int:
     """Without Hotline there is no menu: read ANSWER's reply, leave HOTLINE_RESULT unset, exit."""
     if answer_sent:
         try:

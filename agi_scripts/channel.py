@@ -24,6 +24,8 @@ from typing import Any, BinaryIO, Callable
 
 from asterisk import agi as pyst
 
+from .environment import read_environment
+
 # Re-exported so callers catch one family of errors from one place.
 AGIError = pyst.AGIError
 AGIAppError = pyst.AGIAppError
@@ -89,21 +91,6 @@ def parse_reply(response: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def read_environment(rfile: BinaryIO) -> dict[str, str]:
-    """The `agi_*: value` lines Asterisk sends first, up to the blank line."""
-    env: dict[str, str] = {}
-    while True:
-        raw = rfile.readline()
-        if not raw:
-            raise ChannelHungUp("the connection closed before the AGI environment was complete")
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not line:
-            return env
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            env[key.strip()] = value.strip()
-
-
 Trace = Callable[[str, str], None]   # (direction 'agi>' or 'ast>', line)
 
 
@@ -127,7 +114,12 @@ class AgiChannel(pyst.AGI):
         self.hungup = False
         self.hangup_reason = ""
         self.commands_sent = 0
-        self.env = env if env is not None else read_environment(rfile)
+        if env is None:
+            try:
+                env = read_environment(rfile)
+            except EOFError as exc:
+                raise ChannelHungUp(str(exc)) from None
+        self.env = env
 
     # -- hang-up state -------------------------------------------------------------------
 

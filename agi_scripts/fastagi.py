@@ -21,7 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
-from .channel import AgiChannel, ChannelHungUp, read_environment
+from .channel import AgiChannel, ChannelHungUp
+from .environment import read_environment
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ class FastAgiServer:
                 fields = self.handle_call(channel)
             finally:
                 rfile.close()
-        except (ChannelHungUp, OSError) as exc:
+        except (ChannelHungUp, EOFError, OSError) as exc:
             fields = f"ended=dropped reason={exc.__class__.__name__} ms={(time.monotonic() - started) * 1000:.0f}"
         except Exception:  # noqa: BLE001 - one broken call must not stop the server
             log.exception("FastAGI call %s from %s failed", uniqueid, peer[0])

@@ -10,16 +10,21 @@ from ivr.scenarios import WANG
 
 from .conftest import agi_environment, catalog_sounds, hotline_agi
 
-# hotline-agi's main(), with a spy on the wire: for each command sent, whether SQLAlchemy
+# hotline-agi's main(), with a spy on its stdout: for each command written, whether SQLAlchemy
 # (the first of the heavy imports) was loaded yet.
 SPY = """
 import sys
-from agi_scripts import channel
-send = channel.AgiChannel.send_command
-def spy(self, command, *args):
-    sys.stderr.write(f"SENT {command} sqlalchemy={'sqlalchemy' in sys.modules}\\n")
-    return send(self, command, *args)
-channel.AgiChannel.send_command = spy
+class Spy:
+    def __init__(self, raw):
+        self.raw = raw
+    def write(self, data):
+        sys.stderr.write(f"SENT {data.decode().strip()} sqlalchemy={'sqlalchemy' in sys.modules}\\n")
+        return self.raw.write(data)
+    def flush(self):
+        self.raw.flush()
+class Stdout:
+    buffer = Spy(sys.stdout.buffer)
+sys.stdout = Stdout()
 from agi_scripts.agi import main
 sys.exit(main())
 """

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from typing import Callable, Iterator
@@ -197,7 +199,8 @@ class StreamHub:
             self._give_back()
 
     def _events(self, sub, user_id: int, after: int, gone: Callable[[], bool]) -> Iterator[bytes]:
-        yield f"retry: {RECONNECT_MS}\n: hello\n\n".encode()
+        # The hello names the process serving this stream: which worker an agent is on, for operators.
+        yield f"retry: {RECONNECT_MS}\n: hello {socket.gethostname()}:{os.getpid()}\n\n".encode()
         last = after
         for data in stored_events(self.hl, user_id, last):
             last = data["id"]

@@ -159,8 +159,10 @@ class SseStream:
                     data.append(line[5:].lstrip())
                 elif line.startswith("retry:"):
                     self.retry_ms = int(line[6:].strip())
-        except (OSError, ValueError, http.client.HTTPException):
-            return      # hung up by close(), or the server went away
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            # Hung up by close() (http.client may trip over its own closed file then), or the
+            # server went away.
+            return
         finally:
             self.ended.set()
 

@@ -44,7 +44,7 @@ def agent_browser(svc: WebService, username: str = "agent1") -> Browser:
 def open_stream(browser: Browser, path: str = "/workspace/stream", last_event_id: str = "") -> SseStream:
     stream = SseStream(browser, path, last_event_id=last_event_id).open()
     assert stream.status == 200
-    wait_until(lambda: "hello" in stream.comments, what="the stream's hello")
+    wait_until(lambda: any(c.startswith("hello") for c in stream.comments), what="the stream's hello")
     return stream
 
 

@@ -115,49 +115,69 @@ def _month_day(today: date, m: int | None, d: int | None, phrase: str) -> tuple[
     return day, None
 
 
-def _date_from(kind: str, m: re.Match, today: date) -> tuple[date | None, tuple | None]:
-    phrase = m.group(0).strip()
+# How each date pattern's match becomes a day: (day, None), or (None, (problem, phrase)).
+DateRead = tuple[date | None, tuple[str, str] | None]
+
+
+def _phrase(m: re.Match) -> str:
+    return m.group(0).strip()
+
+
+def _not_past(day: date | None, today: date, m: re.Match) -> DateRead:
+    if day is None:
+        return None, ("bad_date", _phrase(m))
+    return (None, ("past_date", _phrase(m))) if day < today else (day, None)
+
+
+def _ymd(m: re.Match, today: date) -> DateRead:
+    return _not_past(_valid(int(m.group(1)), int(m.group(2)), int(m.group(3))), today, m)
+
+
+def _md_cn(m: re.Match, today: date) -> DateRead:
+    return _month_day(today, to_int(m.group(1)), to_int(m.group(2) or m.group(3)), _phrase(m))
+
+
+def _md_num(m: re.Match, today: date) -> DateRead:
+    return _month_day(today, to_int(m.group(1)), to_int(m.group(2)), _phrase(m))
+
+
+def _next_month_day(m: re.Match, today: date) -> DateRead:
+    ahead, d = NEXT_MONTH_WORDS[m.group(1)], to_int(m.group(2))
+    year, month = today.year + (today.month + ahead - 1) // 12, (today.month + ahead - 1) % 12 + 1
+    return _not_past(_valid(year, month, d) if d is not None else None, today, m)
+
+
+def _day_only(m: re.Match, today: date) -> DateRead:
+    d = to_int(m.group(1))
+    if d is None or not 1 <= d <= 31:
+        return None, ("bad_date", _phrase(m))
+    day = _valid(today.year, today.month, d)
+    if day is None or day < today:   # the 5th, written on the 23rd: next month's
+        year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        day = _valid(year, month, d)
+    return (day, None) if day else (None, ("bad_date", _phrase(m)))
+
+
+def _weekday(m: re.Match, today: date) -> DateRead:
+    weeks, wd = WEEK_PREFIXES[m.group(1) or ""], WEEKDAYS[m.group(2)]
+    if weeks is None:
+        return today + timedelta(days=(wd - today.weekday()) % 7), None
     monday = today - timedelta(days=today.weekday())
-    if kind == "ymd":
-        day = _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if day is None:
-            return None, ("bad_date", phrase)
-        return (None, ("past_date", phrase)) if day < today else (day, None)
-    if kind == "md_cn":
-        return _month_day(today, to_int(m.group(1)), to_int(m.group(2) or m.group(3)), phrase)
-    if kind == "md_num":
-        return _month_day(today, to_int(m.group(1)), to_int(m.group(2)), phrase)
-    if kind == "next_month_day":
-        ahead, d = NEXT_MONTH_WORDS[m.group(1)], to_int(m.group(2))
-        y, mo = (today.year + (today.month + ahead - 1) // 12, (today.month + ahead - 1) % 12 + 1)
-        day = _valid(y, mo, d) if d is not None else None
-        if day is None:
-            return None, ("bad_date", phrase)
-        return (None, ("past_date", phrase)) if day < today else (day, None)
-    if kind == "day_only":
-        d = to_int(m.group(1))
-        if d is None or not 1 <= d <= 31:
-            return None, ("bad_date", phrase)
-        day = _valid(today.year, today.month, d)
-        if day is None or day < today:
-            y, mo = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-            day = _valid(y, mo, d)
-        return (day, None) if day else (None, ("bad_date", phrase))
-    if kind == "weekday":
-        weeks, wd = WEEK_PREFIXES[m.group(1) or ""], WEEKDAYS[m.group(2)]
-        if weeks is None:
-            return today + timedelta(days=(wd - today.weekday()) % 7), None
-        day = monday + timedelta(days=7 * weeks + wd)
-        return (None, ("past_date", phrase)) if day < today else (day, None)
-    if kind == "weekend":
-        weeks = 1 if m.group(1) == "下" else 0
-        day = monday + timedelta(days=7 * weeks + 5)
-        if day < today:   # on a Sunday "周末" is still today
-            day = today
-        return day, None
-    if kind == "relative":
-        return today + timedelta(days=RELATIVE_DAYS[m.group(0).lower()]), None
-    raise ValueError(kind)
+    return _not_past(monday + timedelta(days=7 * weeks + wd), today, m)
+
+
+def _weekend(m: re.Match, today: date) -> DateRead:
+    monday = today - timedelta(days=today.weekday())
+    saturday = monday + timedelta(days=7 * (m.group(1) == "下") + 5)
+    return max(saturday, today), None     # on a Sunday "周末" is still today
+
+
+def _relative(m: re.Match, today: date) -> DateRead:
+    return today + timedelta(days=RELATIVE_DAYS[m.group(0).lower()]), None
+
+
+DATE_READERS = {"ymd": _ymd, "next_month_day": _next_month_day, "md_cn": _md_cn, "md_num": _md_num,
+                "weekday": _weekday, "weekend": _weekend, "relative": _relative, "day_only": _day_only}
 
 
 def _hour_in(period_kind: str | None, hour: int) -> int | None:
@@ -218,7 +238,7 @@ def read(blanks: Blanks, now: datetime) -> Reading:
         out.found = True
         if day is not None:
             break
-        got, problem = _date_from(kind, dm, today)
+        got, problem = DATE_READERS[kind](dm, today)
         if problem:
             out.problems.append(problem)
             break

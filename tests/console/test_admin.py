@@ -1,0 +1,159 @@
+"""Administration through the console: every write lands in the audit trail with its user."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.console.conftest import Console, text
+from tickets.dispatch import resolve_district
+from tickets.models import AuditLog, District, Franchisee, Notice, Service, User, Worker
+
+
+def _audit(hl, action: str) -> AuditLog:
+    with hl.session() as s:
+        return s.scalar(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id.desc()))
+
+
+SERVICE_FORM = {"code": "BJ", "name_zh": "家庭保洁", "name_en": "Home cleaning", "category": "cleaning",
+                "unit": "hour", "default_quantity": "3", "holiday_pay": "1", "active": "1"}
+
+
+def test_a_price_typed_in_yuan_is_stored_in_fen_and_audited(login, hl):
+    resp = login("admin").post("/admin/services", {**SERVICE_FORM, "price": "45.50"})
+    assert resp.status_code == 302
+    with hl.session() as s:
+        assert s.scalar(select(Service.guide_price_fen).where(Service.code == "BJ")) == 4550
+    row = _audit(hl, "service.update")
+    assert row.actor_label == "admin" and row.data["guide_price_fen"] == [4000, 4550]
+
+
+def test_a_malformed_price_keeps_the_old_one_and_says_the_format(login, hl):
+    resp = login("admin").post("/admin/services", {**SERVICE_FORM, "price": "45,5"})
+    assert resp.status_code == 400
+    assert "e.g. 120 or 120.50" in text(resp)
+    with hl.session() as s:
+        assert s.scalar(select(Service.guide_price_fen).where(Service.code == "BJ")) == 4000
+
+
+def test_a_new_service_gets_the_next_free_voice_menu_key(login, hl):
+    login("admin").post("/admin/services", {"code": "CWX", "name_zh": "宠物洗护", "name_en": "Pet grooming",
+                                            "category": "other", "unit": "visit", "price": "80",
+                                            "default_quantity": "1", "active": "1"})
+    with hl.session() as s:
+        svc = s.scalar(select(Service).where(Service.code == "CWX"))
+        taken = s.scalars(select(Service.menu_digit).where(Service.category == "other", Service.id != svc.id)).all()
+        assert svc.guide_price_fen == 8000 and svc.menu_digit not in taken
+
+
+def test_an_alias_added_by_the_admin_places_addresses_in_its_district(login, hl):
+    with hl.session() as s:
+        district = s.scalar(select(District).where(District.name_zh == "米东区"))
+    assert login("admin").post(f"/admin/districts/{district.id}/aliases", {"alias": "卡子湾新村"}).status_code == 302
+    with hl.session() as s:
+        assert resolve_district(s, "卡子湾新村8号").district.name_zh == "米东区"
+    assert _audit(hl, "district.alias_add").data == {"alias": "卡子湾新村"}
+
+
+def test_an_alias_already_used_elsewhere_is_refused(login, hl):
+    with hl.session() as s:
+        mid, tian = (s.scalar(select(District).where(District.name_zh == n)) for n in ("米东区", "天山区"))
+    admin = login("admin")
+    admin.post(f"/admin/districts/{mid.id}/aliases", {"alias": "卡子湾新村"})
+    resp = admin.post(f"/admin/districts/{tian.id}/aliases", {"alias": "卡子湾新村"})
+    assert resp.status_code == 400
+    assert "already points at 米东区" in text(resp)
+
+
+def test_a_franchisees_coverage_is_replaced_and_audited(login, hl):
+    with hl.session() as s:
+        fr = s.scalar(select(Franchisee).where(Franchisee.name == "米东县域便民服务"))
+        xinshi = s.scalar(select(District).where(District.name_zh == "新市区"))
+        bj = s.scalar(select(Service).where(Service.code == "BJ"))
+    login("admin").post(f"/admin/franchisees/{fr.id}/coverage", {f"priority_{xinshi.id}": "2",
+                                                                  "service_ids": [str(bj.id)]})
+    with hl.session() as s:
+        fr = s.get(Franchisee, fr.id)
+        assert [(d.district_id, d.priority) for d in fr.districts] == [(xinshi.id, 2)]
+        assert [x.service_id for x in fr.services] == [bj.id]
+    assert _audit(hl, "franchisee.coverage").actor_label == "admin"
+
+
+def test_a_workers_certificate_date_is_saved(login, hl):
+    with hl.session() as s:
+        w = s.scalar(select(Worker).where(Worker.name == "阿依古丽"))
+    login("admin").post(f"/admin/workers/{w.id}", {"name": "阿依古丽", "health_cert_expires": "2027-11-30",
+                                                    "active": "1", "id_verified": "1"})
+    with hl.session() as s:
+        assert s.get(Worker, w.id).health_cert_expires.isoformat() == "2027-11-30"
+    assert _audit(hl, "worker.update").data["after"]["health_cert_expires"] == "2027-11-30"
+
+
+def test_a_created_user_can_log_in_with_the_role_given(login, hl, app):
+    login("admin").post("/admin/users", {"username": "agent9", "display_name": "坐席 九", "role": "agent",
+                                         "password": "a-long-password"})
+    assert Console(app).login("agent9", "a-long-password").status_code == 302
+    assert _audit(hl, "user.create").data["role"] == "agent"
+
+
+def test_a_short_password_is_refused(login):
+    resp = login("admin").post("/admin/users", {"username": "agent9", "role": "agent", "password": "short"})
+    assert resp.status_code == 400
+    assert "at least 10 characters" in text(resp)
+
+
+def test_a_franchisee_user_needs_its_franchisee(login):
+    resp = login("admin").post("/admin/users", {"username": "fr9", "role": "franchisee", "password": "a-long-password"})
+    assert resp.status_code == 400
+    assert "needs the franchisee it works for" in text(resp)
+
+
+def _user_id(hl, username: str) -> int:
+    with hl.session() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def test_deactivating_a_user_ends_their_session_and_their_log_ins(login, hl, app):
+    agent = login("agent2")
+    login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/account", {"action": "deactivate"})
+    assert agent.get("/orders/").status_code == 302
+    assert Console(app).login("agent2").status_code == 403
+
+
+def test_an_admin_can_log_a_user_out_everywhere(login, hl):
+    agent = login("agent2")
+    login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/account", {"action": "logout_everywhere"})
+    assert agent.get("/orders/").status_code == 302
+    assert _audit(hl, "user.logout_everywhere").actor_label == "admin"
+
+
+def test_a_reset_password_replaces_the_old_one_and_is_not_written_to_the_audit(login, hl, app):
+    login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/account",
+                        {"action": "reset_password", "password": "brand-new-secret"})
+    assert Console(app).login("agent2", "demo").status_code == 401
+    assert Console(app).login("agent2", "brand-new-secret").status_code == 302
+    assert "brand-new-secret" not in str(_audit(hl, "user.reset_password").data)
+
+
+def test_an_admin_cannot_deactivate_themself(login, hl):
+    resp = login("admin").post(f"/admin/users/{_user_id(hl, 'admin')}/account", {"action": "deactivate"})
+    assert resp.status_code == 400
+    assert "ask another admin" in text(resp)
+
+
+def test_changing_a_users_role_ends_their_sessions(login, hl):
+    agent = login("agent2")
+    login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}", {"role": "callback", "display_name": "小李"})
+    assert agent.get("/orders/").status_code == 302
+
+
+def test_a_posted_notice_is_stored_and_audited(login, hl):
+    login("admin").post("/admin/notices", {"title": "国庆接单安排", "body": "10月1日至7日节假日价格翻倍"})
+    with hl.session() as s:
+        assert s.scalar(select(Notice.title)) == "国庆接单安排"
+    assert _audit(hl, "notice.post").actor_label == "admin"
+
+
+def test_the_audit_trail_page_lists_writes_with_who(login):
+    admin = login("admin")
+    admin.post("/admin/notices", {"title": "测试公告"})
+    page = text(admin.get("/admin/"))
+    assert "notice.post" in page and "admin" in page

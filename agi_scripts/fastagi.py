@@ -86,6 +86,7 @@ class FastAgiServer:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._listener: socket.socket | None = None
+        self._bound: tuple[str, int] = bind
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -94,10 +95,7 @@ class FastAgiServer:
     @property
     def address(self) -> tuple[str, int]:
         """Where the server listens (the real port when bound to port 0)."""
-        if self._listener is None:
-            return self.bind
-        host, port = self._listener.getsockname()[:2]
-        return host, port
+        return self._bound
 
     @property
     def active_calls(self) -> int:
@@ -114,6 +112,7 @@ class FastAgiServer:
         except OSError as exc:
             raise OSError(exc.errno, f"FastAGI cannot listen on {host}:{port} ({exc.strerror}); "
                                      "set FASTAGI_BIND to a free HOST:PORT") from None
+        self._bound = self._listener.getsockname()[:2]
         self._pool = ThreadPoolExecutor(max_workers=self.max_calls, thread_name_prefix="fastagi-call")
         self._thread = threading.Thread(target=self._accept_loop, name="fastagi-accept", daemon=True)
         self._thread.start()

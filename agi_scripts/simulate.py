@@ -48,6 +48,8 @@ class ConversationPrinter:
             self.pending.append(value)
         elif kind == "missing":
             self.pending.append(f"[no sound file {value}]")
+        elif kind == "verbose":
+            return      # the script's log line; the caller hears the prompts above
         else:
             self.flush()
             self.out({"keys": f"  caller presses {value}",
@@ -139,37 +141,40 @@ def simulate_call(hl, phone: str, *, keys: KeySource | None, hangup_after: int |
                   url: str | None = None, barge_in: bool = False,
                   out: Callable[[str], None] = print) -> Outcome:
     """Place one call and print it; returns what the call record says."""
-    from .service import menu_server
-
     printer = ConversationPrinter(out)
     source = keys if keys is not None else InteractiveKeys(printer)
     caller = Caller(number=phone, keys=source, barge_in=barge_in, hangup_after=hangup_after)
     fake = FakeAsterisk(caller, Sounds(everything=True), on_heard=printer, timeout=600)
     if url:
         host, port, script = parse_agi_url(url)
-        server = None
     else:
         host, port = hl.settings.fastagi_bind
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
         script = "hotline"
-        server = None
     out(f"Calling 96156 from {phone}")
+    out(f"  (FastAGI agi://{host}:{port}/{script})")
     try:
-        out(f"  (FastAGI agi://{host}:{port}/{script})")
         result = fake.call_fastagi(host, port, script)
     except ConnectionRefusedError:
         if url:
             raise
-        server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=4).start()
-        host, port = server.address
-        out(f"  (nothing listens there: using an in-process FastAGI server on agi://{host}:{port}/{script})")
-        try:
-            result = fake.call_fastagi(host, port, script)
-        finally:
-            server.stop(grace=5)
+        result = call_in_process(hl, fake, script, out)
     printer.flush()
     outcome = call_outcome(hl, result)
     if result.variables.get("HOTLINE_RESULT") == "transfer":
         outcome.agent = stand_in_for_queue(hl, result, out)
     out(f"RESULT outcome={outcome.outcome} order={outcome.order or '-'}")
     return outcome
+
+
+def call_in_process(hl, fake: FakeAsterisk, script: str, out: Callable[[str], None]) -> CallResult:
+    """Nothing listens on FASTAGI_BIND: the call goes to a FastAGI server of our own, on a free port."""
+    from .service import menu_server
+
+    server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=4).start()
+    host, port = server.address
+    out(f"  (nothing listens there: using an in-process FastAGI server on agi://{host}:{port}/{script})")
+    try:
+        return fake.call_fastagi(host, port, script)
+    finally:
+        server.stop(grace=5)

@@ -3,10 +3,13 @@
 call 1795422317.8 from 王女士 abandoned while the agent was paused)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
 from agi_scripts.ami import AmiListener, parse_ami_url
+from agi_scripts.commands import fastagi_service
 from agi_scripts.fake_ami import FakeAmiServer, load_events
 from tickets import calls
 from tickets.models import AgentEvent, User
@@ -156,3 +159,25 @@ def test_a_malformed_ami_url_names_the_variable_and_an_example(url):
 
 def test_the_ami_url_carries_user_secret_host_and_port():
     assert parse_ami_url("ami://hotline:s%40cret@10.0.0.5:5039") == ("10.0.0.5", 5039, "hotline", "s@cret")
+
+
+def test_hotline_run_starts_the_listener_with_fastagi_when_ami_url_is_set(hl, ami):
+    hl.settings = dataclasses.replace(hl.settings, ami_url=ami.url, fastagi_bind=("127.0.0.1", 0))
+    service = fastagi_service(hl)
+    service.start()
+    try:
+        assert service.ami.wait_processed(QUEUE_EVENTS, DEADLINE)
+        lines = "\n".join(service.describe())
+    finally:
+        service.stop()
+    assert "FastAGI:    agi://127.0.0.1:" in lines
+    assert f"AMI:        listening to ami://hotline@127.0.0.1:{ami.address[1]}" in lines
+
+
+def test_without_ami_url_hotline_run_says_how_to_get_queue_events(hl):
+    hl.settings = dataclasses.replace(hl.settings, ami_url="", fastagi_bind=("127.0.0.1", 0))
+    service = fastagi_service(hl)
+    service.start()
+    service.stop()
+    assert service.ami is None
+    assert any("set AMI_URL" in line for line in service.describe())

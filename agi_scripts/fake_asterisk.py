@@ -75,10 +75,6 @@ class ScriptedKeys:
         """'1 1 1 2 1 1 1' -> one input per word; '-' no key, 'H' hang up, 'R' speak then #."""
         return cls(NO_KEY if word == "-" else word for word in text.split())
 
-    @property
-    def remaining(self) -> int:
-        return len(self.inputs) - self._next
-
     def next_input(self, kind: str) -> str | None:
         if self._next >= len(self.inputs):
             return None
@@ -113,11 +109,6 @@ class Sounds:
         self.everything = everything
         self.missing = set(missing)
         self._samples: dict[str, int] = {}
-
-    @classmethod
-    def everything_but(cls, *missing: str) -> "Sounds":
-        """Every file exists except `missing` (tests of the missing-prompt path)."""
-        return cls(everything=True, missing=missing)
 
     def _file(self, name: str) -> Path | None:
         if self.prompts_dir is not None and name.startswith("hotline/"):

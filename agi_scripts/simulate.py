@@ -137,6 +137,14 @@ def stand_in_for_queue(hl, result: CallResult, out: Callable[[str], None]) -> st
         return agent.username
 
 
+def sounds_of(hl) -> Sounds:
+    """The prompts `hotline prompts build` made, so a stale build shows; every file when none was built."""
+    built = hl.settings.prompts_dir
+    if any((built / lang).is_dir() for lang in JOIN):
+        return Sounds(prompts_dir=built)
+    return Sounds(everything=True)
+
+
 def simulate_call(hl, phone: str, *, keys: KeySource | None, hangup_after: int | None = None,
                   url: str | None = None, barge_in: bool = False,
                   out: Callable[[str], None] = print) -> Outcome:
@@ -144,7 +152,7 @@ def simulate_call(hl, phone: str, *, keys: KeySource | None, hangup_after: int |
     printer = ConversationPrinter(out)
     source = keys if keys is not None else InteractiveKeys(printer)
     caller = Caller(number=phone, keys=source, barge_in=barge_in, hangup_after=hangup_after)
-    fake = FakeAsterisk(caller, Sounds(everything=True), on_heard=printer, timeout=600)
+    fake = FakeAsterisk(caller, sounds_of(hl), on_heard=printer, timeout=600)
     if url:
         host, port, script = parse_agi_url(url)
     else:

@@ -78,6 +78,15 @@ def start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subproc
     return proc
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc), 0.0 where that is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -94,7 +103,7 @@ def one_call(port: int, sounds: Sounds) -> CallResult:
     return FakeAsterisk(caller, sounds, measure=True, timeout=120).call_fastagi("127.0.0.1", port)
 
 
-def load(port: int, calls: int, sessions: int) -> dict:
+def load(port: int, calls: int, sessions: int, server_pid: int) -> dict:
     """`calls` concurrent callers placing `sessions` booking calls in all."""
     sounds = Sounds(everything=True)
     lock = threading.Lock()
@@ -122,14 +131,17 @@ def load(port: int, calls: int, sessions: int) -> dict:
                     failures.append(f"{r.uniqueid}: HOTLINE_RESULT={r.variables.get('HOTLINE_RESULT')!r}")
 
     threads = [threading.Thread(target=caller_loop) for _ in range(calls)]
-    started = time.perf_counter()
+    started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server_pid), time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    server_cpu, client_cpu = cpu_seconds(server_pid) - server_cpu, time.process_time() - client_cpu
     latencies.sort()
+    done = max(len(commands), 1)
     return {"sessions": len(commands), "seconds": elapsed, "sessions_per_s": len(commands) / elapsed,
+            "server_cpu_ms": server_cpu / done * 1000, "client_cpu_ms": client_cpu / done * 1000,
             "commands_per_session": statistics.mean(commands) if commands else 0,
             "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
             "max_ms": (latencies[-1] if latencies else 0) * 1000, "failures": failures}
@@ -224,7 +236,7 @@ def main() -> int:
             if sample.variables.get("HOTLINE_RESULT") != "hangup":
                 raise SystemExit(f"the warm-up call did not book: {sample.variables}\n"
                                  f"{server_log.read_text()[-3000:]}")
-            menu = load(port, args.calls, args.sessions)
+            menu = load(port, args.calls, args.sessions, server.pid)
         finally:
             stop(server)
         booked = count_booked(env)
@@ -238,7 +250,7 @@ def main() -> int:
                       str(max(args.calls * 2, 8))], env, echo_port, workdir / "echo.log")
         try:
             one_call(echo_port, Sounds(everything=True))
-            base = load(echo_port, args.calls, args.sessions)
+            base = load(echo_port, args.calls, args.sessions, echo.pid)
         finally:
             stop(echo)
         report("echo FastAGI (same commands, no menu, no database)", base)
@@ -269,6 +281,9 @@ def report(title: str, r: dict) -> None:
     print(f"{title}:")
     print(f"  {r['sessions']} sessions in {r['seconds']:.1f} s = {r['sessions_per_s']:.1f} sessions/s, "
           f"{r['commands_per_session']:.0f} commands per session")
+    print(f"  CPU per session: server {r['server_cpu_ms']:.1f} ms, fake callers {r['client_cpu_ms']:.1f} ms "
+          f"(the server alone could do {1000 / r['server_cpu_ms'] if r['server_cpu_ms'] else 0:.0f} sessions/s "
+          "on one free core)")
     print(f"  per-command latency (reply sent -> next command): p50 {r['p50_ms']:.2f} ms, "
           f"p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.1f} ms")
     if r["failures"]:

@@ -183,3 +183,43 @@ def test_a_menu_that_cannot_reach_its_database_sends_the_caller_to_the_queue(hl,
 def test_an_unknown_script_name_sends_the_caller_to_the_queue(hl, fastagi):
     result = FakeAsterisk(Caller(WANG), catalog_sounds()).call_fastagi(*fastagi.address, script="nosuch")
     assert result.variables["HOTLINE_RESULT"] == "failed"
+
+
+class SlowFor:
+    """The engine, with every step of one caller's call held until the test lets it go
+    (a database that is slow for that call)."""
+
+    def __init__(self, ivr, caller: str) -> None:
+        self.ivr, self.caller = ivr, caller
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.slow_calls: set[str] = set()
+
+    def step(self, state, event):
+        if event["type"] == "start" and event["caller"] == self.caller:
+            self.slow_calls.add(event["call_id"])
+        if (event.get("call_id") or (state or {}).get("call_id")) in self.slow_calls and event["type"] == "digits":
+            self.held.set()
+            assert self.release.wait(DEADLINE), "the test never released the slow call"
+        return self.ivr.step(state, event)
+
+
+def test_a_call_stuck_on_a_slow_step_does_not_hold_up_the_others(hl):
+    from agi_scripts.driver import CallDriver
+    from ivr.runtime import Ivr
+
+    slow = SlowFor(Ivr(hl), WANG)
+    server = FastAgiServer(lambda ch: CallDriver(slow, ch, "fastagi", hl.settings.recordings_dir).run().log_fields(),
+                           bind=("127.0.0.1", 0)).start()
+    try:
+        stuck, box = place_in_thread(server, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH)))
+        assert slow.held.wait(DEADLINE)
+        other = place(server, Caller("13900139000", keys=ScriptedKeys.parse("0")))
+        assert other.variables["HOTLINE_RESULT"] == "transfer"
+        assert stuck.is_alive()
+        slow.release.set()
+        stuck.join(DEADLINE)
+    finally:
+        slow.release.set()
+        server.stop(grace=5)
+    assert record_of(hl, box["result"]).outcome == "booked"

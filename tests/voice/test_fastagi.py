@@ -223,3 +223,40 @@ def test_a_call_stuck_on_a_slow_step_does_not_hold_up_the_others(hl):
         slow.release.set()
         server.stop(grace=5)
     assert record_of(hl, box["result"]).outcome == "booked"
+
+
+def test_hotline_fastagi_serves_calls_and_stops_cleanly_on_sigterm(hl, clock):
+    import queue
+    import signal
+    import subprocess
+
+    from .conftest import agi_environment, hotline_agi
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**agi_environment(hl, clock), "FASTAGI_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "INFO"}
+    exe = hotline_agi()[0].replace("hotline-agi", "hotline-fastagi")
+    proc = subprocess.Popen([exe], env=env, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)
+    reader.start()
+    try:
+        while "FastAGI listening on" not in lines.get(timeout=DEADLINE):
+            pass
+        result = FakeAsterisk(Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH)), catalog_sounds()).call_fastagi(
+            "127.0.0.1", port)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=DEADLINE) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(DEADLINE)
+    log = []
+    while not lines.empty():
+        log.append(lines.get())
+    assert result.variables["HOTLINE_RESULT"] == "hangup"
+    assert record_of(hl, result).outcome == "booked"
+    assert any(f"call {result.uniqueid} " in line for line in log)
+    assert any("FastAGI stopped after 1 calls (0 refused)" in line for line in log)

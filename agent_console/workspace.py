@@ -94,9 +94,6 @@ WORKSPACE_STRINGS: dict[str, tuple[str, str]] = {
     **{f"disposition.{code}": names for code, names in agents.DISPOSITIONS.items()},
     **{f"presence.{p}": names for p, names in {"available": ("空闲", "available"), "busy": ("忙碌", "busy"),
                                               "away": ("离开", "away")}.items()},
-    "member.standard": ("普通会员", "Standard"),
-    "member.senior": ("高级会员", "Senior"),
-    "member.vip": ("VIP 会员", "VIP"),
 }
 
 
@@ -151,7 +148,7 @@ def index():
         pop_html = _render_pop(agents.screen_pop(s, current_user(), desk["current_event_id"])) \
             if desk["current_event_id"] else None
     return render_template("workspace.html", desk=desk, pop_html=pop_html, presences=agents.PRESENCES,
-                           streams=hub().size > 0)
+                           timezone=hotline().settings.timezone.key)
 
 
 @bp.post("/presence")

@@ -110,6 +110,7 @@ def _call_row(call: Call, tz) -> dict[str, Any]:
     return {"id": call.id, "external_id": call.external_id, "transport": call.transport, "caller": call.caller,
             "started": to_local(call.started_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
             "ended": call.ended_at is not None, "outcome": call.outcome, "queue_result": call.queue_result,
+            "talk_seconds": call.talk_seconds,
             "disposition": call.disposition, "notes": call.notes, "order_id": call.order_id}
 
 

@@ -38,12 +38,17 @@ class Waiting:
 
 
 def calls_waiting(session: Session) -> Waiting:
-    """Calls handed to the agent queue that no agent has answered yet and the caller has not left."""
+    """Calls handed to the agent queue that no agent has answered yet and the caller has not left.
+
+    The voice menu closes its part of the call record (ended_at) when it hands the caller to the
+    queue, so waiting is read from the queue's side: no queue result (answered, abandoned...) and
+    no wrap-up yet. The wait is counted from the start of the call.
+    """
     now = hotline_of(session).now()
     row = session.execute(
         select(func.count(Call.id), func.min(Call.started_at))
-        .where(Call.outcome == "agent", Call.ended_at.is_(None), Call.queue_result == "",
-               Call.disposition == "", Call.started_at >= now - WAITING_HORIZON)).one()
+        .where(Call.outcome == "agent", Call.queue_result == "", Call.disposition == "",
+               Call.started_at >= now - WAITING_HORIZON)).one()
     count, oldest = row
     return Waiting(count=count, longest_seconds=int((now - oldest).total_seconds()) if oldest else 0)
 

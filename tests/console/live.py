@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import queue
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -199,3 +202,18 @@ def offer_to(hl: Hotline, username: str, caller: str = "13800138000", external_i
         call = calls.start_call(s, external_id, "simulator", caller)
         agent = s.scalar(select(User).where(User.username == username))
         return calls.offer_call(s, call, agent, ivr).id
+
+
+def simulate_call(database_url: str, cwd: Path, phone: str = "13800138000", keys: str = "0",
+                  **env: str) -> subprocess.CompletedProcess:
+    """Run `hotline simulate-call` in its own process against `database_url`; with nothing on its
+    FASTAGI_BIND it serves the call itself and offers it to an available agent (no PBX)."""
+    from tests.servers import free_port
+
+    full = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    full.update({"DATABASE_URL": database_url, "FASTAGI_BIND": f"127.0.0.1:{free_port()}",
+                 "PROMPTS_DIR": str(cwd / "sounds"), "RECORDINGS_DIR": str(cwd / "recordings"), **env})
+    done = subprocess.run([str(Path(sys.executable).parent / "hotline"), "simulate-call", phone, "--keys", keys],
+                          env=full, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done

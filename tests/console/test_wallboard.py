@@ -46,10 +46,17 @@ def test_a_call_answered_or_served_is_not_waiting(hl, clock, fields):
         assert stats.calls_waiting(s).count == 0
 
 
-def test_a_call_that_ended_is_not_waiting(hl, clock):
+def test_a_caller_who_left_the_queue_is_not_waiting(hl, clock):
     with hl.session() as s, s.begin():
-        new_call(s, "c", outcome="agent", ended_at=clock.now)
+        new_call(s, "c", outcome="abandoned", queue_result="abandoned", ended_at=clock.now)
         assert stats.calls_waiting(s).count == 0
+
+
+def test_a_call_the_voice_menu_handed_to_the_queue_is_waiting(hl, clock):
+    with hl.session() as s, s.begin():
+        # The menu's part of the call is over (ended_at) once it transfers; the caller still waits.
+        new_call(s, "c", outcome="agent", queue="agents", ended_at=clock.now)
+        assert stats.calls_waiting(s).count == 1
 
 
 def test_a_call_whose_hang_up_never_arrived_stops_counting_as_waiting(hl, clock):

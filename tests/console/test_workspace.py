@@ -172,3 +172,18 @@ def test_wrap_up_of_another_agents_call_is_refused(login, hl):
 def test_wrap_up_of_a_call_that_does_not_exist_is_not_found(login):
     agent = login("agent1")
     assert agent.post("/workspace/calls/999/wrap-up", {"disposition": "info"}).status_code == 404
+
+
+@pytest.mark.parametrize("fields, state", [
+    ({}, "ringing"),
+    ({"queue_result": "answered"}, "live"),
+    ({"queue_result": "answered", "talk_seconds": 95}, "ended"),
+    ({"queue_result": "abandoned", "outcome": "abandoned"}, "abandoned"),
+])
+def test_card_shows_the_call_state_the_queue_reported(login, hl, fields, state):
+    event_id = offer_to(hl, "agent1")
+    with hl.session() as s, s.begin():
+        call = s.scalar(select(Call).where(Call.external_id == "call-1"))
+        for name, value in fields.items():
+            setattr(call, name, value)
+    assert f'data-testid="pop-call-state" data-state="{state}"' in card_html(login("agent1"), event_id)

@@ -46,9 +46,10 @@
     var a = document.createElement("a");
     a.href = "#";
     a.dataset.showOffer = ev.id;
-    var now = new Date();
-    a.textContent = String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0") +
-      " · " + (card.caller_display || "") + (card.name ? " · " + card.name : "");
+    // The hotline's time zone (TIMEZONE), as the server shows times, not the browser's own.
+    var hhmm = new Date().toLocaleTimeString("en-GB", {timeZone: data.timezone, hour: "2-digit", minute: "2-digit",
+                                                        hour12: false});
+    a.textContent = hhmm + " · " + (card.caller_display || "") + (card.name ? " · " + card.name : "");
     li.appendChild(a);
     recent.insertBefore(li, recent.firstChild);
   }

@@ -6,7 +6,7 @@ Rescheduling and cancelling show the 72-hour penalty on a confirmation step firs
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -18,6 +18,7 @@ from tickets.errors import HotlineError, NotFound, ValidationError
 from tickets.models import Call, Complaint, District, Franchisee, Survey, Worker
 from tickets.money import parse_yuan
 from tickets.pricing import late_change_penalty
+from tickets.timeutil import to_local
 
 from .app import db, hotline
 from .choices import form_choices
@@ -88,6 +89,10 @@ def search():
 @role_required(AREAS["orders.create"])
 def new():
     values = {k: request.args.get(k, "").strip() for k in PREFILL_FIELDS}
+    if not values["when"]:
+        # Most bookings are for a coming morning: offer tomorrow 09:00 local time.
+        tomorrow = to_local(hotline().now(), hotline().tz).date() + timedelta(days=1)
+        values["when"] = f"{tomorrow.isoformat()}T09:00"
     return _render_new(values)
 
 

@@ -80,20 +80,22 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
     row = SmsMessage(direction="in", provider=msg.provider, provider_sid=msg.sid, phone=msg.phone,
                      body=msg.body, segments=segments.count(msg.body), status="received",
                      created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
     if msg.phone == ANONYMOUS:
         row.kind = "anonymous"
+        session.add(row)
         log.info("sms %s from an unusable number %r stored, not answered", msg.sid, msg.raw_from)
         return None
+    # The row is added once its kind is known (one INSERT, no UPDATE), before any handler runs.
     verdict = ratelimit.verdict(session, msg.phone, now)
     if verdict != "ok":
         row.kind = ratelimit.FLOOD_KIND
+        session.add(row)
         reply = Reply(render("flood"), kind=ratelimit.FLOOD_KIND) if verdict == "notify" else None
     else:
         turn = Turn(session, hl, msg.phone, now, Catalog.load(session))
         req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None))
         row.kind = req.intent
+        session.add(row)
         if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
             return None
         reply = HANDLERS[req.intent](turn, req)

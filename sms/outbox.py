@@ -77,7 +77,6 @@ def record_reply(session: Session, phone: str, body: str, *, provider: str, kind
                      kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
                      status="sent", created_at=now, updated_at=now)
     session.add(row)
-    session.flush()
     return row
 
 

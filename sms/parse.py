@@ -15,7 +15,9 @@ Decisions a reader should know:
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
@@ -124,9 +126,19 @@ class Catalog:
 
     @classmethod
     def load(cls, session: Session) -> "Catalog":
-        """The active catalog, in menu order."""
-        return cls.from_services(session.scalars(
-            select(Service).where(Service.active).order_by(Service.category_digit, Service.menu_digit)))
+        """The active catalog, in menu order (built once per distinct catalog, then reused)."""
+        rows = session.execute(select(Service.code, Service.name_zh, Service.unit).where(Service.active)
+                               .order_by(Service.category_digit, Service.menu_digit)).tuples()
+        return _catalog_of(tuple(rows))
+
+
+_CatalogRow = namedtuple("_CatalogRow", "code name_zh unit")
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog_of(rows: tuple[tuple[str, str, str], ...]) -> Catalog:
+    # Keyed by the rows themselves, so an admin's change to the catalog is seen at once.
+    return Catalog.from_services(_CatalogRow(*row) for row in rows)
 
 
 def parse(text: str, catalog: Catalog, now: datetime) -> Request:

@@ -1,8 +1,8 @@
 """Per-number flood control: past LIMIT messages in WINDOW, one notice, then silence.
 
-Every inbound message is stored before this is asked, so the count comes from the database
-and holds across processes. The notice itself is the marker: while one was sent to the number
-within the window, further messages get no answer at all.
+Every inbound message is stored, so the count comes from the database and holds across
+processes. The notice itself is the marker: while one was sent to the number within the
+window, further messages get no answer at all.
 """
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ FLOOD_KIND = "flood"
 
 
 def verdict(session: Session, phone: str, now: datetime) -> str:
-    """'ok' to answer normally, 'notify' to send the one flood notice, 'silent' to answer nothing."""
+    """For a message just arrived from `phone` and not stored yet: 'ok' to answer normally,
+    'notify' to send the one flood notice, 'silent' to answer nothing."""
     since = now - WINDOW
-    received = session.scalar(select(func.count()).select_from(SmsMessage).where(
+    stored = session.scalar(select(func.count()).select_from(SmsMessage).where(
         SmsMessage.phone == phone, SmsMessage.direction == "in", SmsMessage.created_at > since))
-    if received <= LIMIT:
+    if stored + 1 <= LIMIT:
         return "ok"
     notified = session.scalar(select(func.count()).select_from(SmsMessage).where(
         SmsMessage.phone == phone, SmsMessage.direction == "out", SmsMessage.kind == FLOOD_KIND,

@@ -138,9 +138,7 @@ def test_an_unreachable_twilio_is_a_transient_failure(sqlite_template, tmp_path,
     closed.close()
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(closed.url)))
     try:
-        row_id = queue(h)
-        outbox.send_pending(h)
-        stored = row(h, row_id)
+        stored = sent_after_commit(h)
         assert stored.status == "queued" and stored.error.startswith("twilio unreachable")
     finally:
         outbox.install_sender(h).close()

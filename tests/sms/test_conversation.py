@@ -361,3 +361,18 @@ def test_every_reply_fits_in_three_segments(hl, phone):
         reply = wang.text(text)
         assert segments.count(reply) <= 3, (text, reply)
     assert all(m.segments <= 3 for m in messages(hl, phone=WANG, direction="out"))
+
+
+def test_dates_are_read_in_the_configured_time_zone(sqlite_template, tmp_path, clock):
+    from agent_console.app import create_app
+    from tests.conftest import sqlite_copy
+    from tests.sms.conftest import Phone
+    h = sqlite_copy(sqlite_template, tmp_path, clock, TIMEZONE="Asia/Urumqi")   # UTC+6: now is 08:00 there
+    try:
+        wang = Phone(create_app(h).test_client(), clock, WANG)
+        assert "11月24日(周二)09:00" in wang.text("BJ 明天上午")
+        number = booked_number(wang.text("Y"))
+        with h.session() as s:
+            assert orders.get(s, number).scheduled_start == datetime(2026, 11, 24, 3, 0)   # stored in UTC
+    finally:
+        h.close()

@@ -151,6 +151,11 @@ def _outbound(hl, sid: str, status: str = "sent") -> int:
         return row.id
 
 
+def row(hl, row_id: int) -> SmsMessage:
+    with hl.session() as s:
+        return s.get(SmsMessage, row_id)
+
+
 def _status(client, sid: str, status: str, **extra):
     params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "ACtest", **extra}
     return client.post("/twilio/sms/status", data=params, headers={"X-Twilio-Signature": sign(STATUS_URL, params)})
@@ -180,7 +185,11 @@ def test_a_late_sent_report_does_not_undo_delivered(hl, client):
 
 
 def test_a_report_for_an_unknown_message_is_acknowledged_and_changes_nothing(hl, client):
+    row_id = _outbound(hl, "SMsomebody")
+    before = [(m.id, m.status) for m in messages(hl)]
     assert _status(client, "SMnobody", "delivered").status_code == 204
+    assert [(m.id, m.status) for m in messages(hl)] == before
+    assert row(hl, row_id).status == "sent"
 
 
 def test_an_unsigned_status_report_is_refused(hl, client):

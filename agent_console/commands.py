@@ -19,6 +19,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from tickets.context import Hotline
+from tickets.errors import HotlineError
 
 from .app import create_app
 from .workspace import HUB
@@ -101,6 +102,16 @@ def web_service(hl: Hotline) -> WebService:
     return WebService(hl)
 
 
+def require_schema(hl: Hotline) -> None:
+    """A web-only process does not migrate (several start at once); it needs `hotline init` first."""
+    from tickets.migrate import current
+
+    if current(hl.engine) is None:
+        url = hl.engine.url.render_as_string(hide_password=True)
+        raise HotlineError(f"the database {url} has no schema yet: run `hotline init` once "
+                           "(or `hotline web --demo` for the demo city), then start the web processes")
+
+
 def cmd_web(args) -> int:
     """Serve the console alone (no FastAGI, no scheduler): one web process of a larger setup."""
     from tickets.cli import init_database, make_hotline, refuse_demo_passwords_in_production
@@ -111,6 +122,7 @@ def cmd_web(args) -> int:
     hl = make_hotline(args)
     if args.demo:
         init_database(hl, True)
+    require_schema(hl)
     refuse_demo_passwords_in_production(hl)
     svc = WebService(hl)
     svc.start()

@@ -30,10 +30,12 @@ def create() -> Flask:
     from tickets.context import create_hotline
 
     from .app import create_app
+    from .commands import require_schema
 
     settings = load_settings()
     setup_logging(settings.log_level)
     hl = create_hotline(settings)
+    require_schema(hl)
     refuse_demo_passwords_in_production(hl)
     if not settings.redis_url:
         log.warning("REDIS_URL is not set: screen-pops reach the other workers through the database, "

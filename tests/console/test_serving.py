@@ -118,6 +118,13 @@ def test_hotline_web_serves_the_console_alone(tmp_path, demo_template):
     assert code == 0, web.output()
 
 
+def test_hotline_web_refuses_a_database_without_schema_and_says_what_to_run(tmp_path):
+    env = base_env(tmp_path, SECRET_KEY="web-test-secret")
+    done = subprocess.run([str(BIN / "hotline"), "web"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "run `hotline init` once" in done.stderr
+
+
 @pytest.mark.redis
 def test_gunicorn_workers_deliver_screen_pops_to_streams_served_by_each_other(tmp_path, demo_template,
                                                                               redis_server):

@@ -122,16 +122,20 @@ _PENDING = "hotline_pending_events"
 
 
 def publish_after_commit(session: Session, topic: str, payload: dict[str, Any], row: Any = None) -> None:
-    """Queue an event on the session; it is published after a successful commit only.
+    """Queue an event on the session; it is published after the outermost commit only.
 
     With `row`, the payload gets `event_id` = row.id at publish time, so the caller need not
-    flush just to learn the id.
+    flush just to learn the id. An event queued inside a savepoint that rolls back is dropped.
     """
-    session.info.setdefault(_PENDING, []).append(Event(topic, payload, row))
+    txn = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((txn, Event(topic, payload, row)))
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _flush_events(session: Session) -> None:
+    # after_commit also fires when a savepoint is released; only the outermost commit publishes.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -139,7 +143,7 @@ def _flush_events(session: Session) -> None:
     if bus is None:
         log.debug("bus: session without a bus, %d events not published", len(pending))
         return
-    for ev in pending:
+    for _txn, ev in pending:
         if ev.row is not None:
             ev.payload["event_id"] = ev.row.id
         try:
@@ -148,6 +152,22 @@ def _flush_events(session: Session) -> None:
             log.exception("bus: could not publish %s", ev.topic)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_events(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _within(txn, ended) -> bool:
+    while txn is not None:
+        if txn is ended:
+            return True
+        txn = txn.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_events(session: Session, previous_transaction) -> None:
+    """Drop what was queued in the rolled-back transaction (a savepoint, or the whole thing)."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    kept = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
+    if kept:
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)

@@ -96,3 +96,18 @@ def test_redis_bus_publishes_after_commit_only(hl, redis_server):
     finally:
         bus.close()
         listener.close()
+
+
+def test_event_in_a_rolled_back_savepoint_is_dropped_and_the_rest_published(hl):
+    sub = hl.bus.subscribe("probe.*")
+    with hl.session() as s:
+        with s.begin():
+            publish_after_commit(s, "probe.outer", {})
+            sp = s.begin_nested()
+            publish_after_commit(s, "probe.inner", {})
+            sp.rollback()
+            with s.begin_nested():
+                publish_after_commit(s, "probe.released", {})
+            assert sub.get(timeout=0.05) is None      # a released savepoint publishes nothing yet
+    assert [e.topic for e in _received(sub, 2)] == ["probe.outer", "probe.released"]
+    sub.close()

@@ -47,6 +47,7 @@ WORKSPACE_STRINGS: dict[str, tuple[str, str]] = {
     "ws.stream.closed": ("来电提醒已断开，请刷新页面或重新登录。", "Call pops stopped: reload the page or log in again."),
     "ws.waiting": ("等待来电。将状态设为“空闲”即可接听。", "Waiting for calls. Set yourself available to take them."),
     "ws.incoming": ("来电", "Incoming call"),
+    "ws.incoming.keep": ("上一通电话的话后处理尚未保存，已为您保留。", "Your unsaved wrap-up of the last call is kept."),
     "ws.card": ("来电客户", "Caller"),
     "ws.caller": ("来电号码", "Caller number"),
     "ws.anonymous": ("匿名来电（号码未显示）：请询问客户的联系电话。",

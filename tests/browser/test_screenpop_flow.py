@@ -9,33 +9,11 @@ from datetime import datetime, time, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import VIEWPORT
+from tests.browser.pages import open_as, ready_agent
 from tests.console.live import simulate_call
 from tickets.timeutil import to_local
 
 WAIT_MS = 30_000      # generous: the simulated call is a process of its own on a shared machine
-
-
-def open_as(chromium, console, username: str):
-    """A fresh browser context (its own cookies) logged in as `username`, on its home page."""
-    context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN", base_url=console.url.rstrip("/"))
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("#login-username", username)
-    page.fill("#login-password", "demo")
-    page.click("#login-submit")
-    expect(page.locator("#current-user")).to_be_visible()
-    return page
-
-
-def ready_agent(chromium, console, username: str = "agent1"):
-    """The agent's workspace, set available, with its live stream connected."""
-    page = open_as(chromium, console, username)
-    page.goto("/workspace/")
-    page.click("#presence-available")
-    expect(page.locator("#presence-available")).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#stream-state")).to_have_attribute("data-state", "live")
-    return page
 
 
 def call_in(console, tmp_path, phone: str = "13800138000", keys: str = "0") -> None:

@@ -28,10 +28,16 @@
       .then(function (resp) { if (!resp.ok) { throw new Error("card " + id + ": " + resp.status); } return resp.text(); })
       .then(function (html) {
         screen.innerHTML = html;
+        document.getElementById("incoming-banner").hidden = true;
         var card = document.getElementById("pop");
         if (announce) {
           document.title = "☎ " + data.incoming + " · " + baseTitle;
-          if (card) { card.classList.add("ringing"); card.focus(); }
+          if (card) {
+            card.classList.add("ringing");
+            // Bring the card to the keyboard, unless the agent is typing somewhere else.
+            var typing = document.activeElement && /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+            if (!typing) { card.focus(); }
+          }
         }
       })
       .catch(function (err) { console.error(err); });
@@ -64,6 +70,23 @@
     if (typeof extension === "string" && document.activeElement !== ext) { ext.value = extension; }
   }
 
+  // A wrap-up with typed notes or a chosen disposition that is not saved yet.
+  function unsavedWrapUp() {
+    var form = document.getElementById("wrapup-form");
+    return !!(form && form.dataset.dirty === "yes");
+  }
+
+  // A new call while the agent is still writing up the last one: announce it, keep their notes.
+  function announce(ev) {
+    var card = (ev.payload && ev.payload.card) || {};
+    var bar = document.getElementById("incoming-banner");
+    bar.querySelector("[data-caller]").textContent =
+      (card.caller_display || "") + (card.name ? " · " + card.name : "");
+    bar.dataset.eventId = ev.id;
+    bar.hidden = false;
+    document.title = "☎ " + data.incoming + " · " + baseTitle;
+  }
+
   function onEvent(msg) {
     var ev;
     try { ev = JSON.parse(msg.data); } catch (e) { console.error("bad event", msg.data); return; }
@@ -71,7 +94,7 @@
     live.lastEventId = msg.lastEventId;
     if (ev.kind === "offer") {
       addRecent(ev);
-      showOffer(ev.id, true);
+      if (unsavedWrapUp()) { announce(ev); } else { showOffer(ev.id, true); }
     } else if (ev.kind === "presence") {
       showPresence(ev.payload.presence, ev.payload.extension);
     } else if (ev.payload && ev.payload.call_id) {
@@ -127,6 +150,17 @@
       });
   });
 
+  // Remember that the wrap-up has unsaved input, so a new call does not wipe it.
+  document.addEventListener("input", function (e) {
+    var form = e.target.form;
+    if (form && form.id === "wrapup-form") { form.dataset.dirty = "yes"; }
+  });
+
+  document.getElementById("incoming-banner").addEventListener("click", function (e) {
+    if (e.target.dataset.showIncoming === undefined) { return; }
+    showOffer(this.dataset.eventId, true);
+  });
+
   // Wrap-up posts in place, so the card stays while the agent finishes the order.
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -139,6 +173,7 @@
         out.textContent = r[0] ? data.textSaved : r[1].error;
         out.classList.toggle("error", !r[0]);
         if (r[0]) {
+          form.dataset.dirty = "no";
           document.title = baseTitle;
           var pop = document.getElementById("pop");
           if (pop) { pop.classList.remove("ringing"); }

@@ -7,6 +7,7 @@ order stays confirmed in the unassigned queue, with the reason, and is never dro
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,6 +36,34 @@ class DistrictMatch:
         return self.district is None and len(self.candidates) > 1
 
 
+DISTRICT_INDEX_SECONDS = 30
+
+
+def _district_index(session: Session) -> list[tuple[str, int]]:
+    """(name or alias, district id) pairs, cached on the Hotline for a short while.
+
+    Districts and aliases change only through the admin pages, which call `forget_districts`;
+    other processes pick a change up within DISTRICT_INDEX_SECONDS.
+    """
+    hl = hotline_of(session)
+    cached = hl.extensions.get("district_index")
+    now = time.monotonic()
+    if cached and now - cached[0] < DISTRICT_INDEX_SECONDS:
+        return cached[1]
+    pairs: list[tuple[str, int]] = []
+    for d in session.scalars(select(District)):
+        pairs += [(d.name_zh, d.id), (d.name_en.lower(), d.id)]
+    pairs += [(a, d_id) for a, d_id in session.execute(select(DistrictAlias.alias, DistrictAlias.district_id))]
+    pairs = [(name, d_id) for name, d_id in pairs if name]
+    hl.extensions["district_index"] = (now, pairs)
+    return pairs
+
+
+def forget_districts(session: Session) -> None:
+    """Drop the cached district index (after an admin changed districts or aliases)."""
+    hotline_of(session).extensions.pop("district_index", None)
+
+
 def resolve_district(session: Session, address: str) -> DistrictMatch:
     """Find the district named in a free-text address by its names and aliases.
 
@@ -44,22 +73,19 @@ def resolve_district(session: Session, address: str) -> DistrictMatch:
     text = (address or "").replace(" ", "")
     if not text:
         return DistrictMatch(None)
-    hits: dict[int, tuple[int, District]] = {}
-    for d in session.scalars(select(District)):
-        for name in (d.name_zh, d.name_en.lower()):
-            if name and name in (text if name == d.name_zh else text.lower()):
-                hits[d.id] = max(hits.get(d.id, (0, d)), (len(name), d), key=lambda t: t[0])
-    for alias in session.scalars(select(DistrictAlias)):
-        if alias.alias and alias.alias in text:
-            d = alias.district
-            hits[d.id] = max(hits.get(d.id, (0, d)), (len(alias.alias), d), key=lambda t: t[0])
-    if not hits:
+    lowered = text.lower()
+    best_len: dict[int, int] = {}
+    for name, d_id in _district_index(session):
+        if name in text or name in lowered:
+            best_len[d_id] = max(best_len.get(d_id, 0), len(name))
+    if not best_len:
         return DistrictMatch(None)
-    ranked = sorted(hits.values(), key=lambda t: -t[0])
-    best = [d for n, d in ranked if n == ranked[0][0]]
-    if len(best) == 1:
-        return DistrictMatch(best[0], [d for _, d in ranked])
-    return DistrictMatch(None, best)
+    ranked = sorted(best_len.items(), key=lambda kv: -kv[1])
+    top = [d_id for d_id, n in ranked if n == ranked[0][1]]
+    districts = {d.id: d for d in session.scalars(select(District).where(District.id.in_(best_len)))}
+    if len(top) == 1:
+        return DistrictMatch(districts[top[0]], [districts[d_id] for d_id, _ in ranked])
+    return DistrictMatch(None, [districts[d_id] for d_id in top])
 
 
 @dataclass

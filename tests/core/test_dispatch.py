@@ -155,3 +155,11 @@ def test_certificate_expiring_before_the_service_day_blocks_too(session, hl):
 def test_emergency_service_is_urgent(session, hl):
     assert book(session, hl, service="SD", days=1).urgent is True
     assert book(session, hl, service="BJ").urgent is False
+
+
+def test_alias_added_by_an_admin_is_used_at_once(session, hl):
+    from tickets.actors import Actor
+    from tickets.catalog import add_alias
+    assert dispatch.resolve_district(session, "雪莲山小区").district is None
+    add_alias(session, Actor(role="admin", label="admin"), district(session, "米东区"), "雪莲山")
+    assert dispatch.resolve_district(session, "雪莲山小区").district.name_zh == "米东区"

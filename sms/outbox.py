@@ -103,6 +103,20 @@ def send_one(hl: Hotline, message_id: int) -> str | None:
     return values["status"]
 
 
+def send_console_batch(hl: Hotline, ids: list[int]) -> int:
+    """Console provider: claim and 'send' (log) queued messages in one transaction."""
+    provider = provider_for(hl, "console")
+    with hl.session() as s, s.begin():
+        rows = s.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.body).where(
+            SmsMessage.id.in_(ids), SmsMessage.status == "queued", SmsMessage.provider == "console")).all()
+        if rows:
+            s.execute(update(SmsMessage).where(SmsMessage.id.in_([r.id for r in rows]), SmsMessage.status == "queued")
+                      .values(status="sent", updated_at=hl.now()))
+    for row in rows:
+        provider.send(row.phone, row.body)
+    return len(rows)
+
+
 def send_pending(hl: Hotline, limit: int = BATCH) -> int:
     """Send what is still queued (oldest first); returns how many this run handled."""
     now = hl.now()
@@ -145,8 +159,12 @@ class Sender:
 
     def submit(self, ids: list[int]) -> None:
         if self.hl.settings.sms_provider == "console":
-            for message_id in ids:   # only a log line and an UPDATE: cheaper than a thread hop
-                self._send(message_id)
+            # Nothing leaves the machine: mark the batch sent in one UPDATE and log each, in the
+            # committing thread (cheaper than a thread hop, and one write instead of two per message).
+            try:
+                send_console_batch(self.hl, ids)
+            except Exception:  # noqa: BLE001 - a database fault: the outbox job takes the rows later
+                log.exception("sms: console send after commit failed; the outbox job takes it from here")
             return
         with self._lock:
             if self._pool is None:

@@ -109,7 +109,12 @@ class CallDriver:
         started = time.monotonic()
         try:
             if not self.answered:
-                self.channel.answer()
+                try:
+                    self.channel.answer()
+                except AGIHangup:
+                    raise
+                except AGIAppError:     # result=-1: the caller hung up while we answered
+                    self.channel.mark_hungup("ANSWER failed")
             self.state, actions = self.ivr.step(None, start_event(self.channel.env, self.transport))
             while True:
                 event = self.perform(actions)

@@ -90,6 +90,7 @@ class Caller:
     keys: KeySource = field(default_factory=lambda: ScriptedKeys([]))
     barge_in: bool = False          # press the first key of an input while the prompt still plays
     hangup_after: int | None = None  # hang up during the prompt after this many prompts were heard
+    hangup_before_answer: bool = False  # hang up while the script answers the call
     hangup_when_done: bool = True   # hang up once the inputs run out and the script still waits for one
     speech_seconds: int = 4         # how long the caller talks at a SPEAK input
 
@@ -308,6 +309,9 @@ class AsteriskChannel:
         return [handler(args)]
 
     def do_answer(self, args):
+        if self.caller.hangup_before_answer:
+            self.caller_hangs_up()
+            return "200 result=-1"
         return "200 result=0"
 
     def do_noop(self, args):

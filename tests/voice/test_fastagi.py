@@ -260,3 +260,12 @@ def test_hotline_fastagi_serves_calls_and_stops_cleanly_on_sigterm(hl, clock):
     assert record_of(hl, result).outcome == "booked"
     assert any(f"call {result.uniqueid} " in line for line in log)
     assert any("FastAGI stopped after 1 calls (0 refused)" in line for line in log)
+
+
+def test_a_caller_gone_during_the_answer_still_leaves_an_abandoned_call_record(hl, fastagi):
+    result = place(fastagi, Caller(WANG, keys=ScriptedKeys.parse("1"), hangup_before_answer=True))
+    assert result.commands_sent()[0] == "ANSWER"
+    assert result.variables["HOTLINE_RESULT"] == "abandoned"
+    record = record_of(hl, result)
+    assert (record.outcome, record.abandoned_at) == ("abandoned", record.ivr_path[-1])
+    assert record.ended_at is not None

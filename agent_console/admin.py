@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from tickets import accounts, catalog, franchisees, notices
+from tickets import accounts, audit, catalog, franchisees, notices
 from tickets.errors import HotlineError, ValidationError
-from tickets.models import ROLES, AuditLog, District
+from tickets.models import ROLES, District
 from tickets.money import parse_yuan
 from tickets.pricing import UNIT_NAMES
 from tickets.seed import categories
@@ -73,8 +72,7 @@ def _write(work, done: str, then: str, render):
 def index():
     s = db()
     with s.begin():
-        rows = s.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(AUDIT_SHOWN)).all()
-        return render_template("admin/index.html", audit=rows)
+        return render_template("admin/index.html", audit=audit.recent(s, AUDIT_SHOWN))
 
 
 # ---------------------------------------------------------------- services and prices

@@ -10,12 +10,11 @@ from datetime import date, timedelta
 from typing import Callable
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from tickets import board, customers, dispatch, orders, workflow
+from tickets import board, customers, dispatch, franchisees, orders, workflow
 from tickets import search as order_search
 from tickets.errors import HotlineError, NotFound, ValidationError
-from tickets.models import Call, Complaint, District, Franchisee, Survey, Worker
+from tickets.models import Call, District, Franchisee, Worker
 from tickets.money import parse_yuan
 from tickets.pricing import late_change_penalty
 from tickets.timeutil import to_local
@@ -73,9 +72,9 @@ def search():
         code, results = 200, []
         try:
             f = order_search.OrderFilter(number=args["number"], phone=args["phone"], name=args["name"],
-                                   status=args["status"], district_id=_int(args["district"], "district"),
-                                   service=args["service"], date_from=_date(args["date_from"], "from"),
-                                   date_to=_date(args["date_to"], "to"))
+                                         status=args["status"], district_id=_int(args["district"], "district"),
+                                         service=args["service"], date_from=_date(args["date_from"], "from"),
+                                         date_to=_date(args["date_to"], "to"))
             results = order_search.find_orders(s, f, g.actor)
         except (ValidationError, NotFound) as exc:
             code = show_error(exc)
@@ -147,23 +146,20 @@ def create():
 def _render_detail(number: str, code: int = 200):
     s = db()
     with s.begin():
-        order = order_search.visible_order(s, number, g.actor)
+        file = order_search.order_file(s, number, g.actor)
+        order = file.order
         actions = [a for a in workflow.allowed_actions(order, g.actor) if a not in NOT_HERE]
         ranked, why_none = dispatch.candidates(s, order) if "dispatch" in actions or "recall" in actions else ([], "")
-        workers = []
-        if "assign_worker" in actions and order.franchisee_id:
-            workers = s.scalars(select(Worker).where(Worker.franchisee_id == order.franchisee_id,
-                                                     Worker.active.is_(True)).order_by(Worker.name)).all()
+        # Reassigning offers the others: the current holder is excluded once it is recalled.
+        ranked = [c for c in ranked if c.franchisee.id != order.franchisee_id]
+        workers = franchisees.workers_of(s, order.franchisee_id, active_only=True) \
+            if "assign_worker" in actions and order.franchisee_id else []
         may_set_district = order.status == "new" and "confirm" in actions
-        districts = s.scalars(select(District).order_by(District.code)).all() if may_set_district else []
-        survey = s.scalar(select(Survey).where(Survey.order_id == order.id))
-        complaints = s.scalars(select(Complaint).where(Complaint.order_id == order.id)
-                               .order_by(Complaint.created_at)).all()
-        call = s.get(Call, order.call_id) if order.call_id else None
         return render_template("orders/detail.html", order=order, actions=actions, fields=ACTION_FIELDS,
-                               candidates=ranked, why_none=why_none, workers=workers, districts=districts,
-                               may_set_district=may_set_district, survey=survey, complaints=complaints,
-                               call=call, today=hotline().now().date()), code
+                               candidates=ranked, why_none=why_none, workers=workers,
+                               districts=board.district_choices(s, g.actor) if may_set_district else [],
+                               may_set_district=may_set_district, survey=file.survey, complaints=file.complaints,
+                               call=file.call, today=hotline().now().date()), code
 
 
 @bp.get("/<number>")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -16,3 +17,8 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id: 
                    entity=entity, entity_id=str(entity_id), data=data or {}, created_at=hotline_of(session).now())
     session.add(row)
     return row
+
+
+def recent(session: Session, limit: int = 100) -> list[AuditLog]:
+    """The latest entries of the audit trail, newest first."""
+    return list(session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)))

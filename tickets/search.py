@@ -16,7 +16,7 @@ from .actors import Actor
 from .context import hotline_of
 from .customers import find_by_phone
 from .errors import NotFound, ValidationError
-from .models import Customer, District, Service, WorkOrder
+from .models import Call, Complaint, Customer, District, Service, Survey, WorkOrder
 from .numbers import parse_number
 from .phones import normalize
 from .timeutil import to_utc
@@ -72,6 +72,26 @@ def visible_order(session: Session, number: str, actor: Actor) -> WorkOrder:
     if order is None or not may_see(actor, order):
         raise NotFound(f"no work order {num}")
     return order
+
+
+@dataclass
+class OrderFile:
+    """Everything the order's page shows besides the order: its survey, complaints and call."""
+    order: WorkOrder
+    survey: Survey | None
+    complaints: list[Complaint]
+    call: Call | None
+
+
+def order_file(session: Session, number: str, actor: Actor) -> OrderFile:
+    """The order `number` (if `actor` may see it) with its survey, complaints and the call it came from."""
+    order = visible_order(session, number, actor)
+    return OrderFile(
+        order=order,
+        survey=session.scalar(select(Survey).where(Survey.order_id == order.id)),
+        complaints=list(session.scalars(select(Complaint).where(Complaint.order_id == order.id)
+                                        .order_by(Complaint.created_at))),
+        call=session.get(Call, order.call_id) if order.call_id else None)
 
 
 def _day_start(day: date, tz) -> datetime:

@@ -99,3 +99,16 @@ def test_log_out_everywhere_invalidates_every_session_epoch(hl):
         accounts.logout_everywhere(s, user, actor(s, "agent1"))
         assert accounts.session_user(s, user.id, epoch) is None
         assert accounts.session_user(s, user.id, epoch + 1) is user
+
+
+def test_search_and_scorecard_run_on_sqlite_and_postgresql(any_hl):
+    number = make_order(any_hl, "completed")
+    with any_hl.session() as s:
+        agent = actor(s, "agent1")
+        found = search.find_orders(s, search.OrderFilter(number=number[-5:], phone="8000", name="王",
+                                                         status="completed", service="BJ",
+                                                         date_from=date(2026, 11, 30), date_to=date(2026, 11, 30)),
+                                   agent)
+        assert [o.number for o in found] == [number]
+        fr_id = s.scalar(select(Franchisee.id).where(Franchisee.name == "天山家政服务有限公司"))
+        assert scorecard.scorecard(s, fr_id).completed_in_window >= 1

@@ -7,6 +7,7 @@ what the `hotline.services: fastagi` entry point returns.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from tickets.context import Hotline
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # The scripts this server answers: agi://host:port/<script>. Empty = agi://host:port.
 MENU_SCRIPTS = frozenset({"", "hotline", "menu"})
+STEP_LIMIT_SERVER_DB = 5      # SQLAlchemy's default pool size, when the pool does not say
 
 
 def recordings_dir(hl: Hotline) -> Path:
@@ -26,11 +28,38 @@ def recordings_dir(hl: Hotline) -> Path:
     return hl.settings.recordings_dir.expanduser().resolve()
 
 
+class GatedSteps:
+    """The engine, with at most `limit` steps running at once in this process.
+
+    Calls spend most of their time waiting for the caller, so a server holds many more calls
+    than it can usefully run database transactions for. With SQLite only one writer can go at
+    a time: fifty threads in SQLite's busy handler thrash, and a lock holder that has to fight
+    them for the GIL holds the lock long enough for others to time out ("database is locked",
+    a failed step, a caller sent to an agent). Steps waiting here queue instead.
+    """
+
+    def __init__(self, ivr, limit: int) -> None:
+        self.ivr = ivr
+        self._gate = threading.BoundedSemaphore(limit)
+
+    def step(self, state, event):
+        with self._gate:
+            return self.ivr.step(state, event)
+
+
+def step_limit(hl: Hotline) -> int:
+    """One step at a time on SQLite (one writer); on a server database, the connection pool's size."""
+    if hl.engine.dialect.name == "sqlite":
+        return 1
+    size = getattr(hl.engine.pool, "size", None)
+    return max(1, size()) if callable(size) else STEP_LIMIT_SERVER_DB
+
+
 def menu_handler(hl: Hotline, transport: str = "fastagi"):
     """A FastAGI call handler that runs the voice menu."""
     from ivr.runtime import Ivr
 
-    ivr = Ivr(hl)
+    ivr = GatedSteps(Ivr(hl), step_limit(hl))
     recordings = recordings_dir(hl)
 
     def handle(channel: AgiChannel) -> str:

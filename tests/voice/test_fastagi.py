@@ -269,3 +269,16 @@ def test_a_caller_gone_during_the_answer_still_leaves_an_abandoned_call_record(h
     record = record_of(hl, result)
     assert (record.outcome, record.abandoned_at) == ("abandoned", record.ivr_path[-1])
     assert record.ended_at is not None
+
+
+def test_twenty_calls_at_once_on_sqlite_all_book(hl):
+    # Without a limit on concurrent engine steps, SQLite's single writer makes some of them
+    # time out under this load, and those callers end up with an agent instead of an order.
+    server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=20).start()
+    try:
+        running = [place_in_thread(server, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH))) for _ in range(20)]
+        for t, _ in running:
+            t.join(DEADLINE * 4)
+    finally:
+        server.stop(grace=5)
+    assert [record_of(hl, box["result"]).outcome for _, box in running] == ["booked"] * 20

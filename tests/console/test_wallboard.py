@@ -133,3 +133,20 @@ def test_wallboard_figures_as_json(login, hl):
 @pytest.mark.parametrize("username", ["agent1", "dispatcher1", "callback1", "franchisee1"])
 def test_wallboard_is_for_supervisors_and_admins(login, username):
     assert login(username).get("/wallboard/").status_code == 403
+
+
+@pytest.mark.postgres
+def test_wallboard_and_desk_queries_give_the_same_answers_on_postgresql(pg_hl):
+    with pg_hl.session() as s, s.begin():
+        agent1 = s.scalar(select(User).where(User.username == "agent1"))
+        agents.set_presence(s, agent1, Actor.from_user(agent1), "available")
+        call = new_call(s, "pg-waiting", outcome="agent")
+        calls.offer_call(s, call, agent1)
+        new_call(s, "pg-answered", outcome="agent", queue_result="answered")
+        board = stats.wallboard(s)
+        desk = agents.desk(s, agent1)
+    assert board["waiting"] == {"count": 1, "longest_seconds": 0}
+    assert board["calls_today"] == {"offered": 2, "answered": 1, "abandoned": 0, "self_served": 0}
+    assert [a["username"] for a in board["agents"]["available"]] == ["agent1"]
+    assert sum(board["orders_by_status"].values()) > 0
+    assert desk["current_event_id"] == desk["last_event_id"]

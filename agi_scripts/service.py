@@ -32,10 +32,10 @@ class GatedSteps:
     """The engine, with at most `limit` steps running at once in this process.
 
     Calls spend most of their time waiting for the caller, so a server holds many more calls
-    than it can usefully run database transactions for. With SQLite only one writer can go at
-    a time: fifty threads in SQLite's busy handler thrash, and a lock holder that has to fight
-    them for the GIL holds the lock long enough for others to time out ("database is locked",
-    a failed step, a caller sent to an agent). Steps waiting here queue instead.
+    (FASTAGI_MAX_CALLS) than its database can usefully run transactions for: unbounded, twenty
+    steps at once already exceed SQLAlchemy's connection pool (5 + 10), and the steps left
+    waiting for a connection time out after 30 s (a failed step: the caller is sent to an
+    agent). SQLite runs one writer at a time anyway. Steps waiting here simply queue.
     """
 
     def __init__(self, ivr, limit: int) -> None:

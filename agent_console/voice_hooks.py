@@ -37,9 +37,9 @@ def voice() -> TwilioVoice:
 
 
 def _links(step: int, token: str) -> Links:
-    query = {"step": step, **({"t": token} if token else {})}
-    return Links(answer=url_for(".step", **query), no_input=url_for(".step", event="timeout", **query),
-                 queue_result=url_for(".queue_result"),
+    # One url_for per endpoint, the queries by hand: this runs on every key press.
+    answer = f"{url_for('.step')}?step={step}" + (f"&t={token}" if token else "")
+    return Links(answer=answer, no_input=f"{answer}&event=timeout", queue_result=url_for(".queue_result"),
                  prompt=lambda lang, key: url_for(".prompt", lang=lang, key=key))
 
 

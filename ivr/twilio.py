@@ -107,10 +107,10 @@ def _speak(verb: VoiceResponse | Gather, action: Mapping[str, Any], links: Links
     segments = action.get("segments") or []
     if not segments and not action.get("text"):
         return
-    recorded = all(files.has(lang, seg["prompt"]) for seg in segments if "prompt" in seg)
+    built = all(files.has(lang, seg["prompt"]) for seg in segments if "prompt" in seg)
     # A segment with its own text (a caller's name) left it out of `segments`: only <Say> has it.
     same_words = phrases.render(segments, lang)[1] == action.get("text", "")
-    if segments and recorded and same_words:
+    if segments and built and same_words:
         for seg in segments:
             if "prompt" in seg:
                 verb.play(links.prompt(lang, seg["prompt"]))
@@ -168,11 +168,19 @@ def event_from(query_event: str | None, form: Mapping[str, str]) -> dict[str, An
     if query_event == "timeout":
         return {"type": "timeout"}
     if form.get("RecordingUrl"):
-        seconds = form.get("RecordingDuration") or "0"
-        return {"type": "recorded", "file": form["RecordingUrl"],
-                "duration_ms": int(float(seconds) * 1000) if seconds.replace(".", "", 1).isdigit() else 0}
+        try:
+            duration_ms = max(0, int(float(form.get("RecordingDuration") or 0) * 1000))
+        except ValueError:
+            duration_ms = 0     # the engine asks again for a recording of no known length
+        return {"type": "recorded", "file": form["RecordingUrl"], "duration_ms": duration_ms}
     keys = (form.get("Digits") or "").strip()
     return {"type": "digits", "digits": keys} if keys else {"type": "timeout"}
+
+
+def caller_id(params: Mapping[str, str]) -> str:
+    """The caller's number as Twilio gave it, empty when withheld."""
+    caller = params.get("From", "")
+    return "" if caller in WITHHELD else caller
 
 
 # ------------------------------------------------------------------------- the call, step by step
@@ -189,8 +197,7 @@ class TwilioVoice:
     def incoming(self, session: Session, params: Mapping[str, str],
                  links_for: Callable[[int, str], Links]) -> str:
         """Step 0: a new call (POST /twilio/voice). Answers the TwiML of the menu's first prompt."""
-        caller = params.get("From", "")
-        event = {"type": "start", "call_id": params["CallSid"], "caller": "" if caller in WITHHELD else caller,
+        event = {"type": "start", "call_id": params["CallSid"], "caller": caller_id(params),
                  "transport": TRANSPORT, "dnid": params.get("To", "")}
         state, actions = self.ivr.step(None, event, session)
         return self._answer(session, params["CallSid"], 0, state, actions, links_for)
@@ -243,8 +250,7 @@ class TwilioVoice:
         call = calls.get_call(session, call_sid)
         if call is None:
             # The call never reached the voice webhook (busy, failed before answer): still count it.
-            caller = params.get("From", "")
-            call = calls.start_call(session, call_sid, TRANSPORT, "" if caller in WITHHELD else caller)
+            call = calls.start_call(session, call_sid, TRANSPORT, caller_id(params))
         calls.finish_call(session, call, outcome)
         self.states.forget(session, call_sid)
         return ""

@@ -221,3 +221,13 @@ def test_a_step_request_without_a_step_number_is_a_bad_request(phone):
 
 def test_a_request_without_a_call_sid_is_a_bad_request(twilio):
     assert twilio.post("/twilio/voice", {"From": "+8613800138000", "To": "+8699196156"}).status_code == 400
+
+
+def test_a_recording_of_unreadable_length_is_asked_for_again(phone):
+    call = phone(LI)
+    call.dial()
+    call.press("3")
+    record = call.press("1").find("Record")
+    doc = call.twilio.twiml(record.get("action"), call.params(
+        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/ACtest/Recordings/RE1", RecordingDuration="n/a"))
+    assert verbs(doc)[-2:] == ["Record", "Redirect"]

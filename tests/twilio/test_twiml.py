@@ -157,3 +157,13 @@ def test_a_sentence_whose_prompt_file_is_missing_is_said(sibling, prompt_files):
 def test_prompt_files_that_were_never_built_are_not_found(sibling_app, prompt_files, url):
     client = sibling_app(prompts_dir=prompt_files).test_client()
     assert client.get(url).status_code == 404
+
+
+def test_prompt_files_built_after_start_up_are_played_from_the_next_call_on(sibling, tmp_path):
+    root = tmp_path / "later"
+    twilio = Twilio(create_app(sibling(prompts_dir=root), {"TESTING": True}))
+    assert PhoneCall(twilio, "13512345678").dial().find("Gather/Say") is not None
+    (root / "zh").mkdir(parents=True)
+    for key in prompts.all_prompts():
+        (root / "zh" / f"{key}.wav").write_bytes(b"RIFF....WAVE")
+    assert PhoneCall(twilio, "13512345678").dial().find("Gather/Play") is not None

@@ -123,6 +123,14 @@ class Server:
     port: int
     proc: subprocess.Popen
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the server has used so far (Linux /proc), None elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -260,6 +268,14 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: float | None = None      # CPU seconds the server spent during the run
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per measured request: what the machine's other load does not change much."""
+        if self.server_cpu is None or not self.latencies:
+            return float("nan")
+        return self.server_cpu / len(self.latencies) * 1000
 
     @property
     def rps(self) -> float:
@@ -274,7 +290,17 @@ class Run:
 
     def line(self) -> str:
         return (f"{self.name:<9} {self.mode:<14} {len(self.latencies):>7} {self.rps:>9.1f} {self.pct(50):>8.2f} "
-                f"{self.pct(99):>8.2f} {len(self.errors):>6}")
+                f"{self.pct(99):>8.2f} {self.cpu_ms:>10.2f} {len(self.errors):>6}")
+
+
+def measured(server: Server, run_fn: Callable[[], Run]) -> Run:
+    """Run a load and note the server CPU it cost."""
+    before = server.cpu_seconds()
+    run = run_fn()
+    after = server.cpu_seconds()
+    if before is not None and after is not None:
+        run.server_cpu = after - before
+    return run
 
 
 def closed_loop(name: str, port: int, make: Callable[[Client, int], object], clients: int, seconds: float) -> Run:
@@ -392,20 +418,23 @@ def main(argv: list[str] | None = None) -> int:
         hotline, baseline = servers
         try:
             workloads = [
-                ("baseline", baseline.port, lambda c, n: BaselineCaller(c)),
-                ("voice", hotline.port, lambda c, n: VoiceCaller(c, DEMO_CALLERS[n % len(DEMO_CALLERS)])),
-                ("sms", hotline.port, lambda c, n: SmsSender(c)),
+                ("baseline", baseline, lambda c, n: BaselineCaller(c)),
+                ("voice", hotline, lambda c, n: VoiceCaller(c, DEMO_CALLERS[n % len(DEMO_CALLERS)])),
+                ("sms", hotline, lambda c, n: SmsSender(c)),
             ]
-            for name, port, make in workloads:        # warm up: imports, caches, connection pools
-                closed_loop(name, port, make, 2, 1.0)
-            runs = [closed_loop(name, port, make, args.clients, args.seconds) for name, port, make in workloads]
-            runs += [fixed_rate(name, port, make, args.rate, args.rate_seconds, args.rate_clients)
-                     for name, port, make in workloads]
+            for name, srv, make in workloads:        # warm up: imports, caches, connection pools
+                closed_loop(name, srv.port, make, 2, 1.0)
+            runs = [measured(srv, lambda: closed_loop(name, srv.port, make, args.clients, args.seconds))
+                    for name, srv, make in workloads]
+            runs += [measured(srv, lambda: fixed_rate(name, srv.port, make, args.rate, args.rate_seconds,
+                                                      args.rate_clients))
+                     for name, srv, make in workloads]
         finally:
             for srv in servers:
                 srv.stop()
 
-    print(f"{'endpoint':<9} {'mode':<14} {'requests':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(f"{'endpoint':<9} {'mode':<14} {'requests':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu ms/req':>10} {'errors':>6}")
     for run in runs:
         print(run.line())
         for err in sorted(set(run.errors))[:3]:
@@ -416,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     p99 = max(by[("voice", "fixed")].pct(99), by[("sms", "fixed")].pct(99))
     print(f"ratio = min(voice, sms) / baseline = {ratio:.2f} (goal >= 0.5); "
           f"p99 at {args.rate:g} req/s = {p99:.1f} ms (goal < 50)")
+    print(f"server CPU per request: baseline {base.cpu_ms:.2f} ms, voice {voice.cpu_ms:.2f} ms, sms {sms.cpu_ms:.2f} ms "
+          f"(the machine's {os.cpu_count()} cores are shared with whatever else runs; "
+          f"load average {os.getloadavg()[0]:.1f})")
     print(f"BENCH webhooks voice_rps={voice.rps:.0f} sms_rps={sms.rps:.0f} baseline_rps={base.rps:.0f} "
           f"ratio={ratio:.2f} p99_ms={p99:.1f}")
     return 1 if any(r.errors for r in runs) else 0

@@ -4,8 +4,7 @@ Every event an agent's console must see is an `AgentEvent` row (tickets.calls.pu
 published on `agent.<user_id>` after commit. A stream:
 
 1. subscribes to the bus first, then replays the rows after the client's Last-Event-ID, so an
-   event committed in between is not lost (it arrives twice and the second copy is dropped:
-   ids only go up);
+   event committed in between is not lost (it may arrive twice; each id goes out once);
 2. forwards bus events as `id: <AgentEvent.id>` + `data: <json>`, and sends a comment line as a
    heartbeat, which also tells a WSGI server that a vanished client is gone;
 3. checks the table at every heartbeat, so an event whose publish was lost (Redis down for a
@@ -33,6 +32,7 @@ import random
 import socket
 import threading
 import time
+from collections import deque
 from typing import Callable, Iterator
 
 from sqlalchemy import func, select
@@ -201,10 +201,9 @@ class StreamHub:
     def _events(self, sub, user_id: int, after: int, gone: Callable[[], bool]) -> Iterator[bytes]:
         # The hello names the process serving this stream: which worker an agent is on, for operators.
         yield f"retry: {RECONNECT_MS}\n: hello {socket.gethostname()}:{os.getpid()}\n\n".encode()
-        last = after
-        for data in stored_events(self.hl, user_id, last):
-            last = data["id"]
-            yield sse_event(last, data)
+        cursor = _Cursor(after)
+        for data in stored_events(self.hl, user_id, cursor.last):
+            yield from cursor.emit(data)
         # Bound the stream's life, with jitter so consoles opened together spread their reconnects.
         end = time.monotonic() + self.max_seconds * random.uniform(0.85, 1.0)
         next_beat = time.monotonic() + self.heartbeat
@@ -215,17 +214,37 @@ class StreamHub:
                 return
             ev = sub.get(timeout=max(0.0, min(wake, next_beat - now, end - now)))
             if ev is not None:
-                event_id = int(ev.payload.get("id") or 0)
-                if event_id > last:
-                    last = event_id
-                    yield sse_event(event_id, ev.payload)
+                yield from cursor.emit(ev.payload)
                 continue
             beat_due = time.monotonic() >= next_beat
-            if beat_due or (self.relay is not None and self.relay.latest_for(user_id) > last):
+            if beat_due or (self.relay is not None and self.relay.latest_for(user_id) > cursor.last):
                 # At each heartbeat too: an event whose publish was lost still arrives.
-                for data in stored_events(self.hl, user_id, last):
-                    last = data["id"]
-                    yield sse_event(last, data)
+                for data in stored_events(self.hl, user_id, cursor.last):
+                    yield from cursor.emit(data)
             if beat_due:
                 yield b": keepalive\n\n"
                 next_beat = time.monotonic() + self.heartbeat
+
+
+class _Cursor:
+    """Where a stream is: it started after `start`, has sent up to `last`, and each event once.
+
+    Ids are not always committed in order (two transactions on PostgreSQL can commit their
+    sequence values the other way round), so a live event below `last` that this stream has not
+    sent yet still goes out, with `id:` set to `last`: the SSE id is where a reconnect resumes.
+    """
+
+    RECENT = 512
+
+    def __init__(self, after: int) -> None:
+        self.start = after
+        self.last = after
+        self._sent: deque[int] = deque(maxlen=self.RECENT)
+
+    def emit(self, data: dict) -> Iterator[bytes]:
+        event_id = int(data.get("id") or 0)
+        if event_id <= self.start or event_id in self._sent:
+            return
+        self._sent.append(event_id)
+        self.last = max(self.last, event_id)
+        yield sse_event(self.last, data)

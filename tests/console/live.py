@@ -192,6 +192,9 @@ class SseStream:
                 pass
             self._conn.close()
         assert self.ended.wait(5), "the stream reader did not stop"
+        if self._conn is not None:
+            self._resp.close()
+            self._sock.close()
 
 
 def offer_to(hl: Hotline, username: str, caller: str = "13800138000", external_id: str = "call-1",

@@ -214,3 +214,21 @@ def test_the_stream_opens_no_database_session_while_it_waits(serve):
         assert st.next_of("offer").data["id"] == event_id
         st.close()
 
+
+
+def test_event_committed_out_of_id_order_is_still_delivered_once(serve):
+    svc = serve()
+    stream = open_stream(agent_browser(svc))
+    with svc.hl.session() as s:
+        agent_id = s.scalar(select(User.id).where(User.username == "agent1"))
+    # Two transactions whose ids commit the other way round (PostgreSQL sequences allow it).
+    later = {"id": 1_000_002, "kind": "notice", "payload": {}}
+    earlier = {"id": 1_000_001, "kind": "notice", "payload": {}}
+    for data in (later, earlier, later):
+        svc.hl.bus.publish(f"agent.{agent_id}", data)
+    first, second = stream.next(), stream.next()
+    assert [first.data["id"], second.data["id"]] == [1_000_002, 1_000_001]
+    assert second.id == "1000002"          # a reconnect resumes after the highest id sent
+    with pytest.raises(AssertionError):
+        stream.next(timeout=1)             # the repeated copy is not sent again
+    stream.close()

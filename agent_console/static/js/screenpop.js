@@ -90,6 +90,7 @@
   function onEvent(msg) {
     var ev;
     try { ev = JSON.parse(msg.data); } catch (e) { console.error("bad event", msg.data); return; }
+    if (live.received.indexOf(ev.id) >= 0) { return; }     // already shown (a replay after a reconnect)
     live.received.push(ev.id);
     live.lastEventId = msg.lastEventId;
     if (ev.kind === "offer") {

@@ -23,7 +23,7 @@ from .app import db, hotline
 from .i18n import STRINGS, t
 from .pages import has_endpoint, show_error, status_of
 from .security import current_actor, current_user, role_required
-from .stream import StreamHub
+from .stream import StreamHub, latest_event_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
@@ -116,6 +116,12 @@ def _wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+def _form():
+    """The posted fields: a JSON object from the page's script, or the form without JavaScript."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else request.form
+
+
 def order_prefill(pop: dict) -> dict[str, str]:
     """Query parameters for the work-order form, from the caller's card and what the IVR knows."""
     card, ivr = pop["card"], pop["ivr"]
@@ -155,7 +161,7 @@ def index():
 @bp.post("/presence")
 @role_required(*agents.CALL_TAKING_ROLES)
 def presence():
-    form = request.get_json(silent=True) or request.form
+    form = _form()
     s = db()
     try:
         with s.begin():
@@ -177,11 +183,8 @@ def presence():
 def stream():
     """Server-Sent Events for this agent: from Last-Event-ID (a reconnect) or ?after= (page load)."""
     raw = request.headers.get("Last-Event-ID") or request.args.get("after", "")
-    after = int(raw) if raw.isdigit() else None
-    if after is None:
-        s = db()
-        with s.begin():
-            after = agents.desk(s, current_user())["last_event_id"]
+    # Neither: start from now (the page itself passes ?after=, so nothing since it loaded is lost).
+    after = int(raw) if raw.isdigit() else latest_event_id(hotline(), current_user().id)
     # waitress tells a stream when its client has hung up (with channel_request_lookahead > 0).
     body = hub().stream(current_user().id, after, request.environ.get("waitress.client_disconnected"))
     return Response(body, mimetype="text/event-stream",
@@ -194,17 +197,13 @@ def offer(event_id: int):
     """The caller's card for one offer, as an HTML fragment the page drops into place."""
     s = db()
     with s.begin():
-        try:
-            pop = agents.screen_pop(s, current_user(), event_id)
-        except HotlineError as exc:
-            return str(exc), status_of(exc)
-        return _render_pop(pop)
+        return _render_pop(agents.screen_pop(s, current_user(), event_id))
 
 
 @bp.post("/calls/<int:call_id>/wrap-up")
 @role_required(*agents.CALL_TAKING_ROLES)
 def wrap_up(call_id: int):
-    form = request.get_json(silent=True) or request.form
+    form = _form()
     s = db()
     try:
         with s.begin():

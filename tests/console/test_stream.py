@@ -97,6 +97,16 @@ def test_page_position_starts_the_stream_after_it(serve):
     stream.close()
 
 
+def test_stream_without_a_position_starts_from_now(serve):
+    svc = serve()
+    browser = agent_browser(svc)
+    offer_to(svc.hl, "agent1", external_id="earlier")
+    stream = open_stream(browser)
+    now = offer_to(svc.hl, "agent1", external_id="now")
+    assert stream.next_of("offer").data["id"] == now
+    stream.close()
+
+
 def test_last_event_id_header_wins_over_the_page_position(serve):
     svc = serve()
     browser = agent_browser(svc)

@@ -187,3 +187,4 @@ def test_card_shows_the_call_state_the_queue_reported(login, hl, fields, state):
         for name, value in fields.items():
             setattr(call, name, value)
     assert f'data-testid="pop-call-state" data-state="{state}"' in card_html(login("agent1"), event_id)
+

@@ -37,6 +37,7 @@ BATCH = 100
 # A status only moves forward: a late "sent" callback never undoes "delivered".
 STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
 _PENDING = "sms.outbox.pending"
+_CONSOLE_LOG = "sms.outbox.console_log"
 _SENDER = "sms.sender"
 
 
@@ -55,16 +56,23 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     now = hl.now()
     body = segments.fit(body)
     opted_out = not confirms_optout and is_opted_out(session, phone)
+    # The console provider only logs, so its message is 'sent' with the business transaction and
+    # logged after the commit: no second transaction, no flush here.
+    console = hl.settings.sms_provider == "console"
+    status = "suppressed" if opted_out else ("sent" if console else "queued")
     row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
                      segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
-                     order_id=order.id if order is not None else None,
-                     status="suppressed" if opted_out else "queued",
+                     order_id=order.id if order is not None else None, status=status,
                      error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now)
     # No savepoint around the insert: the key is an event id, which only its own transaction
     # knows, so the lookup above settles it; the unique column stays the last guard.
     session.add(row)
-    session.flush()
-    if not opted_out:
+    if opted_out:
+        return row
+    if console:
+        session.info.setdefault(_CONSOLE_LOG, []).append((phone, body))
+    else:
+        session.flush()
         session.info.setdefault(_PENDING, []).append(row.id)
     return row
 
@@ -209,10 +217,15 @@ def _send_after_commit(session: Session) -> None:
     # SQLAlchemy fires this for a savepoint's release too; only the outermost commit counts.
     if session.in_nested_transaction():
         return
+    hl = session.info.get("hotline")
+    logged = session.info.pop(_CONSOLE_LOG, None)
+    if logged and hl is not None:
+        console = provider_for(hl, "console")
+        for phone, body in logged:
+            console.send(phone, body)
     ids = session.info.pop(_PENDING, None)
     if not ids:
         return
-    hl = session.info.get("hotline")
     sender = hl.extensions.get(_SENDER) if hl is not None else None
     if sender is None:
         log.debug("sms: no sender installed; %d messages wait for the outbox job", len(ids))
@@ -227,3 +240,4 @@ def _drop_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.info.pop(_PENDING, None)
+    session.info.pop(_CONSOLE_LOG, None)

@@ -19,7 +19,8 @@ TWILIO_NUMBER = "+8610000000"
 
 def queue(hl, body: str = "订单2632700001已派工", **kw) -> int:
     with hl.session() as s, s.begin():
-        return outbox.enqueue(s, WANG, body, kind="test", **kw).id
+        queued = outbox.enqueue(s, WANG, body, kind="test", **kw)
+    return queued.id
 
 
 def row(hl, row_id: int) -> SmsMessage:
@@ -29,12 +30,13 @@ def row(hl, row_id: int) -> SmsMessage:
 
 # ---------------------------------------------------------------- console provider
 
-def test_a_message_is_queued_in_the_transaction_and_sent_after_the_commit(hl, caplog):
+def test_a_console_message_is_written_in_the_transaction_and_logged_after_the_commit(hl, caplog):
     caplog.set_level(logging.INFO, logger="sms.providers")
     with hl.session() as s, s.begin():
         queued = outbox.enqueue(s, WANG, "订单2632700001已派工", kind="test")
         s.flush()
-        assert queued.status == "queued"
+        # The console provider only logs: its row is final with the business transaction.
+        assert queued.status == "sent"
         assert "订单2632700001已派工" not in caplog.text
     assert row(hl, queued.id).status == "sent"
     assert "订单2632700001已派工" in caplog.text
@@ -188,27 +190,30 @@ def test_the_outbox_job_expires_unanswered_requests(hl, client, clock):
         assert s.scalars(select(SmsConversation.status)).all() == ["expired"]
 
 
-def test_the_job_sends_what_the_after_commit_hand_off_missed(sqlite_template, tmp_path, clock):
+def test_the_job_sends_what_the_after_commit_hand_off_missed(sqlite_template, tmp_path, clock, fake):
     # Without the plugin's sender (a process that crashed after committing), rows wait in the table.
     from tickets.config import load_settings
     from tickets.context import Hotline
-    h = sqlite_copy(sqlite_template, tmp_path, clock)
-    bare = Hotline(load_settings({"DATABASE_URL": h.settings.database_url, "SMS_PROVIDER": "console"}), clock=clock)
+    env = {"SMS_PROVIDER": "twilio", "TWILIO_NUMBER": TWILIO_NUMBER}
+    h = sqlite_copy(sqlite_template, tmp_path, clock, **env)
+    use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(fake.url)))
+    bare = Hotline(load_settings({"DATABASE_URL": h.settings.database_url, "TWILIO_ACCOUNT_SID": "ACtest",
+                                  "TWILIO_AUTH_TOKEN": "test-twilio-token", **env}), clock=clock)
     try:
         with bare.session() as s, s.begin():
-            row_id = outbox.enqueue(s, WANG, "等待发送", kind="test").id
-        assert row(h, row_id).status == "queued"
+            queued = outbox.enqueue(s, WANG, "等待发送", kind="test")
+        assert row(h, queued.id).status == "queued" and fake.requests == []
         outbox_job(h)
-        assert row(h, row_id).status == "sent"
+        assert row(h, queued.id).status == "sent" and len(fake.requests) == 1
     finally:
         bare.close()
         h.close()
 
 
-def test_a_second_job_run_sends_nothing_twice(hl, caplog):
-    caplog.set_level(logging.INFO, logger="sms.providers")
-    row_id = queue(hl, "只发一次")
-    outbox_job(hl)
-    outbox_job(hl)
-    assert row(hl, row_id).status == "sent"
-    assert sum("只发一次" in r.getMessage() for r in caplog.records) == 1
+def test_a_second_job_run_sends_nothing_twice(twilio_hl, fake):
+    row_id = queue(twilio_hl, "只发一次")
+    assert outbox.install_sender(twilio_hl).flush(timeout=30)
+    outbox_job(twilio_hl)
+    outbox_job(twilio_hl)
+    assert row(twilio_hl, row_id).status == "sent"
+    assert [r["form"]["Body"] for r in fake.requests] == ["只发一次"]

@@ -86,7 +86,9 @@ class WebService:
         if hub is not None and not hub.stop(STOP_SECONDS):
             log.warning("console: %d agent streams still open at shutdown", hub.open_count)
         self._server.task_dispatcher.shutdown(timeout=STOP_SECONDS)
-        wasyncore.close_all(self._map)
+        # Close every socket from inside the server's own loop (its trigger runs the callable
+        # there): closing them from this thread would pull them out from under a select().
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
         self._thread.join(STOP_SECONDS)
         self._server = None
 

@@ -6,8 +6,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" test
 cd "$ROOT"
 if [ -n "${CI:-}" ]; then
-  apt_ensure postgresql redis-server chromium espeak-ng sox
+  apt_ensure postgresql redis-server chromium fonts-wqy-microhei espeak-ng sox
 else
-  apt_ensure postgresql redis-server chromium espeak-ng sox || echo "note: tests needing those will skip" >&2
+  apt_ensure postgresql redis-server chromium fonts-wqy-microhei espeak-ng sox || echo "note: tests needing those will skip" >&2
 fi
 exec python -m pytest -p no:cacheprovider "$@"

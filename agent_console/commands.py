@@ -88,7 +88,12 @@ class WebService:
         self._server.task_dispatcher.shutdown(timeout=STOP_SECONDS)
         # Close every socket from inside the server's own loop (its trigger runs the callable
         # there): closing them from this thread would pull them out from under a select().
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        except OSError:
+            # The loop already closed its trigger (it has stopped): nothing selects any more,
+            # so what is left can be closed from here.
+            wasyncore.close_all(self._map)
         self._thread.join(STOP_SECONDS)
         self._server = None
 

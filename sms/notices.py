@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
+from tickets.db import written_in_this_transaction
 from tickets.models import WorkOrder, WorkOrderEvent
 
 from . import outbox
@@ -29,8 +30,6 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
     kind = NOTICE_OF.get(ev.action)
     if kind is None or (ev.actor_role == SMS_CUSTOMER.role and ev.actor_label == SMS_CUSTOMER.label):
         return
-    if ev.id is None:
-        session.flush()      # the event id is the notice's dedupe key; transition() leaves flushing to us
     hl = hotline_of(session)
     data = ev.data or {}
     text = render(f"notice_{kind}", number=order.number, service=order.service.name_zh,
@@ -38,4 +37,5 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                   franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
                   penalty=penalty_suffix(data.get("penalty_fen")),
                   check=TEXTS["check_address"] if order.needs_agent else "")
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}")
+    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}",
+                   new_key=written_in_this_transaction(session, ev))

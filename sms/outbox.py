@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tickets.context import Hotline, hotline_of
+from tickets.db import insert_now
 from tickets.models import SmsMessage, WorkOrder
 
 from . import segments
@@ -38,18 +39,24 @@ BATCH = 100
 STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
 _PENDING = "sms.outbox.pending"
 _CONSOLE_LOG = "sms.outbox.console_log"
+_KEYS = "sms.outbox.keys"          # dedupe key -> row, for the keys this transaction wrote
 _SENDER = "sms.sender"
 
 
 def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
-            dedupe_key: str | None = None, confirms_optout: bool = False) -> SmsMessage:
+            dedupe_key: str | None = None, confirms_optout: bool = False, new_key: bool = False) -> SmsMessage:
     """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
 
     An opted-out number gets a `suppressed` row instead: kept for the record, never sent. The
     one exception is `confirms_optout`: the reply that confirms the opt-out itself.
+    `new_key` says the key names something born in this transaction (an event id): no earlier
+    transaction can hold it, so only this transaction's own keys are looked at.
     """
     if dedupe_key:
-        existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
+        mine = session.info.setdefault(_KEYS, {})
+        existing = mine.get(dedupe_key)
+        if existing is None and not new_key:
+            existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
     hl = hotline_of(session)
@@ -57,22 +64,22 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     body = segments.fit(body)
     opted_out = not confirms_optout and is_opted_out(session, phone)
     # The console provider only logs, so its message is 'sent' with the business transaction and
-    # logged after the commit: no second transaction, no flush here.
+    # logged after the commit: no second transaction.
     console = hl.settings.sms_provider == "console"
     status = "suppressed" if opted_out else ("sent" if console else "queued")
-    row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
-                     segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
-                     order_id=order.id if order is not None else None, status=status,
-                     error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now)
-    # No savepoint around the insert: the key is an event id, which only its own transaction
-    # knows, so the lookup above settles it; the unique column stays the last guard.
-    session.add(row)
+    # Written at once (one INSERT, no flush); the unique key column stays the last guard.
+    row = insert_now(session, SmsMessage(
+        direction="out", provider=hl.settings.sms_provider, provider_sid=None, phone=phone, body=body,
+        segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
+        order_id=order.id if order is not None else None, status=status,
+        error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now))
+    if dedupe_key:
+        session.info[_KEYS][dedupe_key] = row
     if opted_out:
         return row
     if console:
         session.info.setdefault(_CONSOLE_LOG, []).append((phone, body))
     else:
-        session.flush()
         session.info.setdefault(_PENDING, []).append(row.id)
     return row
 
@@ -218,6 +225,7 @@ def _send_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
     hl = session.info.get("hotline")
+    session.info.pop(_KEYS, None)
     logged = session.info.pop(_CONSOLE_LOG, None)
     if logged and hl is not None:
         console = provider_for(hl, "console")
@@ -241,3 +249,4 @@ def _drop_pending(session: Session) -> None:
         return
     session.info.pop(_PENDING, None)
     session.info.pop(_CONSOLE_LOG, None)
+    session.info.pop(_KEYS, None)

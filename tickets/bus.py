@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from .db import within
+
 log = logging.getLogger(__name__)
 
 
@@ -152,21 +154,13 @@ def _flush_events(session: Session) -> None:
             log.exception("bus: could not publish %s", ev.topic)
 
 
-def _within(txn, ended) -> bool:
-    while txn is not None:
-        if txn is ended:
-            return True
-        txn = txn.parent
-    return False
-
-
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_events(session: Session, previous_transaction) -> None:
     """Drop what was queued in the rolled-back transaction (a savepoint, or the whole thing)."""
     pending = session.info.get(_PENDING)
     if not pending:
         return
-    kept = [(t, e) for t, e in pending if not _within(t, previous_transaction)]
+    kept = [(t, e) for t, e in pending if not within(t, previous_transaction)]
     if kept:
         session.info[_PENDING] = kept
     else:

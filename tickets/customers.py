@@ -1,11 +1,14 @@
 """Customers: found by any of their numbers, created on first contact."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .models import Address, Customer, CustomerPhone
 from .phones import ANONYMOUS, normalize
+
+
+_BY_PHONE = select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == bindparam("e164"))
 
 
 def find_by_phone(session: Session, phone: str) -> Customer | None:
@@ -13,7 +16,7 @@ def find_by_phone(session: Session, phone: str) -> Customer | None:
     if not phone or phone == ANONYMOUS:
         return None
     e164 = phone if phone.startswith("+") else normalize(phone)
-    return session.scalar(select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == e164))
+    return session.scalar(_BY_PHONE, {"e164": e164})
 
 
 def get_or_create(session: Session, phone: str, name: str = "") -> Customer:

@@ -4,10 +4,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import bindparam, create_engine, event, insert, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import (MANYTOONE, ColumnProperty, RelationshipProperty, Session, make_transient_to_detached,
+                            sessionmaker)
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
 
 # How long a transaction waits for this process's write lock before leaving it to SQLite's own
@@ -138,3 +142,143 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+_PK_PARAM = "pk_"
+_STATEMENTS: dict[tuple[str, Any], Any] = {}
+
+
+def _statement(kind: str, table: Any) -> Any:
+    """INSERT ... RETURNING id, or UPDATE ... WHERE id = :pk_, built once per table.
+
+    The columns come from each call's parameters; a statement object built once keeps its cache
+    key, so the hot path pays neither the construction nor the key.
+    """
+    stmt = _STATEMENTS.get((kind, table))
+    if stmt is None:
+        pk = table.primary_key.columns[0]
+        stmt = (insert(table).returning(pk) if kind == "insert"
+                else update(table).where(pk == bindparam(_PK_PARAM)))
+        _STATEMENTS[(kind, table)] = stmt
+    return stmt
+
+
+def insert_now(session: Session, obj: Any, **related: Any) -> Any:
+    """INSERT a new mapped object at once with one Core statement, and attach it as persistent.
+
+    The unit of work costs far more than the INSERT for rows written once and never changed in
+    the same transaction (events, outbound messages, price lines): this writes the row now, in
+    the session's transaction, gives `obj` its primary key, and puts it in the identity map as if
+    it had been loaded. Set foreign keys as ids on `obj`; pass relationships as `related` (they
+    are set as already-loaded values, without the backref bookkeeping that would queue a flush).
+    Attributes left unset take their column defaults and are loaded again on first access.
+    """
+    mapper = sa_inspect(obj).mapper
+    table = mapper.local_table
+    state = obj.__dict__
+    values = {col.key: state[prop.key] for prop in mapper.column_attrs for col in prop.columns
+              if prop.key in state and col.table is table}
+    new_id = session.execute(_statement("insert", table), values).scalar_one()
+    setattr(obj, mapper.primary_key[0].key, new_id)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    _written(session, "inserted", obj)
+    for key, value in related.items():
+        set_committed_value(obj, key, value)
+    return obj
+
+
+def update_now(session: Session, obj: Any) -> None:
+    """Write the changed columns of a persistent object at once with one Core UPDATE.
+
+    Like `insert_now`, for the hot paths where the unit of work's flush (dependency sorting over
+    every mapper, cycles included) costs several times the statement: the changed columns, and
+    the foreign keys of changed many-to-one relationships, go out in one UPDATE in the session's
+    transaction and are marked as saved. Anything else pending on the object (a collection that
+    grew) is left to the next flush, which then writes only that.
+    """
+    state = sa_inspect(obj)
+    if obj.__dict__.get("id") is None or not state.committed_state:
+        return
+    mapper = state.mapper
+    table = mapper.local_table
+    dict_ = state.dict
+    values: dict[str, Any] = {}
+    done: list[str] = []
+    for key in list(state.committed_state):
+        prop = mapper.attrs.get(key)
+        if prop is None:
+            continue
+        if isinstance(prop, ColumnProperty):
+            values[prop.columns[0].key] = dict_.get(key)
+            done.append(key)
+        elif isinstance(prop, RelationshipProperty) and prop.direction is MANYTOONE:
+            target = dict_.get(key)
+            target_id = None if target is None else sa_inspect(target).identity
+            if target is not None and target_id is None:
+                continue                    # a new related row: the flush must write it first
+            for (local, remote), value in zip(prop.local_remote_pairs,
+                                              target_id or (None,) * len(prop.local_remote_pairs)):
+                values[local.key] = value
+                dict_[mapper.get_property_by_column(local).key] = value
+            done.append(key)
+    if not values:
+        return
+    values[_PK_PARAM] = dict_["id"]
+    session.execute(_statement("update", table), values)
+    _written(session, "updated", obj)
+    for key in done:
+        set_committed_value(obj, key, dict_.get(key))
+    if not state.committed_state:
+        # Nothing left to write: take the object off the session's list of modified ones, as a
+        # flush would, so the commit does not run the unit of work for it at all.
+        state._commit_all(dict_, session.identity_map)
+
+
+# What insert_now / update_now wrote, per transaction: the unit of work knows nothing of those
+# rows, so when their transaction (or savepoint) rolls back it cannot forget them by itself.
+_WRITTEN = "tickets.db.written"
+
+
+def _written(session: Session, how: str, obj: Any) -> None:
+    txn = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_WRITTEN, []).append((txn, how, obj))
+
+
+def written_in_this_transaction(session: Session, obj: Any) -> bool:
+    """True when `obj` was inserted by insert_now in the session's current transaction."""
+    return any(o is obj and how == "inserted" for _txn, how, o in session.info.get(_WRITTEN, ()))
+
+
+def within(txn: Any, ended: Any) -> bool:
+    """True when session transaction `txn` is `ended` or nested inside it."""
+    while txn is not None:
+        if txn is ended:
+            return True
+        txn = txn.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: Any) -> None:
+    """Rows inserted in the rolled-back transaction leave the session; rows updated in it are expired."""
+    written = session.info.get(_WRITTEN)
+    if not written:
+        return
+    kept = []
+    for txn, how, obj in written:
+        if not within(txn, previous_transaction):
+            kept.append((txn, how, obj))
+        elif how == "inserted":
+            if obj in session:
+                session.expunge(obj)
+        elif obj in session:
+            session.expire(obj)
+    session.info[_WRITTEN] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    # Also fired when a savepoint is released: its rows still belong to the enclosing transaction.
+    if not session.in_nested_transaction():
+        session.info.pop(_WRITTEN, None)

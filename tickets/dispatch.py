@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
@@ -109,6 +109,21 @@ def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
             if e.action in ("reject", "expire", "recall") and e.data.get("franchisee_id")}
 
 
+_SERVING = (select(Franchisee, FranchiseeDistrict.priority)
+            .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+            .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
+            .where(FranchiseeDistrict.district_id == bindparam("district_id"),
+                   FranchiseeService.service_id == bindparam("service_id")))
+_OTHERS_OF = (WorkOrder.franchisee_id.in_(bindparam("ids", expanding=True)), WorkOrder.id != bindparam("order_id"))
+# Orders taking a place on the service day (ix_work_orders_franchisee_start), and open ones (…_status).
+_BOOKED_ON_DAY = (select(WorkOrder.franchisee_id, func.count())
+                  .where(*_OTHERS_OF, WorkOrder.scheduled_start >= bindparam("day_start"),
+                         WorkOrder.scheduled_start < bindparam("day_end"), WorkOrder.status.in_(CAPACITY_STATES))
+                  .group_by(WorkOrder.franchisee_id))
+_OPEN_LOAD = (select(WorkOrder.franchisee_id, func.count())
+              .where(*_OTHERS_OF, WorkOrder.status.in_(LOAD_STATES)).group_by(WorkOrder.franchisee_id))
+
+
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
     """Ranked candidates for `order`, and when there are none, the reason why."""
     if order.district_id is None:
@@ -121,26 +136,13 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     day_end = day_start + timedelta(days=1)
     excluded = excluded_franchisees(session, order)
 
-    rows = session.execute(
-        select(Franchisee, FranchiseeDistrict.priority)
-        .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
-        .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
-        .where(FranchiseeDistrict.district_id == order.district_id,
-               FranchiseeService.service_id == order.service_id)).all()
+    rows = session.execute(_SERVING, {"district_id": order.district_id, "service_id": order.service_id}).all()
     if not rows:
         return [], "no franchisee serves this service in this district"
     ids = [f.id for f, _ in rows]
-    # One pass over the candidates' orders: booked on the service day, and open now.
-    on_day = (WorkOrder.status.in_(CAPACITY_STATES) & (WorkOrder.scheduled_start >= day_start)
-              & (WorkOrder.scheduled_start < day_end))
-    booked, load = {}, {}
-    for fr_id, n_day, n_open in session.execute(
-            select(WorkOrder.franchisee_id, func.sum(case((on_day, 1), else_=0)),
-                   func.sum(case((WorkOrder.status.in_(LOAD_STATES), 1), else_=0)))
-            .where(WorkOrder.franchisee_id.in_(ids), WorkOrder.id != order.id,
-                   WorkOrder.status.in_(CAPACITY_STATES))
-            .group_by(WorkOrder.franchisee_id)):
-        booked[fr_id], load[fr_id] = int(n_day or 0), int(n_open or 0)
+    booked = dict(session.execute(_BOOKED_ON_DAY, {"ids": ids, "order_id": order.id, "day_start": day_start,
+                                                   "day_end": day_end}).all())
+    load = dict(session.execute(_OPEN_LOAD, {"ids": ids, "order_id": order.id}).all())
 
     out: list[Candidate] = []
     skipped: list[str] = []

@@ -251,6 +251,10 @@ class WorkOrder(Base):
                                                           order_by="PriceLine.id")
     events: Mapped[list["WorkOrderEvent"]] = relationship(back_populates="order", cascade="all, delete-orphan",
                                                           order_by="WorkOrderEvent.id")
+    # Dispatch counts a franchisee's orders on the service day and its open orders with each
+    # booking: both are index range scans, whatever the size of the order history.
+    __table_args__ = (Index("ix_work_orders_franchisee_start", "franchisee_id", "scheduled_start"),
+                      Index("ix_work_orders_franchisee_status", "franchisee_id", "status"))
 
 
 class PriceLine(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from .errors import ValidationError
@@ -24,10 +24,13 @@ def day_key(now_utc: datetime, tz: ZoneInfo) -> str:
     return f"{local.year % 100:02d}{local.timetuple().tm_yday:03d}"
 
 
+_INCREMENT = (update(OrderCounter).where(OrderCounter.day == bindparam("day_"))
+              .values(last=OrderCounter.last + 1).returning(OrderCounter.last))
+
+
 def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:
     day = day_key(now_utc, tz)
-    seq = session.execute(update(OrderCounter).where(OrderCounter.day == day)
-                          .values(last=OrderCounter.last + 1).returning(OrderCounter.last)).scalar()
+    seq = session.execute(_INCREMENT, {"day_": day}).scalar()
     if seq is None:
         # First order of the day: insert; a concurrent first insert loses on the primary key,
         # so fall back to the increment inside a savepoint.
@@ -36,8 +39,7 @@ def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:
                 session.execute(insert(OrderCounter).values(day=day, last=1))
             seq = 1
         except Exception:  # noqa: BLE001 - IntegrityError from any driver
-            seq = session.execute(update(OrderCounter).where(OrderCounter.day == day)
-                                  .values(last=OrderCounter.last + 1).returning(OrderCounter.last)).scalar_one()
+            seq = session.execute(_INCREMENT, {"day_": day}).scalar_one()
     if seq > PER_DAY:
         raise ValidationError(f"more than {PER_DAY} work orders on day {day}; numbers would not fit in 10 digits")
     return f"{day}{seq:05d}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
 from .context import hotline_of
+from .db import insert_now
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
 from .models import Call, PriceLine, Service, WorkOrder
@@ -22,8 +24,11 @@ from .workflow import OPEN_STATES, record_creation, transition
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 
+_SERVICE_BY_CODE = select(Service).where(Service.code == bindparam("code"), Service.active)
+
+
 def service_by_code(session: Session, code: str) -> Service:
-    svc = session.scalar(select(Service).where(Service.code == (code or "").strip().upper(), Service.active))
+    svc = session.scalar(_SERVICE_BY_CODE, {"code": (code or "").strip().upper()})
     if svc is None:
         codes = session.scalars(select(Service.code).where(Service.active).order_by(Service.code)).all()
         raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(codes)}")
@@ -60,6 +65,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if start <= now:
         raise ValidationError(f"the service time must be in the future; "
                               f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
+    lines = quote(svc, qty, start, hl.tz)
     e164 = normalize(phone)
     cust = customers_mod.get_or_create(session, e164, name)
 
@@ -87,22 +93,24 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
             if district_id is None:
                 flags.append("default address has no district")
 
-    order = WorkOrder(number=next_number(session, now, hl.tz), status="new", channel=channel,
-                      customer=cust, phone=e164, service=svc, quantity=qty, scheduled_start=start,
-                      address_text=text, address_id=addr_obj.id if addr_obj else None, district_id=district_id,
-                      urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
-                      flag_reason="; ".join(flags)[:255], notes=notes, voice_note=voice_note,
-                      call_id=call.id if call else None, created_at=now, updated_at=now, events=[])
-    for line in quote(svc, qty, start, hl.tz):
-        order.price_lines.append(PriceLine(kind=line.kind, description=line.description, quantity=line.quantity,
-                                           unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen))
-    order.price_total_fen = sum(line.amount_fen for line in order.price_lines)
-    session.add(order)
+    order = insert_now(session, WorkOrder(
+        number=next_number(session, now, hl.tz), status="new", channel=channel, customer_id=cust.id, phone=e164,
+        service_id=svc.id, quantity=qty, scheduled_start=start, address_text=text,
+        address_id=addr_obj.id if addr_obj else None, district_id=district_id,
+        urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
+        flag_reason="; ".join(flags)[:255], notes=notes, voice_note=voice_note, call_id=call.id if call else None,
+        price_total_fen=sum(line.amount_fen for line in lines), created_at=now, updated_at=now,
+        franchisee_id=None, worker_id=None, dispatched_at=None, accept_deadline=None, final_price_fen=None,
+        unassigned_reason="", completion_notes=""),
+        customer=cust, service=svc, events=[], franchisee=None, worker=None)
+    set_committed_value(order, "price_lines", [
+        insert_now(session, PriceLine(order_id=order.id, kind=line.kind, description=line.description,
+                                      quantity=line.quantity, unit_price_fen=line.unit_price_fen,
+                                      amount_fen=line.amount_fen), order=order)
+        for line in lines])
     record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
     if order.district_id is not None:
         transition(session, order, "confirm", actor)
-    # One flush writes the order, its lines and events, and gives the order its id.
-    session.flush()
     if call is not None:
         call.order_id = order.id
     if order.status == "confirmed" and auto_dispatch:

@@ -13,10 +13,12 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .actors import Actor
 from .bus import publish_after_commit
 from .context import hotline_of
+from .db import insert_now, update_now
 from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
@@ -134,34 +136,39 @@ def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **
     for key in ("reason", "text"):
         if params.get(key):
             data[key] = str(params[key])
-    ev = WorkOrderEvent(order=order, action=action, from_status=from_status, to_status=order.status,
-                        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
-                        data=data, created_at=now)
-    session.add(ev)
-    _after_event(session, hl, order, ev)
-    return ev
+    update_now(session, order)       # the order's row now, without a flush of the whole session
+    return _record(session, hl, order, action, from_status, actor, data, now)
 
 
-def _after_event(session: Session, hl, order: WorkOrder, ev: WorkOrderEvent) -> None:
-    # No flush here: the event row is written with the transaction's next flush or commit.
-    # A listener that needs ev.id flushes itself.
+def _record(session: Session, hl, order: WorkOrder, action: str, from_status: str | None, actor: Actor,
+            data: dict[str, Any], now: datetime) -> WorkOrderEvent:
+    """Write the event row now (it has its id at once), then run the listeners and queue the bus event.
+
+    The row is one Core INSERT in the caller's transaction (see tickets.db.insert_now): the audit
+    trail costs one statement per change, and listeners keyed on the event id need no flush.
+    The order's own changes are written by the transaction's next flush or its commit.
+    """
+    if order.id is None:
+        session.flush()          # an order built with the ORM and not yet written: the event needs its id
+    ev = insert_now(session, WorkOrderEvent(
+        order_id=order.id, action=action, from_status=from_status, to_status=order.status,
+        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data, created_at=now),
+        order=order)
+    if "events" in order.__dict__:   # the history is in memory: keep it whole without reloading it
+        set_committed_value(order, "events", [*order.events, ev])
     for listener in hl.order_listeners:
         listener(session, order, ev)
     publish_after_commit(session, f"order.{ev.action}", {
         "order": order.number, "action": ev.action, "from": ev.from_status, "to": ev.to_status,
         "franchisee_id": ev.data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id},
         row=ev)
+    return ev
 
 
 def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict[str, Any]) -> WorkOrderEvent:
     """The first event of every order (its birth is part of the audit trail too)."""
     hl = hotline_of(session)
-    ev = WorkOrderEvent(order=order, action="create", from_status=None, to_status=order.status,
-                        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label,
-                        data=data, created_at=hl.now())
-    session.add(ev)
-    _after_event(session, hl, order, ev)
-    return ev
+    return _record(session, hl, order, "create", None, actor, data, hl.now())
 
 
 # ---------------------------------------------------------------- effects of moves

@@ -1,0 +1,85 @@
+"""Rows written at once (tickets.db.insert_now / update_now): same results as the unit of work,
+nothing left for the commit's flush, and rollbacks (whole or savepoint) forget them."""
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from tests.core.helpers import AGENT, book
+from tickets.models import SmsMessage, WorkOrder, WorkOrderEvent
+from tickets.workflow import transition
+
+
+def statements_of(hl):
+    seen: list[str] = []
+
+    @event.listens_for(hl.engine, "before_cursor_execute")
+    def _record(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement.split()[0].upper())
+    return seen
+
+
+def test_a_booking_is_written_as_it_happens_and_the_commit_has_nothing_left_to_flush(any_hl):
+    hl = any_hl
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        assert (list(s.dirty), list(s.new)) == ([], []), "a booking must leave nothing for the flush"
+        seen = statements_of(hl)
+    assert [x for x in seen if x in ("INSERT", "UPDATE")] == []
+    with hl.session() as s:
+        stored = s.get(WorkOrder, order.id)
+        assert (stored.status, stored.franchisee_id) == ("dispatched", order.franchisee_id)
+        assert stored.accept_deadline == order.accept_deadline
+        assert [e.action for e in stored.events] == ["create", "confirm", "dispatch"]
+        assert [(e.from_status, e.to_status) for e in stored.events] == \
+            [(None, "new"), ("new", "confirmed"), ("confirmed", "dispatched")]
+        assert [p.amount_fen for p in stored.price_lines] == [l.amount_fen for l in order.price_lines]
+        kinds = s.scalars(select(SmsMessage.kind).where(SmsMessage.order_id == order.id).order_by(SmsMessage.id)).all()
+        assert kinds == ["booked", "dispatched"]
+
+
+def test_the_in_memory_history_matches_the_stored_one(hl):
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        in_memory = [(e.id, e.action) for e in order.events]
+    with hl.session() as s:
+        stored = s.scalars(select(WorkOrderEvent.id).where(WorkOrderEvent.order_id == order.id)
+                           .order_by(WorkOrderEvent.id)).all()
+    assert [i for i, _ in in_memory] == stored
+
+
+def test_a_savepoint_rolled_back_forgets_its_event_and_its_change(hl):
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        events_before = len(order.events)
+        sp = s.begin_nested()
+        transition(s, order, "cancel", AGENT, reason="客户改主意")
+        assert order.status == "cancelled"
+        sp.rollback()
+        assert order.status == "dispatched", "the rolled-back change must not stay in memory"
+        assert len(order.events) == events_before
+        # The id the database hands out again must not clash with the forgotten event object.
+        transition(s, order, "note", AGENT, text="客户来电确认")
+    with hl.session() as s:
+        actions = s.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.order_id == order.id)
+                            .order_by(WorkOrderEvent.id)).all()
+        assert actions == ["create", "confirm", "dispatch", "note"]
+        assert s.get(WorkOrder, order.id).status == "dispatched"
+
+
+def test_a_rolled_back_transaction_leaves_no_row_and_no_stale_object(hl):
+    def stored_events():
+        with hl.session() as other:
+            return other.scalar(select(func.count()).select_from(WorkOrderEvent))
+
+    with hl.session() as s:
+        with s.begin():
+            order = book(s, hl)
+        count = stored_events()
+        transition(s, order, "note", AGENT, text="会被回滚")     # begins a transaction by itself
+        s.rollback()
+        assert stored_events() == count
+        with s.begin():
+            # Reuses the rolled-back id on SQLite: the session must not still hold the old object.
+            ev = transition(s, order, "note", AGENT, text="这条留下")
+        assert s.get(WorkOrderEvent, ev.id).data["text"] == "这条留下"
+        assert stored_events() == count + 1

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .models import Address, Customer, CustomerPhone
 from .phones import ANONYMOUS, normalize
 
 
 _BY_PHONE = select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == bindparam("e164"))
+_WITH_ADDRESSES = _BY_PHONE.options(joinedload(Customer.addresses))
 
 
 def find_by_phone(session: Session, phone: str) -> Customer | None:
@@ -20,8 +21,9 @@ def find_by_phone(session: Session, phone: str) -> Customer | None:
 
 
 def get_or_create(session: Session, phone: str, name: str = "") -> Customer:
+    """The customer owning `phone`, with their addresses loaded (one query); created when new."""
     e164 = normalize(phone)
-    cust = find_by_phone(session, e164)
+    cust = session.execute(_WITH_ADDRESSES, {"e164": e164}).unique().scalar_one_or_none()
     if cust is None:
         cust = Customer(name=name or "")
         cust.phones.append(CustomerPhone(e164=e164))

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
@@ -115,13 +115,15 @@ _SERVING = (select(Franchisee, FranchiseeDistrict.priority)
             .where(FranchiseeDistrict.district_id == bindparam("district_id"),
                    FranchiseeService.service_id == bindparam("service_id")))
 _OTHERS_OF = (WorkOrder.franchisee_id.in_(bindparam("ids", expanding=True)), WorkOrder.id != bindparam("order_id"))
-# Orders taking a place on the service day (ix_work_orders_franchisee_start), and open ones (…_status).
-_BOOKED_ON_DAY = (select(WorkOrder.franchisee_id, func.count())
-                  .where(*_OTHERS_OF, WorkOrder.scheduled_start >= bindparam("day_start"),
-                         WorkOrder.scheduled_start < bindparam("day_end"), WorkOrder.status.in_(CAPACITY_STATES))
-                  .group_by(WorkOrder.franchisee_id))
-_OPEN_LOAD = (select(WorkOrder.franchisee_id, func.count())
-              .where(*_OTHERS_OF, WorkOrder.status.in_(LOAD_STATES)).group_by(WorkOrder.franchisee_id))
+# In one round trip: orders taking a place on the service day (ix_work_orders_franchisee_start),
+# and open orders (ix_work_orders_franchisee_status), per candidate.
+_COUNTS = union_all(
+    select(literal("day"), WorkOrder.franchisee_id, func.count())
+    .where(*_OTHERS_OF, WorkOrder.scheduled_start >= bindparam("day_start"),
+           WorkOrder.scheduled_start < bindparam("day_end"), WorkOrder.status.in_(CAPACITY_STATES))
+    .group_by(WorkOrder.franchisee_id),
+    select(literal("open"), WorkOrder.franchisee_id, func.count())
+    .where(*_OTHERS_OF, WorkOrder.status.in_(LOAD_STATES)).group_by(WorkOrder.franchisee_id))
 
 
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
@@ -140,9 +142,11 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     if not rows:
         return [], "no franchisee serves this service in this district"
     ids = [f.id for f, _ in rows]
-    booked = dict(session.execute(_BOOKED_ON_DAY, {"ids": ids, "order_id": order.id, "day_start": day_start,
-                                                   "day_end": day_end}).all())
-    load = dict(session.execute(_OPEN_LOAD, {"ids": ids, "order_id": order.id}).all())
+    booked: dict[int, int] = {}
+    load: dict[int, int] = {}
+    for which, fr_id, n in session.execute(_COUNTS, {"ids": ids, "order_id": order.id, "day_start": day_start,
+                                                     "day_end": day_end}):
+        (booked if which == "day" else load)[fr_id] = n
 
     out: list[Candidate] = []
     skipped: list[str] = []

@@ -2,8 +2,10 @@
 
 Each order is booked the way every channel books it (tickets.orders.book: customer lookup,
 district, pricing, number, confirm, dispatch, event rows), one transaction per order as in
-production. The baseline, in the same run on a twin database, inserts the same rows (order,
-price line, three events) with bare SQLAlchemy Core, one transaction per order.
+production, with the plugins installed (so each booking also writes its two SMS notices). The
+baseline, in the same run on a twin database, inserts the same rows (order, price line, three
+events, two notices) with bare SQLAlchemy Core, statements built once and one transaction per
+order.
 
     python bench/orders.py [--orders 2000]
 """
@@ -22,7 +24,7 @@ from tickets.actors import Actor
 from tickets.config import load_settings
 from tickets.context import Hotline, create_hotline
 from tickets.migrate import upgrade
-from tickets.models import Franchisee, PriceLine, WorkOrder, WorkOrderEvent, utcnow
+from tickets.models import Franchisee, PriceLine, SmsMessage, WorkOrder, WorkOrderEvent, utcnow
 from tickets.orders import book
 from tickets.seed import load_demo, load_reference
 
@@ -57,21 +59,30 @@ def run_orders(hl: Hotline, n: int) -> tuple[float, int]:
 
 
 def run_baseline(hl: Hotline, n: int, offset: int = 0) -> float:
+    """The rows one booking writes (order, price line, three events, two SMS notices), inserted
+    with bare Core: statements built once, parameters per row, one transaction per order."""
     now = utcnow()
+    order_sql = insert(WorkOrder.__table__).returning(WorkOrder.__table__.c.id)
+    line_sql, event_sql, sms_sql = (insert(m.__table__) for m in (PriceLine, WorkOrderEvent, SmsMessage))
     t0 = time.perf_counter()
     for i in range(n):
         with hl.engine.begin() as conn:
-            oid = conn.execute(insert(WorkOrder).values(
-                number=f"9{offset + i:09d}", status="dispatched", channel="agent", customer_id=1, phone="+8613800138000",
-                service_id=1, quantity=3, scheduled_start=now + timedelta(days=3), address_text="天山区解放南路88号",
-                district_id=1, franchisee_id=1, price_total_fen=12000, created_at=now, updated_at=now)).inserted_primary_key[0]
-            conn.execute(insert(PriceLine).values(order_id=oid, kind="base", description="家庭保洁 3小时",
-                                                  quantity=3, unit_price_fen=4000, amount_fen=12000))
-            conn.execute(insert(WorkOrderEvent), [
-                {"order_id": oid, "action": a, "from_status": f, "to_status": t, "actor_role": "agent",
-                 "actor_label": "bench", "data": {}, "created_at": now}
-                for a, f, t in (("create", None, "new"), ("confirm", "new", "confirmed"),
-                                ("dispatch", "confirmed", "dispatched"))])
+            oid = conn.execute(order_sql, dict(
+                number=f"9{offset + i:09d}", status="dispatched", channel="agent", customer_id=1,
+                phone="+8613800138000", service_id=1, quantity=3, scheduled_start=now + timedelta(days=3),
+                address_text="天山区解放南路88号", district_id=1, franchisee_id=1, price_total_fen=12000,
+                created_at=now, updated_at=now)).scalar_one()
+            conn.execute(line_sql, dict(order_id=oid, kind="base", description="家庭保洁 3小时", quantity=3,
+                                        unit_price_fen=4000, amount_fen=12000))
+            for action, before, after in (("create", None, "new"), ("confirm", "new", "confirmed"),
+                                          ("dispatch", "confirmed", "dispatched")):
+                conn.execute(event_sql, dict(order_id=oid, action=action, from_status=before, to_status=after,
+                                             actor_role="agent", actor_label="bench", data={}, created_at=now))
+            for kind in ("booked", "dispatched"):
+                conn.execute(sms_sql, dict(direction="out", provider="console", phone="+8613800138000",
+                                           body="订单已受理：家庭保洁，11月26日(周四)10:00。", segments=1, kind=kind,
+                                           dedupe_key=f"bench-{offset + i}:{kind}", order_id=oid, status="sent",
+                                           created_at=now, updated_at=now))
     return time.perf_counter() - t0
 
 

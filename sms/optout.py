@@ -9,7 +9,7 @@ from tickets.context import hotline_of
 from tickets.models import SmsOptOut
 
 
-_OPTED_OUT = select(SmsOptOut.opted_out).where(SmsOptOut.phone == bindparam("phone"))
+_OPTED_OUT = select(SmsOptOut.__table__.c.opted_out).where(SmsOptOut.__table__.c.phone == bindparam("phone"))
 _SEEN = "sms.optout.seen"      # phone -> opted out, as read or written in this session's transaction
 
 

@@ -114,16 +114,17 @@ _SERVING = (select(Franchisee, FranchiseeDistrict.priority)
             .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
             .where(FranchiseeDistrict.district_id == bindparam("district_id"),
                    FranchiseeService.service_id == bindparam("service_id")))
-_OTHERS_OF = (WorkOrder.franchisee_id.in_(bindparam("ids", expanding=True)), WorkOrder.id != bindparam("order_id"))
+_ORDERS = WorkOrder.__table__     # plain Core columns: these counts need nothing of the ORM
+_OTHERS_OF = (_ORDERS.c.franchisee_id.in_(bindparam("ids", expanding=True)), _ORDERS.c.id != bindparam("order_id"))
 # In one round trip: orders taking a place on the service day (ix_work_orders_franchisee_start),
 # and open orders (ix_work_orders_franchisee_status), per candidate.
 _COUNTS = union_all(
-    select(literal("day"), WorkOrder.franchisee_id, func.count())
-    .where(*_OTHERS_OF, WorkOrder.scheduled_start >= bindparam("day_start"),
-           WorkOrder.scheduled_start < bindparam("day_end"), WorkOrder.status.in_(CAPACITY_STATES))
-    .group_by(WorkOrder.franchisee_id),
-    select(literal("open"), WorkOrder.franchisee_id, func.count())
-    .where(*_OTHERS_OF, WorkOrder.status.in_(LOAD_STATES)).group_by(WorkOrder.franchisee_id))
+    select(literal("day"), _ORDERS.c.franchisee_id, func.count())
+    .where(*_OTHERS_OF, _ORDERS.c.scheduled_start >= bindparam("day_start"),
+           _ORDERS.c.scheduled_start < bindparam("day_end"), _ORDERS.c.status.in_(CAPACITY_STATES))
+    .group_by(_ORDERS.c.franchisee_id),
+    select(literal("open"), _ORDERS.c.franchisee_id, func.count())
+    .where(*_OTHERS_OF, _ORDERS.c.status.in_(LOAD_STATES)).group_by(_ORDERS.c.franchisee_id))
 
 
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:

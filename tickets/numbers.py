@@ -24,8 +24,10 @@ def day_key(now_utc: datetime, tz: ZoneInfo) -> str:
     return f"{local.year % 100:02d}{local.timetuple().tm_yday:03d}"
 
 
-_INCREMENT = (update(OrderCounter).where(OrderCounter.day == bindparam("day_"))
-              .values(last=OrderCounter.last + 1).returning(OrderCounter.last))
+# On the table, not the mapped class: a plain Core statement skips the ORM's bulk-update handling.
+_COUNTERS = OrderCounter.__table__
+_INCREMENT = (update(_COUNTERS).where(_COUNTERS.c.day == bindparam("day_"))
+              .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
 
 
 def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, insert, update
@@ -215,6 +216,13 @@ def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any
     return prepared.run(session, values)
 
 
+@lru_cache(maxsize=None)
+def _columns_of(mapper: Any) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) names of the mapper's own table."""
+    table = mapper.local_table
+    return tuple((prop.key, col.key) for prop in mapper.column_attrs for col in prop.columns if col.table is table)
+
+
 def insert_now(session: Session, obj: Any, **related: Any) -> Any:
     """INSERT a new mapped object at once with one Core statement, and attach it as persistent.
 
@@ -228,8 +236,7 @@ def insert_now(session: Session, obj: Any, **related: Any) -> Any:
     mapper = sa_inspect(obj).mapper
     table = mapper.local_table
     state = obj.__dict__
-    values = {col.key: state[prop.key] for prop in mapper.column_attrs for col in prop.columns
-              if prop.key in state and col.table is table}
+    values = {col_key: state[key] for key, col_key in _columns_of(mapper) if key in state}
     new_id = _run(session, "insert", table, values)
     setattr(obj, mapper.primary_key[0].key, new_id)
     make_transient_to_detached(obj)

@@ -1,6 +1,8 @@
 """Phone numbers: everything entering Hotline is normalised to E.164 here (default region CN)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from .errors import ValidationError
@@ -11,14 +13,21 @@ _ANON_VALUES = {"", "anonymous", "unknown", "restricted", "private", "unavailabl
 
 def normalize(raw: str, region: str = "CN") -> str:
     """Return the E.164 form of `raw`, or raise ValidationError saying what a good number looks like."""
-    text = (raw or "").strip()
+    return _normalize((raw or "").strip(), region)
+
+
+@lru_cache(maxsize=4096)
+def _normalize(text: str, region: str) -> str:
+    # Cached: every channel normalises the same callers' numbers again and again, and parsing
+    # with phonenumbers costs more than the database lookup that follows. Refusals (exceptions)
+    # are not cached, so garbage cannot fill the cache.
     try:
         num = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         num = None
     if num is None or not phonenumbers.is_possible_number(num) or not phonenumbers.is_valid_number(num):
         raise ValidationError(
-            f"{raw!r} is not a phone number; give a mainland mobile like 13800138000, "
+            f"{text!r} is not a phone number; give a mainland mobile like 13800138000, "
             "a landline with area code like 0991-2345678, or +E.164 like +8613800138000")
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 

@@ -1,13 +1,13 @@
 """The voice menu as a FastAGI service: what `hotline run` and `hotline-fastagi` start.
 
 `menu_server(hl)` is a FastAgiServer whose calls run the voice menu (one `Ivr` shared by all
-threads: it is thread-safe). `VoiceService` adds the AMI listener when AMI_URL is set, and is
-what the `hotline.services: fastagi` entry point returns.
+threads: it is thread-safe, and lets `step_limit` steps into the database at once).
+`VoiceService` adds the AMI listener when AMI_URL is set, and is what the
+`hotline.services: fastagi` entry point returns.
 """
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from tickets.context import Hotline
@@ -28,27 +28,17 @@ def recordings_dir(hl: Hotline) -> Path:
     return hl.settings.recordings_dir.expanduser().resolve()
 
 
-class GatedSteps:
-    """The engine, with at most `limit` steps running at once in this process.
+def step_limit(hl: Hotline) -> int:
+    """Steps in the database at once: one on SQLite (one writer); on a server database, the
+    connection pool's size.
 
     Calls spend most of their time waiting for the caller, so a server holds many more calls
     (FASTAGI_MAX_CALLS) than its database can usefully run transactions for: unbounded, twenty
-    steps at once already exceed SQLAlchemy's connection pool (5 + 10), and the steps left
-    waiting for a connection time out after 30 s (a failed step: the caller is sent to an
-    agent). SQLite runs one writer at a time anyway. Steps waiting here simply queue.
+    transactions at once already exceed SQLAlchemy's connection pool (5 + 10), and the steps left
+    waiting for a connection time out after 30 s (a failed step: the caller is sent to an agent).
+    SQLite runs one writer at a time anyway. Steps that need no database (most key presses)
+    do not wait for these.
     """
-
-    def __init__(self, ivr, limit: int) -> None:
-        self.ivr = ivr
-        self._gate = threading.BoundedSemaphore(limit)
-
-    def step(self, state, event):
-        with self._gate:
-            return self.ivr.step(state, event)
-
-
-def step_limit(hl: Hotline) -> int:
-    """One step at a time on SQLite (one writer); on a server database, the connection pool's size."""
     if hl.engine.dialect.name == "sqlite":
         return 1
     size = getattr(hl.engine.pool, "size", None)
@@ -59,7 +49,7 @@ def menu_handler(hl: Hotline, transport: str = "fastagi"):
     """A FastAGI call handler that runs the voice menu."""
     from ivr.runtime import Ivr
 
-    ivr = GatedSteps(Ivr(hl), step_limit(hl))
+    ivr = Ivr(hl, max_transactions=step_limit(hl))
     recordings = recordings_dir(hl)
 
     def handle(channel: AgiChannel) -> str:

@@ -4,15 +4,17 @@
 (`ivr/actions.py`), which read and write `tickets` in one short transaction per step, opened
 only when a step needs the database. So most key presses cost no query, a booking session
 costs two transactions (the start; the booking with the end of the call), and any process can
-take the next step of a call because everything it needs is in the JSON state.
+take the next step of a call because everything it needs is in the JSON state. A step copies
+only the parts of the state it changes (the path and the variables; their values are replaced,
+never changed in place), so the caller's state is left as it was.
 
-The call record (`tickets.calls`) is written by the engine: `start_call` on start, the IVR
-path whenever a step touches the database and at the end, `finish_call` with the outcome on
-hang-up, transfer or the goodbye.
+The call record (`tickets.calls`) is written by the engine, one statement each time: `open_call`
+on start, the IVR path whenever a step touches the database anyway, `finish_call` with the
+outcome, path and language on hang-up, transfer or the goodbye. The record is never read back:
+what the engine needs of it is in the state.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time as _time
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tickets import calls
 from tickets.context import Hotline
-from tickets.models import Call, Customer
+from tickets.models import Call
 from tickets.phones import ANONYMOUS
 
 from . import phrases, prompts
@@ -52,11 +54,11 @@ class Turn:
         self.actions: list[dict[str, Any]] = []
         self._said: list[phrases.Segment] = []
         self._session: Session | None = None
-        self._call: Call | None = None
         # The adapter's own transaction, when it has one (Twilio stores its exactly-once receipt
         # and the call state in it): the step then works in a savepoint of it and commits with it.
         self._outer = outer
         self._savepoint = None
+        self._gated = False
 
     # ---------------------------------------------------------------- speaking
     @property
@@ -92,52 +94,54 @@ class Turn:
                 self._savepoint = self._outer.begin_nested()
                 self._session = self._outer
             else:
-                self._session = self.hl.session()
-                self._session.begin()
+                self._gated = self.ivr.enter_database()
+                try:
+                    self._session = self.hl.session()
+                    self._session.begin()
+                except BaseException:
+                    self._end(None)
+                    raise
         return self._session
 
     def call(self) -> Call:
-        """The call's record, loaded once per step."""
-        if self._call is None:
-            self._call = self.session.get(Call, self.state["call_pk"])
-        return self._call
+        """The call's record as an object of this step's session, to link to (it is not read)."""
+        return calls.call_ref(self.session, self.state["call_pk"])
 
     def commit(self) -> None:
         """End the step's transaction, if it began one, storing the IVR path with it."""
-        if self._session is None:
-            return
-        try:
-            if not self.state.get("done"):
-                # Keep the stored path current whenever we write anyway, so a transport that dies
-                # without a hang-up event still leaves the caller's route on the record.
-                self.call().ivr_path = list(self.state["path"])
-            if self._savepoint is not None:
-                self._savepoint.commit()
-            else:
-                self._session.commit()
-        finally:
-            if self._savepoint is None:
-                self._session.close()
-            self._session, self._call, self._savepoint = None, None, None
+        if self._session is not None:
+            self._end("commit")
 
     def rollback(self) -> None:
         """Drop the step's database work (a failed step)."""
         if self._session is not None:
-            if self._savepoint is not None:
-                self._savepoint.rollback()
-            else:
-                self._session.rollback()
+            self._end("rollback")
+
+    def _end(self, how: str | None) -> None:
+        transaction = self._savepoint if self._savepoint is not None else self._session
+        try:
+            if how == "commit" and not self.state.get("done"):
+                # Keep the stored path current whenever we write anyway, so a transport that dies
+                # without a hang-up event still leaves the caller's route on the record.
+                calls.update_call(self._session, self.state["call_pk"], ivr_path=list(self.state["path"]))
+            if how is not None:
+                getattr(transaction, how)()
+        finally:
+            if self._session is not None and self._savepoint is None:
                 self._session.close()
-            self._session, self._call, self._savepoint = None, None, None
+            self._session, self._savepoint = None, None
+            if self._gated:
+                self._gated = False
+                self.ivr.leave_database()
 
     # ---------------------------------------------------------------- ending
-    def finish(self, outcome: str, abandoned_at: str = "") -> None:
-        """Write how the call ended on the call record; the engine is done after this."""
-        call = self.call()
-        call.ivr_path = list(self.state["path"])
+    def finish(self, outcome: str, abandoned_at: str = "", **columns: Any) -> None:
+        """Write how the call ended (and its path, language and `columns`) on the call record;
+        the engine is done after this."""
         if self.vars.get("lang"):
-            call.language = self.lang
-        calls.finish_call(self.session, call, outcome, abandoned_at=abandoned_at)
+            columns["language"] = self.lang
+        calls.finish_call(self.session, self.state["call_pk"], outcome, abandoned_at=abandoned_at,
+                          ivr_path=list(self.state["path"]), **columns)
         self.state["done"] = True
         self.state["outcome"] = outcome
 
@@ -196,9 +200,7 @@ class Turn:
     def transfer(self, node: Node) -> None:
         """Hand the call to the agent queue with the channel variables the screen-pop reads."""
         self._flush_said()
-        call = self.call()
-        call.queue = QUEUE
-        self.finish(node.outcome or "agent")
+        self.finish(node.outcome or "agent", queue=QUEUE)
         self.actions.append({"type": "transfer", "queue": QUEUE, "variables": {
             "HOTLINE_CALL_ID": str(self.state["call_pk"]),
             "HOTLINE_CUSTOMER_ID": str(self.vars.get("customer_id") or ""),
@@ -212,10 +214,15 @@ class Ivr:
     """The voice-menu engine for one Hotline; thread-safe, one instance per process is enough."""
 
     def __init__(self, hl: Hotline, menus: Mapping[str, Node] | None = None,
-                 actions: Mapping[str, Callable[[Turn], Any]] | None = None) -> None:
+                 actions: Mapping[str, Callable[[Turn], Any]] | None = None, *,
+                 max_transactions: int | None = None) -> None:
+        """`max_transactions`: at most that many steps in the database at once (the steps of an
+        adapter that brings its own transaction are not counted); steps that need no database
+        never wait for them."""
         from .actions import ACTIONS   # actions import runtime helpers; import here to keep one direction
 
         self.hl = hl
+        self._gate = threading.BoundedSemaphore(max_transactions) if max_transactions else None
         self._fixed_menus = dict(menus) if menus is not None else None
         self._actions = dict(ACTIONS if actions is None else actions)
         self._lock = threading.Lock()
@@ -262,6 +269,16 @@ class Ivr:
         """The named action (see ivr/actions.py)."""
         return self._actions[name]
 
+    def enter_database(self) -> bool:
+        """Wait for a turn in the database (see max_transactions); whether there was one to take."""
+        if self._gate is None:
+            return False
+        self._gate.acquire()
+        return True
+
+    def leave_database(self) -> None:
+        self._gate.release()
+
     # ---------------------------------------------------------------- the step function
     def step(self, state: dict[str, Any] | None, event: dict[str, Any],
              session: Session | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -279,7 +296,7 @@ class Ivr:
         if not state:
             raise ValueError(f"a {kind!r} event needs the state returned by the previous step; "
                              "send a 'start' event first")
-        state = copy.deepcopy(state)
+        state = {**state, "path": list(state["path"]), "vars": dict(state["vars"])}
         if state.get("done"):
             return state, []
         turn = Turn(self, state, menus, session)
@@ -354,15 +371,12 @@ class Ivr:
                                  "node": ENTRY, "retries": 0, "path": [], "done": False, "outcome": None,
                                  "vars": {"lang": None}}
         turn = Turn(self, state, self.menus, session)
-        s = turn.session
-        call = calls.start_call(s, call_id, str(event.get("transport") or "simulator"), event.get("caller"))
+        call = calls.open_call(turn.session, call_id, str(event.get("transport") or "simulator"), event.get("caller"))
         state["call_pk"], state["caller"] = call.id, call.caller
         wanted = str(event.get("language") or "").lower()[:2]
-        customer = s.get(Customer, call.customer_id) if call.customer_id else None
-        turn.vars.update(customer_vars(customer, self.catalog))
+        turn.vars.update(customer_vars(call, self.catalog))
         if wanted in LANGS:
             turn.vars["lang"] = wanted
-        turn._call = call
         try:
             turn.goto(ENTRY)
             turn.commit()
@@ -373,10 +387,10 @@ class Ivr:
         return turn.state, turn.actions
 
 
-def customer_vars(customer: Customer | None, catalog: Catalog) -> dict[str, Any]:
+def customer_vars(call: calls.OpenedCall, catalog: Catalog) -> dict[str, Any]:
     """What the menu needs to know about a known caller, as JSON-ready values."""
-    if customer is None:
+    if call.customer_id is None:
         return {"customer_id": None, "name": "", "lang": None, "address": None}
-    addr = customer.default_address
-    return {"customer_id": customer.id, "name": customer.name, "lang": customer.language or None,
-            "address": {"text": addr.text, "district": catalog.district_codes.get(addr.district_id)} if addr else None}
+    address = None if call.address is None else {"text": call.address,
+                                                  "district": catalog.district_codes.get(call.district_id)}
+    return {"customer_id": call.customer_id, "name": call.name, "lang": call.language or None, "address": address}

@@ -4,55 +4,149 @@ One `Call` row per call, keyed by the transport's id (Asterisk uniqueid, Twilio 
 IVR appends to its path and sets its outcome; queue events (AMI, Twilio, the simulator) offer
 the call to an agent, which writes an `AgentEvent` (so a reconnecting console catches up by
 id) and publishes `agent.<user_id>` on the bus after commit.
+
+The voice menu starts and ends a call on every call it takes, so those writes are single Core
+statements built once (`open_call`, `update_call`, `finish_call`): the ORM's query and unit of
+work would cost several times what the database spends on them. A `Call` object of the same
+row in the session is kept in step with what they write.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .bus import publish_after_commit
 from .context import hotline_of
 from .customers import find_by_phone
-from .models import AgentEvent, Call, Complaint, Survey, User, WorkOrder
+from .models import Address, AgentEvent, Call, Complaint, Customer, CustomerPhone, Survey, User, WorkOrder
 from .phones import ANONYMOUS, national, normalize_caller
 from .timeutil import to_local
 from .workflow import OPEN_STATES
 
 OUTCOMES = ("booked", "status", "complaint", "agent", "callback", "abandoned", "ended", "failed",
             "busy", "no-answer")
+# Outcomes that do not replace `agent` (the caller reached the queue, then hung up or was done).
+_AFTER_AGENT = ("abandoned", "ended")
+
+
+@dataclass(frozen=True)
+class OpenedCall:
+    """A call's row as the voice menu starts it: its id, the caller, and what we know of them."""
+    id: int
+    caller: str                       # E.164, or "anonymous"
+    customer_id: int | None = None
+    name: str = ""
+    language: str | None = None
+    address: str | None = None        # the customer's default address (Customer.default_address)
+    district_id: int | None = None
+
+
+_CALL_BY_EXTERNAL_ID = select(Call.id, Call.caller).where(Call.external_id == bindparam("external_id"))
+_INSERT_CALL = insert(Call).returning(Call.id)
+# Customer.default_address in SQL: the first address marked default, else the first one.
+_DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)
+                    .order_by(Address.is_default.desc(), Address.id).limit(1).correlate(Customer).scalar_subquery())
+_CALLER = (select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
+           .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
+           .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
+           .where(CustomerPhone.e164 == bindparam("e164")))
+
+
+def open_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> OpenedCall:
+    """Insert the call's row (a repeated start, a replayed webhook, finds the same row) and
+    read what the menu needs to know about the caller."""
+    conn = session.connection()
+    row = conn.execute(_CALL_BY_EXTERNAL_ID, {"external_id": external_id}).first()
+    caller = row.caller if row is not None else normalize_caller(caller_raw)
+    known = conn.execute(_CALLER, {"e164": caller}).first() if caller != ANONYMOUS else None
+    if row is not None:
+        pk = row.id
+    else:
+        pk = conn.execute(_INSERT_CALL, {
+            "external_id": external_id, "transport": transport, "caller": caller,
+            "customer_id": known.id if known else None, "started_at": hotline_of(session).now(),
+            "ivr_path": []}).scalar_one()
+    if known is None:
+        return OpenedCall(pk, caller)
+    return OpenedCall(pk, caller, known.id, known.name, known.language, known.text, known.district_id)
 
 
 def start_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> Call:
     """The call's row; a repeated start (a replayed webhook) returns the same row."""
-    call = session.scalar(select(Call).where(Call.external_id == external_id))
-    if call is not None:
-        return call
-    caller = normalize_caller(caller_raw)
-    cust = find_by_phone(session, caller) if caller != ANONYMOUS else None
-    call = Call(external_id=external_id, transport=transport, caller=caller,
-                customer_id=cust.id if cust else None, started_at=hotline_of(session).now(), ivr_path=[])
-    session.add(call)
-    session.flush()
-    return call
+    return session.get(Call, open_call(session, external_id, transport, caller_raw).id)
 
 
 def get_call(session: Session, external_id: str) -> Call | None:
     return session.scalar(select(Call).where(Call.external_id == external_id))
 
 
-def finish_call(session: Session, call: Call, outcome: str, *, abandoned_at: str = "") -> Call:
-    """Set how the call ended; the first final outcome wins over a later `abandoned`."""
+def call_ref(session: Session, call_id: int) -> Call:
+    """The call's row as a persistent object of `session`, without reading it: enough to link
+    to it (`orders.book(call=...)`); any other attribute is loaded on first access."""
+    call = session.identity_map.get(identity_key(Call, call_id))
+    if call is None:
+        call = Call(id=call_id)
+        make_transient_to_detached(call)
+        session.add(call)
+    return call
+
+
+# The first final outcome wins, except that a call that reached the queue (`agent`) takes the
+# outcome it ends with unless that is only the hang-up; the first abandon point and end time stay.
+_FINISH = {
+    "outcome": case((or_(func.coalesce(Call.outcome, "") == "",
+                         and_(Call.outcome == "agent", bindparam("over_agent", type_=Boolean))),
+                     bindparam("new_outcome")), else_=Call.outcome),
+    "abandoned_at": func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at")),
+    "ended_at": func.coalesce(Call.ended_at, bindparam("new_ended_at")),
+}
+_STATEMENTS: dict[tuple[frozenset[str], bool], Any] = {}
+
+
+def _write(session: Session, call_id: int, columns: dict[str, Any], finish: dict[str, Any] | None = None) -> None:
+    """One UPDATE of the call's row (built once per set of columns). The session's object of the
+    row, if it has one, takes the new values; its own pending changes to them are written first."""
+    shape = (frozenset(columns), finish is not None)
+    obj = session.identity_map.get(identity_key(Call, call_id))
+    if obj is not None and not sa_inspect(obj).committed_state.keys().isdisjoint(
+            shape[0] | (_FINISH.keys() if finish is not None else set())):
+        session.flush()
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        # Bound as new_<column>: SQLAlchemy reserves a column's own name for its SET value.
+        stmt = update(Call).where(Call.id == bindparam("call_id")).values(
+            {c: bindparam(f"new_{c}") for c in columns})
+        if finish is not None:
+            stmt = stmt.values(_FINISH).returning(*(getattr(Call, c) for c in _FINISH))
+        _STATEMENTS[shape] = stmt
+    params = {f"new_{c}": v for c, v in columns.items()}
+    result = session.connection().execute(stmt, {"call_id": call_id, **params, **(finish or {})})
+    ended = result.one()._asdict() if finish is not None else {}
+    if obj is not None:
+        for key, value in {**columns, **ended}.items():
+            set_committed_value(obj, key, value)
+
+
+def update_call(session: Session, call_id: int, **columns: Any) -> None:
+    """Set columns of a call's row in one statement (the IVR path as the caller moves on)."""
+    _write(session, call_id, columns)
+
+
+def finish_call(session: Session, call: Call | int, outcome: str, *, abandoned_at: str = "",
+                **columns: Any) -> None:
+    """Set how the call ended (and any other `columns` with it) in one statement; the first final
+    outcome wins over a later `abandoned`. `call` is the row's object or its id."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-    if not call.outcome or call.outcome in ("agent",) and outcome not in ("abandoned", "ended"):
-        call.outcome = outcome
-    if abandoned_at and not call.abandoned_at:
-        call.abandoned_at = abandoned_at
-    if call.ended_at is None:
-        call.ended_at = hotline_of(session).now()
-    return call
+    _write(session, call if isinstance(call, int) else call.id, columns, {
+        "new_outcome": outcome, "over_agent": outcome not in _AFTER_AGENT, "new_abandoned_at": abandoned_at,
+        "new_ended_at": hotline_of(session).now()})
 
 
 def customer_card(session: Session, caller: str) -> dict[str, Any]:

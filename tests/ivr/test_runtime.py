@@ -246,3 +246,33 @@ def test_an_order_for_a_service_without_a_prompt_is_read_with_a_generic_word(hl)
     state, _ = start(ivr, caller="13900139000")
     state, actions = press(ivr, state, "2")
     assert {"prompt": "svc.unnamed"} in actions[0]["segments"] and "新项目" in actions[0]["text"]
+
+
+def test_the_call_record_is_written_the_same_on_sqlite_and_postgresql(any_hl):
+    ivr = Ivr(any_hl)
+    booked, _ = start(ivr, call_id="rec-booked")
+    press(ivr, booked, *DEMO_PATH.split())
+    left, _ = start(ivr, call_id="rec-left")
+    left, _ = press(ivr, left, "1")
+    ivr.step(left, {"type": "hangup"})
+    with any_hl.session() as s:
+        rows = {c.external_id: c for c in s.scalars(select(Call).where(Call.external_id.like("rec-%")))}
+        order = s.get(WorkOrder, rows["rec-booked"].order_id)
+    assert (rows["rec-booked"].outcome, rows["rec-booked"].language, order.call_id) == ("booked", "zh",
+                                                                                        rows["rec-booked"].id)
+    assert rows["rec-booked"].ivr_path[-2:] == ["book.create", "bye"] and rows["rec-booked"].ended_at is not None
+    assert (rows["rec-left"].outcome, rows["rec-left"].abandoned_at) == ("abandoned", "book.category")
+    assert rows["rec-left"].customer_id == rows["rec-booked"].customer_id is not None
+
+
+def test_a_hang_up_after_the_outcome_keeps_the_outcome_and_the_object_in_the_session_follows(hl):
+    from tickets import calls
+    with hl.session() as s, s.begin():
+        call = calls.start_call(s, "rec-ended", "simulator", WANG)
+        calls.finish_call(s, call, "booked")
+        calls.finish_call(s, call.id, "abandoned", abandoned_at="bye")
+        assert (call.outcome, call.abandoned_at) == ("booked", "bye") and call.ended_at is not None
+        agent = calls.start_call(s, "rec-agent", "simulator", WANG)
+        calls.finish_call(s, agent, "agent")
+        calls.finish_call(s, agent, "complaint")
+        assert agent.outcome == "complaint"

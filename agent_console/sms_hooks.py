@@ -21,8 +21,8 @@ import logging
 from typing import Callable
 
 from flask import Blueprint, Response, abort, jsonify, request
-from twilio.twiml.messaging_response import MessagingResponse
 
+from ivr.twilio import document, element, escape
 from sms import conversation, outbox
 from sms.inbound import BadPayload, Inbound, from_aliyun, from_tencent, from_twilio
 from sms.providers import TWILIO_STATUSES
@@ -38,10 +38,7 @@ MAX_BATCH = 500      # Aliyun pushes a few dozen at most; more is not a real pus
 
 def twiml(reply: str | None) -> str:
     """The TwiML answer: one <Message> with the reply, or an empty <Response/>."""
-    out = MessagingResponse()
-    if reply:
-        out.message(reply)
-    return str(out)
+    return document(element("Message", None, escape(reply)) if reply else "")
 
 
 @bp.post("/twilio/sms")

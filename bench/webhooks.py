@@ -13,8 +13,10 @@ Twilio signs it. Measured:
 - voice: the gather step, `POST /twilio/voice/step` with the caller's key. Callers navigate the
   menu (2 = hear my orders, a database read; 9 = the main menu again) for 20 keys, then hang up
   (status callback) and call again; the incoming call and the status callback are not counted.
-- sms: `POST /twilio/sms` with `BJ 明天上午` (home cleaning tomorrow morning: parsed, priced, read back),
-  each from a new number, as many residents texting at once.
+- sms: `POST /twilio/sms` with `BJ 明天上午 天山区解放南路88号` (home cleaning tomorrow morning at that
+  address: parsed, the district found, priced, read back for Y/N), each from a new number, as many
+  residents texting at once. A new number has no default address, so the text carries one (without
+  it the answer is only "please add an address").
 - baseline: the fixed TwiML endpoint with the voice step's request.
 Each first with `--clients` closed-loop clients for `--seconds` (throughput), then at a fixed
 offered load of `--rate` requests a second for `--rate-seconds` (latency, measured from each
@@ -57,7 +59,8 @@ HOTLINE_NUMBER = "+8699196156"
 DEMO_CALLERS = ("+8613800138000", "+8613900139000", "+8613700137000", "+8613600136000")
 KEYS = ("2", "9")              # hear my orders, back to the main menu: one read step, one menu step
 KEYS_PER_CALL = 20
-SMS_BODY = "BJ 明天上午"
+SMS_BODY = "BJ 明天上午 天山区解放南路88号"
+READ_BACK = "回复Y确认"        # the read-back's last words: the request was parsed and priced
 STARTUP_SECONDS = 60
 _ACTION = re.compile(r'<Gather action="([^"]+)"')
 
@@ -235,8 +238,8 @@ class SmsSender:
         status, body = self.client.post("/twilio/sms", {
             "AccountSid": "ACbench", "MessageSid": "SM" + uuid.uuid4().hex, "SmsSid": "", "From": f"+86139{n:08d}",
             "To": HOTLINE_NUMBER, "Body": SMS_BODY, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"})
-        if status != 200 or "<Message>" not in body:
-            raise RuntimeError(f"sms: unexpected answer ({status}): {body[:300]}")
+        if status != 200 or READ_BACK not in body:
+            raise RuntimeError(f"sms: not a read-back ({status}): {body[:300]}")
         return status
 
 

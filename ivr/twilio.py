@@ -18,14 +18,15 @@ Actions -> TwiML (docs/ivr-contract.md):
 """
 from __future__ import annotations
 
+import html
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from tickets import calls
 from tickets.bus import publish_after_commit
@@ -77,90 +78,118 @@ class PromptFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders = {lang: str(root / lang) for lang in prompts.LANGS}
         self._seen: dict[str, tuple[int, frozenset[str]]] = {}
 
-    def has(self, lang: str, key: str) -> bool:
-        folder = self.root / lang
+    def built(self, lang: str) -> frozenset[str]:
+        """The keys of the prompts built for `lang` (empty when there is no such folder)."""
+        folder = self._folders.get(lang)
+        if folder is None:
+            return frozenset()
         try:
-            mtime = folder.stat().st_mtime_ns
+            mtime = os.stat(folder).st_mtime_ns
         except OSError:
-            return False
+            return frozenset()
         seen = self._seen.get(lang)
         if seen is None or seen[0] != mtime:
             # A folder's mtime moves when `hotline prompts build` adds, removes or renames files.
-            seen = (mtime, frozenset(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".wav")))
+            seen = (mtime, frozenset(entry.name[:-4] for entry in os.scandir(folder) if entry.name.endswith(".wav")))
             self._seen[lang] = seen
-        return key in seen[1]
+        return seen[1]
 
     def path(self, lang: str, key: str) -> Path | None:
         """The file of a prompt, or None when it was never built (or the names are not ours)."""
-        if lang not in prompts.LANGS or not self.has(lang, key):
+        if lang not in prompts.LANGS or key not in self.built(lang):
             return None
         return self.root / lang / f"{key}.wav"
 
 
 # ------------------------------------------------------------------------- actions -> TwiML
+# Written as text: this runs on every key press, and twilio's TwiML objects serialised through
+# ElementTree cost about four times as much for the same document.
 
-def _speak(verb: VoiceResponse | Gather, action: Mapping[str, Any], links: Links, files: PromptFiles) -> None:
-    """Add what `action` says to `verb`: prompt files when all exist, else the sentence as <Say>."""
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def escape(text: str) -> str:
+    """`text` as the content of an XML element."""
+    return html.escape(text, quote=False)
+
+
+def element(tag: str, attrs: Mapping[str, Any] | None = None, content: str = "") -> str:
+    """One TwiML element; `content` is XML already (escaped text or elements), attributes are escaped here.
+
+    Attributes are written in the order given; the verbs below give them in alphabetical order,
+    so the documents read exactly as twilio's library writes them.
+    """
+    attributes = "".join(f' {name}="{html.escape(str(value))}"' for name, value in (attrs or {}).items()
+                         if value is not None)
+    return f"<{tag}{attributes}>{content}</{tag}>" if content else f"<{tag}{attributes} />"
+
+
+def document(content: str) -> str:
+    """The whole TwiML answer around `content`."""
+    return XML_DECLARATION + element("Response", None, content)
+
+
+def _say(text: str, lang: str) -> str:
+    return element("Say", SAY[lang], escape(text))
+
+
+def _speak(action: Mapping[str, Any], links: Links, files: PromptFiles) -> str:
+    """What `action` says: prompt files when all exist, else the sentence as <Say>."""
     lang = action.get("lang") or "zh"
     segments = action.get("segments") or []
-    if not segments and not action.get("text"):
-        return
-    built = all(files.has(lang, seg["prompt"]) for seg in segments if "prompt" in seg)
+    text = action.get("text", "")
+    if not segments and not text:
+        return ""
+    built = files.built(lang)
     # A segment with its own text (a caller's name) left it out of `segments`: only <Say> has it.
-    same_words = phrases.render(segments, lang)[1] == action.get("text", "")
-    if segments and built and same_words:
-        for seg in segments:
-            if "prompt" in seg:
-                verb.play(links.prompt(lang, seg["prompt"]))
-            else:
-                verb.say(phrases.segment_text(seg, lang), **SAY[lang])
-    else:
-        verb.say(action.get("text", ""), **SAY[lang])
+    if (segments and all(seg["prompt"] in built for seg in segments if "prompt" in seg)
+            and phrases.render(segments, lang)[1] == text):
+        return "".join(element("Play", None, escape(links.prompt(lang, seg["prompt"]))) if "prompt" in seg
+                       else _say(phrases.segment_text(seg, lang), lang) for seg in segments)
+    return _say(text, lang)
 
 
-def _play(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
-    _speak(vr, action, links, files)
-
-
-def _gather(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
-    gather = Gather(input="dtmf", action=links.answer, method="POST",
-                    num_digits=action.get("max_digits") or None, finish_on_key=action.get("finish_on_key", "#"),
-                    timeout=max(1, math.ceil((action.get("timeout_ms") or 5000) / 1000)))
-    _speak(gather, action, links, files)
-    vr.append(gather)
+def _gather(action, links: Links, files: PromptFiles) -> str:
+    gather = element("Gather", {"action": links.answer, "finishOnKey": action.get("finish_on_key", "#"),
+                                "input": "dtmf", "method": "POST", "numDigits": action.get("max_digits") or None,
+                                "timeout": max(1, math.ceil((action.get("timeout_ms") or 5000) / 1000))},
+                     _speak(action, links, files))
     # <Gather> falls through to the next verb when the caller pressed nothing.
-    vr.redirect(links.no_input, method="POST")
+    return gather + _no_input(links)
 
 
-def _record(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
-    _speak(vr, action, links, files)
-    vr.record(action=links.answer, method="POST", max_length=action.get("max_seconds") or 60,
-              finish_on_key="#", play_beep=True)
+def _record(action, links: Links, files: PromptFiles) -> str:
+    record = element("Record", {"action": links.answer, "finishOnKey": "#",
+                                "maxLength": action.get("max_seconds") or 60, "method": "POST", "playBeep": "true"})
     # Twilio skips the action and falls through when the recording is empty.
-    vr.redirect(links.no_input, method="POST")
+    return _speak(action, links, files) + record + _no_input(links)
 
 
-def _transfer(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
-    vr.enqueue(action.get("queue") or QUEUE, action=links.queue_result, method="POST")
+def _no_input(links: Links) -> str:
+    return element("Redirect", {"method": "POST"}, escape(links.no_input))
 
 
-def _hangup(vr: VoiceResponse, action, links: Links, files: PromptFiles) -> None:
-    vr.hangup()
+def _transfer(action, links: Links, files: PromptFiles) -> str:
+    return element("Enqueue", {"action": links.queue_result, "method": "POST"},
+                   escape(action.get("queue") or QUEUE))
 
 
-VERBS: dict[str, Callable[[VoiceResponse, Mapping[str, Any], Links, PromptFiles], None]] = {
-    "play": _play, "gather": _gather, "record": _record, "transfer": _transfer, "hangup": _hangup,
+def _hangup(action, links: Links, files: PromptFiles) -> str:
+    return element("Hangup")
+
+
+VERBS: dict[str, Callable[[Mapping[str, Any], Links, PromptFiles], str]] = {
+    "play": _speak, "gather": _gather, "record": _record, "transfer": _transfer, "hangup": _hangup,
 }
+HANGUP = document(element("Hangup"))
 
 
 def render(actions: list[Mapping[str, Any]], links: Links, files: PromptFiles) -> str:
     """The TwiML document for one step's actions."""
-    vr = VoiceResponse()
-    for action in actions:
-        VERBS[action["type"]](vr, action, links, files)
-    return str(vr)
+    return document("".join(VERBS[action["type"]](action, links, files) for action in actions))
 
 
 def event_from(query_event: str | None, form: Mapping[str, str]) -> dict[str, Any]:
@@ -234,9 +263,7 @@ class TwilioVoice:
                 calls.finish_call(session, call, "agent")
                 publish_after_commit(session, "call.completed", summary)
         # Whoever is still on the line after leaving the queue has been served or failed: end cleanly.
-        vr = VoiceResponse()
-        vr.hangup()
-        return str(vr)
+        return HANGUP
 
     def status(self, session: Session, params: Mapping[str, str]) -> str:
         """The call's status callback: record how it ended; a hang-up mid-menu is the engine's `hangup`."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tickets import orders, surveys
@@ -77,25 +77,21 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
     """
     hl = hotline_of(session)
     now = hl.now()
-    row = SmsMessage(direction="in", provider=msg.provider, provider_sid=msg.sid, phone=msg.phone,
-                     body=msg.body, segments=segments.count(msg.body), status="received",
-                     created_at=now, updated_at=now)
+    row = {"direction": "in", "provider": msg.provider, "provider_sid": msg.sid, "phone": msg.phone,
+           "body": msg.body, "segments": segments.count(msg.body), "status": "received", "created_at": now,
+           "updated_at": now}
     if msg.phone == ANONYMOUS:
-        row.kind = "anonymous"
-        session.add(row)
+        _store(session, row, "anonymous")
         log.info("sms %s from an unusable number %r stored, not answered", msg.sid, msg.raw_from)
         return None
-    # The row is added once its kind is known (one INSERT, no UPDATE), before any handler runs.
     verdict = ratelimit.verdict(session, msg.phone, now)
     if verdict != "ok":
-        row.kind = ratelimit.FLOOD_KIND
-        session.add(row)
+        _store(session, row, ratelimit.FLOOD_KIND)
         reply = Reply(render("flood"), kind=ratelimit.FLOOD_KIND) if verdict == "notify" else None
     else:
         turn = Turn(session, hl, msg.phone, now, Catalog.load(session))
         req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None))
-        row.kind = req.intent
-        session.add(row)
+        _store(session, row, req.intent)
         if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
             return None
         reply = HANDLERS[req.intent](turn, req)
@@ -111,6 +107,20 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
     return text
 
 
+# Built once: they run for every message that stores or asks something.
+_STORE_INBOUND = insert(SmsMessage)
+_REPLACE_PENDING = (update(SmsConversation)
+                    .where(SmsConversation.phone == bindparam("for_phone"), SmsConversation.status == "pending")
+                    .values(status="replaced"))
+_NEW_QUESTION = insert(SmsConversation)
+
+
+def _store(session: Session, row: dict, kind: str) -> None:
+    """The inbound message, written once its kind is known (one INSERT, no UPDATE), before any
+    handler runs."""
+    session.connection().execute(_STORE_INBOUND, {**row, "kind": kind})
+
+
 # ---------------------------------------------------------------- pending requests
 
 def _pending(turn: Turn) -> SmsConversation | None:
@@ -119,16 +129,18 @@ def _pending(turn: Turn) -> SmsConversation | None:
         .order_by(SmsConversation.id.desc()).limit(1))
 
 
-def _start(turn: Turn, kind: str, payload: dict, order: WorkOrder | None = None) -> SmsConversation:
-    """A new question for this number; an older unanswered one is replaced."""
-    turn.session.execute(update(SmsConversation).where(
-        SmsConversation.phone == turn.phone, SmsConversation.status == "pending").values(status="replaced"))
-    conv = SmsConversation(phone=turn.phone, kind=kind, payload=payload, status="pending",
-                           expires_at=turn.now + PENDING_FOR, order_id=order.id if order else None,
-                           created_at=turn.now)
-    turn.session.add(conv)
-    turn.session.flush()
-    return conv
+def _start(turn: Turn, kind: str, payload: dict, order: WorkOrder | None = None) -> None:
+    """A new question for this number; an older unanswered one is replaced.
+
+    Plain statements on the connection: the unit of work would cost several times these two.
+    Every read of a question selects by status in SQL, so a row replaced here is never mistaken
+    for a pending one, even if an earlier message of this session loaded it.
+    """
+    conn = turn.session.connection()
+    conn.execute(_REPLACE_PENDING, {"for_phone": turn.phone})
+    conn.execute(_NEW_QUESTION, {"phone": turn.phone, "kind": kind, "payload": payload, "status": "pending",
+                                 "expires_at": turn.now + PENDING_FOR, "order_id": order.id if order else None,
+                                 "created_at": turn.now})
 
 
 def _claim(turn: Turn, conv: SmsConversation, status: str) -> bool:

@@ -77,6 +77,9 @@ ORDER_NUMBER = re.compile(r"(?<!\d)\d{10}(?!\d)")
 SCORE = re.compile(r"^([1-5一二三四五])(?:\s*[分星])?(?:$|[\s,，.。!！:：]+(.*)$)", re.DOTALL)
 ADDRESS_LABEL = re.compile(r"^(?:地址|住址|addr(?:ess)?)\s*[:：]?\s*", re.IGNORECASE)
 _TRIM = " ,，.。;；:：!！?？、~-"
+# The booking words, compiled once; an ASCII one counts only where no other letter touches it.
+_BOOK_PATTERNS = tuple((word, re.compile(rf"(?<![A-Za-z]){word}(?![A-Za-z])" if word.isascii() else re.escape(word),
+                                         re.IGNORECASE)) for word in BOOK_WORDS)
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,13 @@ class Catalog:
     @classmethod
     def load(cls, session: Session) -> "Catalog":
         """The active catalog, in menu order (built once per distinct catalog, then reused)."""
-        rows = session.execute(select(Service.code, Service.name_zh, Service.unit).where(Service.active)
-                               .order_by(Service.category_digit, Service.menu_digit)).tuples()
-        return _catalog_of(tuple(rows))
+        return _catalog_of(tuple(session.connection().execute(_ACTIVE_SERVICES).tuples()))
 
 
 _CatalogRow = namedtuple("_CatalogRow", "code name_zh unit")
+# Built once: every inbound message reads the catalog.
+_ACTIVE_SERVICES = (select(Service.code, Service.name_zh, Service.unit).where(Service.active)
+                    .order_by(Service.category_digit, Service.menu_digit))
 
 
 @functools.lru_cache(maxsize=8)
@@ -185,15 +189,16 @@ def _with_number(intent: str, rest: str) -> Request:
 def _booking(t: str, catalog: Catalog, now: datetime) -> Request:
     blanks = when_mod.Blanks(t)
     problems: list[Problem] = []
-    for word in BOOK_WORDS:
+    for word, pattern in _BOOK_PATTERNS:
         if word.isascii() and word in catalog.codes:
             continue
-        pattern = rf"(?<![A-Za-z]){word}(?![A-Za-z])" if word.isascii() else re.escape(word)
-        for m in list(re.finditer(pattern, blanks.text, re.IGNORECASE)):
+        for m in list(pattern.finditer(blanks.text)):
             blanks.consume(m)
 
     found: list[tuple[int, str, str]] = []      # (position, code, as written)
     for word, code in catalog.names:
+        if word not in blanks.text:     # most names are not in the message: skip the regex
+            continue
         for m in list(re.finditer(re.escape(word), blanks.text)):
             found.append((m.start(), code, word))
             blanks.consume(m)

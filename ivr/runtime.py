@@ -176,14 +176,14 @@ class Turn:
     def prompt(self, node: Node) -> None:
         """Ask the caller: the node's gather or record, after anything queued by `say`."""
         self._flush_said()
-        segments = self.ivr.action(node.render)(self) if node.render else [phrases.prompt(k) for k in node.prompts]
+        audible = (self.audible(self.ivr.action(node.render)(self)) if node.render
+                   else self.ivr.fixed_prompts(node, self.lang))
         if node.kind == RECORD:
             self.vars["recordings"] = self.vars.get("recordings", 0) + 1
             name = f"call{self.state['call_pk']}-{node.name.replace('.', '-')}-{self.vars['recordings']}"
-            self.actions.append({"type": "record", **self.audible(segments), "name": name,
-                                 "max_seconds": node.max_seconds})
+            self.actions.append({"type": "record", **audible, "name": name, "max_seconds": node.max_seconds})
         else:
-            self.actions.append({"type": "gather", **self.audible(segments), "max_digits": node.max_digits,
+            self.actions.append({"type": "gather", **audible, "max_digits": node.max_digits,
                                  "timeout_ms": node.timeout_ms, "finish_on_key": "#"})
 
     def retry(self, reason_prompt: str | None) -> None:
@@ -245,6 +245,7 @@ class Ivr:
             raise ValueError(f"the menus name actions that do not exist: {', '.join(missing)}; "
                              f"add them to ivr/actions.py ACTIONS")
         self._catalog, self._menus, self._loaded_at = catalog, menus, _time.monotonic()
+        self._rendered: dict[tuple[str, str], tuple[tuple[phrases.Segment, ...], str]] = {}
 
     def _current(self, session: Session | None = None) -> tuple[Catalog, dict[str, Node]]:
         if _time.monotonic() - self._loaded_at > CATALOG_TTL:
@@ -268,6 +269,15 @@ class Ivr:
     def action(self, name: str) -> Callable[[Turn], Any]:
         """The named action (see ivr/actions.py)."""
         return self._actions[name]
+
+    def fixed_prompts(self, node: Node, lang: str) -> dict[str, Any]:
+        """The audible fields of a node's own prompts, rendered once per language until the
+        menus are reloaded (they are the same for every caller)."""
+        rendered = self._rendered.get((node.name, lang))
+        if rendered is None:
+            played, text = phrases.render([phrases.prompt(k) for k in node.prompts], lang)
+            rendered = self._rendered[(node.name, lang)] = (tuple(played), text)
+        return {"segments": list(rendered[0]), "text": rendered[1], "lang": lang}
 
     def enter_database(self) -> bool:
         """Wait for a turn in the database (see max_transactions); whether there was one to take."""

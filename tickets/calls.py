@@ -48,6 +48,8 @@ class OpenedCall:
 
 
 _CALL_BY_EXTERNAL_ID = select(Call.id, Call.caller).where(Call.external_id == bindparam("external_id"))
+# Not INSERT ... ON CONFLICT DO NOTHING: SQLAlchemy compiles that again on every execution,
+# which costs more than the SELECT it would save.
 _INSERT_CALL = insert(Call).returning(Call.id)
 # Customer.default_address in SQL: the first address marked default, else the first one.
 _DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)

@@ -558,11 +558,14 @@ class FakeAsterisk:
     """Places one scripted call into an AGI script, over TCP (FastAGI) or pipes (process AGI).
 
     `on_heard(Heard)` is called as the call goes (the simulator prints the conversation live).
+    `pace` seconds pass before each reply, as while a prompt plays (the bench's load at a
+    caller's pace); `measure` keeps the time from each reply to the next command.
     """
 
     def __init__(self, caller: Caller | None = None, sounds: Sounds | None = None, *, dnid: str = "96156",
                  uniqueid: str | None = None, on_heard: Callable[[Heard], None] | None = None,
-                 max_commands: int = 2000, timeout: float = 60.0, measure: bool = False) -> None:
+                 max_commands: int = 2000, timeout: float = 60.0, measure: bool = False,
+                 pace: float = 0.0) -> None:
         self.caller = caller or Caller()
         self.sounds = sounds or Sounds()
         self.dnid = dnid
@@ -571,6 +574,7 @@ class FakeAsterisk:
         self.max_commands = max_commands
         self.timeout = timeout
         self.measure = measure
+        self.pace = pace
 
     # -- shared loop -------------------------------------------------------------------------
 
@@ -604,6 +608,8 @@ class FakeAsterisk:
                 while seen < len(chan.heard):
                     self.on_heard(chan.heard[seen])
                     seen += 1
+            if self.pace:
+                time.sleep(self.pace)
             write(out)
             last_reply = time.perf_counter()
 

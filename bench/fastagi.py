@@ -1,7 +1,7 @@
 """FastAGI benchmark: booking calls against `hotline-fastagi`, the protocol's own cost, and the
 start-up of `hotline-agi`.
 
-    .venv/bin/python bench/fastagi.py [--calls 50] [--sessions 600] [--database-url URL]
+    .venv/bin/python bench/fastagi.py [--calls 50] [--sessions 600] [--pace-ms 50] [--database-url URL]
 
 1. `hotline-fastagi` runs in its own process on a fresh demo database (SQLite in a temp
    directory unless --database-url is given). N concurrent fake-Asterisk callers (threads in
@@ -9,14 +9,20 @@ start-up of `hotline-agi`.
    morning, default address, confirm) over and over; every session creates, prices and
    dispatches a work order and writes its call record. Per-command latency is what Asterisk
    would see: from the moment a reply is sent to the moment the next command arrives.
+   Closed loop first (each caller answers at once: the most sessions per second, and latency
+   that is mostly queueing once the server is saturated), then at a caller's pace (each reply
+   takes --pace-ms, as while a prompt plays; real prompts take seconds, so this is still far
+   more load than N real calls) for the latency Asterisk sees with N calls up.
 2. The same callers against an echo FastAGI server (also its own process, same server code and
    AGI command layer) that sends the very same commands one booking session sent, without the
    menu engine or the database: the protocol's own cost.
 3. `hotline-agi` spawned with an AGI environment on stdin: time until its first command
    (ANSWER) arrives on stdout, next to the time `python -c pass` takes to start and exit.
 
-Prints the figures and ends with one line:
-BENCH fastagi sessions_per_s=<n> echo_sessions_per_s=<n> ratio=<r> p99_ms=<n> agi_first_cmd_ms=<n>
+Prints the figures and ends with one line (p99 closed loop, paced_p99 at a caller's pace,
+server_cpu_ms the server's CPU per booking session):
+BENCH fastagi sessions_per_s=<n> echo_sessions_per_s=<n> ratio=<r> p99_ms=<n> paced_p99_ms=<n>
+server_cpu_ms=<n> agi_first_cmd_ms=<n>
 """
 from __future__ import annotations
 
@@ -98,13 +104,13 @@ def stop(proc: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------------- the callers
 
-def one_call(port: int, sounds: Sounds) -> CallResult:
+def one_call(port: int, sounds: Sounds, pace: float = 0.0) -> CallResult:
     caller = Caller(CALLER, keys=ScriptedKeys.parse(DEMO_KEYS))
-    return FakeAsterisk(caller, sounds, measure=True, timeout=120).call_fastagi("127.0.0.1", port)
+    return FakeAsterisk(caller, sounds, measure=True, timeout=120, pace=pace).call_fastagi("127.0.0.1", port)
 
 
-def load(port: int, calls: int, sessions: int, server_pid: int) -> dict:
-    """`calls` concurrent callers placing `sessions` booking calls in all."""
+def load(port: int, calls: int, sessions: int, server_pid: int, pace: float = 0.0) -> dict:
+    """`calls` concurrent callers placing `sessions` booking calls in all, each reply after `pace` s."""
     sounds = Sounds(everything=True)
     lock = threading.Lock()
     remaining = [sessions]
@@ -119,7 +125,7 @@ def load(port: int, calls: int, sessions: int, server_pid: int) -> dict:
                     return
                 remaining[0] -= 1
             try:
-                r = one_call(port, sounds)
+                r = one_call(port, sounds, pace)
             except OSError as exc:
                 with lock:
                     failures.append(f"connection: {exc}")
@@ -212,6 +218,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=50, help="concurrent callers (default %(default)s)")
     parser.add_argument("--sessions", type=int, default=600, help="booking sessions in all (default %(default)s)")
+    parser.add_argument("--pace-ms", type=float, default=50.0,
+                        help="each reply's delay in the paced run, as while a prompt plays (default %(default)s)")
+    parser.add_argument("--paced-sessions", type=int, default=300,
+                        help="booking sessions in the paced run (default %(default)s)")
     parser.add_argument("--database-url", help="database for the booking run (default: a fresh SQLite file)")
     parser.add_argument("--agi-runs", type=int, default=10, help="hotline-agi start-ups to time (default %(default)s)")
     parser.add_argument("--echo-server", nargs=3, metavar=("PORT", "SCRIPT", "MAX"), help=argparse.SUPPRESS)
@@ -237,11 +247,14 @@ def main() -> int:
                 raise SystemExit(f"the warm-up call did not book: {sample.variables}\n"
                                  f"{server_log.read_text()[-3000:]}")
             menu = load(port, args.calls, args.sessions, server.pid)
+            paced = load(port, args.calls, args.paced_sessions, server.pid, args.pace_ms / 1000)
         finally:
             stop(server)
         booked = count_booked(env)
         report("hotline-fastagi", menu)
-        print(f"  orders booked in the database: {booked}")
+        report(f"hotline-fastagi at a caller's pace ({args.pace_ms:.0f} ms before each reply)", paced)
+        print(f"  orders booked in the database: {booked} "
+              f"(the warm-up call and {menu['sessions'] + paced['sessions']} sessions)")
 
         script = workdir / "session.json"
         script.write_text(json.dumps(sample.commands_sent(), ensure_ascii=False), encoding="utf-8")
@@ -264,7 +277,8 @@ def main() -> int:
               f"`python -c pass` starts and exits in {bare_ms:.0f} ms")
 
     print(f"BENCH fastagi sessions_per_s={menu['sessions_per_s']:.0f} echo_sessions_per_s={base['sessions_per_s']:.0f} "
-          f"ratio={ratio:.2f} p99_ms={menu['p99_ms']:.1f} agi_first_cmd_ms={agi_ms:.0f}")
+          f"ratio={ratio:.2f} p99_ms={menu['p99_ms']:.1f} paced_p99_ms={paced['p99_ms']:.1f} "
+          f"server_cpu_ms={menu['server_cpu_ms']:.1f} agi_first_cmd_ms={agi_ms:.0f}")
     return 0
 
 

@@ -109,8 +109,10 @@ def one_call(port: int, sounds: Sounds, pace: float = 0.0) -> CallResult:
     return FakeAsterisk(caller, sounds, measure=True, timeout=120, pace=pace).call_fastagi("127.0.0.1", port)
 
 
-def load(port: int, calls: int, sessions: int, server_pid: int, pace: float = 0.0) -> dict:
-    """`calls` concurrent callers placing `sessions` booking calls in all, each reply after `pace` s."""
+def load(port: int, calls: int, sessions: int, server_pid: int, pace: float = 0.0, stagger: float = 0.0) -> dict:
+    """`calls` concurrent callers placing `sessions` booking calls in all, each reply after `pace` s;
+    caller i starts after i/calls of `stagger` s (paced callers that all started together would
+    reach the booking together, every time, which real calls do not)."""
     sounds = Sounds(everything=True)
     lock = threading.Lock()
     remaining = [sessions]
@@ -118,7 +120,8 @@ def load(port: int, calls: int, sessions: int, server_pid: int, pace: float = 0.
     commands: list[int] = []
     failures: list[str] = []
 
-    def caller_loop() -> None:
+    def caller_loop(delay: float) -> None:
+        time.sleep(delay)
         while True:
             with lock:
                 if remaining[0] <= 0:
@@ -136,7 +139,7 @@ def load(port: int, calls: int, sessions: int, server_pid: int, pace: float = 0.
                 if r.variables.get("HOTLINE_RESULT") != "hangup":
                     failures.append(f"{r.uniqueid}: HOTLINE_RESULT={r.variables.get('HOTLINE_RESULT')!r}")
 
-    threads = [threading.Thread(target=caller_loop) for _ in range(calls)]
+    threads = [threading.Thread(target=caller_loop, args=(stagger * i / calls,)) for i in range(calls)]
     started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server_pid), time.process_time()
     for t in threads:
         t.start()
@@ -247,7 +250,8 @@ def main() -> int:
                 raise SystemExit(f"the warm-up call did not book: {sample.variables}\n"
                                  f"{server_log.read_text()[-3000:]}")
             menu = load(port, args.calls, args.sessions, server.pid)
-            paced = load(port, args.calls, args.paced_sessions, server.pid, args.pace_ms / 1000)
+            pace = args.pace_ms / 1000
+            paced = load(port, args.calls, args.paced_sessions, server.pid, pace, stagger=pace * sample.commands)
         finally:
             stop(server)
         booked = count_booked(env)

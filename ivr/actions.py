@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tickets import actors, audit, complaints, orders
 from tickets.bus import publish_after_commit
 from tickets.errors import HotlineError, NotFound, ValidationError
-from tickets.models import Service, WorkOrder
+from tickets.models import WorkOrder
 from tickets.numbers import parse_number
 from tickets.phones import ANONYMOUS, normalize
 from tickets.pricing import quote
@@ -217,12 +217,13 @@ def restart_booking(turn: Turn) -> str:
 def create_order(turn: Turn) -> str:
     """Book through `tickets.orders.book`; the number is read back twice, digit by digit."""
     s = turn.session
-    svc = s.get(Service, turn.catalog.services[turn.vars["service"]].id)
     try:
         with s.begin_nested():
+            # By its code: the row is read fresh (a price changed since the catalog was cached is
+            # the one charged) and a service withdrawn since is refused.
             order = orders.book(
-                s, phone=turn.vars.get("phone") or turn.state["caller"], service=svc, start=_booking_start(turn),
-                actor=ACTOR, channel="ivr", urgent=True if turn.vars.get("urgent") else None,
+                s, phone=turn.vars.get("phone") or turn.state["caller"], service=turn.vars["service"],
+                start=_booking_start(turn), actor=ACTOR, channel="ivr", urgent=True if turn.vars.get("urgent") else None,
                 voice_note=turn.vars.get("voice_note") or "",
                 default_address=turn.vars.get("address_choice") != "voice", call=turn.call())
     except HotlineError as exc:

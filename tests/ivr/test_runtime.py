@@ -276,3 +276,15 @@ def test_a_hang_up_after_the_outcome_keeps_the_outcome_and_the_object_in_the_ses
         calls.finish_call(s, agent, "agent")
         calls.finish_call(s, agent, "complaint")
         assert agent.outcome == "complaint"
+
+
+def test_a_service_withdrawn_after_the_menu_was_loaded_is_not_booked_and_the_caller_is_told(hl):
+    from tickets.models import Service
+    ivr = Ivr(hl)
+    state, _ = start(ivr)
+    state, _ = press(ivr, state, *DEMO_PATH.split()[:-1])
+    with hl.session() as s, s.begin():
+        s.get(Service, ivr.catalog.services[state["vars"]["service"]].id).active = False
+    state, actions = press(ivr, state, "1")
+    assert state["vars"].get("order") is None
+    assert {"prompt": "book.failed"} in [seg for a in actions for seg in a.get("segments", ())]

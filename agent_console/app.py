@@ -23,6 +23,8 @@ BLUEPRINTS: list[str] = [
     "agent_console.workspace:bp",
     "agent_console.wallboard:bp",
     "agent_console.voice_hooks:bp",
+    "agent_console.twilio_agents:bp",
+    "agent_console.twilio_agents:hooks",
     "agent_console.sms_hooks:bp",
 ]
 

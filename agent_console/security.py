@@ -29,7 +29,7 @@ csrf = CSRFProtect()
 
 # Provider webhooks (Twilio, Aliyun): authenticated by the provider's signature, not by a
 # console session, and posted by servers that have no CSRF token.
-WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks"})
+WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks", "agent_hooks"})
 # Endpoints open without a log-in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_language", "static"})
 

@@ -34,6 +34,8 @@ SENTENCES: dict[str, dict[str, str]] = {
     "retry.invalid": {"zh": "您的输入有误。", "en": "Sorry, that is not one of the options."},
     "retry.noinput": {"zh": "我们没有收到您的按键。", "en": "Sorry, we did not hear a key press."},
     "retry.transfer": {"zh": "正在为您转接人工客服，请稍候。", "en": "Let me put you through to an agent. Please hold."},
+    # said to a queued Twilio caller as an agent's softphone picks the call up (docs/twilio-agents.md)
+    "agent.connecting": {"zh": "客服人员已接听，马上为您服务。", "en": "An agent is taking your call now."},
     "retry.goodbye": {"zh": "抱歉，未能完成您的操作。您可以在工作时间再次来电，由人工客服为您服务。",
                       "en": "Sorry, we could not complete your request. Please call again during opening hours "
                             "and an agent will help you."},

@@ -44,6 +44,15 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TWILIO_AUTH_TOKEN": ("", "your auth token", "Checks Twilio webhook signatures and authenticates outbound SMS."),
     "TWILIO_NUMBER": ("", "+8610xxxxxxxx", "The number outbound SMS are sent from."),
     "TWILIO_INSECURE_DEV": ("0", "1", "Development only: accept unsigned Twilio webhooks when no auth token is set."),
+    "TWILIO_API_KEY": ("", "SKxxxxxxxx", "API key SID that signs the agents' softphone access tokens (Twilio Voice JS SDK); "
+                       "with TWILIO_API_SECRET, TWILIO_TWIML_APP_SID and TWILIO_ACCOUNT_SID it turns the softphone on. "
+                       "See docs/twilio-agents.md."),
+    "TWILIO_API_SECRET": ("", "the API key's secret", "Secret of TWILIO_API_KEY."),
+    "TWILIO_TWIML_APP_SID": ("", "APxxxxxxxx", "TwiML App the softphone calls through; its voice URL is "
+                             "`POST <base>/twilio/agent/voice`."),
+    "TWILIO_VOICE_SDK_URL": ("https://unpkg.com/@twilio/voice-sdk@2.18.1/dist/twilio.min.js", "https://hotline.example.cn/assets/twilio-voice.min.js",
+                             "Where the workspace loads the Twilio Voice JS SDK from when the softphone is configured "
+                             "(Twilio no longer hosts it; point this at your own copy to keep the console off the internet)."),
     "SMS_CALLBACK_TOKEN": ("", "a long random string",
                            "Secret in the query string (?token=) of the Aliyun SmsUp and Tencent Cloud SMS reply callback URLs, "
                            "which those providers do not sign. Empty: the endpoints refuse traffic (unless TWILIO_INSECURE_DEV=1)."),
@@ -125,6 +134,10 @@ class Settings:
     log_level: str
     extra: dict = field(default_factory=dict)
     fixed_now: datetime | None = None
+    twilio_api_key: str = ""
+    twilio_api_secret: str = ""
+    twilio_twiml_app_sid: str = ""
+    twilio_voice_sdk_url: str = ""
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -173,4 +186,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         recordings_dir=Path(get("RECORDINGS_DIR")),
         log_level=get("LOG_LEVEL").upper(),
         fixed_now=_fixed_now(get("HOTLINE_FIXED_NOW")),
+        twilio_api_key=get("TWILIO_API_KEY"),
+        twilio_api_secret=get("TWILIO_API_SECRET"),
+        twilio_twiml_app_sid=get("TWILIO_TWIML_APP_SID"),
+        twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
     )

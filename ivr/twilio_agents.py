@@ -1,0 +1,139 @@
+"""The agent side of a queued Twilio call: the softphone's token, the agent's dial into the
+queue, and the screen-pop when Twilio bridges a caller to that agent.
+
+The caller's side is `ivr/twilio.py`: the menu's transfer answers `<Enqueue>agents</Enqueue>`
+and offers the card to an agent who is available at that moment, if any. The agent's side:
+
+1. `access_token`: a call-taking user of the console gets a Twilio Access Token with a
+   VoiceGrant for the TwiML App; its identity is `agent_<user id>`, so Twilio posts
+   `From=client:agent_<user id>` for the softphone's calls.
+2. `dial_queue`: the softphone calls the TwiML App, whose voice URL answers
+   `<Dial><Queue url=...>agents</Queue></Dial>`; Twilio bridges the caller who waited longest.
+3. `connect`: before bridging, Twilio fetches the Queue `url` on the caller's leg (`CallSid` is
+   the caller's call, `DequeingCallSid` the agent's). The caller's card pops on that agent's
+   screen (unless it already has), agents who were offered the call and did not take it are
+   told so, and the call record is answered by that agent. Twilio plays the answer to the
+   caller only (it allows `<Play>`, `<Say>`, `<Pause>`, `<Redirect>` there): the caller hears
+   that an agent is taking the call; the agent sees the card.
+
+Nothing here knows Flask; `agent_console/twilio_agents.py` serves it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
+from twilio.twiml.voice_response import VoiceResponse
+
+from tickets import calls
+from tickets.agents import CALL_TAKING_ROLES
+from tickets.bus import publish_after_commit
+from tickets.config import ConfigError, Settings
+from tickets.models import Call, User
+
+from . import phrases
+from .menus import QUEUE
+from .twilio import SAY, TRANSPORT, Links, TwilioVoice, caller_id, render
+
+log = logging.getLogger(__name__)
+
+# What Twilio puts before a softphone's identity in `From`, and what Call.agent_member records.
+CLIENT = "client:"
+IDENTITY_PREFIX = "agent_"
+_CLIENT_IDENTITY = re.compile(rf"{CLIENT}{IDENTITY_PREFIX}([0-9]{{1,18}})")
+# The softphone asks for a fresh token when Twilio says this one is about to expire.
+TOKEN_TTL_SECONDS = 3600
+# What the caller hears as the agent's softphone takes the call.
+CONNECTING = "agent.connecting"
+
+# The settings the softphone needs -> the variables that set them (named when missing).
+SOFTPHONE_SETTINGS: dict[str, str] = {
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_api_key": "TWILIO_API_KEY",
+    "twilio_api_secret": "TWILIO_API_SECRET",
+    "twilio_twiml_app_sid": "TWILIO_TWIML_APP_SID",
+}
+
+
+def missing_settings(settings: Settings) -> list[str]:
+    """The environment variables the softphone still needs; empty when it is configured."""
+    return [variable for attr, variable in SOFTPHONE_SETTINGS.items() if not getattr(settings, attr)]
+
+
+def client_identity(user: User) -> str:
+    """The Twilio Client identity of a console user. Built from the id: Twilio allows only letters,
+    digits and underscores there, a user name may hold anything but spaces, and an id never changes."""
+    return f"{IDENTITY_PREFIX}{user.id}"
+
+
+def access_token(settings: Settings, user: User, ttl: int = TOKEN_TTL_SECONDS) -> str:
+    """A signed Access Token (JWT) letting `user`'s browser call the TwiML App, and nothing else."""
+    missing = missing_settings(settings)
+    if missing:
+        raise ConfigError(f"the Twilio softphone needs {', '.join(missing)}; see docs/twilio-agents.md")
+    token = AccessToken(settings.twilio_account_sid, settings.twilio_api_key, settings.twilio_api_secret,
+                        identity=client_identity(user), ttl=ttl)
+    # Outgoing only: the agent pulls the next caller from the queue; nobody dials the browser.
+    token.add_grant(VoiceGrant(outgoing_application_sid=settings.twilio_twiml_app_sid))
+    return token.to_jwt()
+
+
+def agent_by_id(session: Session, user_id: int) -> User | None:
+    """The active call-taking user with this id; None for anyone else."""
+    return session.scalar(select(User).where(User.id == user_id, User.active, User.role.in_(CALL_TAKING_ROLES)))
+
+
+def agent_for_client(session: Session, caller: str) -> User | None:
+    """The active call-taking user behind `client:<identity>`; None for a phone number or any other name."""
+    found = _CLIENT_IDENTITY.fullmatch(caller)
+    return agent_by_id(session, int(found.group(1))) if found else None
+
+
+def dial_queue(connect_url: str, queue: str = QUEUE) -> str:
+    """The agent's TwiML: take the longest-waiting caller of `queue`; Twilio fetches `connect_url` first."""
+    vr = VoiceResponse()
+    vr.dial().queue(queue, url=connect_url, method="POST")
+    return str(vr)
+
+
+def connect(session: Session, voice: TwilioVoice, params: Mapping[str, str], agent: User, links: Links) -> str:
+    """The caller of `params["CallSid"]` is being bridged to `agent`: pop, answer, and tell the caller."""
+    call_sid = params["CallSid"]
+    call = calls.get_call(session, call_sid)
+    if call is None:
+        # Enqueued without our menu (another app's TwiML): still a call the agent answered.
+        log.info("twilio call %s: bridged to %s without a call record; starting one", call_sid, agent.username)
+        call = calls.start_call(session, call_sid, TRANSPORT, caller_id(params))
+    call.queue = call.queue or QUEUE
+    offered = calls.offered_agents(session, call)
+    if all(other.id != agent.id for other in offered):
+        calls.offer_call(session, call, agent, ivr=_ivr_info(session, voice, call))
+    call.agent_user_id = agent.id
+    call.agent_member = CLIENT + client_identity(agent)
+    call.queue_result = "answered"
+    seconds = params.get("QueueTime", "")
+    if seconds.isdigit():
+        call.hold_seconds = int(seconds)
+    summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue, "member": call.agent_member,
+               "hold_seconds": call.hold_seconds}
+    for other in offered:
+        if other.id != agent.id:
+            # Their card of this call is stale: another agent has it.
+            calls.push_agent_event(session, other, "missed", summary, call)
+    calls.push_agent_event(session, agent, "connect", summary, call)
+    publish_after_commit(session, "call.answered", {**summary, "agent_user_id": agent.id})
+    lang = call.language if call.language in SAY else "zh"
+    segments, text = phrases.render([phrases.prompt(CONNECTING)], lang)
+    return render([{"type": "play", "segments": segments, "text": text, "lang": lang}], links, voice.files)
+
+
+def _ivr_info(session: Session, voice: TwilioVoice, call: Call) -> dict[str, Any]:
+    """What the enqueue-time pop adds to the card: the queue, and the order the caller had in hand."""
+    state = voice.states.latest(session, call.external_id) or {}
+    order = (state.get("vars") or {}).get("order")
+    return {"queue": call.queue, **({"order": order} if order else {})}

@@ -1,0 +1,121 @@
+"""In headless Chromium: the workspace's Twilio softphone box, configured or not, with the SDK
+reachable or not. The tests have no network: where the SDK must work, the browser is handed a
+stand-in for Twilio.Device (the SDK's public surface that softphone.js uses) at the SDK's URL."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from agent_console.commands import WebService
+from tests.browser.pages import open_as
+from tests.console.live import hotline_from
+from tests.servers import free_port
+from tickets.models import User, utcnow
+
+SDK_URL = "https://sdk.example.test/twilio.min.js"
+SOFTPHONE = {"TWILIO_API_KEY": "SKbrowser", "TWILIO_API_SECRET": "browser-test-api-key-secret-0123456789",
+             "TWILIO_TWIML_APP_SID": "APbrowser", "TWILIO_VOICE_SDK_URL": SDK_URL}
+
+# Twilio.Device as softphone.js drives it: new Device(token), on(), updateToken(), connect() -> Call.
+FAKE_SDK = """
+window.Twilio = {Device: function (token) {
+  var seen = window.seenByTwilio = {token: token, connects: 0, call: {}};
+  this.on = function () {};
+  this.updateToken = function (fresh) { seen.token = fresh; };
+  this.connect = function () {
+    seen.connects += 1;
+    var muted = false;
+    return Promise.resolve({
+      on: function (name, fn) { seen.call[name] = fn; },
+      mute: function (m) { muted = m; }, isMuted: function () { return muted; },
+      disconnect: function () { seen.call.disconnect(); }
+    });
+  };
+}};
+"""
+
+
+def serve(template, tmp_path, **env):
+    hl = hotline_from(template, tmp_path / "hotline.db", clock=utcnow, WEB_BIND=f"127.0.0.1:{free_port()}",
+                      FASTAGI_BIND=f"127.0.0.1:{free_port()}", WEB_THREADS="8", STREAM_SLOTS="16", **env)
+    svc = WebService(hl)
+    svc.start()
+    return svc
+
+
+@pytest.fixture
+def console_with(demo_template, tmp_path):
+    """`console_with(**env)`: the console served with these settings; stopped after the test."""
+    started = []
+
+    def make(**env):
+        started.append(serve(demo_template, tmp_path, **env))
+        return started[-1]
+    yield make
+    for svc in started:
+        svc.stop()
+        svc.hl.close()
+
+
+def workspace(chromium, console, errors: list):
+    page = open_as(chromium, console, "agent1")
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+def test_without_twilio_the_box_says_so_and_the_page_works(chromium, console_with):
+    errors: list = []
+    page = workspace(chromium, console_with(), errors)
+    page.click("#lang-en")
+    page.goto("/workspace/")
+    expect(page.locator("[data-testid=softphone-off]")).to_have_text("Twilio softphone not configured")
+    expect(page.locator("#stream-state")).to_have_attribute("data-state", "live")
+    assert page.evaluate("window.Twilio === undefined") and errors == []
+
+
+def test_an_sdk_that_cannot_be_fetched_is_reported_and_nothing_else_breaks(chromium, console_with):
+    errors: list = []
+    unreachable = f"http://127.0.0.1:{free_port()}/twilio.min.js"      # nothing listens there
+    page = workspace(chromium, console_with(**{**SOFTPHONE, "TWILIO_VOICE_SDK_URL": unreachable}), errors)
+    page.goto("/workspace/")
+    expect(page.locator("#softphone-state")).to_have_attribute("data-state", "nosdk")
+    expect(page.locator("#softphone-take")).to_be_disabled()
+    expect(page.locator("#stream-state")).to_have_attribute("data-state", "live")
+    assert errors == []
+
+
+def test_the_softphone_takes_a_call_with_the_agents_token(chromium, console_with):
+    errors: list = []
+    console = console_with(**SOFTPHONE)
+    page = workspace(chromium, console, errors)
+    page.route(SDK_URL, lambda route: route.fulfill(status=200, content_type="text/javascript", body=FAKE_SDK))
+    page.goto("/workspace/")
+    state = page.locator("#softphone-state")
+    expect(state).to_have_attribute("data-state", "ready")
+    claims = _claims(page.evaluate("window.seenByTwilio.token"))
+    with console.hl.session() as s:
+        agent_id = s.scalar(select(User.id).where(User.username == "agent1"))
+    assert claims["grants"]["identity"] == f"agent_{agent_id}"
+    assert claims["grants"]["voice"]["outgoing"]["application_sid"] == "APbrowser"
+
+    page.click("#softphone-take")
+    expect(state).to_have_attribute("data-state", "dialing")
+    page.evaluate("window.seenByTwilio.call.accept()")
+    expect(state).to_have_attribute("data-state", "live")
+    expect(page.locator("#softphone-take")).to_be_hidden()
+    page.click("#softphone-mute")
+    expect(page.locator("#softphone-mute")).to_have_text("取消静音")
+    page.click("#softphone-hangup")
+    expect(state).to_have_attribute("data-state", "ended")
+    expect(page.locator("#softphone-take")).to_be_enabled()
+    assert page.evaluate("window.seenByTwilio.connects") == 1 and errors == []
+
+
+def _claims(token: str) -> dict:
+    """The payload of a JWT (the server's signature is checked by tests/twilio/test_agent_side.py)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

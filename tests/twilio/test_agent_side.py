@@ -1,0 +1,386 @@
+"""The agent side of a queued Twilio call: the softphone's token, the TwiML App's voice URL that
+dials the agents' queue, and the Queue url that pops the caller's card on the agent who took it.
+
+Every Twilio request is signed as Twilio signs it (tests/twilio/phone.py) and every answer is
+parsed as TwiML.
+"""
+from __future__ import annotations
+
+import uuid
+from html.parser import HTMLParser
+
+import jwt
+import pytest
+from sqlalchemy import func, select
+
+from ivr import prompts
+from ivr.scenarios import DEMO_PATH
+from tests.conftest import sqlite_copy
+from tests.console.conftest import Console, text
+from tickets.models import AgentEvent, Call, User, WorkOrder
+
+from .phone import PhoneCall, Twilio, query, twiml, verbs
+
+WANG = "13800138000"
+ACCOUNT, API_KEY, API_SECRET, APP_SID = "ACtest", "SKtest0123", "api-key-secret-for-the-softphone-tests", "APtest4567"
+SDK_URL = "https://sdk.example.test/twilio.min.js"
+SOFTPHONE = {"TWILIO_API_KEY": API_KEY, "TWILIO_API_SECRET": API_SECRET, "TWILIO_TWIML_APP_SID": APP_SID,
+             "TWILIO_VOICE_SDK_URL": SDK_URL}
+VOICE_URL = "/twilio/agent/voice"
+
+
+@pytest.fixture
+def hl(sqlite_template, tmp_path, clock):
+    """The test Hotline with the softphone configured (the shared fixtures build on it)."""
+    h = sqlite_copy(sqlite_template, tmp_path, clock, **SOFTPHONE)
+    yield h
+    h.close()
+
+
+def console(app, username: str | None = None, lang: str = "zh") -> Console:
+    c = Console(app)
+    if username:
+        assert c.login(username).status_code == 302
+    if lang != "zh":
+        c.post("/language", {"lang": lang})
+    return c
+
+
+def request_token(c: Console, accept: str = "application/json"):
+    return c.client.post("/workspace/softphone/token", headers={"X-CSRFToken": c.token(), "Accept": accept})
+
+
+def user_id(hl, username: str) -> int:
+    with hl.session() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def make_available(hl, username: str) -> None:
+    with hl.session() as s, s.begin():
+        s.scalar(select(User).where(User.username == username)).presence = "available"
+
+
+def call_row(hl, sid: str) -> Call:
+    with hl.session() as s:
+        return s.scalar(select(Call).where(Call.external_id == sid))
+
+
+def events(hl, kind: str, username: str | None = None) -> list[AgentEvent]:
+    with hl.session() as s:
+        q = select(AgentEvent).where(AgentEvent.kind == kind).order_by(AgentEvent.id)
+        if username:
+            q = q.where(AgentEvent.user_id == user_id(hl, username))
+        return list(s.scalars(q))
+
+
+class Softphone:
+    """An agent's browser calling the TwiML App, as Twilio reports that call to our webhooks."""
+
+    def __init__(self, twilio: Twilio, identity: str) -> None:
+        self.twilio = twilio
+        self.sid = "CA" + uuid.uuid4().hex
+        self.identity = identity
+
+    def params(self) -> dict[str, str]:
+        return {"AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "ApplicationSid": APP_SID, "CallSid": self.sid,
+                "CallStatus": "ringing", "Direction": "inbound", "From": f"client:{self.identity}",
+                "Caller": f"client:{self.identity}", "To": ""}
+
+    def dial(self):
+        return self.twilio.post(VOICE_URL, self.params())
+
+    def take(self, caller: PhoneCall, queue_seconds: int = 42, queue_sid: str = "QUtest") -> tuple[str, dict]:
+        """Dial the queue and be bridged to `caller`: Twilio fetches the <Queue url> on the caller's leg.
+        Returns the URL and the parameters of that request (to replay it)."""
+        resp = self.dial()
+        assert resp.status_code == 200, text(resp)
+        url = twiml(text(resp)).find("Dial/Queue").get("url")
+        params = caller.params(QueueSid=queue_sid, QueueTime=str(queue_seconds), DequeingCallSid=self.sid)
+        return url, params
+
+
+def softphone(hl, twilio: Twilio, username: str) -> Softphone:
+    """`username`'s softphone: the identity its token carries is agent_<user id>."""
+    return Softphone(twilio, f"agent_{user_id(hl, username)}")
+
+
+def queued(phone, caller: str = WANG) -> PhoneCall:
+    call = phone(caller)
+    call.dial()
+    assert verbs(call.press("0")) == ["Enqueue"]
+    return call
+
+
+# ----------------------------------------------------------------------------- the token
+
+def test_the_token_names_the_agent_and_grants_calls_to_the_twiml_app_only(app):
+    resp = request_token(console(app, "agent1"))
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    body = resp.get_json()
+    claims = jwt.decode(body["token"], API_SECRET, algorithms=["HS256"])
+    assert (claims["iss"], claims["sub"]) == (API_KEY, ACCOUNT)
+    assert claims["grants"]["identity"] == body["identity"] == f"agent_{user_id(app.extensions['hotline'], 'agent1')}"
+    assert claims["grants"]["voice"] == {"outgoing": {"application_sid": APP_SID}}
+
+
+@pytest.mark.parametrize("username, status", [("agent1", 200), ("supervisor1", 200), ("franchisee1", 403),
+                                              ("dispatcher1", 403), ("callback1", 403), ("admin", 403)])
+def test_only_call_taking_roles_get_a_token(app, username, status):
+    resp = request_token(console(app, username))
+    assert resp.status_code == status
+    assert ("token" in (resp.get_json(silent=True) or {})) == (status == 200)
+
+
+def test_the_softphone_of_the_tokens_identity_may_dial_the_queue(app, twilio):
+    identity = request_token(console(app, "supervisor1")).get_json()["identity"]
+    resp = Softphone(twilio, identity).dial()
+    assert resp.status_code == 200 and twiml(text(resp)).find("Dial/Queue") is not None
+
+
+def test_a_logged_out_script_gets_401(app):
+    resp = request_token(console(app))
+    assert resp.status_code == 401 and "token" not in resp.get_json()
+
+
+def test_a_logged_out_browser_is_sent_to_the_login_page(app):
+    resp = request_token(console(app), accept="text/html")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_a_token_request_without_the_csrf_token_is_refused(app):
+    c = console(app, "agent1")
+    resp = c.client.post("/workspace/softphone/token", headers={"Accept": "application/json"})
+    assert resp.status_code == 400
+
+
+def test_without_twilio_configured_the_token_is_503_naming_the_missing_variables(sibling_app):
+    app = sibling_app(twilio_api_key="", twilio_twiml_app_sid="")
+    resp = request_token(console(app, "agent1", lang="en"))
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["missing"] == ["TWILIO_API_KEY", "TWILIO_TWIML_APP_SID"]
+    assert "Twilio softphone not configured" in body["error"] and "TWILIO_API_KEY" in body["error"]
+
+
+# ----------------------------------------------------------------------------- the workspace page
+
+def test_the_workspace_loads_the_sdk_and_the_softphone_when_configured(app):
+    box = SoftphoneBox(text(console(app, "agent1").get("/workspace/")))
+    assert box.attrs["data-configured"] == "yes" and box.attrs["data-token-url"] == "/workspace/softphone/token"
+    assert [(s["src"], "defer" in s) for s in box.scripts] == [(SDK_URL, True), ("/static/js/softphone.js", True)]
+    assert "softphone-take" in box.ids and "softphone-off" not in box.ids
+
+
+def test_without_twilio_the_workspace_says_so_and_loads_no_sdk(sibling_app):
+    app = sibling_app(twilio_api_secret="")
+    page = text(console(app, "agent1", lang="en").get("/workspace/"))
+    box = SoftphoneBox(page)
+    assert box.attrs["data-configured"] == "no" and box.scripts == []
+    assert box.text["softphone-off"] == "Twilio softphone not configured"
+    assert "TWILIO_API_SECRET" in box.ids["softphone-off"]["title"]
+    assert "softphone.js" not in page and SDK_URL not in page
+
+
+class SoftphoneBox(HTMLParser):
+    """The workspace's <div id=softphone> as a browser reads it: its attributes, the elements
+    inside by id, their text, and its <script> tags."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.attrs: dict[str, str | None] = {}
+        self.ids: dict[str, dict[str, str | None]] = {}
+        self.text: dict[str, str] = {}
+        self.scripts: list[dict[str, str | None]] = []
+        self._depth = 0          # > 0 inside the box
+        self._current: str | None = None
+        self.feed(page)
+        assert self.attrs, "the workspace has no softphone box"
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._depth == 0:
+            if attrs.get("id") == "softphone":
+                self.attrs, self._depth = attrs, 1
+            return
+        if tag == "div":
+            self._depth += 1
+        if tag == "script":
+            self.scripts.append(attrs)
+        if "id" in attrs:
+            self.ids[attrs["id"]] = attrs
+            self._current = attrs["id"]
+
+    def handle_endtag(self, tag):
+        self._current = None
+        if self._depth and tag == "div":
+            self._depth -= 1
+
+    def handle_data(self, data):
+        if self._depth and self._current:
+            self.text[self._current] = self.text.get(self._current, "") + data.strip()
+
+
+# ----------------------------------------------------------------------------- the agent's call
+
+def test_the_softphone_dials_the_queue_the_callers_are_enqueued_in(hl, twilio, phone):
+    enqueue = queued(phone).last.find("Enqueue")
+    resp = softphone(hl, twilio, "agent2").dial()
+    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    doc = twiml(text(resp))
+    assert verbs(doc) == ["Dial"]
+    queue = doc.find("Dial/Queue")
+    assert queue.text == enqueue.text == "agents"
+    assert queue.get("method") == "POST"
+    assert queue.get("url").startswith("/twilio/agent/connect?")
+    assert query(queue.get("url")) == {"agent": str(user_id(hl, "agent2"))}
+
+
+@pytest.mark.parametrize("caller", ["client:agent1", "client:agent_99999", "client:agent_{franchisee}", "client:agent_",
+                                    "client:agent_1x", "+8613800138000", ""])
+def test_a_call_from_anything_but_an_agents_softphone_is_refused(hl, twilio, caller):
+    phone = softphone(hl, twilio, "agent1")
+    params = {**phone.params(), "From": caller.format(franchisee=user_id(hl, "franchisee1"))}
+    assert twilio.post(VOICE_URL, params).status_code == 403
+
+
+def test_a_deactivated_agents_softphone_is_refused(hl, twilio):
+    with hl.session() as s, s.begin():
+        s.scalar(select(User).where(User.username == "agent2")).active = False
+    assert softphone(hl, twilio, "agent2").dial().status_code == 403
+
+
+def test_an_unsigned_or_forged_agent_call_is_refused(hl, twilio):
+    phone = softphone(hl, twilio, "agent1")
+    assert twilio.post(VOICE_URL, phone.params(), signed=False).status_code == 403
+    forged = Twilio(twilio.client.application, token="not-our-auth-token")
+    assert forged.post(VOICE_URL, phone.params()).status_code == 403
+
+
+def test_a_replayed_agent_call_gets_the_same_twiml(hl, twilio):
+    phone = softphone(hl, twilio, "agent1")
+    first, again = phone.dial(), phone.dial()
+    assert (again.status_code, text(again)) == (first.status_code, text(first))
+
+
+# ----------------------------------------------------------------------------- the bridge and the pop
+
+def test_the_caller_pops_on_the_agent_whose_softphone_took_the_call(hl, twilio, phone):
+    caller = queued(phone)                        # nobody was available: no card popped at enqueue time
+    assert events(hl, "offer") == []
+    agent_id = user_id(hl, "agent2")
+    bus = hl.bus.subscribe(f"agent.{agent_id}")
+    try:
+        url, params = softphone(hl, twilio, "agent2").take(caller, queue_seconds=42)
+        doc = twilio.twiml(url, params)
+        first = bus.get(timeout=10)
+    finally:
+        bus.close()
+    assert first is not None and first.payload["kind"] == "offer"
+    pop = first.payload["payload"]
+    assert pop["external_id"] == caller.sid
+    assert (pop["card"]["caller"], pop["card"]["name"]) == ("+8613800138000", "王女士")
+    row = call_row(hl, caller.sid)
+    assert pop["ivr"]["queue"] == "agents" and pop["ivr"]["path"] == row.ivr_path and row.ivr_path
+    assert (row.agent_user_id, row.agent_member, row.queue_result, row.hold_seconds) == (
+        agent_id, f"client:agent_{agent_id}", "answered", 42)
+    assert [e.kind for e in events(hl, "connect", "agent2")] == ["connect"]
+    # Twilio plays this to the caller, just before the agent is on the line.
+    assert verbs(doc) == ["Say"]
+    assert doc.find("Say").text == prompts.text("agent.connecting", "zh")
+    assert doc.find("Say").get("language") == "zh-CN"
+
+
+def test_the_card_carries_the_order_the_caller_had_in_hand(hl, twilio, phone):
+    booking = phone(WANG)
+    booking.dial()
+    for key in DEMO_PATH.split():
+        booking.press(key)
+    booking.hang_up()
+    number = _order_number(hl, booking.sid)
+    assert number and number.isdigit()
+    caller = phone(WANG)
+    caller.dial()
+    caller.press("2")                             # the status of my order: the one open order is read
+    assert verbs(caller.press("0")) == ["Enqueue"]
+    twilio.twiml(*softphone(hl, twilio, "agent1").take(caller))
+    [offer] = events(hl, "offer", "agent1")
+    assert offer.payload["ivr"]["order"] == number
+
+
+def _order_number(hl, sid: str) -> str:
+    with hl.session() as s:
+        return s.scalar(select(WorkOrder.number).join(Call, Call.order_id == WorkOrder.id)
+                        .where(Call.external_id == sid))
+
+
+def test_an_english_caller_hears_english(hl, twilio, phone):
+    caller = phone(WANG)
+    caller.dial()
+    with hl.session() as s, s.begin():
+        s.scalar(select(Call).where(Call.external_id == caller.sid)).language = "en"
+    doc = twilio.twiml(*softphone(hl, twilio, "agent1").take(caller))
+    assert doc.find("Say").text == prompts.text("agent.connecting", "en")
+    assert doc.find("Say").get("language") == "en-US"
+
+
+def test_the_agent_popped_at_enqueue_who_takes_the_call_gets_no_second_card(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    assert [e.call_id for e in events(hl, "offer", "agent1")] == [call_row(hl, caller.sid).id]
+    twilio.twiml(*softphone(hl, twilio, "agent1").take(caller))
+    assert len(events(hl, "offer")) == 1
+    assert len(events(hl, "connect", "agent1")) == 1
+    assert events(hl, "missed") == []
+
+
+def test_an_agent_popped_at_enqueue_is_told_when_another_agent_takes_the_call(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    twilio.twiml(*softphone(hl, twilio, "agent2").take(caller))
+    assert [e.payload["external_id"] for e in events(hl, "offer", "agent2")] == [caller.sid]
+    [missed] = events(hl, "missed", "agent1")
+    assert missed.call_id == call_row(hl, caller.sid).id
+    assert call_row(hl, caller.sid).agent_user_id == user_id(hl, "agent2")
+
+
+def test_a_replayed_bridge_answers_the_same_and_offers_nothing_again(hl, twilio, phone):
+    caller = queued(phone)
+    url, params = softphone(hl, twilio, "agent2").take(caller)
+    first, again = twilio.post(url, params), twilio.post(url, params)
+    assert first.status_code == again.status_code == 200
+    assert text(again) == text(first)
+    assert len(events(hl, "offer")) == 1 and len(events(hl, "connect")) == 1
+
+
+def test_a_caller_enqueued_without_our_menu_is_still_recorded_and_popped(hl, twilio):
+    stranger = PhoneCall(twilio, "13900139000")   # never went through /twilio/voice
+    twilio.twiml(*softphone(hl, twilio, "agent1").take(stranger))
+    row = call_row(hl, stranger.sid)
+    assert (row.transport, row.caller, row.queue_result) == ("twilio", "+8613900139000", "answered")
+    [offer] = events(hl, "offer", "agent1")
+    assert offer.call_id == row.id
+
+
+def test_the_queue_url_must_name_an_active_agent(hl, twilio, phone):
+    caller = queued(phone)
+    params = caller.params(QueueSid="QUtest", QueueTime="5")
+    assert twilio.post("/twilio/agent/connect", params).status_code == 400
+    franchisee = user_id(hl, "franchisee1")
+    assert twilio.post(f"/twilio/agent/connect?agent={franchisee}", params).status_code == 403
+    with hl.session() as s:
+        assert s.scalar(select(func.count()).select_from(AgentEvent)) == 0
+
+
+def test_the_bridged_call_is_answered_in_the_figures_once_it_ends(hl, twilio, phone):
+    caller = queued(phone)
+    twilio.twiml(*softphone(hl, twilio, "agent1").take(caller))
+    caller.leave_queue("bridged", 42)             # <Enqueue action> after both sides hung up
+    caller.hang_up()
+    row = call_row(hl, caller.sid)
+    assert (row.outcome, row.queue_result, row.agent_user_id) == ("agent", "answered", user_id(hl, "agent1"))
+
+
+def test_agent_webhooks_without_a_call_sid_are_bad_requests(hl, twilio):
+    params = {k: v for k, v in softphone(hl, twilio, "agent1").params().items() if k != "CallSid"}
+    assert twilio.post(VOICE_URL, params).status_code == 400
+    assert twilio.post(f"/twilio/agent/connect?agent={user_id(hl, 'agent1')}", params).status_code == 400

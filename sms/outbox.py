@@ -88,11 +88,11 @@ def record_reply(session: Session, phone: str, body: str, *, provider: str, kind
                  order: WorkOrder | None = None, dedupe_key: str | None = None) -> SmsMessage:
     """Record a reply that leaves in the webhook's own answer (TwiML): it is sent with the response."""
     now = hotline_of(session).now()
-    row = SmsMessage(direction="out", provider=provider, phone=phone, body=body, segments=segments.count(body),
-                     kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
-                     status="sent", created_at=now, updated_at=now)
-    session.add(row)
-    return row
+    # Written at once, like enqueue's rows: no flush at commit for a row nothing changes again.
+    return insert_now(session, SmsMessage(
+        direction="out", provider=provider, provider_sid=None, phone=phone, body=body,
+        segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
+        order_id=order.id if order is not None else None, status="sent", error="", created_at=now, updated_at=now))
 
 
 def send_one(hl: Hotline, message_id: int) -> str | None:

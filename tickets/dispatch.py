@@ -64,6 +64,9 @@ def forget_districts(session: Session) -> None:
     hotline_of(session).extensions.pop("district_index", None)
 
 
+_DISTRICTS = select(District).where(District.id.in_(bindparam("ids", expanding=True)))
+
+
 def resolve_district(session: Session, address: str) -> DistrictMatch:
     """Find the district named in a free-text address by its names and aliases.
 
@@ -82,7 +85,7 @@ def resolve_district(session: Session, address: str) -> DistrictMatch:
         return DistrictMatch(None)
     ranked = sorted(best_len.items(), key=lambda kv: -kv[1])
     top = [d_id for d_id, n in ranked if n == ranked[0][1]]
-    districts = {d.id: d for d in session.scalars(select(District).where(District.id.in_(best_len)))}
+    districts = {d.id: d for d in session.scalars(_DISTRICTS, {"ids": list(best_len)})}
     if len(top) == 1:
         return DistrictMatch(districts[top[0]], [districts[d_id] for d_id, _ in ranked])
     return DistrictMatch(None, [districts[d_id] for d_id in top])

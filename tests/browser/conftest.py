@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent_console.commands import WebService
-from tests.console.live import demo_template, hotline_from  # noqa: F401
+from tests.console.live import agents_answer_now, demo_template, hotline_from  # noqa: F401
 from tests.servers import free_port
 from tickets.models import utcnow
 
@@ -47,7 +47,7 @@ def live_console(demo_template, tmp_path):
     (the `hotline simulate-call` process the tests start keeps the real time too)."""
     hl = hotline_from(demo_template, tmp_path / "hotline.db", clock=utcnow,
                       WEB_BIND=f"127.0.0.1:{free_port()}", FASTAGI_BIND=f"127.0.0.1:{free_port()}",
-                      WEB_THREADS="8", STREAM_SLOTS="16")
+                      WEB_THREADS="8", STREAM_SLOTS="16", **agents_answer_now())
     svc = WebService(hl)
     svc.start()
     yield svc

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -25,7 +26,8 @@ from tests.conftest import Clock, make_test_hotline
 from tickets import calls
 from tickets.config import load_settings
 from tickets.context import Hotline
-from tickets.models import User
+from tickets.models import User, utcnow
+from tickets.timeutil import is_statutory_holiday, to_local
 
 _TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -207,13 +209,28 @@ def offer_to(hl: Hotline, username: str, caller: str = "13800138000", external_i
         return calls.offer_call(s, call, agent, ivr).id
 
 
+def agents_answer_now() -> dict[str, str]:
+    """Environment under which agents answer at this real moment, for processes on the real clock.
+
+    BUSINESS_HOURS becomes a window around the present local time (the default 08:00-20:00 would
+    send an evening test run to the after-hours callback). Statutory holidays are closed all day
+    whatever the hours say, so on one of those the test is skipped, saying why.
+    """
+    local = to_local(utcnow(), load_settings({}).timezone)
+    if is_statutory_holiday(local.date()):
+        pytest.skip(f"{local.date()} is a statutory holiday: agents never answer on the real clock today")
+    return {"BUSINESS_HOURS": f"{(local - timedelta(hours=2)):%H:%M}-{(local + timedelta(hours=2)):%H:%M}"}
+
+
 def simulate_call(database_url: str, cwd: Path, phone: str = "13800138000", keys: str = "0",
                   **env: str) -> subprocess.CompletedProcess:
     """Run `hotline simulate-call` in its own process against `database_url`; with nothing on its
-    FASTAGI_BIND it serves the call itself and offers it to an available agent (no PBX)."""
+    FASTAGI_BIND it serves the call itself and offers it to an available agent (no PBX). Agents
+    answer (see agents_answer_now) unless `env` says otherwise."""
     from tests.servers import free_port
 
     full = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    full.update(agents_answer_now())
     full.update({"DATABASE_URL": database_url, "FASTAGI_BIND": f"127.0.0.1:{free_port()}",
                  "PROMPTS_DIR": str(cwd / "sounds"), "RECORDINGS_DIR": str(cwd / "recordings"), **env})
     done = subprocess.run([str(Path(sys.executable).parent / "hotline"), "simulate-call", phone, "--keys", keys],

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.console.live import Browser, SseStream, demo_template, offer_to, wait_until  # noqa: F401
+from tests.console.live import (Browser, SseStream, agents_answer_now, demo_template, offer_to,  # noqa: F401
+                                wait_until)
 from tests.servers import free_port
 from tickets.config import load_settings
 from tickets.context import Hotline
@@ -82,7 +83,7 @@ def port_of(bind: str) -> int:
 
 
 def test_hotline_run_demo_pops_a_simulated_callers_card_on_the_available_agent(tmp_path):
-    env = base_env(tmp_path)
+    env = base_env(tmp_path, **agents_answer_now())
     run = Proc([str(BIN / "hotline"), "run", "--demo"], env, tmp_path)
     try:
         run.wait_for("Stop with Ctrl-C.")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from tickets.context import Hotline
 from tickets.models import IvrSession, utcnow
+from tickets.prepared import Prepared
 
 # A snapshot outlives any real call; after that Redis forgets it on its own.
 SNAPSHOT_TTL_SECONDS = 6 * 3600
@@ -49,38 +50,38 @@ class CallStates(Protocol):
         """Drop the call's state once the call is over."""
 
 
-# Built once: this runs on every key press, where building and compiling a statement (let alone
-# the ORM's unit of work) would cost several times what SQLite itself spends.
-_LOAD = select(IvrSession.state, IvrSession.step).where(IvrSession.call_key == bindparam("sid"))
-_LATEST = select(IvrSession.state).where(IvrSession.call_key == bindparam("sid"))
-_INSERT = insert(IvrSession).values(call_key=bindparam("sid"), state=bindparam("state"), step=bindparam("step"),
-                                    updated_at=bindparam("now"))
-_UPDATE = (update(IvrSession).where(IvrSession.call_key == bindparam("sid"))
-           .values(state=bindparam("state"), step=bindparam("step"), updated_at=bindparam("now")))
-_DELETE = delete(IvrSession).where(IvrSession.call_key == bindparam("sid"))
+# Built once and run on the driver's cursor: this runs on every key press, where SQLAlchemy's own
+# execution of a statement (let alone the ORM's unit of work) costs several times what SQLite spends.
+_LOAD = Prepared(select(IvrSession.state, IvrSession.step).where(IvrSession.call_key == bindparam("sid")))
+_LATEST = Prepared(select(IvrSession.state).where(IvrSession.call_key == bindparam("sid")))
+_INSERT = Prepared(insert(IvrSession).values(call_key=bindparam("sid"), state=bindparam("state"),
+                                             step=bindparam("step"), updated_at=bindparam("now")))
+_UPDATE = Prepared(update(IvrSession).where(IvrSession.call_key == bindparam("sid"))
+                   .values(state=bindparam("state"), step=bindparam("step"), updated_at=bindparam("now")))
+_DELETE = Prepared(delete(IvrSession).where(IvrSession.call_key == bindparam("sid")))
 
 
 class DatabaseCallStates:
     """Call state in the `ivr_sessions` table, on the connection of the caller's transaction."""
 
     def load(self, session: Session, call_sid: str, step: int, token: str) -> dict[str, Any] | None:
-        row = session.connection().execute(_LOAD, {"sid": call_sid}).first()
-        if row is None or row.step != step:
+        row = _LOAD.first(session, {"sid": call_sid})
+        if row is None or row[1] != step:
             return None
-        return row.state
+        return row[0]
 
     def save(self, session: Session, call_sid: str, step: int, state: dict[str, Any]) -> str:
         # Step 1's state is the first the call has (the incoming call saves it).
         stmt = _INSERT if step == 1 else _UPDATE
-        session.connection().execute(stmt, {"sid": call_sid, "state": state, "step": step, "now": utcnow()})
+        stmt.run(session, {"sid": call_sid, "state": state, "step": step, "now": utcnow()})
         # The row holds exactly one state per step: no token needed.
         return ""
 
     def latest(self, session: Session, call_sid: str) -> dict[str, Any] | None:
-        return session.connection().execute(_LATEST, {"sid": call_sid}).scalar()
+        return _LATEST.scalar(session, {"sid": call_sid})
 
     def forget(self, session: Session, call_sid: str) -> None:
-        session.connection().execute(_DELETE, {"sid": call_sid})
+        _DELETE.run(session, {"sid": call_sid})
 
 
 # Stores the snapshot and moves the call's "latest" pointer forward (never back), in one round trip.

@@ -7,9 +7,12 @@ from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
 from tickets.models import SmsOptOut
+from tickets.prepared import Prepared
 
 
-_OPTED_OUT = select(SmsOptOut.__table__.c.opted_out).where(SmsOptOut.__table__.c.phone == bindparam("phone"))
+# Run on the driver's cursor: every inbound message and every notice asks.
+_OPTED_OUT = Prepared(select(SmsOptOut.__table__.c.opted_out)
+                      .where(SmsOptOut.__table__.c.phone == bindparam("phone")))
 _SEEN = "sms.optout.seen"      # phone -> opted out, as read or written in this session's transaction
 
 
@@ -20,7 +23,7 @@ def is_opted_out(session: Session, phone: str) -> bool:
     """
     seen = session.info.setdefault(_SEEN, {})
     if phone not in seen:
-        seen[phone] = bool(session.scalar(_OPTED_OUT, {"phone": phone}))
+        seen[phone] = bool(_OPTED_OUT.scalar(session, {"phone": phone}))
     return seen[phone]
 
 

@@ -9,8 +9,10 @@ Two blueprints (the logic is in ivr.twilio_agents; setup in docs/twilio-agents.m
 - `agent_hooks` (Twilio, signed like every Twilio webhook): `POST /twilio/agent/voice` is the
   TwiML App's voice URL (the agent's softphone dials the agents' queue), and
   `POST /twilio/agent/connect?agent=<user id>` is the Queue url Twilio fetches as it bridges
-  the longest-waiting caller to that agent (the screen-pop). Each runs once per CallSid (and
-  QueueSid): a replay gets the stored TwiML and offers nothing again.
+  the longest-waiting caller to that agent (the screen-pop, the agent on_call), and
+  `POST /twilio/agent/dialed?agent=<user id>` is the Dial's action, posted when the agent's dial
+  ends (talk time, `complete`, the agent to wrap-up). Each runs once per CallSid (and QueueSid):
+  a replay gets the stored TwiML and records or offers nothing again.
 """
 from __future__ import annotations
 
@@ -67,11 +69,13 @@ def _template_helpers() -> dict:
 
 
 def softphone() -> dict:
-    """What the workspace's softphone box shows: configured or not (and what is missing), and its URLs."""
+    """What the workspace's softphone box shows: configured or not (and what is missing), its URLs,
+    and the logged-in user's Twilio client name."""
     settings = hotline().settings
     missing = twilio_agents.missing_settings(settings)
+    user = current_user()
     return {"configured": not missing, "missing": missing, "sdk_url": settings.twilio_voice_sdk_url,
-            "token_url": url_for("softphone.token")}
+            "token_url": url_for("softphone.token"), "client": twilio_agents.client_name(user) if user else ""}
 
 
 @bp.post("/token")
@@ -110,7 +114,7 @@ def dial():
         if agent is None:
             log.warning("twilio agent call %s: refused, %r is not the softphone of an active agent", sid, caller)
             abort(403)
-        return twilio_agents.dial_queue(url_for(".connect", agent=agent.id))
+        return twilio_agents.dial_queue(url_for(".connect", agent=agent.id), url_for(".dialed", agent=agent.id))
     return exactly_once(db(), PROVIDER, f"{sid}:dial", work)
 
 
@@ -118,19 +122,38 @@ def dial():
 @twilio_signed
 def connect():
     """<Queue url>: Twilio is bridging the caller (CallSid) to the agent named in our own URL."""
-    sid = _call_sid()
-    agent_id = request.args.get("agent", type=int)
-    if agent_id is None:
-        abort(400, "agent must be a user id from our own TwiML")
+    sid, agent_id = _call_sid(), _agent_id()
     params = request.form.to_dict()
     links = Links(answer="", no_input="", queue_result="",
                   prompt=lambda lang, key: url_for("voice_hooks.prompt", lang=lang, key=key))
 
     def work(s):
-        agent = twilio_agents.agent_by_id(s, agent_id)
-        if agent is None:
-            log.warning("twilio call %s: refused, user %s is not an active agent", sid, agent_id)
-            abort(403)
-        return twilio_agents.connect(s, _voice(), params, agent, links)
+        return twilio_agents.connect(s, _voice(), params, _agent(s, sid, agent_id), links)
     key = f"{sid}:connect:{request.form.get('QueueSid', '')}"[:128]
     return exactly_once(db(), PROVIDER, key, work)
+
+
+@hooks.post("/twilio/agent/dialed")
+@twilio_signed
+def dialed():
+    """<Dial action>: the dial of the agent's call (CallSid) into the queue has ended."""
+    sid, agent_id = _call_sid(), _agent_id()
+    params = request.form.to_dict()
+    return exactly_once(db(), PROVIDER, f"{sid}:dialed",
+                        lambda s: twilio_agents.dialed(s, params, _agent(s, sid, agent_id)))
+
+
+def _agent_id() -> int:
+    agent_id = request.args.get("agent", type=int)
+    if agent_id is None:
+        abort(400, "agent must be a user id from our own TwiML")
+    return agent_id
+
+
+def _agent(s, sid: str, agent_id: int):
+    """The active agent our own URL names; 403 for anyone else."""
+    agent = twilio_agents.agent_by_id(s, agent_id)
+    if agent is None:
+        log.warning("twilio call %s: refused, user %s is not an active agent", sid, agent_id)
+        abort(403)
+    return agent

@@ -1,7 +1,8 @@
 """The agent workspace: presence, the live screen-pop stream, the caller's card, and wrap-up.
 
 An agent keeps this page open all shift. It shows their presence (available/busy/away, which
-routes calls to them) and their extension or Twilio client name, listens on the event stream
+routes calls to them, or on a call / wrapping up while a softphone call sets it) and their
+extension or Twilio client name, listens on the event stream
 (Server-Sent Events, see agent_console.stream) and, when a call is offered to them, fetches the
 caller's card (`/workspace/offers/<event id>`) and shows it with a work-order form prefilled
 from the card and the IVR. After the call the agent saves a disposition and notes on the call
@@ -40,7 +41,7 @@ WORKSPACE_STRINGS: dict[str, tuple[str, str]] = {
     "ws.presence.now": ("当前状态：{state}", "Now: {state}"),
     "ws.presence.saved": ("状态已更新：{state}", "Presence set: {state}"),
     "ws.extension": ("分机 / Twilio 客户端名", "Extension / Twilio client"),
-    "ws.extension.hint": ("如 PJSIP/agent1 或 client:agent1", "e.g. PJSIP/agent1 or client:agent1"),
+    "ws.extension.hint": ("如 PJSIP/agent1；您的 Twilio 客户端名是 {client}", "e.g. PJSIP/agent1; your Twilio client is {client}"),
     "ws.stream.connecting": ("正在连接…", "Connecting…"),
     "ws.stream.live": ("来电提醒已连接", "Live: calls will pop here"),
     "ws.stream.reconnecting": ("连接中断，正在重连…", "Connection lost, reconnecting…"),
@@ -94,7 +95,8 @@ WORKSPACE_STRINGS: dict[str, tuple[str, str]] = {
                     "Without a PBX: set yourself available, then run hotline simulate-call 13800138000 --keys \"0\"."),
     **{f"disposition.{code}": names for code, names in agents.DISPOSITIONS.items()},
     **{f"presence.{p}": names for p, names in {"available": ("空闲", "available"), "busy": ("忙碌", "busy"),
-                                              "away": ("离开", "away")}.items()},
+                                              "away": ("离开", "away"), agents.ON_CALL: ("通话中", "on a call"),
+                                              agents.WRAP_UP: ("话后处理中", "wrapping up")}.items()},
 }
 
 
@@ -155,7 +157,7 @@ def index():
         pop_html = _render_pop(agents.screen_pop(s, current_user(), desk["current_event_id"])) \
             if desk["current_event_id"] else None
     return render_template("workspace.html", desk=desk, pop_html=pop_html, presences=agents.PRESENCES,
-                           timezone=hotline().settings.timezone.key)
+                           call_presences=agents.CALL_PRESENCES, timezone=hotline().settings.timezone.key)
 
 
 @bp.post("/presence")

@@ -12,9 +12,14 @@ and offers the card to an agent who is available at that moment, if any. The age
 3. `connect`: before bridging, Twilio fetches the Queue `url` on the caller's leg (`CallSid` is
    the caller's call, `DequeingCallSid` the agent's). The caller's card pops on that agent's
    screen (unless it already has), agents who were offered the call and did not take it are
-   told so, and the call record is answered by that agent. Twilio plays the answer to the
-   caller only (it allows `<Play>`, `<Say>`, `<Pause>`, `<Redirect>` there): the caller hears
-   that an agent is taking the call; the agent sees the card.
+   told so, the call record is answered by that agent, and the agent is `on_call` (no other
+   caller pops on their screen). Twilio plays the answer to the caller only (it allows `<Play>`,
+   `<Say>`, `<Pause>`, `<Redirect>` there): the caller hears that an agent is taking the call;
+   the agent sees the card.
+4. `dialed`: the `<Dial action>`, posted on the agent's call when the dial ends (the bridged
+   call is over, or it never bridged). The call record gets the talk time, the agent's console
+   `complete` (as the AMI listener's AgentComplete), and the agent goes to `wrap_up` whatever
+   the DialCallStatus; the agent's call is hung up.
 
 Nothing here knows Flask; `agent_console/twilio_agents.py` serves it.
 """
@@ -30,15 +35,15 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 from twilio.twiml.voice_response import VoiceResponse
 
-from tickets import calls
+from tickets import agents, calls
 from tickets.agents import CALL_TAKING_ROLES
 from tickets.bus import publish_after_commit
 from tickets.config import ConfigError, Settings
-from tickets.models import Call, User
+from tickets.models import AgentEvent, Call, User
 
 from . import phrases
 from .menus import QUEUE
-from .twilio import SAY, TRANSPORT, Links, TwilioVoice, caller_id, render
+from .twilio import HANGUP, SAY, TRANSPORT, Links, TwilioVoice, caller_id, render
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,9 @@ _CLIENT_IDENTITY = re.compile(rf"{CLIENT}{IDENTITY_PREFIX}([0-9]{{1,18}})")
 TOKEN_TTL_SECONDS = 3600
 # What the caller hears as the agent's softphone takes the call.
 CONNECTING = "agent.connecting"
+# DialCallStatus of a dial that bridged and ended normally (anything else: busy, no-answer,
+# failed, canceled). Only these finish the call record; the caller's own webhooks finish the rest.
+BRIDGED = frozenset({"completed", "answered"})
 
 # The settings the softphone needs -> the variables that set them (named when missing).
 SOFTPHONE_SETTINGS: dict[str, str] = {
@@ -69,6 +77,11 @@ def client_identity(user: User) -> str:
     """The Twilio Client identity of a console user. Built from the id: Twilio allows only letters,
     digits and underscores there, a user name may hold anything but spaces, and an id never changes."""
     return f"{IDENTITY_PREFIX}{user.id}"
+
+
+def client_name(user: User) -> str:
+    """`client:agent_<id>`: how Twilio names the user's softphone (`From`), and the call record's member."""
+    return CLIENT + client_identity(user)
 
 
 def access_token(settings: Settings, user: User, ttl: int = TOKEN_TTL_SECONDS) -> str:
@@ -94,10 +107,11 @@ def agent_for_client(session: Session, caller: str) -> User | None:
     return agent_by_id(session, int(found.group(1))) if found else None
 
 
-def dial_queue(connect_url: str, queue: str = QUEUE) -> str:
-    """The agent's TwiML: take the longest-waiting caller of `queue`; Twilio fetches `connect_url` first."""
+def dial_queue(connect_url: str, dialed_url: str, queue: str = QUEUE) -> str:
+    """The agent's TwiML: take the longest-waiting caller of `queue`; Twilio fetches `connect_url`
+    before bridging, and posts `dialed_url` when the dial ends."""
     vr = VoiceResponse()
-    vr.dial().queue(queue, url=connect_url, method="POST")
+    vr.dial(action=dialed_url, method="POST").queue(queue, url=connect_url, method="POST")
     return str(vr)
 
 
@@ -114,22 +128,61 @@ def connect(session: Session, voice: TwilioVoice, params: Mapping[str, str], age
     if all(other.id != agent.id for other in offered):
         calls.offer_call(session, call, agent, ivr=_ivr_info(session, voice, call))
     call.agent_user_id = agent.id
-    call.agent_member = CLIENT + client_identity(agent)
+    call.agent_member = client_name(agent)
     call.queue_result = "answered"
     seconds = params.get("QueueTime", "")
     if seconds.isdigit():
         call.hold_seconds = int(seconds)
     summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue, "member": call.agent_member,
                "hold_seconds": call.hold_seconds}
+    agents.call_taken(session, agent, call)
     for other in offered:
         if other.id != agent.id:
             # Their card of this call is stale: another agent has it.
             calls.push_agent_event(session, other, "missed", summary, call)
-    calls.push_agent_event(session, agent, "connect", summary, call)
+    # The agent's own call, by which its <Dial action> finds this call again.
+    calls.push_agent_event(session, agent, "connect", {**summary, "agent_call_sid": params.get("DequeingCallSid", "")},
+                           call)
     publish_after_commit(session, "call.answered", {**summary, "agent_user_id": agent.id})
     lang = call.language if call.language in SAY else "zh"
     segments, text = phrases.render([phrases.prompt(CONNECTING)], lang)
     return render([{"type": "play", "segments": segments, "text": text, "lang": lang}], links, voice.files)
+
+
+def dialed(session: Session, params: Mapping[str, str], agent: User) -> str:
+    """<Dial action> of `agent`'s call (`params["CallSid"]`): its dial into the queue has ended.
+
+    When it had been bridged to a caller, that call record gets the talk time (DialCallDuration),
+    the agent's console a `complete` with the dial's outcome, and the agent goes to wrap-up; a
+    dial that bridged nobody (the queue stayed empty until the timeout) records nothing.
+    """
+    agent_call_sid, status = params["CallSid"], params.get("DialCallStatus", "")
+    call = bridged_call(session, agent, agent_call_sid)
+    if call is None:
+        log.info("twilio agent call %s of %s: dial ended (%s) without a caller", agent_call_sid, agent.username,
+                 status or "no status")
+        return HANGUP
+    seconds = params.get("DialCallDuration", "")
+    call.talk_seconds = int(seconds) if seconds.isdigit() else 0
+    if status in BRIDGED:
+        calls.finish_call(session, call, "agent")
+    summary = {"call_id": call.id, "external_id": call.external_id, "queue": call.queue, "member": call.agent_member,
+               "talk_seconds": call.talk_seconds, "dial_status": status, "agent_call_sid": agent_call_sid,
+               "queue_sid": params.get("QueueSid", "")}
+    calls.push_agent_event(session, agent, "complete", summary, call)
+    publish_after_commit(session, "call.completed", summary)
+    agents.call_ended(session, agent, call)
+    # The agent's leg has nothing left to do (Twilio ignores this when that leg already hung up).
+    return HANGUP
+
+
+def bridged_call(session: Session, agent: User, agent_call_sid: str) -> Call | None:
+    """The caller's call record that `agent`'s call `agent_call_sid` was bridged to (by its `connect`)."""
+    return session.scalar(
+        select(Call).join(AgentEvent, AgentEvent.call_id == Call.id)
+        .where(AgentEvent.user_id == agent.id, AgentEvent.kind == "connect",
+               AgentEvent.payload["agent_call_sid"].as_string() == agent_call_sid)
+        .order_by(AgentEvent.id.desc()).limit(1))
 
 
 def _ivr_info(session: Session, voice: TwilioVoice, call: Call) -> dict[str, Any]:

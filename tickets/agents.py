@@ -1,6 +1,7 @@
 """Agents at work: their presence (which routes calls to them) and the wrap-up of a call they took.
 
-Presence is what `calls.pick_available_agent` reads; the extension is what
+Presence is what `calls.pick_available_agent` reads (the agent chooses it; a softphone call moves
+an available agent to on_call, then wrap_up, then back to available); the extension is what
 `calls.agent_for_member` matches against the queue member Asterisk or Twilio names. Both changes
 are audited and pushed to the agent's own console stream, so every tab the agent has open shows
 the same state.
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .calls import customer_card, push_agent_event
 from .context import hotline_of
 from .errors import NotFound, PermissionDenied, ValidationError
@@ -23,6 +24,11 @@ from .models import AgentEvent, Call, User
 from .timeutil import to_local
 
 PRESENCES = ("available", "busy", "away")
+# Set by the agent's own call, never chosen: on a call taken with the Twilio softphone, then writing
+# it up. Neither is "available", so the next caller is not offered to that agent. (On Asterisk the
+# queue itself knows a member is on a call and holds it for `wrapuptime`.)
+ON_CALL, WRAP_UP = "on_call", "wrap_up"
+CALL_PRESENCES = (ON_CALL, WRAP_UP)
 
 # What the call was about, chosen by the agent at wrap-up: code -> (中文, English).
 DISPOSITIONS: dict[str, tuple[str, str]] = {
@@ -82,13 +88,37 @@ def set_presence(session: Session, user: User, actor: Actor, presence: str,
         changes["presence"] = [user.presence, presence]
         user.presence = presence
     if changes:
-        audit.record(session, actor, "agent.presence", "user", user.id, changes)
-        push_agent_event(session, user, "presence", {"presence": user.presence, "extension": user.extension})
+        _presence_changed(session, user, actor, changes)
     return user
+
+
+def _presence_changed(session: Session, user: User, actor: Actor, changes: dict[str, Any]) -> None:
+    audit.record(session, actor, "agent.presence", "user", user.id, changes)
+    push_agent_event(session, user, "presence", {"presence": user.presence, "extension": user.extension})
+
+
+def _follow_call(session: Session, user: User, actor: Actor, call: Call, before: tuple[str, ...], after: str) -> None:
+    """Move `user` to `after` if their presence is one of `before`: a presence the agent chose
+    themself (busy, away, or available pressed during the call) always stands."""
+    if user.presence in before:
+        changes = {"presence": [user.presence, after], "call_id": call.id}
+        user.presence = after
+        _presence_changed(session, user, actor, changes)
+
+
+def call_taken(session: Session, user: User, call: Call) -> None:
+    """`user` took `call` on the softphone: on the call, so the next caller is offered to someone else."""
+    _follow_call(session, user, SYSTEM, call, ("available", WRAP_UP), ON_CALL)
+
+
+def call_ended(session: Session, user: User, call: Call) -> None:
+    """`user`'s softphone call ended: wrap-up, until they save the call's disposition."""
+    _follow_call(session, user, SYSTEM, call, (ON_CALL,), WRAP_UP)
 
 
 def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes: str = "") -> Call:
     """Save the agent's disposition and notes on the call record; a later wrap-up amends it (audited).
+    An agent in wrap-up after this call is available again.
 
     Allowed for the agent the call was offered to, a supervisor or an admin.
     """
@@ -103,6 +133,11 @@ def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes:
                  {"disposition": [call.disposition, disposition], "notes": notes})
     call.disposition = disposition
     call.notes = notes
+    agent = session.get(User, call.agent_user_id) if call.agent_user_id else None
+    # Wrapping up the call that put the agent in wrap-up makes them available again (not an older one's).
+    if agent is not None and agent.presence == WRAP_UP and call.id == session.scalar(
+            select(func.max(Call.id)).where(Call.agent_user_id == agent.id, Call.queue_result == "answered")):
+        _follow_call(session, agent, actor, call, (WRAP_UP,), "available")
     return call
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +15,8 @@ from agent_console.commands import WebService
 from tests.browser.pages import open_as
 from tests.console.live import hotline_from
 from tests.servers import free_port
-from tickets.models import User, utcnow
+from tickets import agents, calls
+from tickets.models import Call, User, utcnow
 
 SDK_URL = "https://sdk.example.test/twilio.min.js"
 SOFTPHONE = {"TWILIO_API_KEY": "SKbrowser", "TWILIO_API_SECRET": "browser-test-api-key-secret-0123456789",
@@ -113,6 +115,35 @@ def test_the_softphone_takes_a_call_with_the_agents_token(chromium, console_with
     expect(state).to_have_attribute("data-state", "ended")
     expect(page.locator("#softphone-take")).to_be_enabled()
     assert page.evaluate("window.seenByTwilio.connects") == 1 and errors == []
+
+
+def test_the_agents_presence_follows_the_softphone_call_live(chromium, console_with):
+    """What the Twilio webhooks do to the agent's presence (tests/twilio/test_agent_side.py) shows on
+    the open workspace at once; the extension field names the agent's own Twilio client."""
+    errors: list = []
+    console = console_with(**SOFTPHONE)
+    page = workspace(chromium, console, errors)
+    page.click("#presence-available")
+    page.goto("/workspace/")
+    expect(page.locator("#stream-state")).to_have_attribute("data-state", "live")
+    badge = page.locator("#presence-call")
+    expect(badge).to_be_hidden()
+    with console.hl.session() as s, s.begin():
+        agent = s.scalar(select(User).where(User.username == "agent1"))
+        call = calls.start_call(s, "CAbrowserpresence", "twilio", "13800138000")
+        agents.call_taken(s, agent, call)
+        agent_id, call_id = agent.id, call.id
+    expect(page.locator("#extension")).to_have_attribute("placeholder", re.compile(f"client:agent_{agent_id}$"))
+    expect(badge).to_have_text("通话中")
+    expect(page.locator(".presence-buttons button.on")).to_have_count(0)
+    with console.hl.session() as s, s.begin():
+        agents.call_ended(s, s.get(User, agent_id), s.get(Call, call_id))
+    expect(badge).to_have_attribute("data-state", "wrap_up")
+    expect(badge).to_have_text("话后处理中")
+    page.click("#presence-available")             # the agent's own choice ends the wrap-up
+    expect(badge).to_be_hidden()
+    expect(page.locator("#presence-available")).to_have_class(re.compile(r"\bon\b"))
+    assert errors == []
 
 
 def _claims(token: str) -> dict:

@@ -17,7 +17,7 @@ from ivr import prompts
 from ivr.scenarios import DEMO_PATH
 from tests.conftest import sqlite_copy
 from tests.console.conftest import Console, text
-from tickets.models import AgentEvent, Call, User, WorkOrder
+from tickets.models import AgentEvent, AuditLog, Call, User, WorkOrder
 
 from .phone import PhoneCall, Twilio, query, twiml, verbs
 
@@ -86,8 +86,13 @@ class Softphone:
                 "CallStatus": "ringing", "Direction": "inbound", "From": f"client:{self.identity}",
                 "Caller": f"client:{self.identity}", "To": ""}
 
+        self.action = ""         # the <Dial action> of the voice URL's answer
+
     def dial(self):
-        return self.twilio.post(VOICE_URL, self.params())
+        resp = self.twilio.post(VOICE_URL, self.params())
+        if resp.status_code == 200:
+            self.action = twiml(text(resp)).find("Dial").get("action")
+        return resp
 
     def take(self, caller: PhoneCall, queue_seconds: int = 42, queue_sid: str = "QUtest") -> tuple[str, dict]:
         """Dial the queue and be bridged to `caller`: Twilio fetches the <Queue url> on the caller's leg.
@@ -97,6 +102,21 @@ class Softphone:
         url = twiml(text(resp)).find("Dial/Queue").get("url")
         params = caller.params(QueueSid=queue_sid, QueueTime=str(queue_seconds), DequeingCallSid=self.sid)
         return url, params
+
+    def answer(self, caller: PhoneCall, **kw) -> None:
+        """`take` the caller, and Twilio fetches the Queue url: the agent is on the line with them."""
+        self.twilio.twiml(*self.take(caller, **kw))
+
+    def ended(self, status: str = "completed", seconds: int | None = 95, caller: PhoneCall | None = None,
+              queue_sid: str = "QUtest"):
+        """The <Dial action> Twilio posts on the agent's call when its dial ends: `completed` after a
+        bridged call, whichever side hung up; busy, no-answer, failed or canceled otherwise."""
+        extra = {"DialCallStatus": status, "QueueSid": queue_sid, "CallStatus": "in-progress"}
+        if seconds is not None:
+            extra["DialCallDuration"] = str(seconds)
+        if caller is not None:
+            extra["DialCallSid"] = caller.sid
+        return self.twilio.post(self.action, {**self.params(), **extra})
 
 
 def softphone(hl, twilio: Twilio, username: str) -> Softphone:
@@ -384,3 +404,219 @@ def test_agent_webhooks_without_a_call_sid_are_bad_requests(hl, twilio):
     params = {k: v for k, v in softphone(hl, twilio, "agent1").params().items() if k != "CallSid"}
     assert twilio.post(VOICE_URL, params).status_code == 400
     assert twilio.post(f"/twilio/agent/connect?agent={user_id(hl, 'agent1')}", params).status_code == 400
+
+
+# ----------------------------------------------------------------------------- the end of the call, presence
+
+def presence(hl, username: str) -> str:
+    with hl.session() as s:
+        return s.scalar(select(User.presence).where(User.username == username))
+
+
+def test_the_agents_dial_names_its_action_url(hl, twilio):
+    phone = softphone(hl, twilio, "agent2")
+    dial = twiml(text(phone.dial())).find("Dial")
+    assert dial.get("method") == "POST"
+    assert dial.get("action").startswith("/twilio/agent/dialed?")
+    assert query(dial.get("action")) == {"agent": str(user_id(hl, "agent2"))}
+
+
+def test_an_available_agent_is_on_a_call_once_bridged(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    softphone(hl, twilio, "agent1").answer(caller)
+    assert presence(hl, "agent1") == "on_call"
+    [pushed] = events(hl, "presence", "agent1")
+    assert pushed.payload["presence"] == "on_call"
+    with hl.session() as s:
+        audit = s.scalar(select(AuditLog).where(AuditLog.action == "agent.presence"))
+    assert audit.data == {"presence": ["available", "on_call"], "call_id": call_row(hl, caller.sid).id}
+    assert audit.actor_label == "system"
+
+
+def test_the_next_caller_does_not_pop_on_an_agent_on_a_softphone_call(hl, twilio, phone):
+    make_available(hl, "agent1")
+    make_available(hl, "agent2")
+    first, second = queued(phone), queued(phone, "13900139000")      # offered to agent1, then agent2
+    softphone(hl, twilio, "agent1").answer(first)
+    third = queued(phone, "13700137000")         # agent1's turn again, but agent1 is on the call
+    offers = {e.payload["external_id"]: e.user_id for e in events(hl, "offer")}
+    agent1, agent2 = user_id(hl, "agent1"), user_id(hl, "agent2")
+    assert offers == {first.sid: agent1, second.sid: agent2, third.sid: agent2}
+
+
+def test_nobody_is_offered_the_next_caller_while_the_only_agent_is_on_a_call(hl, twilio, phone):
+    make_available(hl, "agent1")
+    softphone(hl, twilio, "agent1").answer(queued(phone))
+    queued(phone, "13900139000")
+    assert len(events(hl, "offer")) == 1
+
+
+def test_the_end_of_the_bridged_call_is_recorded_and_the_agent_wraps_up(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller, queue_seconds=42)
+    resp = agent.ended("completed", 95, caller=caller)
+    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    assert verbs(twiml(text(resp))) == ["Hangup"]
+    row = call_row(hl, caller.sid)
+    assert (row.outcome, row.queue_result, row.hold_seconds, row.talk_seconds) == ("agent", "answered", 42, 95)
+    assert row.ended_at is not None
+    [complete] = events(hl, "complete", "agent1")
+    assert complete.call_id == row.id
+    assert (complete.payload["dial_status"], complete.payload["talk_seconds"], complete.payload["queue_sid"],
+            complete.payload["agent_call_sid"]) == ("completed", 95, "QUtest", agent.sid)
+    assert presence(hl, "agent1") == "wrap_up"
+    assert [e.payload["presence"] for e in events(hl, "presence", "agent1")] == ["on_call", "wrap_up"]
+
+
+def test_an_agent_in_wrap_up_is_not_offered_the_next_caller(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    agent.ended()
+    queued(phone, "13900139000")
+    assert len(events(hl, "offer")) == 1
+
+
+def test_saving_the_wrap_up_makes_the_agent_available_again(app, hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    agent.ended()
+    resp = console(app, "agent1").post(f"/workspace/calls/{call_row(hl, caller.sid).id}/wrap-up",
+                                       {"disposition": "booked", "notes": "约了周六保洁"})
+    assert resp.status_code == 302
+    assert presence(hl, "agent1") == "available"
+    nxt = queued(phone, "13900139000")
+    assert [e.payload["external_id"] for e in events(hl, "offer", "agent1")][-1] == nxt.sid
+
+
+def test_wrapping_up_an_older_call_does_not_end_the_wrap_up_of_the_last(app, hl, twilio, phone):
+    make_available(hl, "agent1")
+    older, last = queued(phone), queued(phone, "13900139000")
+    for caller in (older, last):
+        agent = softphone(hl, twilio, "agent1")
+        agent.answer(caller)
+        agent.ended()
+    console(app, "agent1").post(f"/workspace/calls/{call_row(hl, older.sid).id}/wrap-up", {"disposition": "info"})
+    assert presence(hl, "agent1") == "wrap_up"
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])
+def test_a_dial_that_ends_badly_after_the_bridge_still_puts_the_agent_in_wrap_up(hl, twilio, phone, status):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    resp = agent.ended(status, seconds=None)
+    assert verbs(twiml(text(resp))) == ["Hangup"]
+    row = call_row(hl, caller.sid)
+    assert row.talk_seconds == 0
+    [complete] = events(hl, "complete", "agent1")
+    assert complete.payload["dial_status"] == status
+    assert presence(hl, "agent1") == "wrap_up"
+
+
+def test_a_dial_that_bridged_nobody_records_nothing(hl, twilio):
+    make_available(hl, "agent1")
+    agent = softphone(hl, twilio, "agent1")
+    agent.dial()
+    resp = agent.ended("no-answer", 0)          # the queue stayed empty until the dial's timeout
+    assert resp.status_code == 200 and verbs(twiml(text(resp))) == ["Hangup"]
+    assert events(hl, "complete") == [] and events(hl, "presence") == []
+    assert presence(hl, "agent1") == "available"
+
+
+def test_a_retried_dial_action_records_once(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    first, again = agent.ended("completed", 95), agent.ended("completed", 95)
+    assert (again.status_code, text(again)) == (first.status_code, text(first))
+    assert len(events(hl, "complete")) == 1
+    assert [e.payload["presence"] for e in events(hl, "presence", "agent1")] == ["on_call", "wrap_up"]
+    with hl.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.action == "agent.presence")) == 2
+
+
+def test_a_busy_or_away_agent_who_takes_a_call_keeps_their_own_presence(hl, twilio, phone):
+    with hl.session() as s, s.begin():
+        s.scalar(select(User).where(User.username == "agent1")).presence = "busy"
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(queued(phone))
+    assert presence(hl, "agent1") == "busy"
+    agent.ended()
+    assert presence(hl, "agent1") == "busy"
+    assert events(hl, "presence") == [] and len(events(hl, "complete")) == 1
+
+
+def test_an_unsigned_or_forged_dial_action_is_refused(hl, twilio, phone):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    params = {**agent.params(), "DialCallStatus": "completed", "DialCallDuration": "95"}
+    assert twilio.post(agent.action, params, signed=False).status_code == 403
+    forged = Twilio(twilio.client.application, token="not-our-auth-token")
+    assert forged.post(agent.action, params).status_code == 403
+    assert events(hl, "complete") == [] and presence(hl, "agent1") == "on_call"
+    assert call_row(hl, caller.sid).talk_seconds is None
+
+
+def test_the_dial_action_must_name_an_active_agent(hl, twilio):
+    params = {**softphone(hl, twilio, "agent1").params(), "DialCallStatus": "completed"}
+    assert twilio.post("/twilio/agent/dialed", params).status_code == 400
+    assert twilio.post(f"/twilio/agent/dialed?agent={user_id(hl, 'franchisee1')}", params).status_code == 403
+
+
+# ----------------------------------------------------------------------------- presence and the client name on the page
+
+class ById(HTMLParser):
+    """Elements of a page by id: their attributes and text."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.attrs: dict[str, dict[str, str | None]] = {}
+        self.text: dict[str, str] = {}
+        self._current: str | None = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._current = attrs.get("id")
+        if self._current:
+            self.attrs[self._current] = attrs
+
+    def handle_endtag(self, tag):
+        self._current = None
+
+    def handle_data(self, data):
+        if self._current:
+            self.text[self._current] = self.text.get(self._current, "") + data.strip()
+
+
+@pytest.mark.parametrize("lang, hint", [("zh", "如 PJSIP/agent1；您的 Twilio 客户端名是 client:agent_{id}"),
+                                        ("en", "e.g. PJSIP/agent1; your Twilio client is client:agent_{id}")])
+def test_the_workspace_names_the_agents_own_twilio_client(app, hl, lang, hint):
+    page = ById(text(console(app, "agent2", lang=lang).get("/workspace/")))
+    assert page.attrs["extension"]["placeholder"] == hint.format(id=user_id(hl, "agent2"))
+
+
+def test_the_workspace_shows_an_agent_on_a_call_and_wrapping_up(app, hl, twilio, phone):
+    make_available(hl, "agent1")
+    c = console(app, "agent1", lang="en")
+    assert "hidden" in ById(text(c.get("/workspace/"))).attrs["presence-call"]
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(queued(phone))
+    page = ById(text(c.get("/workspace/")))
+    assert "hidden" not in page.attrs["presence-call"]
+    assert (page.attrs["presence-call"]["data-state"], page.text["presence-call"]) == ("on_call", "on a call")
+    agent.ended()
+    page = ById(text(c.get("/workspace/")))
+    assert (page.attrs["presence-call"]["data-state"], page.text["presence-call"]) == ("wrap_up", "wrapping up")

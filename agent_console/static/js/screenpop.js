@@ -66,6 +66,12 @@
       b.classList.toggle("on", on);
       b.setAttribute("aria-pressed", on ? "true" : "false");
     });
+    // on_call / wrap_up: set by a softphone call, shown next to the buttons (none of them is on).
+    var call = document.getElementById("presence-call");
+    var byCall = !root.querySelector(".presence-buttons button[value='" + presence + "']");
+    call.hidden = !byCall;
+    call.dataset.state = byCall ? presence : "";
+    call.textContent = byCall ? (data["textPresence" + presence.charAt(0).toUpperCase() + presence.slice(1)] || presence) : "";
     var ext = document.getElementById("extension");
     if (typeof extension === "string" && document.activeElement !== ext) { ext.value = extension; }
   }

@@ -1,0 +1,47 @@
+"""WAL checkpoints off the commit path (tickets.db._Checkpointer): commits only append to the WAL,
+a background thread copies it into the database file, and a file that is gone stays gone."""
+from __future__ import annotations
+
+import os
+import time
+
+from sqlalchemy import text
+
+from tickets import db
+
+DEADLINE = 10.0
+
+
+def test_a_commit_leaves_its_checkpoint_to_the_background_thread(tmp_path):
+    path = tmp_path / "wal.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.WAL_AUTOCHECKPOINT_PAGES
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
+        before = path.stat().st_size
+        with engine.begin() as conn:          # 200 KB: far below the commit's own threshold
+            conn.execute(text("INSERT INTO blobs (body) VALUES (:b)"), {"b": os.urandom(200_000)})
+        # Nobody commits again: only the checkpoint thread can carry the pages into the file.
+        deadline = time.monotonic() + DEADLINE
+        while path.stat().st_size < before + 200_000 and time.monotonic() < deadline:
+            time.sleep(0.05)   # poll interval of a deadline-bounded wait
+        assert path.stat().st_size >= before + 200_000, "the WAL was never checkpointed into the database file"
+        with engine.connect() as conn:
+            assert len(conn.execute(text("SELECT body FROM blobs")).scalar_one()) == 200_000
+    finally:
+        engine.dispose()
+
+
+def test_a_file_that_is_gone_is_not_created_again(tmp_path):
+    path = tmp_path / "gone.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{path}{suffix}"):
+            os.remove(f"{path}{suffix}")
+    assert db.checkpoint(str(path)) is None
+    assert not path.exists()

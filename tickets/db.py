@@ -13,6 +13,7 @@ from urllib.parse import quote
 from sqlalchemy import bindparam, create_engine, event, insert, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (MANYTOONE, ColumnProperty, RelationshipProperty, Session, make_transient_to_detached,
                             sessionmaker)
 from sqlalchemy.orm.attributes import set_committed_value
@@ -264,13 +265,17 @@ class _Prepared:
         self.processors = [binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names]
         self.returning = bool(compiled.effective_returning)
 
-    def run(self, session: Session, values: dict[str, Any]) -> Any:
+    def run(self, session: Session, values: dict[str, Any], dialect: Any) -> Any:
         params = [values[name] if proc is None else proc(values[name])
                   for name, proc in zip(self.names, self.processors)]
         cursor = session.connection().connection.dbapi_connection.cursor()
+        args = params if self.positional else dict(zip(self.names, params))
         try:
-            cursor.execute(self.sql, params if self.positional else dict(zip(self.names, params)))
+            cursor.execute(self.sql, args)
             return cursor.fetchone()[0] if self.returning else None
+        except dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy's execution would: callers catch sqlalchemy.exc.IntegrityError, not the driver's.
+            raise DBAPIError.instance(self.sql, args, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         finally:
             cursor.close()
 
@@ -294,7 +299,7 @@ def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any
     if prepared is None:
         result = session.execute(_statement(kind, table), values)
         return result.scalar_one() if kind == "insert" else None
-    return prepared.run(session, values)
+    return prepared.run(session, values, dialect)
 
 
 @lru_cache(maxsize=None)

@@ -2,10 +2,13 @@
 nothing left for the commit's flush, and rollbacks (whole or savepoint) forget them."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.core.helpers import AGENT, book
-from tickets.models import SmsMessage, WorkOrder, WorkOrderEvent
+from tickets.db import insert_now
+from tickets.models import SmsMessage, WorkOrder, WorkOrderEvent, utcnow
 from tickets.workflow import transition
 
 
@@ -83,3 +86,22 @@ def test_a_rolled_back_transaction_leaves_no_row_and_no_stale_object(hl):
             ev = transition(s, order, "note", AGENT, text="这条留下")
         assert s.get(WorkOrderEvent, ev.id).data["text"] == "这条留下"
         assert stored_events() == count + 1
+
+
+def test_a_duplicate_written_at_once_raises_sqlalchemys_integrity_error(any_hl):
+    """Callers guard unique keys with sqlalchemy.exc.IntegrityError (webhook receipts, leases):
+    the driver's own exception would slip past them."""
+    def message():
+        now = utcnow()
+        return SmsMessage(direction="out", provider="console", provider_sid=None, phone="+8613800138000",
+                          body="x", segments=1, kind="reply", dedupe_key="same-key", order_id=None,
+                          status="sent", error="", created_at=now, updated_at=now)
+
+    with any_hl.session() as s, s.begin():
+        insert_now(s, message())
+    with any_hl.session() as s:
+        with pytest.raises(IntegrityError):
+            with s.begin():
+                insert_now(s, message())
+    with any_hl.session() as s:
+        assert s.scalar(select(func.count()).select_from(SmsMessage).where(SmsMessage.dedupe_key == "same-key")) == 1

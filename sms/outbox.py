@@ -68,7 +68,7 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     console = hl.settings.sms_provider == "console"
     status = "suppressed" if opted_out else ("sent" if console else "queued")
     # Written at once (one INSERT, no flush); the unique key column stays the last guard.
-    row = insert_now(session, SmsMessage(
+    row = insert_now(session, SmsMessage, dict(
         direction="out", provider=hl.settings.sms_provider, provider_sid=None, phone=phone, body=body,
         segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
         order_id=order.id if order is not None else None, status=status,
@@ -89,7 +89,7 @@ def record_reply(session: Session, phone: str, body: str, *, provider: str, kind
     """Record a reply that leaves in the webhook's own answer (TwiML): it is sent with the response."""
     now = hotline_of(session).now()
     # Written at once, like enqueue's rows: no flush at commit for a row nothing changes again.
-    return insert_now(session, SmsMessage(
+    return insert_now(session, SmsMessage, dict(
         direction="out", provider=provider, provider_sid=None, phone=phone, body=body,
         segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
         order_id=order.id if order is not None else None, status="sent", error="", created_at=now, updated_at=now))

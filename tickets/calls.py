@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,8 +25,10 @@ from sqlalchemy.orm.util import identity_key
 from .bus import publish_after_commit
 from .context import hotline_of
 from .customers import find_by_phone
+from .db import insert_row
 from .models import Address, AgentEvent, Call, Complaint, Customer, CustomerPhone, Survey, User, WorkOrder
 from .phones import ANONYMOUS, national, normalize_caller
+from .prepared import Prepared
 from .timeutil import to_local
 from .workflow import OPEN_STATES
 
@@ -47,36 +50,34 @@ class OpenedCall:
     district_id: int | None = None
 
 
-_CALL_BY_EXTERNAL_ID = select(Call.id, Call.caller).where(Call.external_id == bindparam("external_id"))
-# Not INSERT ... ON CONFLICT DO NOTHING: SQLAlchemy compiles that again on every execution,
-# which costs more than the SELECT it would save.
-_INSERT_CALL = insert(Call).returning(Call.id)
+_CALL_BY_EXTERNAL_ID = Prepared(select(Call.id, Call.caller).where(Call.external_id == bindparam("external_id")))
 # Customer.default_address in SQL: the first address marked default, else the first one.
 _DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)
                     .order_by(Address.is_default.desc(), Address.id).limit(1).correlate(Customer).scalar_subquery())
-_CALLER = (select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
-           .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
-           .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
-           .where(CustomerPhone.e164 == bindparam("e164")))
+_CALLER = Prepared(select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
+                   .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
+                   .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
+                   .where(CustomerPhone.e164 == bindparam("e164")))
 
 
 def open_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> OpenedCall:
     """Insert the call's row (a repeated start, a replayed webhook, finds the same row) and
     read what the menu needs to know about the caller."""
-    conn = session.connection()
-    row = conn.execute(_CALL_BY_EXTERNAL_ID, {"external_id": external_id}).first()
-    caller = row.caller if row is not None else normalize_caller(caller_raw)
-    known = conn.execute(_CALLER, {"e164": caller}).first() if caller != ANONYMOUS else None
+    row = _CALL_BY_EXTERNAL_ID.first(session, {"external_id": external_id})
+    caller = row[1] if row is not None else normalize_caller(caller_raw)
+    known = _CALLER.first(session, {"e164": caller}) if caller != ANONYMOUS else None
     if row is not None:
-        pk = row.id
+        pk = row[0]
     else:
-        pk = conn.execute(_INSERT_CALL, {
+        # Not INSERT ... ON CONFLICT DO NOTHING: SQLAlchemy compiles that again on every
+        # execution, which costs more than the SELECT it saves.
+        pk = insert_row(session, _CALLS, {
             "external_id": external_id, "transport": transport, "caller": caller,
-            "customer_id": known.id if known else None, "started_at": hotline_of(session).now(),
-            "ivr_path": []}).scalar_one()
+            "customer_id": known[0] if known else None, "started_at": hotline_of(session).now(),
+            "ivr_path": []})
     if known is None:
         return OpenedCall(pk, caller)
-    return OpenedCall(pk, caller, known.id, known.name, known.language, known.text, known.district_id)
+    return OpenedCall(pk, caller, *known)
 
 
 def start_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> Call:
@@ -108,7 +109,8 @@ _FINISH = {
     "abandoned_at": func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at")),
     "ended_at": func.coalesce(Call.ended_at, bindparam("new_ended_at")),
 }
-_STATEMENTS: dict[tuple[frozenset[str], bool], Any] = {}
+_STATEMENTS: dict[tuple[frozenset[str], bool], Prepared] = {}
+_CALLS = Call.__table__
 
 
 def _write(session: Session, call_id: int, columns: dict[str, Any], finish: dict[str, Any] | None = None) -> None:
@@ -122,14 +124,20 @@ def _write(session: Session, call_id: int, columns: dict[str, Any], finish: dict
     stmt = _STATEMENTS.get(shape)
     if stmt is None:
         # Bound as new_<column>: SQLAlchemy reserves a column's own name for its SET value.
-        stmt = update(Call).where(Call.id == bindparam("call_id")).values(
+        update_ = update(_CALLS).where(_CALLS.c.id == bindparam("call_id")).values(
             {c: bindparam(f"new_{c}") for c in columns})
         if finish is not None:
-            stmt = stmt.values(_FINISH).returning(*(getattr(Call, c) for c in _FINISH))
-        _STATEMENTS[shape] = stmt
-    params = {f"new_{c}": v for c, v in columns.items()}
-    result = session.connection().execute(stmt, {"call_id": call_id, **params, **(finish or {})})
-    ended = result.one()._asdict() if finish is not None else {}
+            update_ = update_.values(_FINISH).returning(*(_CALLS.c[c] for c in _FINISH))
+        stmt = _STATEMENTS[shape] = Prepared(update_)
+    params = {"call_id": call_id, **{f"new_{c}": v for c, v in columns.items()}, **(finish or {})}
+    if finish is not None:
+        row = stmt.first(session, params)
+        if row is None:
+            raise NoResultFound(f"no call {call_id}")
+        ended = dict(zip(_FINISH, row))
+    else:
+        stmt.run(session, params)
+        ended = {}
     if obj is not None:
         for key, value in {**columns, **ended}.items():
             set_committed_value(obj, key, value)

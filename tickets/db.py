@@ -14,8 +14,7 @@ from sqlalchemy import bindparam, create_engine, event, insert, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import (MANYTOONE, ColumnProperty, RelationshipProperty, Session, make_transient_to_detached,
-                            sessionmaker)
+from sqlalchemy.orm import MANYTOONE, ColumnProperty, RelationshipProperty, Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
 
@@ -212,7 +211,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             if queued:
                 dbapi_conn.acquire_write()
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                # On the driver's connection: SQLAlchemy's execution of this one statement cost
+                # about 20 times SQLite's work for it, on every transaction.
+                dbapi_conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 if queued:
                     dbapi_conn.release_write()
@@ -283,6 +284,14 @@ class _Prepared:
 _PREPARED: dict[tuple[Any, ...], _Prepared | None] = {}
 
 
+@lru_cache(maxsize=None)
+def _python_defaults(table: Any) -> tuple[tuple[str, Any], ...]:
+    """(column, default) of the columns whose INSERT default SQLAlchemy computes in Python: a
+    plain value, or a function of no arguments (utcnow, list)."""
+    return tuple((c.key, c.default) for c in table.columns
+                 if c.default is not None and (c.default.is_scalar or c.default.is_callable))
+
+
 def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any:
     """Run the INSERT (returning the new id) or UPDATE of `table` with `values` on the session's connection.
 
@@ -290,6 +299,13 @@ def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any
     or onupdate of a column not given) are left to SQLAlchemy's own execution, which computes it.
     """
     dialect = session.get_bind().dialect
+    if kind == "insert":
+        missing = [(key, default) for key, default in _python_defaults(table) if key not in values]
+        if missing:
+            # Computed here as the execution would (the same scalar, or the same function
+            # called), so the statement can run prepared.
+            values = {**values, **{key: default.arg if default.is_scalar else default.arg(None)
+                                   for key, default in missing}}
     key = (kind, table, dialect, tuple(values))
     prepared = _PREPARED.get(key, False)
     if prepared is False:
@@ -303,30 +319,74 @@ def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any
 
 
 @lru_cache(maxsize=None)
-def _columns_of(mapper: Any) -> tuple[tuple[str, str], ...]:
-    """(attribute, column) names of the mapper's own table."""
+def _shape_of(cls: type) -> tuple[Any, tuple[tuple[str, str], ...], str]:
+    """(mapper, (attribute, column) names of its own table, primary-key attribute) of a mapped class."""
+    mapper = sa_inspect(cls)
     table = mapper.local_table
-    return tuple((prop.key, col.key) for prop in mapper.column_attrs for col in prop.columns if col.table is table)
+    columns = tuple((prop.key, col.key) for prop in mapper.column_attrs for col in prop.columns
+                    if col.table is table)
+    return mapper, columns, mapper.primary_key[0].key
 
 
-def insert_now(session: Session, obj: Any, **related: Any) -> Any:
-    """INSERT a new mapped object at once with one Core statement, and attach it as persistent.
+def attach(session: Session, cls: type, values: dict[str, Any]) -> Any:
+    """The `cls` instance of a row read or written outside the ORM, persistent in `session`.
+
+    What the ORM's loading does for a row, without the query around it: an instance built
+    without running its constructor, its attributes set from `values` (attribute names, the
+    primary key among them) as loaded state, and entered in the identity map. A row already in
+    the session's identity map is returned as it is there. Attributes missing from `values` are
+    marked expired and load on first access; relationships load lazily from the foreign keys.
+    """
+    mapper, columns, pk = _shape_of(cls)
+    key = (cls, (values[pk],), None)
+    identity_map = session.identity_map
+    existing = identity_map.get(key)
+    if existing is not None:
+        return existing
+    obj = mapper.class_manager.new_instance()
+    state = sa_inspect(obj)
+    dict_ = state.dict
+    dict_.update(values)
+    state.key = key
+    state.identity_token = None
+    state.session_id = session.hash_key
+    identity_map._add_unpresent(state, key)
+    if len(values) < len(columns):
+        state._expire_attributes(dict_, [attr for attr, _col in columns if attr not in values])
+    return obj
+
+
+def entity_columns(cls: type) -> list[Any]:
+    """The table columns of `cls` in the order `attach_row` reads them (for a Core select of whole rows)."""
+    mapper, columns, _pk = _shape_of(cls)
+    return [mapper.local_table.c[col] for _attr, col in columns]
+
+
+def attach_row(session: Session, cls: type, row: tuple, start: int = 0) -> Any:
+    """`attach` for a row selected with `entity_columns(cls)`, those columns starting at `row[start]`."""
+    _mapper, columns, _pk = _shape_of(cls)
+    return attach(session, cls, {attr: row[start + i] for i, (attr, _col) in enumerate(columns)})
+
+
+def insert_row(session: Session, table: Any, values: dict[str, Any]) -> Any:
+    """INSERT one row of `table` (values by column name) in the session's transaction; its new primary key."""
+    return _run(session, "insert", table, values)
+
+
+def insert_now(session: Session, cls: type, values: dict[str, Any], **related: Any) -> Any:
+    """INSERT a new row of `cls` at once with one Core statement; returns it as a persistent object.
 
     The unit of work costs far more than the INSERT for rows written once and never changed in
-    the same transaction (events, outbound messages, price lines): this writes the row now, in
-    the session's transaction, gives `obj` its primary key, and puts it in the identity map as if
-    it had been loaded. Set foreign keys as ids on `obj`; pass relationships as `related` (they
-    are set as already-loaded values, without the backref bookkeeping that would queue a flush).
-    Attributes left unset take their column defaults and are loaded again on first access.
+    the same transaction (events, outbound messages, price lines), and so does building the
+    object through its constructor's instrumentation: this writes `values` (attribute names;
+    foreign keys as ids) in the session's transaction, then attaches the row as if it had been
+    loaded (see `attach`), with its new primary key. Relationships given as `related` are set
+    as already-loaded values, without backref bookkeeping that would queue a flush. Columns left
+    out take their column defaults and are loaded again on first access.
     """
-    mapper = sa_inspect(obj).mapper
-    table = mapper.local_table
-    state = obj.__dict__
-    values = {col_key: state[key] for key, col_key in _columns_of(mapper) if key in state}
-    new_id = _run(session, "insert", table, values)
-    setattr(obj, mapper.primary_key[0].key, new_id)
-    make_transient_to_detached(obj)
-    session.add(obj)
+    mapper, columns, pk = _shape_of(cls)
+    new_id = insert_row(session, mapper.local_table, {col: values[attr] for attr, col in columns if attr in values})
+    obj = attach(session, cls, {**values, pk: new_id})
     _written(session, "inserted", obj)
     for key, value in related.items():
         set_committed_value(obj, key, value)

@@ -11,13 +11,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
 from .context import hotline_of
+from .db import attach_row, entity_columns, update_now
 from .errors import ValidationError
 from .models import District, DistrictAlias, Franchisee, FranchiseeDistrict, FranchiseeService, WorkOrder
+from .prepared import Prepared, constants
 from .timeutil import to_local, to_utc
 from .workflow import transition
 
@@ -95,7 +97,7 @@ def resolve_district(session: Session, address: str) -> DistrictMatch:
 class Candidate:
     franchisee: Franchisee
     priority: int
-    load: int
+    load: int | None          # None: not counted (it decided nothing)
     booked_that_day: int
     reasons: list[str]
 
@@ -112,26 +114,38 @@ def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
             if e.action in ("reject", "expire", "recall") and e.data.get("franchisee_id")}
 
 
-_SERVING = (select(Franchisee, FranchiseeDistrict.priority)
-            .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
-            .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
-            .where(FranchiseeDistrict.district_id == bindparam("district_id"),
-                   FranchiseeService.service_id == bindparam("service_id")))
+_SERVES = (FranchiseeDistrict.district_id == bindparam("district_id"),
+           FranchiseeService.service_id == bindparam("service_id"))
+_SERVING = Prepared(select(*entity_columns(Franchisee), FranchiseeDistrict.priority)
+                    .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+                    .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
+                    .where(*_SERVES))
 _ORDERS = WorkOrder.__table__     # plain Core columns: these counts need nothing of the ORM
-_OTHERS_OF = (_ORDERS.c.franchisee_id.in_(bindparam("ids", expanding=True)), _ORDERS.c.id != bindparam("order_id"))
-# In one round trip: orders taking a place on the service day (ix_work_orders_franchisee_start),
-# and open orders (ix_work_orders_franchisee_status), per candidate.
-_COUNTS = union_all(
-    select(literal("day"), _ORDERS.c.franchisee_id, func.count())
-    .where(*_OTHERS_OF, _ORDERS.c.scheduled_start >= bindparam("day_start"),
-           _ORDERS.c.scheduled_start < bindparam("day_end"), _ORDERS.c.status.in_(CAPACITY_STATES))
-    .group_by(_ORDERS.c.franchisee_id),
-    select(literal("open"), _ORDERS.c.franchisee_id, func.count())
-    .where(*_OTHERS_OF, _ORDERS.c.status.in_(LOAD_STATES)).group_by(_ORDERS.c.franchisee_id))
+# Orders taking a place on the service day, per serving franchisee (ix_work_orders_franchisee_day,
+# covering: at most a day's capacity of index entries each).
+_BOOKED_THAT_DAY = Prepared(
+    select(_ORDERS.c.franchisee_id, func.count())
+    .where(_ORDERS.c.franchisee_id.in_(
+        select(FranchiseeDistrict.franchisee_id)
+        .join(FranchiseeService, FranchiseeService.franchisee_id == FranchiseeDistrict.franchisee_id)
+        .where(*_SERVES)),
+        _ORDERS.c.id != bindparam("order_id"),
+        _ORDERS.c.scheduled_start >= bindparam("day_start"), _ORDERS.c.scheduled_start < bindparam("day_end"),
+        _ORDERS.c.status.in_(constants(*CAPACITY_STATES)))
+    .group_by(_ORDERS.c.franchisee_id))
+# One franchisee's open orders (ix_work_orders_franchisee_status): grows with its backlog, so it
+# is counted only where it decides something.
+_LOAD = Prepared(select(func.count()).where(
+    _ORDERS.c.franchisee_id == bindparam("franchisee_id"), _ORDERS.c.id != bindparam("order_id"),
+    _ORDERS.c.status.in_(constants(*LOAD_STATES))))
 
 
-def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
-    """Ranked candidates for `order`, and when there are none, the reason why."""
+def candidates(session: Session, order: WorkOrder, *, all_loads: bool = True) -> tuple[list[Candidate], str]:
+    """Ranked candidates for `order`, and when there are none, the reason why.
+
+    The load (open orders) only breaks ties of priority and rating. `all_loads=False` counts it
+    only for the candidates tied for first place, where it decides; the others get None.
+    """
     if order.district_id is None:
         return [], "no district: the address matched none, an agent must choose one"
     if order.id is None:
@@ -139,18 +153,13 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     hl = hotline_of(session)
     local_day = to_local(order.scheduled_start, hl.tz).date()
     day_start = to_utc(datetime.combine(local_day, datetime.min.time()), hl.tz)
-    day_end = day_start + timedelta(days=1)
-    excluded = excluded_franchisees(session, order)
-
-    rows = session.execute(_SERVING, {"district_id": order.district_id, "service_id": order.service_id}).all()
+    serves = {"district_id": order.district_id, "service_id": order.service_id}
+    rows = [(attach_row(session, Franchisee, r), r[-1]) for r in _SERVING.rows(session, serves)]
     if not rows:
         return [], "no franchisee serves this service in this district"
-    ids = [f.id for f, _ in rows]
-    booked: dict[int, int] = {}
-    load: dict[int, int] = {}
-    for which, fr_id, n in session.execute(_COUNTS, {"ids": ids, "order_id": order.id, "day_start": day_start,
-                                                     "day_end": day_end}):
-        (booked if which == "day" else load)[fr_id] = n
+    excluded = excluded_franchisees(session, order)
+    booked = dict(_BOOKED_THAT_DAY.rows(session, {**serves, "order_id": order.id, "day_start": day_start,
+                                                  "day_end": day_start + timedelta(days=1)}))
 
     out: list[Candidate] = []
     skipped: list[str] = []
@@ -165,17 +174,25 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
         if n >= fr.daily_capacity:
             skipped.append(f"{fr.name}: full on {local_day} ({n}/{fr.daily_capacity})")
             continue
-        out.append(Candidate(fr, prio, load.get(fr.id, 0), n, [
-            f"district priority {prio}", f"rating {fr.rating_x100 / 100:.2f}",
-            f"open orders {load.get(fr.id, 0)}", f"{n}/{fr.daily_capacity} booked on {local_day}"]))
-    out.sort(key=lambda c: (c.priority, -c.franchisee.rating_x100, c.load, c.franchisee.id))
-    return out, ("" if out else "; ".join(skipped))
+        out.append(Candidate(fr, prio, None, n, [f"district priority {prio}", f"rating {fr.rating_x100 / 100:.2f}",
+                                                 f"{n}/{fr.daily_capacity} booked on {local_day}"]))
+    if not out:
+        return [], "; ".join(skipped)
+    out.sort(key=lambda c: (c.priority, -c.franchisee.rating_x100))
+    first = (out[0].priority, out[0].franchisee.rating_x100)
+    tied = [c for c in out if (c.priority, c.franchisee.rating_x100) == first]
+    for c in out if all_loads else tied if len(tied) > 1 else ():
+        c.load = _LOAD.scalar(session, {"franchisee_id": c.franchisee.id, "order_id": order.id})
+        c.reasons.insert(2, f"open orders {c.load}")
+    out.sort(key=lambda c: (c.priority, -c.franchisee.rating_x100, c.load or 0, c.franchisee.id))
+    return out, ""
 
 
 def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
              franchisee: Franchisee | None = None) -> Franchisee | None:
     """Dispatch `order` to `franchisee` (manual) or to the best candidate; None leaves it unassigned."""
-    ranked, why = candidates(session, order)
+    # A manual choice is checked against every candidate; an automatic one needs loads only to break ties.
+    ranked, why = candidates(session, order, all_loads=franchisee is not None)
     if franchisee is not None:
         chosen = next((c for c in ranked if c.franchisee.id == franchisee.id), None)
         if chosen is None:
@@ -187,6 +204,7 @@ def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
         chosen = ranked[0]
     else:
         order.unassigned_reason = why[:255]
+        update_now(session, order)    # now, not by the commit's flush (the unit of work costs far more)
         return None
     transition(session, order, "dispatch", actor, franchisee=chosen.franchisee, reasons=chosen.reasons)
     return chosen.franchisee

@@ -227,7 +227,8 @@ class WorkOrder(Base):
     address_id: Mapped[Optional[int]] = mapped_column(ForeignKey("addresses.id"))
     district_id: Mapped[Optional[int]] = mapped_column(ForeignKey("districts.id"), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    franchisee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("franchisees.id"), index=True)
+    # Indexed by ix_work_orders_franchisee_day and ix_work_orders_franchisee_status, which lead with it.
+    franchisee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("franchisees.id"))
     worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
     dispatched_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     accept_deadline: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
@@ -253,7 +254,7 @@ class WorkOrder(Base):
                                                           order_by="WorkOrderEvent.id")
     # Dispatch counts a franchisee's orders on the service day and its open orders with each
     # booking: both are index range scans, whatever the size of the order history.
-    __table_args__ = (Index("ix_work_orders_franchisee_start", "franchisee_id", "scheduled_start"),
+    __table_args__ = (Index("ix_work_orders_franchisee_day", "franchisee_id", "scheduled_start", "status"),
                       Index("ix_work_orders_franchisee_status", "franchisee_id", "status"))
 
 

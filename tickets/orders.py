@@ -11,12 +11,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
 from .context import hotline_of
-from .db import insert_now
+from .db import attach_row, entity_columns, insert_now, update_now
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
 from .models import Call, PriceLine, Service, WorkOrder
 from .numbers import next_number, parse_number
 from .phones import mask, normalize
+from .prepared import Prepared
 from .pricing import check_quantity, quote
 from .timeutil import to_local, to_utc
 from .workflow import OPEN_STATES, record_creation, transition
@@ -24,11 +25,12 @@ from .workflow import OPEN_STATES, record_creation, transition
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 
-_SERVICE_BY_CODE = select(Service).where(Service.code == bindparam("code"), Service.active)
+_SERVICE_BY_CODE = Prepared(select(*entity_columns(Service)).where(Service.code == bindparam("code"), Service.active))
 
 
 def service_by_code(session: Session, code: str) -> Service:
-    svc = session.scalar(_SERVICE_BY_CODE, {"code": (code or "").strip().upper()})
+    row = _SERVICE_BY_CODE.first(session, {"code": (code or "").strip().upper()})
+    svc = None if row is None else attach_row(session, Service, row)
     if svc is None:
         codes = session.scalars(select(Service.code).where(Service.active).order_by(Service.code)).all()
         raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(codes)}")
@@ -93,7 +95,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
             if district_id is None:
                 flags.append("default address has no district")
 
-    order = insert_now(session, WorkOrder(
+    order = insert_now(session, WorkOrder, dict(
         number=next_number(session, now, hl.tz), status="new", channel=channel, customer_id=cust.id, phone=e164,
         service_id=svc.id, quantity=qty, scheduled_start=start, address_text=text,
         address_id=addr_obj.id if addr_obj else None, district_id=district_id,
@@ -104,15 +106,16 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
         unassigned_reason="", completion_notes=""),
         customer=cust, service=svc, events=[], franchisee=None, worker=None)
     set_committed_value(order, "price_lines", [
-        insert_now(session, PriceLine(order_id=order.id, kind=line.kind, description=line.description,
-                                      quantity=line.quantity, unit_price_fen=line.unit_price_fen,
-                                      amount_fen=line.amount_fen), order=order)
+        insert_now(session, PriceLine, dict(order_id=order.id, kind=line.kind, description=line.description,
+                                            quantity=line.quantity, unit_price_fen=line.unit_price_fen,
+                                            amount_fen=line.amount_fen), order=order)
         for line in lines])
     record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
     if order.district_id is not None:
         transition(session, order, "confirm", actor)
     if call is not None:
         call.order_id = order.id
+        update_now(session, call)     # now, not by the commit's flush (the unit of work costs far more)
     if order.status == "confirmed" and auto_dispatch:
         dispatch(session, order, SYSTEM)
     return order

@@ -8,6 +8,9 @@ each column type's own bind and result processors convert them (datetimes, JSON,
 dialect stores them), and driver errors become SQLAlchemy's (an `IntegrityError` is still one).
 `tickets.db.insert_now` does the same for ORM rows.
 
+Reads autoflush, as the session's queries do; writes (`run`) do not: they go out as they are,
+like tickets.db.insert_now / update_now, beside whatever the unit of work still holds.
+
 What it does not do: compute Python-side column defaults at execution (give those values in the
 statement; a statement that would need one is refused when first run, naming the columns),
 expand IN lists, or fire engine events.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Select
+from sqlalchemy import Select, literal_column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -49,9 +52,14 @@ class Prepared:
 
     def run(self, session: Session, params: Mapping[str, Any] | None = None) -> int:
         """Execute an INSERT, UPDATE or DELETE; returns the number of rows it matched."""
-        return self._execute(session, params, lambda cursor, c: cursor.rowcount)
+        return self._execute(session, params, lambda cursor, c: cursor.rowcount, flush=False)
 
-    def _execute(self, session: Session, params: Mapping[str, Any] | None, fetch: Callable) -> Any:
+    def _execute(self, session: Session, params: Mapping[str, Any] | None, fetch: Callable,
+                 flush: bool = True) -> Any:
+        if flush:
+            # As the session's own queries do: pending ORM changes are written first, so a read
+            # sees them (a no-op when nothing is pending, and under `session.no_autoflush`).
+            session._autoflush()
         conn = session.connection()
         dialect = conn.dialect
         cached = self._compiled
@@ -91,10 +99,9 @@ class _Compiled:
         self.binds: list[tuple[str, Any, Processor]] = [
             (name, _REQUIRED if binds[name].required else binds[name].effective_value,
              binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
-        results: list[Processor] = []
-        if isinstance(statement, Select):
-            results = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for c in statement.selected_columns]
+        # The columns a row has: a SELECT's, or an INSERT/UPDATE's RETURNING.
+        columns = statement.selected_columns if isinstance(statement, Select) else compiled.effective_returning or ()
+        results: list[Processor] = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.results = results if any(results) else None
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
@@ -110,3 +117,9 @@ class _Compiled:
         if self.results is None:
             return tuple(raw)
         return tuple(v if proc is None else proc(v) for v, proc in zip(raw, self.results))
+
+
+def constants(*values: str) -> list[Any]:
+    """String constants for an `IN (...)` a prepared statement can carry: written into the SQL,
+    where a list of values would become an expanding parameter."""
+    return [literal_column("'" + v.replace("'", "''") + "'") for v in values]

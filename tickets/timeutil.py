@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -23,10 +24,12 @@ def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
     return dt.replace(tzinfo=timezone.utc).astimezone(tz)
 
 
+@lru_cache(maxsize=4096)
 def holiday_name(day: date) -> str | None:
     """Name of the statutory holiday on `day`, or None.
 
-    Uses chinese_calendar (the State Council's yearly notices). Weekends and the rest days
+    Uses chinese_calendar (the State Council's yearly notices, fixed for an installed version,
+    so each day's answer is kept). Weekends and the rest days
     made up by working on a weekend (调休) are not statutory holidays.
     """
     try:

@@ -150,7 +150,7 @@ def _record(session: Session, hl, order: WorkOrder, action: str, from_status: st
     """
     if order.id is None:
         session.flush()          # an order built with the ORM and not yet written: the event needs its id
-    ev = insert_now(session, WorkOrderEvent(
+    ev = insert_now(session, WorkOrderEvent, dict(
         order_id=order.id, action=action, from_status=from_status, to_status=order.status,
         actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data, created_at=now),
         order=order)

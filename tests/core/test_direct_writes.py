@@ -93,15 +93,55 @@ def test_a_duplicate_written_at_once_raises_sqlalchemys_integrity_error(any_hl):
     the driver's own exception would slip past them."""
     def message():
         now = utcnow()
-        return SmsMessage(direction="out", provider="console", provider_sid=None, phone="+8613800138000",
-                          body="x", segments=1, kind="reply", dedupe_key="same-key", order_id=None,
-                          status="sent", error="", created_at=now, updated_at=now)
+        return dict(direction="out", provider="console", provider_sid=None, phone="+8613800138000",
+                    body="x", segments=1, kind="reply", dedupe_key="same-key", order_id=None,
+                    status="sent", error="", created_at=now, updated_at=now)
 
     with any_hl.session() as s, s.begin():
-        insert_now(s, message())
+        insert_now(s, SmsMessage, message())
     with any_hl.session() as s:
         with pytest.raises(IntegrityError):
             with s.begin():
-                insert_now(s, message())
+                insert_now(s, SmsMessage, message())
     with any_hl.session() as s:
         assert s.scalar(select(func.count()).select_from(SmsMessage).where(SmsMessage.dedupe_key == "same-key")) == 1
+
+
+def test_attach_gives_the_identity_maps_object_and_loads_what_it_was_not_given(hl):
+    from tickets.db import attach
+    from tickets.models import Service
+    with hl.session() as s, s.begin():
+        loaded = s.scalars(select(Service).order_by(Service.id)).first()
+        assert attach(s, Service, {"id": loaded.id, "code": "XX"}) is loaded, "one object per row per session"
+        assert loaded.code != "XX"
+    with hl.session() as s, s.begin():
+        svc = attach(s, Service, {"id": loaded.id, "code": loaded.code})
+        assert s.get(Service, loaded.id) is svc and svc not in s.dirty
+        # Not given: loaded from the row on first access, not None.
+        assert (svc.name_zh, svc.guide_price_fen) == (loaded.name_zh, loaded.guide_price_fen)
+
+
+def test_an_order_nobody_can_take_is_written_at_once_too(hl):
+    """The unassigned reason is the last change of such a booking; it must not wait for the commit's flush."""
+    from tickets.models import Franchisee
+    with hl.session() as s, s.begin():
+        for fr in s.scalars(select(Franchisee)):
+            fr.status = "suspended"
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        assert order.status == "confirmed" and "suspended" in order.unassigned_reason
+        assert (list(s.dirty), list(s.new)) == ([], [])
+    with hl.session() as s:
+        assert s.get(WorkOrder, order.id).unassigned_reason == order.unassigned_reason
+
+
+def test_a_prepared_read_sees_the_sessions_pending_changes(hl):
+    from tickets.models import Service
+    from tickets.prepared import Prepared
+    name_of = Prepared(select(Service.name_zh).where(Service.code == "BJ"))
+    with hl.session() as s, s.begin():
+        s.scalar(select(Service).where(Service.code == "BJ")).name_zh = "改过的名字"
+        assert name_of.scalar(s) == "改过的名字"
+        with s.no_autoflush:
+            s.scalar(select(Service).where(Service.code == "BJ")).name_zh = "再改"
+            assert name_of.scalar(s) == "改过的名字"

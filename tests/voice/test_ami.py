@@ -4,6 +4,7 @@ call 1795422317.8 from 王女士 abandoned while the agent was paused)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 from sqlalchemy import select
@@ -144,11 +145,15 @@ def test_a_wrong_secret_is_refused_and_the_listener_does_not_pretend_to_be_conne
     try:
         lst = listener(server.url.replace(":right@", ":wrong@"))
         assert server.wait_for("refused_logins", 1, DEADLINE)
+        # The server counts the refusal as it answers; the listener logs it once it has read the answer.
+        deadline = time.monotonic() + DEADLINE
+        while not any("check the user and secret" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the refused login was never logged"
+            time.sleep(0.01)
         lst.stop()
         assert not lst.connected.is_set()
     finally:
         server.stop()
-    assert any("check the user and secret" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("url", ["ami://127.0.0.1:5038", "http://u:p@h:1", "ami://user:pw@"])

@@ -23,6 +23,8 @@ from sqlalchemy import Select, literal_column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from .db import driver_connection
+
 Processor = Callable[[Any], Any] | None
 _REQUIRED = object()
 
@@ -60,14 +62,13 @@ class Prepared:
             # As the session's own queries do: pending ORM changes are written first, so a read
             # sees them (a no-op when nothing is pending, and under `session.no_autoflush`).
             session._autoflush()
-        conn = session.connection()
-        dialect = conn.dialect
+        dbapi_conn, dialect = driver_connection(session)
         cached = self._compiled
         if cached is None or cached[0] is not dialect:
             cached = self._compiled = (dialect, _Compiled(self.statement, dialect))
         compiled = cached[1]
         values = compiled.parameters(params or {})
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = dbapi_conn.cursor()
         try:
             cursor.execute(compiled.sql, values)
             return fetch(cursor, compiled)

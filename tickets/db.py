@@ -6,12 +6,14 @@ import os
 import sqlite3
 import threading
 import time
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import bindparam, create_engine, event, insert, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import MANYTOONE, ColumnProperty, RelationshipProperty, Session, sessionmaker
@@ -269,6 +271,27 @@ def _statement(kind: str, table: Any) -> Any:
     return stmt
 
 
+def bind_processor(type_: Any, dialect: Any) -> Any:
+    """The function that turns a Python value of `type_` into what the driver is given, or None.
+
+    SQLAlchemy's own, except for SQLite's DATETIME with its default storage format, whose
+    processor builds the text field by field: a naive datetime (every DateTime column here holds
+    naive UTC) is written by `isoformat(" ", "microseconds")`, the very same text at a fraction
+    of the cost; anything else still goes through SQLAlchemy's.
+    """
+    impl = type_.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    if (process is None or dialect.name != "sqlite" or not isinstance(impl, sqlite_dialect.DATETIME)
+            or impl._storage_format != sqlite_dialect.DATETIME._storage_format):
+        return process
+
+    def datetime_text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)
+    return datetime_text
+
+
 _DRIVER = "tickets.db.driver"
 
 
@@ -306,7 +329,7 @@ class _Prepared:
         self.positional = compiled.positional
         self.names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
         binds = compiled.binds
-        self.processors = [binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names]
+        self.processors = [bind_processor(binds[name].type, dialect) for name in self.names]
         self.returning = bool(compiled.effective_returning)
 
     def run(self, session: Session, values: dict[str, Any], dialect: Any) -> Any:

@@ -41,8 +41,9 @@ class DistrictMatch:
 DISTRICT_INDEX_SECONDS = 30
 
 
-def _district_index(session: Session) -> list[tuple[str, int]]:
-    """(name or alias, district id) pairs, cached on the Hotline for a short while.
+def _district_index(session: Session) -> tuple[list[tuple[str, int]], dict[int, tuple]]:
+    """(name or alias, district id) pairs and each district's row, cached on the Hotline for a
+    short while.
 
     Districts and aliases change only through the admin pages, which call `forget_districts`;
     other processes pick a change up within DISTRICT_INDEX_SECONDS.
@@ -51,22 +52,22 @@ def _district_index(session: Session) -> list[tuple[str, int]]:
     cached = hl.extensions.get("district_index")
     now = time.monotonic()
     if cached and now - cached[0] < DISTRICT_INDEX_SECONDS:
-        return cached[1]
+        return cached[1], cached[2]
+    rows: dict[int, tuple] = {}
     pairs: list[tuple[str, int]] = []
-    for d in session.scalars(select(District)):
+    for row in session.execute(select(*entity_columns(District))):
+        d = attach_row(session, District, row)
+        rows[d.id] = tuple(row)
         pairs += [(d.name_zh, d.id), (d.name_en.lower(), d.id)]
     pairs += [(a, d_id) for a, d_id in session.execute(select(DistrictAlias.alias, DistrictAlias.district_id))]
     pairs = [(name, d_id) for name, d_id in pairs if name]
-    hl.extensions["district_index"] = (now, pairs)
-    return pairs
+    hl.extensions["district_index"] = (now, pairs, rows)
+    return pairs, rows
 
 
 def forget_districts(session: Session) -> None:
     """Drop the cached district index (after an admin changed districts or aliases)."""
     hotline_of(session).extensions.pop("district_index", None)
-
-
-_DISTRICTS = select(District).where(District.id.in_(bindparam("ids", expanding=True)))
 
 
 def resolve_district(session: Session, address: str) -> DistrictMatch:
@@ -80,14 +81,16 @@ def resolve_district(session: Session, address: str) -> DistrictMatch:
         return DistrictMatch(None)
     lowered = text.lower()
     best_len: dict[int, int] = {}
-    for name, d_id in _district_index(session):
+    pairs, rows = _district_index(session)
+    for name, d_id in pairs:
         if name in text or name in lowered:
             best_len[d_id] = max(best_len.get(d_id, 0), len(name))
     if not best_len:
         return DistrictMatch(None)
     ranked = sorted(best_len.items(), key=lambda kv: -kv[1])
     top = [d_id for d_id, n in ranked if n == ranked[0][1]]
-    districts = {d.id: d for d in session.scalars(_DISTRICTS, {"ids": list(best_len)})}
+    # The session's objects of the matched districts, from the cached rows (no query).
+    districts = {d_id: attach_row(session, District, rows[d_id]) for d_id in best_len}
     if len(top) == 1:
         return DistrictMatch(districts[top[0]], [districts[d_id] for d_id, _ in ranked])
     return DistrictMatch(None, [districts[d_id] for d_id in top])

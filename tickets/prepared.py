@@ -23,7 +23,7 @@ from sqlalchemy import Select, literal_column
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .db import driver_connection
+from .db import bind_processor, driver_connection
 
 Processor = Callable[[Any], Any] | None
 _REQUIRED = object()
@@ -99,7 +99,7 @@ class _Compiled:
         # (name, value when the caller gives none, bind processor)
         self.binds: list[tuple[str, Any, Processor]] = [
             (name, _REQUIRED if binds[name].required else binds[name].effective_value,
-             binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+             bind_processor(binds[name].type, dialect)) for name in names]
         # The columns a row has: a SELECT's, or an INSERT/UPDATE's RETURNING.
         columns = statement.selected_columns if isinstance(statement, Select) else compiled.effective_returning or ()
         results: list[Processor] = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]

@@ -2,6 +2,8 @@
 nothing left for the commit's flush, and rollbacks (whole or savepoint) forget them."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
@@ -145,3 +147,16 @@ def test_a_prepared_read_sees_the_sessions_pending_changes(hl):
         with s.no_autoflush:
             s.scalar(select(Service).where(Service.code == "BJ")).name_zh = "再改"
             assert name_of.scalar(s) == "改过的名字"
+
+
+@pytest.mark.parametrize("value", [datetime(2026, 11, 23, 1, 2, 3), datetime(2026, 11, 23, 1, 2, 3, 45),
+                                   datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(1, 1, 1), None,
+                                   date(2026, 1, 2)])
+def test_the_fast_sqlite_datetime_text_is_sqlalchemys_text(value):
+    """Rows written by the prepared statements must compare and sort with rows SQLAlchemy wrote."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from tickets.db import bind_processor
+    dialect = sqlite.dialect()
+    assert bind_processor(DateTime(), dialect)(value) == DateTime().dialect_impl(dialect).bind_processor(dialect)(value)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .bus import make_bus
 from .config import Settings, load_settings
-from .db import make_engine, make_session_factory
+from .db import close_engine, make_engine, make_session_factory
 from .models import utcnow
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Hotline:
         close = getattr(self.bus, "close", None)
         if close:
             close()
-        self.engine.dispose()
+        close_engine(self.engine)
 
 
 def create_hotline(settings: Settings | None = None, *, plugins: bool = True, **kwargs) -> Hotline:

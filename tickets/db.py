@@ -109,19 +109,23 @@ class _Checkpointer:
 _checkpointer = _Checkpointer()
 
 
-def checkpoint(path: str) -> tuple[int, int, int] | None:
-    """PRAGMA wal_checkpoint(PASSIVE) on the database file `path`: (busy, WAL frames, frames copied).
+def checkpoint(path: str, mode: str = "PASSIVE", timeout: float = 0) -> tuple[int, int, int] | None:
+    """PRAGMA wal_checkpoint(`mode`) on the database file `path`: (busy, WAL frames, frames copied).
 
-    Passive: it copies what no reader still needs and never blocks a reader or writer (the
-    first writer after a complete one starts the WAL over). A file that no longer exists is left
-    alone (opened read-write only, never created); None then.
+    PASSIVE (the background thread's): it copies what no reader still needs and never blocks a
+    reader or writer (the first writer after a complete one starts the WAL over). TRUNCATE (on
+    closing, see `close_engine`): everything, waiting up to `timeout` seconds for other
+    connections, and the WAL file emptied. A file that no longer exists is left alone (opened
+    read-write only, never created); None then.
     """
+    if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+        raise ValueError(f"checkpoint mode {mode!r} is not one of PASSIVE, FULL, RESTART, TRUNCATE")
     try:
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=0, isolation_level=None)
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=timeout, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
-        return tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        return tuple(conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
     except sqlite3.Error as exc:         # busy with another checkpoint, or not a database any more
         log.debug("checkpoint of %s skipped: %s", path, exc)
         return None
@@ -246,6 +250,20 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def close_engine(engine: Engine) -> None:
+    """Close the engine's connections; a SQLite file is left whole, its WAL copied in.
+
+    SQLite checkpoints on the close of a file's last connection only, and this process's
+    checkpoint thread may hold a connection of its own at that instant: then the WAL stayed
+    beside the file, and a copy of the file alone (a backup, a test template) missed the latest
+    writes. One TRUNCATE checkpoint after the close makes the file complete either way.
+    """
+    engine.dispose()
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        checkpoint(os.path.realpath(url.database), "TRUNCATE", timeout=30)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

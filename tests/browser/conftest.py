@@ -71,7 +71,19 @@ def screenshot():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def _shot(page, name: str) -> Path:
+        from playwright.sync_api import Error as PlaywrightError
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path))
+        # Several roles' pages share one headless browser: the one shot is brought to the front,
+        # and Chromium's rare "Unable to capture screenshot" (a frame not composited yet, seen
+        # under CI load) is tried again; the picture is documentation, not an assertion.
+        page.bring_to_front()
+        for attempt in range(3):
+            try:
+                page.screenshot(path=str(path))
+                return path
+            except PlaywrightError as exc:
+                if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                    raise
+                page.wait_for_timeout(250)      # a pause before the retry, not a wait for a condition
         return path
     return _shot

@@ -45,3 +45,28 @@ def test_a_file_that_is_gone_is_not_created_again(tmp_path):
             os.remove(f"{path}{suffix}")
     assert db.checkpoint(str(path)) is None
     assert not path.exists()
+
+
+def test_a_closed_engine_leaves_a_complete_file_even_when_another_connection_is_open(tmp_path):
+    """SQLite copies the WAL in on the close of the last connection only; another connection
+    (the checkpoint thread's, a reader) open at that instant used to leave the WAL beside the file,
+    and a copy of the file alone (a backup, a test template) missed the last writes."""
+    import shutil
+    import sqlite3
+    path = tmp_path / "whole.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)"))
+        conn.execute(text("INSERT INTO t (body) VALUES ('kept')"))
+    other = sqlite3.connect(path)
+    try:
+        other.execute("SELECT count(*) FROM t").fetchone()
+        db.close_engine(engine)
+        shutil.copyfile(path, tmp_path / "copy.db")          # the file alone, without -wal
+    finally:
+        other.close()
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    try:
+        assert copy.execute("SELECT body FROM t").fetchall() == [("kept",)]
+    finally:
+        copy.close()

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -93,6 +93,8 @@ def set_presence(session: Session, user: User, actor: Actor, presence: str,
 
 
 def _presence_changed(session: Session, user: User, actor: Actor, changes: dict[str, Any]) -> None:
+    if "presence" in changes:
+        user.presence_since = hotline_of(session).now()
     audit.record(session, actor, "agent.presence", "user", user.id, changes)
     push_agent_event(session, user, "presence", {"presence": user.presence, "extension": user.extension})
 
@@ -114,6 +116,24 @@ def call_taken(session: Session, user: User, call: Call) -> None:
 def call_ended(session: Session, user: User, call: Call) -> None:
     """`user`'s softphone call ended: wrap-up, until they save the call's disposition."""
     _follow_call(session, user, SYSTEM, call, (ON_CALL,), WRAP_UP)
+
+
+def end_due_wrap_ups(session: Session) -> list[str]:
+    """Agents in wrap-up for WRAP_UP_SECONDS are available again (the scheduler's wrap-up timer);
+    their usernames. The wrap-up form can still be saved afterwards. 0 seconds: never."""
+    hl = hotline_of(session)
+    seconds = hl.settings.wrap_up_seconds
+    if seconds <= 0:
+        return []
+    due = session.scalars(select(User).where(
+        User.presence == WRAP_UP,
+        or_(User.presence_since.is_(None), User.presence_since <= hl.now() - timedelta(seconds=seconds)))
+        .order_by(User.id)).all()
+    for user in due:
+        user.presence = "available"
+        _presence_changed(session, user, SYSTEM, {"presence": [WRAP_UP, "available"],
+                                                  "reason": f"wrap-up time ({seconds} s) over"})
+    return [u.username for u in due]
 
 
 def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes: str = "") -> Call:

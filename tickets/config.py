@@ -60,6 +60,9 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00", "When agents answer (local time); statutory holidays are closed."),
     "ACCEPT_DEADLINE_MINUTES": ("30", "60", "Time a franchisee has to accept a dispatched order before it goes to the next one (派工时限)."),
     "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
+    "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
+                        "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
+                        "0: they stay in wrap-up until they save it or choose a presence."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level."),
@@ -138,6 +141,7 @@ class Settings:
     twilio_api_secret: str = ""
     twilio_twiml_app_sid: str = ""
     twilio_voice_sdk_url: str = ""
+    wrap_up_seconds: int = 10
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -190,4 +194,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_api_secret=get("TWILIO_API_SECRET"),
         twilio_twiml_app_sid=get("TWILIO_TWIML_APP_SID"),
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
+        wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
     )

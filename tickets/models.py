@@ -180,6 +180,7 @@ class User(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(2), default="zh")
     presence: Mapped[str] = mapped_column(String(12), default="away")  # available, busy, away
+    presence_since: Mapped[Optional[datetime]] = mapped_column(DateTime)   # when `presence` last changed
     extension: Mapped[str] = mapped_column(String(32), default="")     # PJSIP endpoint or Twilio client name
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)     # bumped by "log out everywhere"
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .agents import end_due_wrap_ups
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .models import SchedulerLock
@@ -32,7 +33,15 @@ def _watchdog(hl: Hotline) -> None:
                  len(expired), ", ".join(expired))
 
 
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30)]
+def _wrap_up_timer(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        freed = end_due_wrap_ups(s)
+    if freed:
+        log.info("wrap-up time over, available again: %s", ", ".join(freed))
+
+
+# The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:

@@ -49,3 +49,31 @@ def test_follower_does_not_run_jobs(hl, clock):
     with hl.session() as s:
         assert get(s, number).status == "dispatched"
         assert "expire" not in [e.action for e in get(s, number).events]
+
+
+def test_the_wrap_up_timer_job_frees_an_agent_in_wrap_up_when_the_time_is_over(hl, clock):
+    from sqlalchemy import select
+
+    from tickets.agents import WRAP_UP, call_ended
+    from tickets.models import Call, User
+    with hl.session() as s, s.begin():
+        user = s.scalar(select(User).where(User.username == "agent1"))
+        user.presence = "on_call"
+        call = Call(external_id="CA-wrap-up-timer", transport="twilio", caller="+8613800138000",
+                    started_at=hl.now(), ivr_path=[])
+        s.add(call)
+        s.flush()
+        call_ended(s, user, call)
+        assert user.presence == WRAP_UP
+    timer = next(j for j in CORE_JOBS if j.name == "wrap-up-timer")
+    sched = Scheduler(hl)
+    sched.run_job(timer)
+
+    def presence():
+        with hl.session() as s:
+            return s.scalar(select(User.presence).where(User.username == "agent1"))
+    assert presence() == WRAP_UP
+    clock.advance(seconds=hl.settings.wrap_up_seconds)
+    sched.run_job(timer)
+    sched.run_job(timer)
+    assert presence() == "available"

@@ -620,3 +620,57 @@ def test_the_workspace_shows_an_agent_on_a_call_and_wrapping_up(app, hl, twilio,
     agent.ended()
     page = ById(text(c.get("/workspace/")))
     assert (page.attrs["presence-call"]["data-state"], page.text["presence-call"]) == ("wrap_up", "wrapping up")
+
+
+# ----------------------------------------------------------------------------- the wrap-up timer
+
+def end_wrap_ups(hl) -> list[str]:
+    from tickets.agents import end_due_wrap_ups
+    with hl.session() as s, s.begin():
+        return end_due_wrap_ups(s)
+
+
+def test_an_agent_who_never_saves_the_wrap_up_is_offered_calls_again_after_the_wrap_up_time(hl, twilio, phone, clock):
+    make_available(hl, "agent1")
+    caller = queued(phone)
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(caller)
+    agent.ended()
+    clock.advance(seconds=hl.settings.wrap_up_seconds - 1)
+    assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "wrap_up"
+    clock.advance(seconds=1)
+    assert end_wrap_ups(hl) == ["agent1"]
+    assert presence(hl, "agent1") == "available"
+    assert [e.payload["presence"] for e in events(hl, "presence", "agent1")] == ["on_call", "wrap_up", "available"]
+    with hl.session() as s:
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "agent.presence").order_by(AuditLog.id)).all()[-1]
+    assert audit.data["presence"] == ["wrap_up", "available"] and audit.actor_label == "system"
+    nxt = queued(phone, "13900139000")
+    assert [e.payload["external_id"] for e in events(hl, "offer", "agent1")][-1] == nxt.sid
+    assert end_wrap_ups(hl) == [], "nobody is freed twice"
+
+
+def test_the_wrap_up_timer_leaves_a_presence_the_agent_chose(app, hl, twilio, phone, clock):
+    make_available(hl, "agent1")
+    agent = softphone(hl, twilio, "agent1")
+    agent.answer(queued(phone))
+    agent.ended()
+    with hl.session() as s, s.begin():
+        from tickets.agents import set_presence
+        from tickets.actors import Actor
+        user = s.scalar(select(User).where(User.username == "agent1"))
+        set_presence(s, user, Actor(role="agent", user_id=user.id, label="agent1"), "away")
+    clock.advance(seconds=hl.settings.wrap_up_seconds + 60)
+    assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "away"
+
+
+def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(sqlite_template, tmp_path, clock):
+    h = sqlite_copy(sqlite_template, tmp_path, clock, WRAP_UP_SECONDS="0", **SOFTPHONE)
+    try:
+        with h.session() as s, s.begin():
+            user = s.scalar(select(User).where(User.username == "agent1"))
+            user.presence = "wrap_up"
+        clock.advance(seconds=3600)
+        assert end_wrap_ups(h) == [] and presence(h, "agent1") == "wrap_up"
+    finally:
+        h.close()

@@ -3,10 +3,10 @@ a background thread copies it into the database file, and a file that is gone st
 from __future__ import annotations
 
 import os
-import time
 
 from sqlalchemy import text
 
+from tests.console.live import wait_until
 from tickets import db
 
 DEADLINE = 10.0
@@ -24,10 +24,8 @@ def test_a_commit_leaves_its_checkpoint_to_the_background_thread(tmp_path):
         with engine.begin() as conn:          # 200 KB: far below the commit's own threshold
             conn.execute(text("INSERT INTO blobs (body) VALUES (:b)"), {"b": os.urandom(200_000)})
         # Nobody commits again: only the checkpoint thread can carry the pages into the file.
-        deadline = time.monotonic() + DEADLINE
-        while path.stat().st_size < before + 200_000 and time.monotonic() < deadline:
-            time.sleep(0.05)   # poll interval of a deadline-bounded wait
-        assert path.stat().st_size >= before + 200_000, "the WAL was never checkpointed into the database file"
+        wait_until(lambda: path.stat().st_size >= before + 200_000, DEADLINE,
+                   "the WAL checkpointed into the database file")
         with engine.connect() as conn:
             assert len(conn.execute(text("SELECT body FROM blobs")).scalar_one()) == 200_000
     finally:

@@ -471,22 +471,24 @@ def test_the_end_of_the_bridged_call_is_recorded_and_the_agent_wraps_up(hl, twil
     assert [e.payload["presence"] for e in events(hl, "presence", "agent1")] == ["on_call", "wrap_up"]
 
 
-def test_an_agent_in_wrap_up_is_not_offered_the_next_caller(hl, twilio, phone):
+def ended_call(hl, twilio: Twilio, phone) -> PhoneCall:
+    """An available agent1 took a queued caller on the softphone and the call ended: agent1 is in wrap-up."""
     make_available(hl, "agent1")
     caller = queued(phone)
     agent = softphone(hl, twilio, "agent1")
     agent.answer(caller)
     agent.ended()
+    return caller
+
+
+def test_an_agent_in_wrap_up_is_not_offered_the_next_caller(hl, twilio, phone):
+    ended_call(hl, twilio, phone)
     queued(phone, "13900139000")
     assert len(events(hl, "offer")) == 1
 
 
 def test_saving_the_wrap_up_makes_the_agent_available_again(app, hl, twilio, phone):
-    make_available(hl, "agent1")
-    caller = queued(phone)
-    agent = softphone(hl, twilio, "agent1")
-    agent.answer(caller)
-    agent.ended()
+    caller = ended_call(hl, twilio, phone)
     resp = console(app, "agent1").post(f"/workspace/calls/{call_row(hl, caller.sid).id}/wrap-up",
                                        {"disposition": "booked", "notes": "约了周六保洁"})
     assert resp.status_code == 302
@@ -631,11 +633,7 @@ def end_wrap_ups(hl) -> list[str]:
 
 
 def test_an_agent_who_never_saves_the_wrap_up_is_offered_calls_again_after_the_wrap_up_time(hl, twilio, phone, clock):
-    make_available(hl, "agent1")
-    caller = queued(phone)
-    agent = softphone(hl, twilio, "agent1")
-    agent.answer(caller)
-    agent.ended()
+    ended_call(hl, twilio, phone)
     clock.advance(seconds=hl.settings.wrap_up_seconds - 1)
     assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "wrap_up"
     clock.advance(seconds=1)
@@ -651,10 +649,7 @@ def test_an_agent_who_never_saves_the_wrap_up_is_offered_calls_again_after_the_w
 
 
 def test_the_wrap_up_timer_leaves_a_presence_the_agent_chose(app, hl, twilio, phone, clock):
-    make_available(hl, "agent1")
-    agent = softphone(hl, twilio, "agent1")
-    agent.answer(queued(phone))
-    agent.ended()
+    ended_call(hl, twilio, phone)
     with hl.session() as s, s.begin():
         from tickets.agents import set_presence
         from tickets.actors import Actor

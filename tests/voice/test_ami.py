@@ -4,7 +4,6 @@ call 1795422317.8 from 王女士 abandoned while the agent was paused)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from agi_scripts.ami import AmiListener, parse_ami_url
 from agi_scripts.commands import fastagi_service
 from agi_scripts.fake_ami import FakeAmiServer, load_events
+from tests.console.live import wait_until
 from tickets import calls
 from tickets.models import AgentEvent, User
 
@@ -146,10 +146,8 @@ def test_a_wrong_secret_is_refused_and_the_listener_does_not_pretend_to_be_conne
         lst = listener(server.url.replace(":right@", ":wrong@"))
         assert server.wait_for("refused_logins", 1, DEADLINE)
         # The server counts the refusal as it answers; the listener logs it once it has read the answer.
-        deadline = time.monotonic() + DEADLINE
-        while not any("check the user and secret" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, "the refused login was never logged"
-            time.sleep(0.01)
+        wait_until(lambda: any("check the user and secret" in r.getMessage() for r in caplog.records),
+                   DEADLINE, "the refused login's log line")
         lst.stop()
         assert not lst.connected.is_set()
     finally:

@@ -12,6 +12,7 @@ GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+GSM_ALL = GSM_BASIC | GSM_EXTENDED
 
 # encoding -> (units in a single message, units per part of a concatenated one)
 LIMITS = {"gsm7": (160, 153), "ucs2": (70, 67)}
@@ -20,7 +21,7 @@ MAX_REPLY_SEGMENTS = 3
 
 def encoding(text: str) -> str:
     """'gsm7' when every character is in the GSM alphabet, else 'ucs2'."""
-    return "gsm7" if all(ch in GSM_BASIC or ch in GSM_EXTENDED for ch in text) else "ucs2"
+    return "gsm7" if GSM_ALL.issuperset(text) else "ucs2"
 
 
 def _units(ch: str, enc: str) -> int:
@@ -56,6 +57,15 @@ def split(text: str) -> list[str]:
 
 def count(text: str) -> int:
     """Number of segments `text` is billed as."""
+    enc = encoding(text)
+    single, per_part = LIMITS[enc]
+    units = _length(text, enc)
+    if units <= single:
+        return 1
+    if units == len(text):
+        # Every character takes one unit, so none straddles a part boundary: the parts are
+        # plain slices and their number is arithmetic (what `split` would find, without it).
+        return -(-units // per_part)
     return len(split(text))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .actors import Actor
 from .dispatch import forget_districts
+from .orders import forget_services
 from .errors import NotFound, ValidationError
 from .models import District, DistrictAlias, Service
 from .pricing import UNIT_NAMES, check_fen, check_quantity
@@ -85,6 +86,7 @@ def save_service(session: Session, actor: Actor, code: str, *, menu_digit: int |
         changed["menu_digit"] = [svc.menu_digit, menu_digit]
         svc.menu_digit = menu_digit
     session.flush()
+    forget_services(session)
     audit.record(session, actor, "service.create" if created else "service.update", "service", code, changed)
     return svc
 

@@ -113,6 +113,8 @@ class Candidate:
 def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
     """Franchisees that refused this order, let it time out, or had it recalled: never offered it again."""
     # order.events is the whole history (in memory for an order booked in this transaction).
+    if order.id is None:
+        return set()             # being booked: no history yet
     return {e.data.get("franchisee_id") for e in order.events
             if e.action in ("reject", "expire", "recall") and e.data.get("franchisee_id")}
 
@@ -151,9 +153,10 @@ def candidates(session: Session, order: WorkOrder, *, all_loads: bool = True) ->
     """
     if order.district_id is None:
         return [], "no district: the address matched none, an agent must choose one"
-    if order.id is None:
-        session.flush()
     hl = hotline_of(session)
+    # An order being booked (not yet written, see workflow.FirstMoves) is in none of the counts;
+    # 0 is no order's id.
+    order_id = order.id or 0
     local_day = to_local(order.scheduled_start, hl.tz).date()
     day_start = to_utc(datetime.combine(local_day, datetime.min.time()), hl.tz)
     serves = {"district_id": order.district_id, "service_id": order.service_id}
@@ -161,7 +164,7 @@ def candidates(session: Session, order: WorkOrder, *, all_loads: bool = True) ->
     if not rows:
         return [], "no franchisee serves this service in this district"
     excluded = excluded_franchisees(session, order)
-    booked = dict(_BOOKED_THAT_DAY.rows(session, {**serves, "order_id": order.id, "day_start": day_start,
+    booked = dict(_BOOKED_THAT_DAY.rows(session, {**serves, "order_id": order_id, "day_start": day_start,
                                                   "day_end": day_start + timedelta(days=1)}))
 
     out: list[Candidate] = []
@@ -185,7 +188,7 @@ def candidates(session: Session, order: WorkOrder, *, all_loads: bool = True) ->
     first = (out[0].priority, out[0].franchisee.rating_x100)
     tied = [c for c in out if (c.priority, c.franchisee.rating_x100) == first]
     for c in out if all_loads else tied if len(tied) > 1 else ():
-        c.load = _LOAD.scalar(session, {"franchisee_id": c.franchisee.id, "order_id": order.id})
+        c.load = _LOAD.scalar(session, {"franchisee_id": c.franchisee.id, "order_id": order_id})
         c.reasons.insert(2, f"open orders {c.load}")
     out.sort(key=lambda c: (c.priority, -c.franchisee.rating_x100, c.load or 0, c.franchisee.id))
     return out, ""

@@ -1,6 +1,7 @@
 """Booking a work order from any channel, and reading one back."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
 from .context import hotline_of
-from .db import attach_row, entity_columns, insert_now, update_now
+from .db import attach_row, entity_columns, insert_now, persist_now, transient, update_now
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
 from .models import Call, CustomerPhone, PriceLine, Service, WorkOrder
@@ -20,21 +21,44 @@ from .phones import ANONYMOUS, mask, normalize
 from .prepared import Prepared, constants
 from .pricing import check_quantity, quote
 from .timeutil import to_local, to_utc
-from .workflow import OPEN_STATES, record_creation, transition
+from .workflow import OPEN_STATES, FirstMoves, record_creation, transition
 
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 
-_SERVICE_BY_CODE = Prepared(select(*entity_columns(Service)).where(Service.code == bindparam("code"), Service.active))
+_SERVICES = Prepared(select(*entity_columns(Service)).where(Service.active))
+SERVICE_INDEX_SECONDS = 30
+_SERVICE_INDEX = "tickets.orders.services"
+
+
+def _active_services(session: Session) -> dict[str, tuple]:
+    """Code -> row of every active service, cached on the Hotline for a short while.
+
+    The catalog changes only on the admin pages (tickets.catalog.save_service calls
+    `forget_services`); other processes see a change within SERVICE_INDEX_SECONDS.
+    """
+    hl = hotline_of(session)
+    cached = hl.extensions.get(_SERVICE_INDEX)
+    now = time.monotonic()
+    if cached is None or now - cached[0] >= SERVICE_INDEX_SECONDS:
+        cached = hl.extensions[_SERVICE_INDEX] = (now, {row[_CODE]: tuple(row) for row in _SERVICES.rows(session)})
+    return cached[1]
+
+
+_CODE = [c.key for c in entity_columns(Service)].index("code")
+
+
+def forget_services(session: Session) -> None:
+    """Drop the cached catalog (after an admin changed a service)."""
+    hotline_of(session).extensions.pop(_SERVICE_INDEX, None)
 
 
 def service_by_code(session: Session, code: str) -> Service:
-    row = _SERVICE_BY_CODE.first(session, {"code": (code or "").strip().upper()})
-    svc = None if row is None else attach_row(session, Service, row)
-    if svc is None:
-        codes = session.scalars(select(Service.code).where(Service.active).order_by(Service.code)).all()
-        raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(codes)}")
-    return svc
+    """The active service with this SMS code (any case), as the session's object."""
+    row = _active_services(session).get((code or "").strip().upper())
+    if row is None:
+        raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(sorted(_active_services(session)))}")
+    return attach_row(session, Service, row)
 
 
 def parse_when(text: str, tz) -> datetime:
@@ -95,7 +119,10 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
             if district_id is None:
                 flags.append("default address has no district")
 
-    order = insert_now(session, WorkOrder, dict(
+    # Created, confirmed and dispatched in memory, then written once in its final state with its
+    # price lines and the three events (workflow.FirstMoves): one INSERT instead of an INSERT
+    # and two UPDATEs, each move checked by the transition table all the same.
+    order = transient(WorkOrder, dict(
         number=next_number(session, now, hl.tz), status="new", channel=channel, customer_id=cust.id, phone=e164,
         service_id=svc.id, quantity=qty, scheduled_start=start, address_text=text,
         address_id=addr_obj.id if addr_obj else None, district_id=district_id,
@@ -104,20 +131,24 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
         price_total_fen=sum(line.amount_fen for line in lines), created_at=now, updated_at=now,
         franchisee_id=None, worker_id=None, dispatched_at=None, accept_deadline=None, final_price_fen=None,
         unassigned_reason="", completion_notes=""),
-        customer=cust, service=svc, events=[], franchisee=None, worker=None)
+        customer=cust, service=svc, franchisee=None, worker=None)
+    with FirstMoves(session, order) as moves:
+        record_creation(session, order, actor, {"channel": channel, "flags": flags,
+                                                "price_total_fen": order.price_total_fen})
+        if order.district_id is not None:
+            transition(session, order, "confirm", actor)
+        if order.status == "confirmed" and auto_dispatch:
+            dispatch(session, order, SYSTEM)
+    persist_now(session, order)
     set_committed_value(order, "price_lines", [
         insert_now(session, PriceLine, dict(order_id=order.id, kind=line.kind, description=line.description,
                                             quantity=line.quantity, unit_price_fen=line.unit_price_fen,
                                             amount_fen=line.amount_fen), order=order)
         for line in lines])
-    record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
-    if order.district_id is not None:
-        transition(session, order, "confirm", actor)
+    moves.write()
     if call is not None:
         call.order_id = order.id
         update_now(session, call)     # now, not by the commit's flush (the unit of work costs far more)
-    if order.status == "confirmed" and auto_dispatch:
-        dispatch(session, order, SYSTEM)
     return order
 
 

@@ -107,8 +107,10 @@ def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
         raise ValidationError(f"{move.action} of order {order.number} needs " + ", ".join(missing))
 
 
-def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **params: Any) -> WorkOrderEvent:
-    """Apply `action` to `order` as `actor`, in the caller's transaction; returns the event row."""
+def transition(session: Session, order: WorkOrder, action: str, actor: Actor,
+               **params: Any) -> WorkOrderEvent | None:
+    """Apply `action` to `order` as `actor`, in the caller's transaction; returns the event row
+    (None inside `FirstMoves`, which writes it later)."""
     move = MOVES.get(action)
     if move is None:
         raise TransitionError(f"unknown action {action!r}; actions are: {', '.join(MOVES)}",
@@ -136,36 +138,100 @@ def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **
     for key in ("reason", "text"):
         if params.get(key):
             data[key] = str(params[key])
-    update_now(session, order)       # the order's row now, without a flush of the whole session
+    if not _deferred(session, order):
+        update_now(session, order)   # the order's row now, without a flush of the whole session
     return _record(session, hl, order, action, from_status, actor, data, now)
 
 
 def _record(session: Session, hl, order: WorkOrder, action: str, from_status: str | None, actor: Actor,
-            data: dict[str, Any], now: datetime) -> WorkOrderEvent:
+            data: dict[str, Any], now: datetime) -> WorkOrderEvent | None:
     """Write the event row now (it has its id at once), then run the listeners and queue the bus event.
 
     The row is one Core INSERT in the caller's transaction (see tickets.db.insert_now): the audit
     trail costs one statement per change, and listeners keyed on the event id need no flush.
-    The order's own changes are written by the transaction's next flush or its commit.
+    For an order still being booked (`FirstMoves`), the event is kept and written with the
+    order instead; None is returned then.
     """
+    values = dict(order_id=order.id, action=action, from_status=from_status, to_status=order.status,
+                  actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data,
+                  created_at=now)
+    payload = {"order": order.number, "action": action, "from": from_status, "to": order.status,
+               "franchisee_id": data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id}
+    moves = _deferred(session, order)
+    if moves is not None:
+        moves.events.append((values, payload))
+        return None
     if order.id is None:
         session.flush()          # an order built with the ORM and not yet written: the event needs its id
-    ev = insert_now(session, WorkOrderEvent, dict(
-        order_id=order.id, action=action, from_status=from_status, to_status=order.status,
-        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data, created_at=now),
-        order=order)
+        values["order_id"] = order.id
+    ev = insert_now(session, WorkOrderEvent, values, order=order)
     if "events" in order.__dict__:   # the history is in memory: keep it whole without reloading it
         set_committed_value(order, "events", [*order.events, ev])
-    for listener in hl.order_listeners:
-        listener(session, order, ev)
-    publish_after_commit(session, f"order.{ev.action}", {
-        "order": order.number, "action": ev.action, "from": ev.from_status, "to": ev.to_status,
-        "franchisee_id": ev.data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id},
-        row=ev)
+    _after(session, hl, order, ev, payload)
     return ev
 
 
-def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict[str, Any]) -> WorkOrderEvent:
+def _after(session: Session, hl, order: WorkOrder, ev: WorkOrderEvent, payload: dict[str, Any]) -> None:
+    for listener in hl.order_listeners:
+        listener(session, order, ev)
+    publish_after_commit(session, f"order.{ev.action}", payload, row=ev)
+
+
+_DEFERRED = "tickets.workflow.first_moves"
+
+
+def _deferred(session: Session, order: WorkOrder) -> "FirstMoves | None":
+    moves = session.info.get(_DEFERRED)
+    return moves if moves is not None and moves.order is order else None
+
+
+class FirstMoves:
+    """The first moves of an order being booked, applied in memory and written with it.
+
+    A booking creates, confirms and dispatches its order in one go: done one by one, that is
+    one INSERT and two UPDATEs of the order plus its events, each move's listeners in between.
+    Inside `with FirstMoves(session, order):` (an order built by tickets.db.transient, not yet
+    written) `transition()` checks and applies each move exactly as always but writes nothing;
+    the caller then writes the order once, in its final state (tickets.db.persist_now), and
+    `write()` writes the events in order, runs the listeners and queues the bus events, each
+    with what the order was at that move. Reads in the block do not flush the session.
+    """
+
+    def __init__(self, session: Session, order: WorkOrder) -> None:
+        self.session = session
+        self.order = order
+        self.events: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._no_autoflush = session.no_autoflush
+
+    def __enter__(self) -> "FirstMoves":
+        if self.session.info.get(_DEFERRED) is not None:
+            raise RuntimeError("FirstMoves blocks do not nest")
+        self.session.info[_DEFERRED] = self
+        self._no_autoflush.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._no_autoflush.__exit__(*exc)
+        del self.session.info[_DEFERRED]
+
+    def write(self) -> list[WorkOrderEvent]:
+        """After the order is written: its events, in the order of the moves, then their listeners."""
+        session, order = self.session, self.order
+        if order.id is None:
+            raise RuntimeError("write the order (persist_now) before its events")
+        hl = hotline_of(session)
+        written = []
+        for values, _payload in self.events:
+            values["order_id"] = order.id
+            written.append(insert_now(session, WorkOrderEvent, values, order=order))
+        set_committed_value(order, "events", written)
+        for ev, (_values, payload) in zip(written, self.events):
+            _after(session, hl, order, ev, payload)
+        return written
+
+
+def record_creation(session: Session, order: WorkOrder, actor: Actor,
+                    data: dict[str, Any]) -> WorkOrderEvent | None:
     """The first event of every order (its birth is part of the audit trail too)."""
     hl = hotline_of(session)
     return _record(session, hl, order, "create", None, actor, data, hl.now())

@@ -112,3 +112,18 @@ def test_search_and_scorecard_run_on_sqlite_and_postgresql(any_hl):
         assert [o.number for o in found] == [number]
         fr_id = s.scalar(select(Franchisee.id).where(Franchisee.name == "天山家政服务有限公司"))
         assert scorecard.scorecard(s, fr_id).completed_in_window >= 1
+
+
+def test_a_service_the_admin_withdraws_cannot_be_booked_the_moment_it_is_saved(hl):
+    # service_by_code reads a catalog cached on the Hotline: saving a service must drop it.
+    from tickets.orders import service_by_code
+    with hl.session() as s, s.begin():
+        assert service_by_code(s, "bj").code == "BJ"            # the catalog is now cached
+        catalog.save_service(s, SYSTEM, "BJ", active=False)
+    with hl.session() as s:
+        with pytest.raises(ValidationError, match="unknown service code 'BJ'"):
+            service_by_code(s, "BJ")
+    with hl.session() as s, s.begin():
+        catalog.save_service(s, SYSTEM, "BJ", active=True)
+    with hl.session() as s:
+        assert service_by_code(s, "BJ").active

@@ -160,3 +160,26 @@ def test_the_fast_sqlite_datetime_text_is_sqlalchemys_text(value):
     from tickets.db import bind_processor
     dialect = sqlite.dialect()
     assert bind_processor(DateTime(), dialect)(value) == DateTime().dialect_impl(dialect).bind_processor(dialect)(value)
+
+
+def test_a_booking_writes_its_order_once_in_its_final_state(hl):
+    # Created, confirmed and dispatched in memory (workflow.FirstMoves): one INSERT of the order,
+    # no UPDATE of it, and each move's event and bus message still say what that move did.
+    from tickets.db import driver_connection
+    sub = hl.bus.subscribe("order.*")
+    sql: list[str] = []
+    with hl.session() as s, s.begin():
+        driver_connection(s)[0].set_trace_callback(sql.append)
+        try:
+            order = book(s, hl)
+        finally:
+            driver_connection(s)[0].set_trace_callback(None)
+    on_orders = [q.split("(")[0].split(" SET")[0].strip() for q in sql if " work_orders" in q and
+                 q.startswith(("INSERT", "UPDATE"))]
+    assert on_orders == ["INSERT INTO work_orders"]
+    messages = [sub.get(timeout=1) for _ in range(3)]
+    sub.close()
+    assert [(m.payload["action"], m.payload["from"], m.payload["to"], m.payload["franchisee_id"])
+            for m in messages] == [("create", None, "new", None), ("confirm", "new", "confirmed", None),
+                                   ("dispatch", "confirmed", "dispatched", order.franchisee_id)]
+    assert [m.payload["event_id"] for m in messages] == [e.id for e in order.events]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sms import segments
 
@@ -42,3 +44,11 @@ def test_a_long_reply_is_cut_with_an_ellipsis_to_three_segments():
 
 def test_a_short_reply_is_left_alone():
     assert segments.fit("已退订", 3) == "已退订"
+
+
+@given(st.text(alphabet=st.sampled_from("A€{ 中😀é\n"), max_size=400))
+def test_the_count_is_the_number_of_parts_split_delivers(text):
+    # count() takes an arithmetic shortcut when every character is one unit; split() walks the text.
+    parts = segments.split(text)
+    assert segments.count(text) == len(parts)
+    assert "".join(parts) == text

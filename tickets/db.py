@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import bindparam, create_engine, event, insert, update
+from sqlalchemy import Integer, bindparam, create_engine, event, insert, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
@@ -278,22 +278,33 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 _PK_PARAM = "pk_"
-_STATEMENTS: dict[tuple[str, Any], Any] = {}
+_STATEMENTS: dict[tuple[str, Any, bool], Any] = {}
 
 
-def _statement(kind: str, table: Any) -> Any:
+def _statement(kind: str, table: Any, dialect: Any = None) -> Any:
     """INSERT ... RETURNING id, or UPDATE ... WHERE id = :pk_, built once per table.
 
     The columns come from each call's parameters; a statement object built once keeps its cache
-    key, so the hot path pays neither the construction nor the key.
+    key, so the hot path pays neither the construction nor the key. On SQLite an INSERT into a
+    table whose key is the rowid leaves RETURNING out: the driver's `lastrowid` is the new key
+    (as SQLAlchemy's own SQLite execution finds it), for less work on both sides.
     """
-    stmt = _STATEMENTS.get((kind, table))
+    rowid = kind == "insert" and _rowid_key(table, dialect)
+    stmt = _STATEMENTS.get((kind, table, rowid))
     if stmt is None:
         pk = table.primary_key.columns[0]
-        stmt = (insert(table).returning(pk) if kind == "insert"
+        stmt = (insert(table) if rowid else insert(table).returning(pk) if kind == "insert"
                 else update(table).where(pk == bindparam(_PK_PARAM)))
-        _STATEMENTS[(kind, table)] = stmt
+        _STATEMENTS[(kind, table, rowid)] = stmt
     return stmt
+
+
+def _rowid_key(table: Any, dialect: Any) -> bool:
+    """True when `table` on SQLite keys its rows by the rowid (one INTEGER primary key column)."""
+    if dialect is None or dialect.name != "sqlite" or len(table.primary_key.columns) != 1:
+        return False
+    pk = table.primary_key.columns[0]
+    return pk.type._type_affinity is Integer and pk.autoincrement in (True, "auto")
 
 
 def bind_processor(type_: Any, dialect: Any) -> Any:
@@ -347,23 +358,36 @@ class _Prepared:
     type's bind processor (datetimes and JSON as the dialect stores them).
     """
 
-    __slots__ = ("sql", "names", "processors", "positional", "returning")
+    __slots__ = ("sql", "names", "processors", "positional", "returning", "lastrowid")
 
-    def __init__(self, compiled: Any, dialect: Any) -> None:
+    def __init__(self, compiled: Any, dialect: Any, lastrowid: bool = False) -> None:
         self.sql = compiled.string
         self.positional = compiled.positional
         self.names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
         binds = compiled.binds
         self.processors = [bind_processor(binds[name].type, dialect) for name in self.names]
         self.returning = bool(compiled.effective_returning)
+        self.lastrowid = lastrowid
 
     def run(self, session: Session, values: dict[str, Any], dialect: Any) -> Any:
+        """Execute; the new key of an INSERT (its RETURNING, or the rowid), else None."""
+        return self._execute(session, values, dialect, all_rows=False)
+
+    def run_all(self, session: Session, values: dict[str, Any], dialect: Any) -> list[Any]:
+        """Execute, and return the first column of every row it returns (RETURNING)."""
+        return self._execute(session, values, dialect, all_rows=True)
+
+    def _execute(self, session: Session, values: dict[str, Any], dialect: Any, all_rows: bool) -> Any:
         params = [values[name] if proc is None else proc(values[name])
                   for name, proc in zip(self.names, self.processors)]
         cursor = driver_connection(session)[0].cursor()
         args = params if self.positional else dict(zip(self.names, params))
         try:
             cursor.execute(self.sql, args)
+            if all_rows:
+                return [row[0] for row in cursor.fetchall()]
+            if self.lastrowid:
+                return cursor.lastrowid
             return cursor.fetchone()[0] if self.returning else None
         except dialect.loaded_dbapi.Error as exc:
             # As SQLAlchemy's execution would: callers catch sqlalchemy.exc.IntegrityError, not the driver's.
@@ -400,14 +424,16 @@ def _run(session: Session, kind: str, table: Any, values: dict[str, Any]) -> Any
         # statement can run prepared.
         defaults = tuple((k, d) for k, d in _python_defaults(table) if k not in values) if kind == "insert" else ()
         columns = list(values) + [k for k, _d in defaults]
-        compiled = _statement(kind, table).compile(dialect=dialect, column_keys=columns)
+        compiled = _statement(kind, table, dialect).compile(dialect=dialect, column_keys=columns)
         computed = compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch
-        plan = _PREPARED[key] = (None if computed else _Prepared(compiled, dialect), defaults)
+        plan = _PREPARED[key] = (None if computed else
+                                 _Prepared(compiled, dialect, lastrowid=kind == "insert" and _rowid_key(table, dialect)),
+                                 defaults)
     prepared, defaults = plan
     if defaults:
         values = {**values, **{k: d.arg if d.is_scalar else d.arg(None) for k, d in defaults}}
     if prepared is None:
-        result = session.execute(_statement(kind, table), values)
+        result = session.execute(_statement(kind, table), values)     # with RETURNING: any dialect
         return result.scalar_one() if kind == "insert" else None
     return prepared.run(session, values, dialect)
 
@@ -480,6 +506,12 @@ def insert_now(session: Session, cls: type, values: dict[str, Any], **related: A
     """
     mapper, columns, pk = _shape_of(cls)
     new_id = insert_row(session, mapper.local_table, {col: values[attr] for attr, col in columns if attr in values})
+    return _inserted(session, cls, values, pk, new_id, related)
+
+
+def _inserted(session: Session, cls: type, values: dict[str, Any], pk: str, new_id: Any,
+              related: dict[str, Any]) -> Any:
+    """The object of a row just inserted with `values` under key `new_id`, persistent in `session`."""
     obj = attach(session, cls, {**values, pk: new_id})
     _written(session, "inserted", obj)
     for key, value in related.items():
@@ -495,6 +527,40 @@ def insert_now(session: Session, cls: type, values: dict[str, Any], **related: A
 @lru_cache(maxsize=None)
 def _scalar_relationships(cls: type) -> frozenset[str]:
     return frozenset(r.key for r in sa_inspect(cls).relationships if not r.uselist)
+
+
+_MANY: dict[tuple[Any, ...], _Prepared] = {}
+
+
+def insert_many_now(session: Session, cls: type, rows: list[dict[str, Any]], **related: Any) -> list[Any]:
+    """`insert_now` for several rows of `cls` (each with the same attributes), in one INSERT.
+
+    One multi-row INSERT ... RETURNING instead of one statement per row. The keys come back
+    sorted: the database hands them out in the order of the VALUES rows (a sequence, or SQLite's
+    next rowid), so the smallest is the first row's. Returns the rows' objects, in order.
+    """
+    if len(rows) < 2:
+        return [insert_now(session, cls, row, **related) for row in rows]
+    mapper, columns, pk = _shape_of(cls)
+    table = mapper.local_table
+    dialect = driver_connection(session)[1]
+    names = [(attr, col) for attr, col in columns if attr in rows[0]]
+    defaults = tuple((k, d) for k, d in _python_defaults(table) if k not in {col for _a, col in names})
+    key = (table, dialect, tuple(names), len(rows))
+    prepared = _MANY.get(key)
+    if prepared is None:
+        cols = [col for _a, col in names] + [k for k, _d in defaults]
+        stmt = insert(table).values([{c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
+                                     for i in range(len(rows))]).returning(table.primary_key.columns[0])
+        prepared = _MANY[key] = _Prepared(stmt.compile(dialect=dialect), dialect)
+    values: dict[str, Any] = {}
+    for i, row in enumerate(rows):
+        for attr, col in names:
+            values[f"{col}__{i}"] = row[attr]
+        for k, d in defaults:
+            values[f"{k}__{i}"] = d.arg if d.is_scalar else d.arg(None)
+    ids = sorted(prepared.run_all(session, values, dialect))
+    return [_inserted(session, cls, row, pk, new_id, related) for row, new_id in zip(rows, ids)]
 
 
 def transient(cls: type, values: dict[str, Any], **related: Any) -> Any:

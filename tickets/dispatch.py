@@ -121,23 +121,19 @@ def excluded_franchisees(session: Session, order: WorkOrder) -> set[int]:
 
 _SERVES = (FranchiseeDistrict.district_id == bindparam("district_id"),
            FranchiseeService.service_id == bindparam("service_id"))
-_SERVING = Prepared(select(*entity_columns(Franchisee), FranchiseeDistrict.priority)
-                    .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
-                    .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
-                    .where(*_SERVES))
 _ORDERS = WorkOrder.__table__     # plain Core columns: these counts need nothing of the ORM
-# Orders taking a place on the service day, per serving franchisee (ix_work_orders_franchisee_day,
-# covering: at most a day's capacity of index entries each).
-_BOOKED_THAT_DAY = Prepared(
-    select(_ORDERS.c.franchisee_id, func.count())
-    .where(_ORDERS.c.franchisee_id.in_(
-        select(FranchiseeDistrict.franchisee_id)
-        .join(FranchiseeService, FranchiseeService.franchisee_id == FranchiseeDistrict.franchisee_id)
-        .where(*_SERVES)),
-        _ORDERS.c.id != bindparam("order_id"),
-        _ORDERS.c.scheduled_start >= bindparam("day_start"), _ORDERS.c.scheduled_start < bindparam("day_end"),
-        _ORDERS.c.status.in_(constants(*CAPACITY_STATES)))
-    .group_by(_ORDERS.c.franchisee_id))
+# Each franchisee serving the district and the service, with its priority there and the orders
+# taking a place on the service day (a correlated count over ix_work_orders_franchisee_day,
+# covering: at most a day's capacity of index entries each), in one statement.
+_SERVING = Prepared(
+    select(*entity_columns(Franchisee), FranchiseeDistrict.priority,
+           select(func.count()).where(
+               _ORDERS.c.franchisee_id == Franchisee.id, _ORDERS.c.id != bindparam("order_id"),
+               _ORDERS.c.scheduled_start >= bindparam("day_start"), _ORDERS.c.scheduled_start < bindparam("day_end"),
+               _ORDERS.c.status.in_(constants(*CAPACITY_STATES))).scalar_subquery())
+    .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+    .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
+    .where(*_SERVES))
 # One franchisee's open orders (ix_work_orders_franchisee_status): grows with its backlog, so it
 # is counted only where it decides something.
 _LOAD = Prepared(select(func.count()).where(
@@ -159,24 +155,22 @@ def candidates(session: Session, order: WorkOrder, *, all_loads: bool = True) ->
     order_id = order.id or 0
     local_day = to_local(order.scheduled_start, hl.tz).date()
     day_start = to_utc(datetime.combine(local_day, datetime.min.time()), hl.tz)
-    serves = {"district_id": order.district_id, "service_id": order.service_id}
-    rows = [(attach_row(session, Franchisee, r), r[-1]) for r in _SERVING.rows(session, serves)]
+    rows = [(attach_row(session, Franchisee, r), r[-2], r[-1]) for r in _SERVING.rows(session, {
+        "district_id": order.district_id, "service_id": order.service_id, "order_id": order_id,
+        "day_start": day_start, "day_end": day_start + timedelta(days=1)})]
     if not rows:
         return [], "no franchisee serves this service in this district"
     excluded = excluded_franchisees(session, order)
-    booked = dict(_BOOKED_THAT_DAY.rows(session, {**serves, "order_id": order_id, "day_start": day_start,
-                                                  "day_end": day_start + timedelta(days=1)}))
 
     out: list[Candidate] = []
     skipped: list[str] = []
-    for fr, prio in rows:
+    for fr, prio, n in rows:
         if fr.status != "active":
             skipped.append(f"{fr.name}: suspended")
             continue
         if fr.id in excluded:
             skipped.append(f"{fr.name}: already refused or missed this order")
             continue
-        n = booked.get(fr.id, 0)
         if n >= fr.daily_capacity:
             skipped.append(f"{fr.name}: full on {local_day} ({n}/{fr.daily_capacity})")
             continue

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .actors import Actor
 from .bus import publish_after_commit
 from .context import hotline_of
-from .db import insert_now, update_now
+from .db import insert_many_now, insert_now, update_now
 from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
@@ -220,10 +220,9 @@ class FirstMoves:
         if order.id is None:
             raise RuntimeError("write the order (persist_now) before its events")
         hl = hotline_of(session)
-        written = []
         for values, _payload in self.events:
             values["order_id"] = order.id
-            written.append(insert_now(session, WorkOrderEvent, values, order=order))
+        written = insert_many_now(session, WorkOrderEvent, [values for values, _payload in self.events], order=order)
         set_committed_value(order, "events", written)
         for ev, (_values, payload) in zip(written, self.events):
             _after(session, hl, order, ev, payload)

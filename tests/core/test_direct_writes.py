@@ -183,3 +183,21 @@ def test_a_booking_writes_its_order_once_in_its_final_state(hl):
             for m in messages] == [("create", None, "new", None), ("confirm", "new", "confirmed", None),
                                    ("dispatch", "confirmed", "dispatched", order.franchisee_id)]
     assert [m.payload["event_id"] for m in messages] == [e.id for e in order.events]
+
+
+def test_rows_inserted_together_get_their_own_keys(any_hl):
+    # insert_many_now: one multi-row INSERT; each object must carry the key of its own row.
+    from tickets.db import insert_many_now
+    hl = any_hl
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        rows = [dict(order_id=order.id, action="note", from_status="dispatched", to_status="dispatched",
+                     actor_role="agent", actor_user_id=None, actor_label=f"第{i}条", data={"i": i},
+                     created_at=utcnow()) for i in range(4)]
+        made = insert_many_now(s, WorkOrderEvent, rows, order=order)
+        assert [e.order is order for e in made] == [True] * 4
+        mine = {e.id: e.actor_label for e in made}
+    with hl.session() as s:
+        stored = dict(s.execute(select(WorkOrderEvent.id, WorkOrderEvent.actor_label)
+                                .where(WorkOrderEvent.id.in_(list(mine)))).all())
+    assert stored == mine and len(mine) == 4

@@ -11,7 +11,6 @@ import argparse
 import logging
 import os
 import secrets
-import signal
 import socket
 import threading
 
@@ -121,7 +120,7 @@ def require_schema(hl: Hotline) -> None:
 
 def cmd_web(args) -> int:
     """Serve the console alone (no FastAGI, no scheduler): one web process of a larger setup."""
-    from tickets.cli import init_database, make_hotline, refuse_demo_passwords_in_production
+    from tickets.cli import init_database, make_hotline, refuse_demo_passwords_in_production, wait_for_stop
 
     if args.demo:
         os.environ["HOTLINE_DEMO"] = "1"
@@ -135,10 +134,7 @@ def cmd_web(args) -> int:
     svc.start()
     log.info("\n".join(["", "Hotline console is running (web only)."] + ["  " + x for x in svc.describe()]
                        + ["Stop with Ctrl-C."]))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop()
     log.info("stopping")
     svc.stop()
     hl.close()

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def create() -> Flask:
     """One worker's app: settings from the environment; refuses demo passwords outside demo mode."""
-    from tickets.cli import refuse_demo_passwords_in_production, setup_logging
+    from tickets.cli import refuse_demo_passwords_in_production, settle_heap, setup_logging
     from tickets.context import create_hotline
 
     from .app import create_app
@@ -40,7 +40,9 @@ def create() -> Flask:
     if not settings.redis_url:
         log.warning("REDIS_URL is not set: screen-pops reach the other workers through the database, "
                     "up to half a second later")
-    return create_app(hl)
+    app = create_app(hl)
+    settle_heap()
+    return app
 
 
 # ---- gunicorn settings (read by `gunicorn -c python:agent_console.wsgi`); flags on the command line win.

@@ -13,7 +13,6 @@ import argparse
 import ipaddress
 import logging
 import selectors
-import signal
 import socket
 import sys
 import threading
@@ -247,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds calls in progress get to finish on shutdown (default %(default)s)")
     args = parser.parse_args(argv)
 
-    from tickets.cli import setup_logging
+    from tickets.cli import setup_logging, wait_for_stop
     from tickets.config import ConfigError, load_settings
     from tickets.context import create_hotline
 
@@ -270,10 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"hotline-fastagi: {exc}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop()
     server.stop(args.grace)
     hl.close()
     return 0

@@ -98,7 +98,7 @@ def when_text(start_utc: datetime, tz: ZoneInfo, now_utc: datetime) -> str:
     """'11月24日(周二)09:00', with the year when it is not this year's."""
     local, today = to_local(start_utc, tz), to_local(now_utc, tz)
     year = f"{local.year}年" if local.year != today.year else ""
-    return f"{year}{local.month}月{local.day}日(周{WEEKDAYS_ZH[local.weekday()]}){local:%H:%M}"
+    return f"{year}{local.month}月{local.day}日(周{WEEKDAYS_ZH[local.weekday()]}){local.hour:02d}:{local.minute:02d}"
 
 
 def quantity_text(quantity: int, unit: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import json
 import logging
@@ -22,6 +23,29 @@ log = logging.getLogger("hotline")
 
 DEMO_LOGINS = ["agent1", "agent2", "dispatcher1", "manager1", "callback1", "supervisor1", "admin",
                "franchisee1", "franchisee2"]
+
+
+def settle_heap() -> None:
+    """Take what is alive once a server is up (modules, mappers, compiled statements, the app)
+    out of the garbage collector's sight.
+
+    A full collection walks every tracked object: about 95,000 in a web process, 50 ms of one
+    core on this hardware, taken in the middle of whichever request triggered it (it was the
+    slowest 1% of a webhook run at 100 requests a second). `gc.freeze()` moves them to a
+    generation no collection visits; what requests allocate is collected as before. Also what
+    a pre-forking server wants before it forks: the frozen pages stay shared.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def wait_for_stop() -> None:
+    """Settle the heap (see settle_heap), then block until SIGINT or SIGTERM."""
+    settle_heap()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -193,10 +217,7 @@ def cmd_run(args) -> int:
                   "Demo SMS:   hotline simulate-sms 13800138000 \"BJ 明天上午\""]
     lines.append("Stop with Ctrl-C.")
     log.info("\n".join(lines))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop()
     log.info("stopping")
     for svc in reversed(services):
         try:

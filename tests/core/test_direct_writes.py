@@ -201,3 +201,24 @@ def test_rows_inserted_together_get_their_own_keys(any_hl):
         stored = dict(s.execute(select(WorkOrderEvent.id, WorkOrderEvent.actor_label)
                                 .where(WorkOrderEvent.id.in_(list(mine)))).all())
     assert stored == mine and len(mine) == 4
+
+
+def test_a_booking_in_a_savepoint_rolled_back_leaves_nothing_behind(hl):
+    # The order written by persist_now and its events by insert_many_now are forgotten with the savepoint.
+    def counts():
+        with hl.session() as other:
+            return tuple(other.scalar(select(func.count()).select_from(m)) for m in (WorkOrder, WorkOrderEvent))
+
+    orders_before, events_before = counts()
+    with hl.session() as s, s.begin():
+        sp = s.begin_nested()
+        order = book(s, hl)
+        doomed = (order, *order.events, *order.price_lines)
+        sp.rollback()
+        assert not any(obj in s for obj in doomed)
+        kept = book(s, hl)
+        assert kept.id is not None and kept.status == "dispatched"
+    assert counts() == (orders_before + 1, events_before + 3)
+    with hl.session() as s:
+        assert s.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.order_id == kept.id)
+                         .order_by(WorkOrderEvent.id)).all() == ["create", "confirm", "dispatch"]

@@ -27,6 +27,7 @@ CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 
 _SERVICES = Prepared(select(*entity_columns(Service)).where(Service.active))
+_CODE = [c.key for c in entity_columns(Service)].index("code")
 SERVICE_INDEX_SECONDS = 30
 _SERVICE_INDEX = "tickets.orders.services"
 
@@ -43,9 +44,6 @@ def _active_services(session: Session) -> dict[str, tuple]:
     if cached is None or now - cached[0] >= SERVICE_INDEX_SECONDS:
         cached = hl.extensions[_SERVICE_INDEX] = (now, {row[_CODE]: tuple(row) for row in _SERVICES.rows(session)})
     return cached[1]
-
-
-_CODE = [c.key for c in entity_columns(Service)].index("code")
 
 
 def forget_services(session: Session) -> None:

@@ -222,3 +222,19 @@ def test_a_booking_in_a_savepoint_rolled_back_leaves_nothing_behind(hl):
     with hl.session() as s:
         assert s.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.order_id == kept.id)
                          .order_by(WorkOrderEvent.id)).all() == ["create", "confirm", "dispatch"]
+
+
+def test_a_move_refused_while_booking_leaves_the_session_as_it_was(hl):
+    # FirstMoves must not stay installed (nor keep autoflush off) after a move inside it fails.
+    from tickets.db import transient
+    from tickets.errors import TransitionError
+    from tickets.workflow import FirstMoves
+    with hl.session() as s, s.begin():
+        order = book(s, hl)
+        draft = transient(WorkOrder, {"number": "0", "status": "new", "district_id": None, "franchisee_id": None})
+        with pytest.raises(TransitionError, match="cannot accept"):
+            with FirstMoves(s, draft):
+                transition(s, draft, "accept", AGENT)
+        assert s.autoflush
+        ev = transition(s, order, "note", AGENT, text="之后照常记录")
+        assert ev is not None and ev.id is not None

@@ -377,9 +377,16 @@ class _Prepared:
         """Execute, and return the first column of every row it returns (RETURNING)."""
         return self._execute(session, values, dialect, all_rows=True)
 
+    def send(self, session: Session, raw: list[Any], dialect: Any, all_rows: bool) -> Any:
+        """Execute with `raw`, the values of `names` in that order, before their bind processors."""
+        return self._send(session, [value if proc is None else proc(value)
+                                    for value, proc in zip(raw, self.processors)], dialect, all_rows)
+
     def _execute(self, session: Session, values: dict[str, Any], dialect: Any, all_rows: bool) -> Any:
-        params = [values[name] if proc is None else proc(values[name])
-                  for name, proc in zip(self.names, self.processors)]
+        return self._send(session, [values[name] if proc is None else proc(values[name])
+                                    for name, proc in zip(self.names, self.processors)], dialect, all_rows)
+
+    def _send(self, session: Session, params: list[Any], dialect: Any, all_rows: bool) -> Any:
         cursor = driver_connection(session)[0].cursor()
         args = params if self.positional else dict(zip(self.names, params))
         try:
@@ -529,7 +536,9 @@ def _scalar_relationships(cls: type) -> frozenset[str]:
     return frozenset(r.key for r in sa_inspect(cls).relationships if not r.uselist)
 
 
-_MANY: dict[tuple[Any, ...], _Prepared] = {}
+# (class, dialect, the attributes given, number of rows) -> (the statement, where each of its
+# parameters comes from: (row, attribute) or (row, None, the column's Python-side default))
+_MANY: dict[tuple[Any, ...], tuple[_Prepared, list[tuple[int, str | None, Any]]]] = {}
 
 
 def insert_many_now(session: Session, cls: type, rows: list[dict[str, Any]], **related: Any) -> list[Any]:
@@ -542,25 +551,34 @@ def insert_many_now(session: Session, cls: type, rows: list[dict[str, Any]], **r
     if len(rows) < 2:
         return [insert_now(session, cls, row, **related) for row in rows]
     mapper, columns, pk = _shape_of(cls)
-    table = mapper.local_table
     dialect = driver_connection(session)[1]
-    names = [(attr, col) for attr, col in columns if attr in rows[0]]
-    defaults = tuple((k, d) for k, d in _python_defaults(table) if k not in {col for _a, col in names})
-    key = (table, dialect, tuple(names), len(rows))
-    prepared = _MANY.get(key)
-    if prepared is None:
-        cols = [col for _a, col in names] + [k for k, _d in defaults]
-        stmt = insert(table).values([{c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
-                                     for i in range(len(rows))]).returning(table.primary_key.columns[0])
-        prepared = _MANY[key] = _Prepared(stmt.compile(dialect=dialect), dialect)
-    values: dict[str, Any] = {}
-    for i, row in enumerate(rows):
-        for attr, col in names:
-            values[f"{col}__{i}"] = row[attr]
-        for k, d in defaults:
-            values[f"{k}__{i}"] = d.arg if d.is_scalar else d.arg(None)
-    ids = sorted(prepared.run_all(session, values, dialect))
+    key = (cls, dialect, tuple(rows[0]), len(rows))
+    plan = _MANY.get(key)
+    if plan is None:
+        plan = _MANY[key] = _many_plan(mapper.local_table, columns, rows[0], len(rows), dialect)
+    prepared, sources = plan
+    raw = [rows[i][attr] if attr is not None else default.arg if default.is_scalar else default.arg(None)
+           for i, attr, default in sources]
+    ids = sorted(prepared.send(session, raw, dialect, all_rows=True))
     return [_inserted(session, cls, row, pk, new_id, related) for row, new_id in zip(rows, ids)]
+
+
+def _many_plan(table: Any, columns: tuple[tuple[str, str], ...], first: dict[str, Any], n: int,
+               dialect: Any) -> tuple[_Prepared, list[tuple[int, str | None, Any]]]:
+    """The INSERT of `n` rows with the attributes of `first` (plus the Python-side defaults of the
+    columns left out), and the source of each of its parameters in the driver's order."""
+    attr_of = {col: attr for attr, col in columns if attr in first}
+    defaults = {k: d for k, d in _python_defaults(table) if k not in attr_of}
+    cols = [*attr_of, *defaults]
+    params = {f"{c}__{i}": (i, c) for i in range(n) for c in cols}
+    stmt = insert(table).values([{c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
+                                 for i in range(n)]).returning(table.primary_key.columns[0])
+    prepared = _Prepared(stmt.compile(dialect=dialect), dialect)
+    sources = []
+    for name in prepared.names:
+        i, col = params[name]
+        sources.append((i, attr_of[col], None) if col in attr_of else (i, None, defaults[col]))
+    return prepared, sources
 
 
 def transient(cls: type, values: dict[str, Any], **related: Any) -> Any:

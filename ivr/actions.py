@@ -219,8 +219,9 @@ def create_order(turn: Turn) -> str:
     s = turn.session
     try:
         with s.begin_nested():
-            # By its code: the row is read fresh (a price changed since the catalog was cached is
-            # the one charged) and a service withdrawn since is refused.
+            # By its code, through the booking's own catalog (tickets.cache, dropped by every
+            # committed change): a price changed since the menus were built is the one charged,
+            # and a service withdrawn since is refused.
             order = orders.book(
                 s, phone=turn.vars.get("phone") or turn.state["caller"], service=turn.vars["service"],
                 start=_booking_start(turn), actor=ACTOR, channel="ivr", urgent=True if turn.vars.get("urgent") else None,

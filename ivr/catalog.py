@@ -1,7 +1,9 @@
 """The static catalog the voice menu is built from, read once per `Ivr` and reused by every call.
 
 Services and districts change rarely (an admin edits a price); reading them on every key press
-would cost a query per step, so `Ivr` keeps a `Catalog` and reloads it after `CATALOG_TTL`.
+would cost a query per step, so `Ivr` keeps a `Catalog` and reloads it once a catalog change
+has committed (`tickets.cache.generation`: at once in this process, over the bus in the others),
+and after `CATALOG_TTL` whatever happens.
 Only what the menus need is copied out of the ORM rows, so the catalog is safe to share
 between threads.
 """
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tickets.models import District, Service
 
-CATALOG_TTL = 300.0   # seconds; a price or menu change reaches the voice menu within this time
+CATALOG_TTL = 300.0   # seconds; the longest a voice menu is kept, should a change's bus event be lost
 
 
 @dataclass(frozen=True)

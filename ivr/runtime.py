@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from tickets import calls
+from tickets import cache, calls
 from tickets.context import Hotline
 from tickets.models import Call
 from tickets.phones import ANONYMOUS
@@ -233,6 +233,7 @@ class Ivr:
 
     # ---------------------------------------------------------------- cached catalog and menus
     def _refresh(self, session: Session | None = None) -> None:
+        generation = cache.generation(self.hl)      # before the read: a change during it reloads again
         if session is not None:
             catalog = load_catalog(session, set(prompts.all_prompts()))
         else:
@@ -245,12 +246,17 @@ class Ivr:
             raise ValueError(f"the menus name actions that do not exist: {', '.join(missing)}; "
                              f"add them to ivr/actions.py ACTIONS")
         self._catalog, self._menus, self._loaded_at = catalog, menus, _time.monotonic()
+        self._generation = generation
         self._rendered: dict[tuple[str, str], tuple[tuple[phrases.Segment, ...], str]] = {}
 
+    def _stale(self) -> bool:
+        return (cache.generation(self.hl) != self._generation
+                or _time.monotonic() - self._loaded_at > CATALOG_TTL)
+
     def _current(self, session: Session | None = None) -> tuple[Catalog, dict[str, Node]]:
-        if _time.monotonic() - self._loaded_at > CATALOG_TTL:
+        if self._stale():
             with self._lock:
-                if _time.monotonic() - self._loaded_at > CATALOG_TTL:
+                if self._stale():
                     # In the adapter's transaction when there is one: on SQLite a second
                     # connection would wait for the write lock that transaction holds.
                     self._refresh(session)
@@ -258,7 +264,7 @@ class Ivr:
 
     @property
     def catalog(self) -> Catalog:
-        """The cached catalog, reloaded after CATALOG_TTL."""
+        """The cached catalog, reloaded once a catalog change commits (tickets.cache), or after CATALOG_TTL."""
         return self._current()[0]
 
     @property

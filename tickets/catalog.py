@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .actors import Actor
-from .dispatch import forget_districts
-from .orders import forget_services
+from .cache import catalog_changed
 from .errors import NotFound, ValidationError
 from .models import District, DistrictAlias, Service
 from .pricing import UNIT_NAMES, check_fen, check_quantity
@@ -86,7 +85,7 @@ def save_service(session: Session, actor: Actor, code: str, *, menu_digit: int |
         changed["menu_digit"] = [svc.menu_digit, menu_digit]
         svc.menu_digit = menu_digit
     session.flush()
-    forget_services(session)
+    catalog_changed(session)
     audit.record(session, actor, "service.create" if created else "service.update", "service", code, changed)
     return svc
 
@@ -107,7 +106,7 @@ def save_district(session: Session, actor: Actor, code: str, name_zh: str, name_
         session.add(d)
     d.name_zh, d.name_en = name_zh, name_en
     session.flush()
-    forget_districts(session)
+    catalog_changed(session)
     audit.record(session, actor, "district.create" if created else "district.update", "district", code,
                  {"before": before, "after": {"name_zh": name_zh, "name_en": name_en}})
     return d
@@ -124,7 +123,7 @@ def add_alias(session: Session, actor: Actor, district: District, alias: str) ->
     row = DistrictAlias(alias=alias)
     district.aliases.append(row)
     session.flush()
-    forget_districts(session)
+    catalog_changed(session)
     audit.record(session, actor, "district.alias_add", "district", district.code, {"alias": alias})
     return row
 
@@ -136,4 +135,4 @@ def remove_alias(session: Session, actor: Actor, alias_id: int) -> None:
     audit.record(session, actor, "district.alias_remove", "district", row.district.code, {"alias": row.alias})
     session.delete(row)
     session.flush()
-    forget_districts(session)
+    catalog_changed(session)

@@ -7,7 +7,6 @@ order stays confirmed in the unassigned queue, with the reason, and is never dro
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
+from .cache import cached
 from .context import hotline_of
 from .db import attach_row, entity_columns, update_now
 from .errors import ValidationError
@@ -38,21 +38,13 @@ class DistrictMatch:
         return self.district is None and len(self.candidates) > 1
 
 
-DISTRICT_INDEX_SECONDS = 30
-
-
 def _district_index(session: Session) -> tuple[list[tuple[str, int]], dict[int, tuple]]:
-    """(name or alias, district id) pairs and each district's row, cached on the Hotline for a
-    short while.
+    """(name or alias, district id) pairs and each district's row (kept until the catalog
+    changes: tickets.cache)."""
+    return cached(session, "districts", _read_district_index)
 
-    Districts and aliases change only through the admin pages, which call `forget_districts`;
-    other processes pick a change up within DISTRICT_INDEX_SECONDS.
-    """
-    hl = hotline_of(session)
-    cached = hl.extensions.get("district_index")
-    now = time.monotonic()
-    if cached and now - cached[0] < DISTRICT_INDEX_SECONDS:
-        return cached[1], cached[2]
+
+def _read_district_index(session: Session) -> tuple[list[tuple[str, int]], dict[int, tuple]]:
     rows: dict[int, tuple] = {}
     pairs: list[tuple[str, int]] = []
     for row in session.execute(select(*entity_columns(District))):
@@ -60,14 +52,7 @@ def _district_index(session: Session) -> tuple[list[tuple[str, int]], dict[int, 
         rows[d.id] = tuple(row)
         pairs += [(d.name_zh, d.id), (d.name_en.lower(), d.id)]
     pairs += [(a, d_id) for a, d_id in session.execute(select(DistrictAlias.alias, DistrictAlias.district_id))]
-    pairs = [(name, d_id) for name, d_id in pairs if name]
-    hl.extensions["district_index"] = (now, pairs, rows)
-    return pairs, rows
-
-
-def forget_districts(session: Session) -> None:
-    """Drop the cached district index (after an admin changed districts or aliases)."""
-    hotline_of(session).extensions.pop("district_index", None)
+    return [(name, d_id) for name, d_id in pairs if name], rows
 
 
 def resolve_district(session: Session, address: str) -> DistrictMatch:
@@ -204,7 +189,8 @@ def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
         chosen = ranked[0]
     else:
         order.unassigned_reason = why[:255]
-        update_now(session, order)    # now, not by the commit's flush (the unit of work costs far more)
+        if order.id is not None:      # an order being booked is written whole afterwards (FirstMoves)
+            update_now(session, order)    # now, not by the commit's flush (the unit of work costs far more)
         return None
     transition(session, order, "dispatch", actor, franchisee=chosen.franchisee, reasons=chosen.reasons)
     return chosen.franchisee

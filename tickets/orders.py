@@ -1,7 +1,6 @@
 """Booking a work order from any channel, and reading one back."""
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
+from .cache import cached
 from .context import hotline_of
 from .db import attach_row, entity_columns, insert_now, persist_now, transient, update_now
 from .dispatch import dispatch, resolve_district
@@ -28,27 +28,11 @@ CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 _SERVICES = Prepared(select(*entity_columns(Service)).where(Service.active))
 _CODE = [c.key for c in entity_columns(Service)].index("code")
-SERVICE_INDEX_SECONDS = 30
-_SERVICE_INDEX = "tickets.orders.services"
 
 
 def _active_services(session: Session) -> dict[str, tuple]:
-    """Code -> row of every active service, cached on the Hotline for a short while.
-
-    The catalog changes only on the admin pages (tickets.catalog.save_service calls
-    `forget_services`); other processes see a change within SERVICE_INDEX_SECONDS.
-    """
-    hl = hotline_of(session)
-    cached = hl.extensions.get(_SERVICE_INDEX)
-    now = time.monotonic()
-    if cached is None or now - cached[0] >= SERVICE_INDEX_SECONDS:
-        cached = hl.extensions[_SERVICE_INDEX] = (now, {row[_CODE]: tuple(row) for row in _SERVICES.rows(session)})
-    return cached[1]
-
-
-def forget_services(session: Session) -> None:
-    """Drop the cached catalog (after an admin changed a service)."""
-    hotline_of(session).extensions.pop(_SERVICE_INDEX, None)
+    """Code -> row of every active service (kept until the catalog changes: tickets.cache)."""
+    return cached(session, "services", lambda s: {row[_CODE]: tuple(row) for row in _SERVICES.rows(s)})
 
 
 def service_by_code(session: Session, code: str) -> Service:

@@ -27,6 +27,17 @@ def test_an_inactive_service_is_not_offered(hl):
     assert "2" not in menu.choices and "svc.GSBJ" not in menu.prompts
 
 
+def test_a_service_the_admin_withdraws_leaves_the_running_menu_once_saved(hl):
+    # The same Ivr, built before the change (a running FastAGI server): no wait for CATALOG_TTL.
+    from tickets import catalog
+    from tickets.actors import SYSTEM
+    ivr = Ivr(hl)
+    assert "2" in ivr.menus["book.item.cleaning"].choices
+    with hl.session() as s, s.begin():
+        catalog.save_service(s, SYSTEM, "GSBJ", active=False)
+    assert "2" not in ivr.menus["book.item.cleaning"].choices
+
+
 def test_a_service_without_a_voice_prompt_is_left_out_of_the_menu(hl):
     with hl.session() as s, s.begin():
         s.add(Service(code="ZZ", category="cleaning", category_digit=1, menu_digit=9, name_zh="新项目",

@@ -36,6 +36,14 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                   when=when_text(order.scheduled_start, hl.tz, hl.now()),
                   franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
                   penalty=penalty_suffix(data.get("penalty_fen")),
-                  check=TEXTS["check_address"] if order.needs_agent else "")
+                  check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
     outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}",
                    new_key=written_in_this_transaction(session, ev))
+
+
+def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
+    """Whether an agent had to look at the order when `ev` happened: for its creation, the flags it
+    was created with (a booking confirms the order before its listeners run)."""
+    if ev.action == "create" and ev.data is not None and "flags" in ev.data:
+        return bool(ev.data["flags"])
+    return order.needs_agent

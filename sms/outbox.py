@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tickets.context import Hotline, hotline_of
-from tickets.db import insert_now
+from tickets.db import insert_now, within
 from tickets.models import SmsMessage, WorkOrder
 
 from . import segments
@@ -53,15 +53,18 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     transaction can hold it, so only this transaction's own keys are looked at.
     """
     if dedupe_key:
-        mine = session.info.setdefault(_KEYS, {})
-        existing = mine.get(dedupe_key)
+        mine = session.info.get(_KEYS)
+        existing = mine[dedupe_key][1] if mine and dedupe_key in mine else None
         if existing is None and not new_key:
             existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
     hl = hotline_of(session)
     now = hl.now()
-    body = segments.fit(body)
+    parts = segments.count(body)
+    if parts > segments.MAX_REPLY_SEGMENTS:
+        body = segments.fit(body)
+        parts = segments.count(body)
     opted_out = not confirms_optout and is_opted_out(session, phone)
     # The console provider only logs, so its message is 'sent' with the business transaction and
     # logged after the commit: no second transaction.
@@ -70,17 +73,20 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     # Written at once (one INSERT, no flush); the unique key column stays the last guard.
     row = insert_now(session, SmsMessage, dict(
         direction="out", provider=hl.settings.sms_provider, provider_sid=None, phone=phone, body=body,
-        segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
+        segments=parts, kind=kind, dedupe_key=dedupe_key,
         order_id=order.id if order is not None else None, status=status,
         error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now))
+    # Each with the transaction that wrote the row: a savepoint rolled back takes its rows with
+    # it, and these with them (see _drop_rolled_back).
+    txn = session.get_nested_transaction() or session.get_transaction()
     if dedupe_key:
-        session.info[_KEYS][dedupe_key] = row
+        session.info.setdefault(_KEYS, {})[dedupe_key] = (txn, row)
     if opted_out:
         return row
     if console:
-        session.info.setdefault(_CONSOLE_LOG, []).append((phone, body))
+        session.info.setdefault(_CONSOLE_LOG, []).append((txn, phone, body))
     else:
-        session.info.setdefault(_PENDING, []).append(row.id)
+        session.info.setdefault(_PENDING, []).append((txn, row.id))
     return row
 
 
@@ -229,11 +235,12 @@ def _send_after_commit(session: Session) -> None:
     logged = session.info.pop(_CONSOLE_LOG, None)
     if logged and hl is not None:
         console = provider_for(hl, "console")
-        for phone, body in logged:
+        for _txn, phone, body in logged:
             console.send(phone, body)
-    ids = session.info.pop(_PENDING, None)
-    if not ids:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
         return
+    ids = [message_id for _txn, message_id in pending]
     sender = hl.extensions.get(_SENDER) if hl is not None else None
     if sender is None:
         log.debug("sms: no sender installed; %d messages wait for the outbox job", len(ids))
@@ -241,12 +248,29 @@ def _send_after_commit(session: Session) -> None:
     sender.submit(ids)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    # A savepoint rolled back leaves the rest of the transaction, and its messages, standing;
-    # ids of rows it removed are simply never claimed.
-    if session.in_nested_transaction():
-        return
-    session.info.pop(_PENDING, None)
-    session.info.pop(_CONSOLE_LOG, None)
-    session.info.pop(_KEYS, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    """Forget the messages of the rolled-back transaction (a savepoint, or the whole thing): not
+    logged, not handed to the sender, and their keys free again (on SQLite the retried work may
+    well get the same event ids, so the same keys)."""
+    for name in (_PENDING, _CONSOLE_LOG):
+        entries = session.info.get(name)
+        if entries:
+            kept = [entry for entry in entries if not within(entry[0], previous_transaction)]
+            if kept:
+                session.info[name] = kept
+            else:
+                session.info.pop(name)
+    keys = session.info.get(_KEYS)
+    if keys:
+        for key in [key for key, (txn, _row) in keys.items() if within(txn, previous_transaction)]:
+            del keys[key]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_ended(session: Session, transaction) -> None:
+    # A session closed with its transaction still open ends it without a rollback event:
+    # nothing of it may be sent by a later commit of the same session.
+    if transaction.parent is None:
+        for name in (_PENDING, _CONSOLE_LOG, _KEYS):
+            session.info.pop(name, None)

@@ -43,6 +43,10 @@ def split(text: str) -> list[str]:
     single, per_part = LIMITS[enc]
     if _length(text, enc) <= single:
         return [text]
+    return _parts(text, enc, per_part)
+
+
+def _parts(text: str, enc: str, per_part: int) -> list[str]:
     parts, current, used = [], [], 0
     for ch in text:
         n = _units(ch, enc)
@@ -66,7 +70,7 @@ def count(text: str) -> int:
         # Every character takes one unit, so none straddles a part boundary: the parts are
         # plain slices and their number is arithmetic (what `split` would find, without it).
         return -(-units // per_part)
-    return len(split(text))
+    return len(_parts(text, enc, per_part))
 
 
 def fit(text: str, max_segments: int = MAX_REPLY_SEGMENTS) -> str:

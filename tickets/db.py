@@ -259,18 +259,24 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+CLOSE_CHECKPOINT_SECONDS = 2.0
+
+
 def close_engine(engine: Engine) -> None:
     """Close the engine's connections; a SQLite file is left whole, its WAL copied in.
 
     SQLite checkpoints on the close of a file's last connection only, and this process's
     checkpoint thread may hold a connection of its own at that instant: then the WAL stayed
     beside the file, and a copy of the file alone (a backup, a test template) missed the latest
-    writes. One TRUNCATE checkpoint after the close makes the file complete either way.
+    writes. One TRUNCATE checkpoint after the close makes the file complete either way. It waits
+    at most CLOSE_CHECKPOINT_SECONDS (a checkpoint of the thread's to finish): with other
+    processes still at work on the file it gives up, and the last of them to close completes it.
+    A stopping server must not outlast its supervisor's patience (gunicorn gives 10 s).
     """
     engine.dispose()
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        checkpoint(os.path.realpath(url.database), "TRUNCATE", timeout=30)
+        checkpoint(os.path.realpath(url.database), "TRUNCATE", timeout=CLOSE_CHECKPOINT_SECONDS)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -372,10 +378,6 @@ class _Prepared:
     def run(self, session: Session, values: dict[str, Any], dialect: Any) -> Any:
         """Execute; the new key of an INSERT (its RETURNING, or the rowid), else None."""
         return self._execute(session, values, dialect, all_rows=False)
-
-    def run_all(self, session: Session, values: dict[str, Any], dialect: Any) -> list[Any]:
-        """Execute, and return the first column of every row it returns (RETURNING)."""
-        return self._execute(session, values, dialect, all_rows=True)
 
     def send(self, session: Session, raw: list[Any], dialect: Any, all_rows: bool) -> Any:
         """Execute with `raw`, the values of `names` in that order, before their bind processors."""
@@ -544,9 +546,11 @@ _MANY: dict[tuple[Any, ...], tuple[_Prepared, list[tuple[int, str | None, Any]]]
 def insert_many_now(session: Session, cls: type, rows: list[dict[str, Any]], **related: Any) -> list[Any]:
     """`insert_now` for several rows of `cls` (each with the same attributes), in one INSERT.
 
-    One multi-row INSERT ... RETURNING instead of one statement per row. The keys come back
-    sorted: the database hands them out in the order of the VALUES rows (a sequence, or SQLite's
-    next rowid), so the smallest is the first row's. Returns the rows' objects, in order.
+    One multi-row INSERT ... RETURNING instead of one statement per row. Whatever order RETURNING
+    gives them in, the keys are sorted: both databases produce the VALUES rows in order, each
+    taking the next key as it is produced (SQLite's next rowid; PostgreSQL's nextval, which only
+    grows, even with other transactions drawing from the sequence in between), so the smallest
+    key is the first row's. Returns the rows' objects, in order.
     """
     if len(rows) < 2:
         return [insert_now(session, cls, row, **related) for row in rows]

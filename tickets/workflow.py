@@ -193,25 +193,24 @@ class FirstMoves:
     Inside `with FirstMoves(session, order):` (an order built by tickets.db.transient, not yet
     written) `transition()` checks and applies each move exactly as always but writes nothing;
     the caller then writes the order once, in its final state (tickets.db.persist_now), and
-    `write()` writes the events in order, runs the listeners and queues the bus events, each
-    with what the order was at that move. Reads in the block do not flush the session.
+    `write()` writes the events in order, then runs the listeners and queues the bus events.
+    Each bus payload says what the order was at its move; the listeners see the order as it is
+    in the end, so what they need of an earlier move they read from its event (`ev.data`, e.g.
+    the flags the order was created with).
     """
 
     def __init__(self, session: Session, order: WorkOrder) -> None:
         self.session = session
         self.order = order
         self.events: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        self._no_autoflush = session.no_autoflush
 
     def __enter__(self) -> "FirstMoves":
         if self.session.info.get(_DEFERRED) is not None:
             raise RuntimeError("FirstMoves blocks do not nest")
         self.session.info[_DEFERRED] = self
-        self._no_autoflush.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._no_autoflush.__exit__(*exc)
         del self.session.info[_DEFERRED]
 
     def write(self) -> list[WorkOrderEvent]:

@@ -37,6 +37,18 @@ def test_an_order_whose_address_needs_an_agent_says_so(hl):
     assert "客服将致电确认地址" in booked.body
 
 
+def test_a_booking_flagged_at_creation_says_so_though_it_is_confirmed_in_the_same_booking(hl):
+    # No address, only a voice note, but the district given: the order is created flagged and
+    # confirmed at once. The booked notice is about its creation (its listeners run after all
+    # the booking's moves, so they must read that from the creation event).
+    with hl.session() as s:
+        district_id = orders.get(s, book(hl).number).district_id
+    order = book(hl, phone=LI, district_id=district_id, voice_note="vm/1.wav", default_address=False)
+    assert order.status == "dispatched" and not order.needs_agent
+    booked, dispatched = notices_of(hl, order)
+    assert "客服将致电确认地址" in booked.body and "客服" not in dispatched.body
+
+
 def test_each_event_has_exactly_one_notice_however_often_the_listener_runs(hl):
     order = book(hl)
     with hl.session() as s, s.begin():

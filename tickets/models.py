@@ -258,8 +258,12 @@ class WorkOrder(Base):
                                                           order_by="WorkOrderEvent.id")
     # Dispatch counts a franchisee's orders on the service day and its open orders with each
     # booking: both are index range scans, whatever the size of the order history.
+    # Optimistic concurrency: every UPDATE says which version it read, so of two people changing
+    # one order at once (accept vs expire) the second is refused instead of silently winning.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     __table_args__ = (Index("ix_work_orders_franchisee_day", "franchisee_id", "scheduled_start", "status"),
                       Index("ix_work_orders_franchisee_status", "franchisee_id", "status"))
+    __mapper_args__ = {"version_id_col": version}
 
 
 class PriceLine(Base):
@@ -308,6 +312,8 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     order: Mapped[Optional[WorkOrder]] = relationship()
     customer: Mapped[Optional[Customer]] = relationship()
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Survey(Base):
@@ -324,6 +330,8 @@ class Survey(Base):
     answered_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     answered_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     order: Mapped[WorkOrder] = relationship()
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
 
 # ---------------------------------------------------------------- calls, messages, events

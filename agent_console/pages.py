@@ -2,7 +2,8 @@
 
 A refusal from tickets (a move not allowed now, a role that may not, bad input) is shown to the
 user as tickets worded it, in a flash message, with 400 (bad input), 403 (not your role),
-404 (no such thing, or not yours) or 409 (not possible in the order's state).
+404 (no such thing, or not yours) or 409 (not possible in the order's state, or changed by
+someone else a moment ago).
 """
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from flask import Flask, current_app, flash, g, render_template, request, url_fo
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tickets.errors import HotlineError, NotFound, PermissionDenied, TransitionError, ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+
+from tickets.concurrency import conflict_message
+from tickets.errors import (ConcurrentChange, HotlineError, NotFound, PermissionDenied, TransitionError,
+                            ValidationError)
 from tickets.pricing import yuan
 from tickets.timeutil import to_local
 
@@ -26,7 +31,7 @@ from .policy import contact_of, phone_for
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[HotlineError], int] = {
-    ValidationError: 400, PermissionDenied: 403, NotFound: 404, TransitionError: 409,
+    ValidationError: 400, PermissionDenied: 403, NotFound: 404, TransitionError: 409, ConcurrentChange: 409,
 }
 
 
@@ -136,6 +141,12 @@ def init_app(app: Flask) -> None:
         code = status_of(exc)
         log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
         return _error_page(str(exc), code)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        # A versioned row changed by another request between this one's read and its commit.
+        log.info("%s %s: concurrent change: %s", request.method, request.path, exc)
+        return _error_page(conflict_message("this record"), 409)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

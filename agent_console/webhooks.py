@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
 from tickets.models import WebhookReceipt, utcnow
-from tickets.prepared import Prepared
 
 from .app import hotline
 
@@ -88,30 +87,28 @@ def exactly_once(session: Session, provider: str, key: str,
     """
     try:
         with session.begin():
-            stored = _FIND.first(session, {"provider": provider, "key": key})
+            stored = session.execute(_FIND, {"provider": provider, "key": key}).first()
             if stored is not None:
                 return _stored(stored)
             out = work(session)
             body, ctype = out if isinstance(out, tuple) else (out, content_type)
-            _STORE.run(session, {"provider": provider, "key": key, "body": body, "content_type": ctype,
+            session.execute(_STORE, {"provider": provider, "key": key, "body": body, "content_type": ctype,
                                  "now": utcnow()})
     except IntegrityError:
         # A concurrent delivery of the same webhook committed first: answer what it answered.
         session.rollback()
-        stored = _FIND.first(session, {"provider": provider, "key": key})
+        stored = session.execute(_FIND, {"provider": provider, "key": key}).first()
         if stored is None:
             raise
         return _stored(stored)
     return Response(body, status=200, content_type=ctype)
 
 
-# Built once and run on the driver's cursor: every webhook runs both, and SQLAlchemy's own
-# execution (let alone the ORM's unit of work) costs several times what the database spends.
-_FIND = Prepared(select(WebhookReceipt.body, WebhookReceipt.status_code, WebhookReceipt.content_type)
-                 .where(WebhookReceipt.provider == bindparam("provider"), WebhookReceipt.key == bindparam("key")))
-_STORE = Prepared(insert(WebhookReceipt).values(provider=bindparam("provider"), key=bindparam("key"),
-                                                body=bindparam("body"), content_type=bindparam("content_type"),
-                                                status_code=200, created_at=bindparam("now")))
+_FIND = (select(WebhookReceipt.body, WebhookReceipt.status_code, WebhookReceipt.content_type)
+         .where(WebhookReceipt.provider == bindparam("provider"), WebhookReceipt.key == bindparam("key")))
+_STORE = insert(WebhookReceipt.__table__).values(provider=bindparam("provider"), key=bindparam("key"), body=bindparam("body"),
+                                       content_type=bindparam("content_type"), status_code=200,
+                                       created_at=bindparam("now"))
 
 
 def _stored(row: tuple[str, int, str]) -> Response:

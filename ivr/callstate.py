@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from tickets.context import Hotline
 from tickets.models import IvrSession, utcnow
-from tickets.prepared import Prepared
 
 # A snapshot outlives any real call; after that Redis forgets it on its own.
 SNAPSHOT_TTL_SECONDS = 6 * 3600
@@ -50,22 +49,22 @@ class CallStates(Protocol):
         """Drop the call's state once the call is over."""
 
 
-# Built once and run on the driver's cursor: this runs on every key press, where SQLAlchemy's own
-# execution of a statement (let alone the ORM's unit of work) costs several times what SQLite spends.
-_LOAD = Prepared(select(IvrSession.state, IvrSession.step).where(IvrSession.call_key == bindparam("sid")))
-_LATEST = Prepared(select(IvrSession.state).where(IvrSession.call_key == bindparam("sid")))
-_INSERT = Prepared(insert(IvrSession).values(call_key=bindparam("sid"), state=bindparam("state"),
-                                             step=bindparam("step"), updated_at=bindparam("now")))
-_UPDATE = Prepared(update(IvrSession).where(IvrSession.call_key == bindparam("sid"))
-                   .values(state=bindparam("state"), step=bindparam("step"), updated_at=bindparam("now")))
-_DELETE = Prepared(delete(IvrSession).where(IvrSession.call_key == bindparam("sid")))
+# On the table, not the mapped class: plain Core statements, with no ORM bulk-write handling.
+_SESSIONS = IvrSession.__table__
+_LOAD = select(_SESSIONS.c.state, _SESSIONS.c.step).where(_SESSIONS.c.call_key == bindparam("sid"))
+_LATEST = select(_SESSIONS.c.state).where(_SESSIONS.c.call_key == bindparam("sid"))
+_INSERT = insert(_SESSIONS).values(call_key=bindparam("sid"), state=bindparam("state"), step=bindparam("step"),
+                                   updated_at=bindparam("now"))
+_UPDATE = (update(_SESSIONS).where(_SESSIONS.c.call_key == bindparam("sid"))
+           .values(state=bindparam("state"), step=bindparam("step"), updated_at=bindparam("now")))
+_DELETE = delete(_SESSIONS).where(_SESSIONS.c.call_key == bindparam("sid"))
 
 
 class DatabaseCallStates:
     """Call state in the `ivr_sessions` table, on the connection of the caller's transaction."""
 
     def load(self, session: Session, call_sid: str, step: int, token: str) -> dict[str, Any] | None:
-        row = _LOAD.first(session, {"sid": call_sid})
+        row = session.execute(_LOAD, {"sid": call_sid}).first()
         if row is None or row[1] != step:
             return None
         return row[0]
@@ -73,15 +72,15 @@ class DatabaseCallStates:
     def save(self, session: Session, call_sid: str, step: int, state: dict[str, Any]) -> str:
         # Step 1's state is the first the call has (the incoming call saves it).
         stmt = _INSERT if step == 1 else _UPDATE
-        stmt.run(session, {"sid": call_sid, "state": state, "step": step, "now": utcnow()})
+        session.execute(stmt, {"sid": call_sid, "state": state, "step": step, "now": utcnow()})
         # The row holds exactly one state per step: no token needed.
         return ""
 
     def latest(self, session: Session, call_sid: str) -> dict[str, Any] | None:
-        return _LATEST.scalar(session, {"sid": call_sid})
+        return session.scalar(_LATEST, {"sid": call_sid})
 
     def forget(self, session: Session, call_sid: str) -> None:
-        _DELETE.run(session, {"sid": call_sid})
+        session.execute(_DELETE, {"sid": call_sid})
 
 
 # Stores the snapshot and moves the call's "latest" pointer forward (never back), in one round trip.

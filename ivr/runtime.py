@@ -104,8 +104,8 @@ class Turn:
         return self._session
 
     def call(self) -> Call:
-        """The call's record as an object of this step's session, to link to (it is not read)."""
-        return calls.call_ref(self.session, self.state["call_pk"])
+        """The call's record as an object of this step's session."""
+        return self.session.get(Call, self.state["call_pk"])
 
     def commit(self) -> None:
         """End the step's transaction, if it began one, storing the IVR path with it."""

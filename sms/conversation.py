@@ -33,7 +33,6 @@ from tickets.dispatch import resolve_district
 from tickets.errors import HotlineError
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
 from tickets.phones import ANONYMOUS
-from tickets.prepared import Prepared
 from tickets.pricing import late_change_penalty, quote, yuan
 from tickets.timeutil import to_local, to_utc
 from tickets.workflow import BEFORE_SERVICE, allowed_actions, transition
@@ -108,22 +107,21 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
     return text
 
 
-# Built once and run on the driver's cursor: they run for every message that stores or asks
-# something, where SQLAlchemy's own execution costs several times what the database spends.
 _INBOUND_COLUMNS = ("direction", "provider", "provider_sid", "phone", "body", "segments", "status", "kind",
                     "created_at", "updated_at")
-_STORE_INBOUND = Prepared(insert(SmsMessage).values({**{c: bindparam(c) for c in _INBOUND_COLUMNS}, "error": ""}))
-_REPLACE_PENDING = Prepared(update(SmsConversation)
-                            .where(SmsConversation.phone == bindparam("for_phone"), SmsConversation.status == "pending")
-                            .values(status="replaced"))
-_NEW_QUESTION = Prepared(insert(SmsConversation).values(
-    {c: bindparam(c) for c in ("phone", "kind", "payload", "status", "expires_at", "order_id", "created_at")}))
+_STORE_INBOUND = insert(SmsMessage.__table__).values({**{c: bindparam(c) for c in _INBOUND_COLUMNS}, "error": ""})
+_CONVERSATIONS = SmsConversation.__table__
+_REPLACE_PENDING = (update(_CONVERSATIONS)
+                    .where(_CONVERSATIONS.c.phone == bindparam("for_phone"), _CONVERSATIONS.c.status == "pending")
+                    .values(status="replaced"))
+_NEW_QUESTION = insert(_CONVERSATIONS).values(
+    {c: bindparam(c) for c in ("phone", "kind", "payload", "status", "expires_at", "order_id", "created_at")})
 
 
 def _store(session: Session, row: dict, kind: str) -> None:
     """The inbound message, written once its kind is known (one INSERT, no UPDATE), before any
     handler runs."""
-    _STORE_INBOUND.run(session, {**row, "kind": kind})
+    session.execute(_STORE_INBOUND, {**row, "kind": kind})
 
 
 # ---------------------------------------------------------------- pending requests
@@ -137,12 +135,11 @@ def _pending(turn: Turn) -> SmsConversation | None:
 def _start(turn: Turn, kind: str, payload: dict, order: WorkOrder | None = None) -> None:
     """A new question for this number; an older unanswered one is replaced.
 
-    Plain statements on the connection: the unit of work would cost several times these two.
     Every read of a question selects by status in SQL, so a row replaced here is never mistaken
     for a pending one, even if an earlier message of this session loaded it.
     """
-    _REPLACE_PENDING.run(turn.session, {"for_phone": turn.phone})
-    _NEW_QUESTION.run(turn.session, {"phone": turn.phone, "kind": kind, "payload": payload, "status": "pending",
+    turn.session.execute(_REPLACE_PENDING, {"for_phone": turn.phone})
+    turn.session.execute(_NEW_QUESTION, {"phone": turn.phone, "kind": kind, "payload": payload, "status": "pending",
                                      "expires_at": turn.now + PENDING_FOR, "order_id": order.id if order else None,
                                      "created_at": turn.now})
 

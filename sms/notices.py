@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
-from tickets.db import written_in_this_transaction
 from tickets.models import WorkOrder, WorkOrderEvent
 
 from . import outbox
@@ -37,8 +36,7 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                   franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
                   penalty=penalty_suffix(data.get("penalty_fen")),
                   check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}",
-                   new_key=written_in_this_transaction(session, ev))
+    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}")
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

@@ -18,13 +18,12 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tickets.context import Hotline, hotline_of
-from tickets.db import insert_now, within
 from tickets.models import SmsMessage, WorkOrder
+from tickets.transactions import after_commit
 
 from . import segments
 from .optout import is_opted_out
@@ -37,26 +36,19 @@ GIVE_UP_AFTER = timedelta(hours=1)     # transient failures are retried for this
 BATCH = 100
 # A status only moves forward: a late "sent" callback never undoes "delivered".
 STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
-_PENDING = "sms.outbox.pending"
-_CONSOLE_LOG = "sms.outbox.console_log"
-_KEYS = "sms.outbox.keys"          # dedupe key -> row, for the keys this transaction wrote
 _SENDER = "sms.sender"
 
 
 def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
-            dedupe_key: str | None = None, confirms_optout: bool = False, new_key: bool = False) -> SmsMessage:
+            dedupe_key: str | None = None, confirms_optout: bool = False) -> SmsMessage:
     """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
 
     An opted-out number gets a `suppressed` row instead: kept for the record, never sent. The
     one exception is `confirms_optout`: the reply that confirms the opt-out itself.
-    `new_key` says the key names something born in this transaction (an event id): no earlier
-    transaction can hold it, so only this transaction's own keys are looked at.
     """
     if dedupe_key:
-        mine = session.info.get(_KEYS)
-        existing = mine[dedupe_key][1] if mine and dedupe_key in mine else None
-        if existing is None and not new_key:
-            existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
+        # Autoflush writes this transaction's own pending rows first, so they are found too.
+        existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
     hl = hotline_of(session)
@@ -70,23 +62,18 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     # logged after the commit: no second transaction.
     console = hl.settings.sms_provider == "console"
     status = "suppressed" if opted_out else ("sent" if console else "queued")
-    # Written at once (one INSERT, no flush); the unique key column stays the last guard.
-    row = insert_now(session, SmsMessage, dict(
-        direction="out", provider=hl.settings.sms_provider, provider_sid=None, phone=phone, body=body,
-        segments=parts, kind=kind, dedupe_key=dedupe_key,
-        order_id=order.id if order is not None else None, status=status,
-        error="recipient opted out (TD/STOP)" if opted_out else "", created_at=now, updated_at=now))
-    # Each with the transaction that wrote the row: a savepoint rolled back takes its rows with
-    # it, and these with them (see _drop_rolled_back).
-    txn = session.get_nested_transaction() or session.get_transaction()
-    if dedupe_key:
-        session.info.setdefault(_KEYS, {})[dedupe_key] = (txn, row)
+    row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body, segments=parts,
+                     kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
+                     status=status, error="recipient opted out (TD/STOP)" if opted_out else "",
+                     created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()          # its id, for the sender; the unique dedupe key is the last guard
     if opted_out:
         return row
     if console:
-        session.info.setdefault(_CONSOLE_LOG, []).append((txn, phone, body))
+        after_commit(session, lambda: provider_for(hl, "console").send(phone, body))
     else:
-        session.info.setdefault(_PENDING, []).append((txn, row.id))
+        after_commit(session, lambda: _hand_to_sender(hl, row.id))
     return row
 
 
@@ -94,11 +81,11 @@ def record_reply(session: Session, phone: str, body: str, *, provider: str, kind
                  order: WorkOrder | None = None, dedupe_key: str | None = None) -> SmsMessage:
     """Record a reply that leaves in the webhook's own answer (TwiML): it is sent with the response."""
     now = hotline_of(session).now()
-    # Written at once, like enqueue's rows: no flush at commit for a row nothing changes again.
-    return insert_now(session, SmsMessage, dict(
-        direction="out", provider=provider, provider_sid=None, phone=phone, body=body,
-        segments=segments.count(body), kind=kind, dedupe_key=dedupe_key,
-        order_id=order.id if order is not None else None, status="sent", error="", created_at=now, updated_at=now))
+    row = SmsMessage(direction="out", provider=provider, phone=phone, body=body, segments=segments.count(body),
+                     kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
+                     status="sent", error="", created_at=now, updated_at=now)
+    session.add(row)
+    return row
 
 
 def send_one(hl: Hotline, message_id: int) -> str | None:
@@ -225,52 +212,9 @@ def install_sender(hl: Hotline) -> Sender:
     return sender
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    # SQLAlchemy fires this for a savepoint's release too; only the outermost commit counts.
-    if session.in_nested_transaction():
-        return
-    hl = session.info.get("hotline")
-    session.info.pop(_KEYS, None)
-    logged = session.info.pop(_CONSOLE_LOG, None)
-    if logged and hl is not None:
-        console = provider_for(hl, "console")
-        for _txn, phone, body in logged:
-            console.send(phone, body)
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    ids = [message_id for _txn, message_id in pending]
-    sender = hl.extensions.get(_SENDER) if hl is not None else None
+def _hand_to_sender(hl: Hotline, message_id: int) -> None:
+    sender = hl.extensions.get(_SENDER)
     if sender is None:
-        log.debug("sms: no sender installed; %d messages wait for the outbox job", len(ids))
+        log.debug("sms: no sender installed; message %s waits for the outbox job", message_id)
         return
-    sender.submit(ids)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction) -> None:
-    """Forget the messages of the rolled-back transaction (a savepoint, or the whole thing): not
-    logged, not handed to the sender, and their keys free again (on SQLite the retried work may
-    well get the same event ids, so the same keys)."""
-    for name in (_PENDING, _CONSOLE_LOG):
-        entries = session.info.get(name)
-        if entries:
-            kept = [entry for entry in entries if not within(entry[0], previous_transaction)]
-            if kept:
-                session.info[name] = kept
-            else:
-                session.info.pop(name)
-    keys = session.info.get(_KEYS)
-    if keys:
-        for key in [key for key, (txn, _row) in keys.items() if within(txn, previous_transaction)]:
-            del keys[key]
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_ended(session: Session, transaction) -> None:
-    # A session closed with its transaction still open ends it without a rollback event:
-    # nothing of it may be sent by a later commit of the same session.
-    if transaction.parent is None:
-        for name in (_PENDING, _CONSOLE_LOG, _KEYS):
-            session.info.pop(name, None)
+    sender.submit([message_id])

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from tickets.errors import ValidationError
 from tickets.models import Service
-from tickets.prepared import Prepared
 from tickets.pricing import check_quantity
 
 from . import when as when_mod
@@ -131,13 +130,12 @@ class Catalog:
     @classmethod
     def load(cls, session: Session) -> "Catalog":
         """The active catalog, in menu order (built once per distinct catalog, then reused)."""
-        return _catalog_of(tuple(_ACTIVE_SERVICES.rows(session)))
+        return _catalog_of(tuple(tuple(row) for row in session.execute(_ACTIVE_SERVICES)))
 
 
 _CatalogRow = namedtuple("_CatalogRow", "code name_zh unit")
-# Built once and run on the driver's cursor: every inbound message reads the catalog.
-_ACTIVE_SERVICES = Prepared(select(Service.code, Service.name_zh, Service.unit).where(Service.active)
-                            .order_by(Service.category_digit, Service.menu_digit))
+_ACTIVE_SERVICES = (select(Service.code, Service.name_zh, Service.unit).where(Service.active)
+                    .order_by(Service.category_digit, Service.menu_digit))
 
 
 @functools.lru_cache(maxsize=8)

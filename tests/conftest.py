@@ -1,16 +1,21 @@
-"""Shared fixtures: a real migrated database (SQLite; PostgreSQL too when available), a fixed
-clock, real Redis, and the demo city.
+"""Shared fixtures: a real migrated database with the demo city, a fixed clock, real Redis.
 
-Backends: SQLite always. PostgreSQL and Redis when `CI` is set (a failure to start them fails
-the run) or when their servers are installed locally; otherwise those tests skip and the
-session header says so.
+Every test that takes `hl` (or `new_hotline`) runs twice: on SQLite and on PostgreSQL, each time
+on a database of its own made from a template built once per run (a file copy; CREATE DATABASE
+... TEMPLATE). `--backends=sqlite` runs the SQLite half only. PostgreSQL and Redis start when
+`CI` is set (a failure to start them fails the run) or when their servers are installed
+locally; otherwise those tests skip and the summary line says so.
 """
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
 from datetime import datetime
 
 import pytest
+
+from sqlalchemy import create_engine, text
 
 from tests import servers
 from tickets.config import load_settings
@@ -51,6 +56,25 @@ def _server(kind: str, start):
         return None
 
 
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backends", default=",".join(BACKENDS),
+                     help="comma-separated databases to run the database tests on (default: sqlite,postgres)")
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = set(config.getoption("--backends").split(","))
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        (drop if backend and backend not in wanted else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config):
     return [f"backends: sqlite=ran, postgres/redis start on first use (CI={'yes' if CI else 'no'})"]
 
@@ -78,12 +102,15 @@ def redis_server():
     srv.stop()
 
 
+def test_settings(url: str, **env):
+    return load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1", "SECRET_KEY": "test-secret",
+                          "TWILIO_AUTH_TOKEN": "test-twilio-token", "TWILIO_ACCOUNT_SID": "ACtest",
+                          "SMS_PROVIDER": "console", **env})
+
+
 def make_test_hotline(url: str, *, demo: bool = True, clock: Clock | None = None, engine=None,
                       plugins: bool = True, **env) -> Hotline:
-    settings = load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1", "SECRET_KEY": "test-secret",
-                              "TWILIO_AUTH_TOKEN": "test-twilio-token", "TWILIO_ACCOUNT_SID": "ACtest",
-                              "SMS_PROVIDER": "console", **env})
-    hl = Hotline(settings, engine=engine or make_engine(url), clock=clock or Clock())
+    hl = Hotline(test_settings(url, **env), engine=engine or make_engine(url), clock=clock or Clock())
     if plugins:
         hl.load_plugins()
     upgrade(hl.engine)
@@ -110,47 +137,96 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-def sqlite_copy(template, dest_dir, clock: Clock | None = None, **env) -> Hotline:
-    """A Hotline on a private copy of the template database."""
-    import shutil
-    dest = dest_dir / "hotline.db"
+def sqlite_copy(template, dest_dir, clock: Clock | None = None, name: str = "hotline.db", **env) -> Hotline:
+    """A Hotline on a private copy of the SQLite template database."""
+    dest = dest_dir / name
     shutil.copyfile(template, dest)
-    url = f"sqlite:///{dest}"
-    settings = load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1", "SECRET_KEY": "test-secret",
-                              "TWILIO_AUTH_TOKEN": "test-twilio-token", "TWILIO_ACCOUNT_SID": "ACtest",
-                              "SMS_PROVIDER": "console", **env})
-    return Hotline(settings, clock=clock or Clock()).load_plugins()
+    return Hotline(test_settings(f"sqlite:///{dest}", **env), clock=clock or Clock()).load_plugins()
+
+
+class PostgresDatabases:
+    """Databases on the throwaway PostgreSQL server, each a copy of one migrated demo template."""
+
+    TEMPLATE = "hotline_template"
+
+    def __init__(self, server) -> None:
+        self._server = server
+        self._admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+        self._numbers = itertools.count(1)
+        with self._admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {self.TEMPLATE}"))
+        template = make_test_hotline(self.url_of(self.TEMPLATE), clock=Clock())
+        template.close()            # CREATE DATABASE ... TEMPLATE needs it without connections
+
+    def url_of(self, name: str) -> str:
+        return self._server.url.rsplit("/", 1)[0] + "/" + name
+
+    def create(self) -> str:
+        name = f"hotline_test_{next(self._numbers)}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}"))
+        return self.url_of(name)
+
+    def drop(self, url: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
+
+    def close(self) -> None:
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_server):
+    databases = PostgresDatabases(postgres_server)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The database a test runs on; every test using `hl` or `new_hotline` runs on each."""
+    return request.param
 
 
 @pytest.fixture
-def hl(sqlite_template, tmp_path, clock):
-    """A Hotline on a fresh, migrated SQLite file with the demo city, clock fixed at FIXED_NOW."""
-    h = sqlite_copy(sqlite_template, tmp_path, clock)
-    yield h
-    h.close()
+def new_hotline(backend, request, tmp_path, clock):
+    """`new_hotline(**settings)`: a Hotline on a database of its own (the demo city, this test's
+    backend), closed and removed after the test. `clock=` another clock."""
+    made: list[tuple[Hotline, str | None]] = []
 
+    def make(*, clock: Clock = clock, **env) -> Hotline:
+        if backend == "sqlite":
+            name = f"hotline{len(made) or ''}.db"
+            h = sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path, clock, name=name, **env)
+            made.append((h, None))
+        else:
+            databases = request.getfixturevalue("postgres_databases")
+            url = databases.create()
+            h = Hotline(test_settings(url, **env), clock=clock).load_plugins()
+            made.append((h, url))
+        return h
 
-@pytest.fixture
-def pg_hl(postgres_server, clock):
-    """The same on the throwaway PostgreSQL (schema dropped and recreated for each test)."""
-    from sqlalchemy import text
-    engine = make_engine(postgres_server.url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    h = make_test_hotline(postgres_server.url, clock=clock, engine=engine)
-    yield h
-    h.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_hl(request, tmp_path, clock):
-    """Runs the test on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        h = sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path, clock)
-        yield h
+    yield make
+    for h, url in made:
         h.close()
-    else:
-        yield request.getfixturevalue("pg_hl")
+        if url is not None:
+            request.getfixturevalue("postgres_databases").drop(url)
+
+
+@pytest.fixture
+def hl(new_hotline):
+    """A Hotline on a fresh, migrated database with the demo city, clock fixed at FIXED_NOW."""
+    return new_hotline()
+
+
+@pytest.fixture
+def pg_hl(postgres_databases, clock):
+    """A Hotline on a fresh PostgreSQL database with the demo city (for tests of PostgreSQL itself)."""
+    url = postgres_databases.create()
+    h = Hotline(test_settings(url), clock=clock).load_plugins()
+    yield h
+    h.close()
+    postgres_databases.drop(url)
 
 
 @pytest.fixture

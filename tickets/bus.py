@@ -13,10 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from .db import within
+from .transactions import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -120,48 +119,19 @@ def make_bus(redis_url: str = ""):
     return RedisBus(redis_url) if redis_url else InProcessBus()
 
 
-_PENDING = "hotline_pending_events"
-
-
 def publish_after_commit(session: Session, topic: str, payload: dict[str, Any], row: Any = None) -> None:
-    """Queue an event on the session; it is published after the outermost commit only.
+    """Publish an event once the outermost transaction commits (dropped if it, or the savepoint
+    it was queued in, rolls back).
 
-    With `row`, the payload gets `event_id` = row.id at publish time, so the caller need not
-    flush just to learn the id. An event queued inside a savepoint that rolls back is dropped.
+    With `row`, the payload gets `event_id` = row.id at publish time, once the row has its key.
     """
-    txn = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((txn, Event(topic, payload, row)))
+    def publish() -> None:
+        bus = session.info.get("bus")
+        if bus is None:
+            log.debug("bus: session without a bus, %s not published", topic)
+            return
+        if row is not None:
+            payload["event_id"] = row.id
+        bus.publish(topic, payload)
 
-
-@sa_event.listens_for(Session, "after_commit")
-def _flush_events(session: Session) -> None:
-    # after_commit also fires when a savepoint is released; only the outermost commit publishes.
-    if session.in_nested_transaction():
-        return
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    bus = session.info.get("bus")
-    if bus is None:
-        log.debug("bus: session without a bus, %d events not published", len(pending))
-        return
-    for _txn, ev in pending:
-        if ev.row is not None:
-            ev.payload["event_id"] = ev.row.id
-        try:
-            bus.publish(ev.topic, ev.payload)
-        except Exception:  # noqa: BLE001 - the commit stands; a lost notification is logged
-            log.exception("bus: could not publish %s", ev.topic)
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_events(session: Session, previous_transaction) -> None:
-    """Drop what was queued in the rolled-back transaction (a savepoint, or the whole thing)."""
-    pending = session.info.get(_PENDING)
-    if not pending:
-        return
-    kept = [(t, e) for t, e in pending if not within(t, previous_transaction)]
-    if kept:
-        session.info[_PENDING] = kept
-    else:
-        session.info.pop(_PENDING, None)
+    after_commit(session, publish)

@@ -17,16 +17,16 @@ import threading
 import time
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from .bus import publish_after_commit
 from .context import Hotline, hotline_of
+from .transactions import after_commit, transaction_info
 
 CHANGED = "catalog.changed"
 MAX_AGE_SECONDS = 30.0
 _COPIES = "tickets.cache"
-_CHANGED_HERE = "tickets.cache.changed"      # session.info: this transaction changed the catalog
+_CHANGED_HERE = "tickets.cache.changed"      # transaction_info: this transaction changed the catalog
 _CREATE = threading.Lock()
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ def cached(session: Session, name: str, load: Callable[[Session], T]) -> T:
     A transaction that has changed the catalog itself reads it afresh (and keeps nothing): it
     sees its own change, which no other may see before the commit.
     """
-    if session.info.get(_CHANGED_HERE):
+    if transaction_info(session).get(_CHANGED_HERE):
         return load(session)
     copies = _copies(hotline_of(session))
     generation = copies.generation()
@@ -90,25 +90,9 @@ def cached(session: Session, name: str, load: Callable[[Session], T]) -> T:
 
 def catalog_changed(session: Session) -> None:
     """Say, in the transaction that changes services, districts or aliases, that it does so: once it
-    commits, every process drops its cached catalog."""
-    session.info[_CHANGED_HERE] = True
+    commits, every process drops its cached catalog (this one at once, without waiting for its
+    own event to come back from Redis)."""
+    transaction_info(session)[_CHANGED_HERE] = True
+    copies = _copies(hotline_of(session))
+    after_commit(session, copies.changed)
     publish_after_commit(session, CHANGED, {})
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _drop_here(session: Session) -> None:
-    # This process at once, without waiting for its own event to come back from Redis. (Also
-    # fired when a savepoint is released: only the outermost commit counts.)
-    if session.in_nested_transaction() or not session.info.pop(_CHANGED_HERE, False):
-        return
-    hl = session.info.get("hotline")
-    if hl is not None:
-        _copies(hl).changed()
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _nothing_changed(session: Session) -> None:
-    # A rolled-back savepoint may leave the flag of a change that never happens: dropping the
-    # copies for nothing costs one read of the catalog, so only the whole rollback clears it.
-    if not session.in_nested_transaction():
-        session.info.pop(_CHANGED_HERE, None)

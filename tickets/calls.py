@@ -5,10 +5,12 @@ IVR appends to its path and sets its outcome; queue events (AMI, Twilio, the sim
 the call to an agent, which writes an `AgentEvent` (so a reconnecting console catches up by
 id) and publishes `agent.<user_id>` on the bus after commit.
 
-The voice menu starts and ends a call on every call it takes, so those writes are single Core
-statements built once (`open_call`, `update_call`, `finish_call`): the ORM's query and unit of
-work would cost several times what the database spends on them. A `Call` object of the same
-row in the session is kept in step with what they write.
+A call's row is written from two sides at once: the voice menu (its path, its outcome) and the
+queue events (AMI, Twilio: the agent, the times). `update_call` and `finish_call` are single
+UPDATE statements whose new values are computed by the database from the row as it is then
+(the first final outcome wins), so neither side can overwrite what the other just wrote; an
+object of the row in the session is refreshed with what they wrote (SQLAlchemy's ORM-enabled
+UPDATE). `offer_call` reads and writes the agent columns under a row lock.
 """
 from __future__ import annotations
 
@@ -17,18 +19,13 @@ from typing import Any
 
 from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import Session
 
 from .bus import publish_after_commit
 from .context import hotline_of
 from .customers import find_by_phone
-from .db import insert_row
 from .models import Address, AgentEvent, Call, Complaint, Customer, CustomerPhone, Survey, User, WorkOrder
 from .phones import ANONYMOUS, national, normalize_caller
-from .prepared import Prepared
 from .timeutil import to_local
 from .workflow import OPEN_STATES
 
@@ -50,34 +47,29 @@ class OpenedCall:
     district_id: int | None = None
 
 
-_CALL_BY_EXTERNAL_ID = Prepared(select(Call.id, Call.caller).where(Call.external_id == bindparam("external_id")))
 # Customer.default_address in SQL: the first address marked default, else the first one.
 _DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)
                     .order_by(Address.is_default.desc(), Address.id).limit(1).correlate(Customer).scalar_subquery())
-_CALLER = Prepared(select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
-                   .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
-                   .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
-                   .where(CustomerPhone.e164 == bindparam("e164")))
+_CALLER = (select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
+           .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
+           .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
+           .where(CustomerPhone.e164 == bindparam("e164")))
 
 
 def open_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> OpenedCall:
-    """Insert the call's row (a repeated start, a replayed webhook, finds the same row) and
-    read what the menu needs to know about the caller."""
-    row = _CALL_BY_EXTERNAL_ID.first(session, {"external_id": external_id})
-    caller = row[1] if row is not None else normalize_caller(caller_raw)
-    known = _CALLER.first(session, {"e164": caller}) if caller != ANONYMOUS else None
-    if row is not None:
-        pk = row[0]
-    else:
-        # Not INSERT ... ON CONFLICT DO NOTHING: SQLAlchemy compiles that again on every
-        # execution, which costs more than the SELECT it saves.
-        pk = insert_row(session, _CALLS, {
-            "external_id": external_id, "transport": transport, "caller": caller,
-            "customer_id": known[0] if known else None, "started_at": hotline_of(session).now(),
-            "ivr_path": []})
+    """The call's row, inserted on the first start (a repeated start, a replayed webhook, finds
+    the same row), and what the menu needs to know about the caller."""
+    call = get_call(session, external_id)
+    caller = call.caller if call is not None else normalize_caller(caller_raw)
+    known = session.execute(_CALLER, {"e164": caller}).first() if caller != ANONYMOUS else None
+    if call is None:
+        call = Call(external_id=external_id, transport=transport, caller=caller,
+                    customer_id=known[0] if known else None, started_at=hotline_of(session).now(), ivr_path=[])
+        session.add(call)
+        session.flush()
     if known is None:
-        return OpenedCall(pk, caller)
-    return OpenedCall(pk, caller, *known)
+        return OpenedCall(call.id, caller)
+    return OpenedCall(call.id, caller, *known)
 
 
 def start_call(session: Session, external_id: str, transport: str, caller_raw: str | None) -> Call:
@@ -89,58 +81,25 @@ def get_call(session: Session, external_id: str) -> Call | None:
     return session.scalar(select(Call).where(Call.external_id == external_id))
 
 
-def call_ref(session: Session, call_id: int) -> Call:
-    """The call's row as a persistent object of `session`, without reading it: enough to link
-    to it (`orders.book(call=...)`); any other attribute is loaded on first access."""
-    call = session.identity_map.get(identity_key(Call, call_id))
-    if call is None:
-        call = Call(id=call_id)
-        make_transient_to_detached(call)
-        session.add(call)
-    return call
-
-
 # The first final outcome wins, except that a call that reached the queue (`agent`) takes the
 # outcome it ends with unless that is only the hang-up; the first abandon point and end time stay.
-_FINISH = {
-    "outcome": case((or_(func.coalesce(Call.outcome, "") == "",
-                         and_(Call.outcome == "agent", bindparam("over_agent", type_=Boolean))),
-                     bindparam("new_outcome")), else_=Call.outcome),
-    "abandoned_at": func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at")),
-    "ended_at": func.coalesce(Call.ended_at, bindparam("new_ended_at")),
-}
-_STATEMENTS: dict[tuple[frozenset[str], bool], Prepared] = {}
-_CALLS = Call.__table__
+def _finish_values(outcome: str, abandoned_at: str, ended_at) -> dict:
+    over_agent = outcome not in _AFTER_AGENT
+    return {
+        Call.outcome: case((or_(func.coalesce(Call.outcome, "") == "",
+                                and_(Call.outcome == "agent", bindparam("over_agent", over_agent, type_=Boolean))),
+                            bindparam("new_outcome", outcome)), else_=Call.outcome),
+        Call.abandoned_at: func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at", abandoned_at)),
+        Call.ended_at: func.coalesce(Call.ended_at, bindparam("new_ended_at", ended_at)),
+    }
 
 
-def _write(session: Session, call_id: int, columns: dict[str, Any], finish: dict[str, Any] | None = None) -> None:
-    """One UPDATE of the call's row (built once per set of columns). The session's object of the
-    row, if it has one, takes the new values; its own pending changes to them are written first."""
-    shape = (frozenset(columns), finish is not None)
-    obj = session.identity_map.get(identity_key(Call, call_id))
-    if obj is not None and not sa_inspect(obj).committed_state.keys().isdisjoint(
-            shape[0] | (_FINISH.keys() if finish is not None else set())):
-        session.flush()
-    stmt = _STATEMENTS.get(shape)
-    if stmt is None:
-        # Bound as new_<column>: SQLAlchemy reserves a column's own name for its SET value.
-        update_ = update(_CALLS).where(_CALLS.c.id == bindparam("call_id")).values(
-            {c: bindparam(f"new_{c}") for c in columns})
-        if finish is not None:
-            update_ = update_.values(_FINISH).returning(*(_CALLS.c[c] for c in _FINISH))
-        stmt = _STATEMENTS[shape] = Prepared(update_)
-    params = {"call_id": call_id, **{f"new_{c}": v for c, v in columns.items()}, **(finish or {})}
-    if finish is not None:
-        row = stmt.first(session, params)
-        if row is None:
-            raise NoResultFound(f"no call {call_id}")
-        ended = dict(zip(_FINISH, row))
-    else:
-        stmt.run(session, params)
-        ended = {}
-    if obj is not None:
-        for key, value in {**columns, **ended}.items():
-            set_committed_value(obj, key, value)
+def _write(session: Session, call_id: int, values: dict) -> None:
+    """One UPDATE of the call's row; the session's object of the row, if any, takes the new values."""
+    result = session.execute(update(Call).where(Call.id == call_id).values(values)
+                             .execution_options(synchronize_session="fetch"))
+    if result.rowcount == 0:
+        raise NoResultFound(f"no call {call_id}")
 
 
 def update_call(session: Session, call_id: int, **columns: Any) -> None:
@@ -154,9 +113,9 @@ def finish_call(session: Session, call: Call | int, outcome: str, *, abandoned_a
     outcome wins over a later `abandoned`. `call` is the row's object or its id."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-    _write(session, call if isinstance(call, int) else call.id, columns, {
-        "new_outcome": outcome, "over_agent": outcome not in _AFTER_AGENT, "new_abandoned_at": abandoned_at,
-        "new_ended_at": hotline_of(session).now()})
+    values = {**{getattr(Call, k): v for k, v in columns.items()},
+              **_finish_values(outcome, abandoned_at, hotline_of(session).now())}
+    _write(session, call if isinstance(call, int) else call.id, values)
 
 
 def customer_card(session: Session, caller: str) -> dict[str, Any]:
@@ -226,6 +185,8 @@ def push_agent_event(session: Session, user: User, kind: str, payload: dict[str,
 
 def offer_call(session: Session, call: Call, agent: User, ivr: dict[str, Any] | None = None) -> AgentEvent:
     """Pop the caller's card on `agent`'s screen, with what the caller did in the IVR."""
+    # Locked (PostgreSQL) while we read and write its outcome: the voice menu may be finishing it.
+    session.refresh(call, with_for_update=True)
     call.agent_user_id = agent.id
     if not call.outcome:
         call.outcome = "agent"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .actors import Actor
 from .bus import publish_after_commit
+from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .customers import find_by_phone
 from .errors import ValidationError
@@ -47,6 +48,7 @@ def resolve(session: Session, complaint: Complaint, answer: str, actor: Actor) -
     complaint.answer = answer.strip()
     complaint.resolved_at = hotline_of(session).now()
     complaint.resolved_by = actor.user_id
+    flush_or_conflict(session, f"complaint {complaint.id}")
     audit.record(session, actor, "complaint.resolve", "complaint", complaint.id, {"answer": complaint.answer})
     return complaint
 

@@ -24,3 +24,7 @@ class TransitionError(HotlineError):
 
 class PermissionDenied(HotlineError):
     """The actor's role may not do this."""
+
+
+class ConcurrentChange(HotlineError):
+    """Someone else changed the same thing since it was read; reload and try again."""

@@ -10,11 +10,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import ValidationError
 from .models import OrderCounter
-from .prepared import Prepared
 from .timeutil import to_local
 
 PER_DAY = 99_999
@@ -27,22 +27,24 @@ def day_key(now_utc: datetime, tz: ZoneInfo) -> str:
 
 # On the table, not the mapped class: a plain Core statement skips the ORM's bulk-update handling.
 _COUNTERS = OrderCounter.__table__
-_INCREMENT = Prepared(update(_COUNTERS).where(_COUNTERS.c.day == bindparam("day_"))
-                      .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
+# One statement that increments and reads: on PostgreSQL the UPDATE holds the row until the
+# commit, so a concurrent booking waits and reads the next value.
+_INCREMENT = (update(_COUNTERS).where(_COUNTERS.c.day == bindparam("day_"))
+              .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
 
 
 def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:
     day = day_key(now_utc, tz)
-    seq = _INCREMENT.scalar(session, {"day_": day})
+    seq = session.scalar(_INCREMENT, {"day_": day})
     if seq is None:
         # First order of the day: insert; a concurrent first insert loses on the primary key,
         # so fall back to the increment inside a savepoint.
         try:
             with session.begin_nested():
-                session.execute(insert(OrderCounter).values(day=day, last=1))
+                session.execute(insert(_COUNTERS).values(day=day, last=1))
             seq = 1
-        except Exception:  # noqa: BLE001 - IntegrityError from any driver
-            seq = _INCREMENT.scalar(session, {"day_": day})
+        except IntegrityError:
+            seq = session.scalar(_INCREMENT, {"day_": day})
     if seq > PER_DAY:
         raise ValidationError(f"more than {PER_DAY} work orders on day {day}; numbers would not fit in 10 digits")
     return f"{day}{seq:05d}"

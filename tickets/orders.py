@@ -4,43 +4,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
 from .cache import cached
 from .context import hotline_of
-from .db import attach_row, entity_columns, insert_now, persist_now, transient, update_now
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
 from .models import Call, CustomerPhone, PriceLine, Service, WorkOrder
 from .numbers import next_number, parse_number
 from .phones import ANONYMOUS, mask, normalize
-from .prepared import Prepared, constants
 from .pricing import check_quantity, quote
 from .timeutil import to_local, to_utc
-from .workflow import OPEN_STATES, FirstMoves, record_creation, transition
+from .workflow import OPEN_STATES, record_creation, transition
 
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
 
-_SERVICES = Prepared(select(*entity_columns(Service)).where(Service.active))
-_CODE = [c.key for c in entity_columns(Service)].index("code")
-
-
-def _active_services(session: Session) -> dict[str, tuple]:
-    """Code -> row of every active service (kept until the catalog changes: tickets.cache)."""
-    return cached(session, "services", lambda s: {row[_CODE]: tuple(row) for row in _SERVICES.rows(s)})
+def _active_services(session: Session) -> dict[str, int]:
+    """Code -> id of every active service (kept until the catalog changes: tickets.cache)."""
+    return cached(session, "services", lambda s: dict(s.execute(select(Service.code, Service.id).where(Service.active)).all()))
 
 
 def service_by_code(session: Session, code: str) -> Service:
-    """The active service with this SMS code (any case), as the session's object."""
-    row = _active_services(session).get((code or "").strip().upper())
-    if row is None:
+    """The active service with this SMS code (any case)."""
+    service_id = _active_services(session).get((code or "").strip().upper())
+    if service_id is None:
         raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(sorted(_active_services(session)))}")
-    return attach_row(session, Service, row)
+    return session.get(Service, service_id)
 
 
 def parse_when(text: str, tz) -> datetime:
@@ -101,36 +94,22 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
             if district_id is None:
                 flags.append("default address has no district")
 
-    # Created, confirmed and dispatched in memory, then written once in its final state with its
-    # price lines and the three events (workflow.FirstMoves): one INSERT instead of an INSERT
-    # and two UPDATEs, each move checked by the transition table all the same.
-    order = transient(WorkOrder, dict(
-        number=next_number(session, now, hl.tz), status="new", channel=channel, customer_id=cust.id, phone=e164,
-        service_id=svc.id, quantity=qty, scheduled_start=start, address_text=text,
-        address_id=addr_obj.id if addr_obj else None, district_id=district_id,
-        urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
+    order = WorkOrder(
+        number=next_number(session, now, hl.tz), status="new", channel=channel, customer=cust, phone=e164,
+        service=svc, quantity=qty, scheduled_start=start, address_text=text, address_id=addr_obj.id if addr_obj else None,
+        district_id=district_id, urgent=svc.emergency if urgent is None else urgent, needs_agent=bool(flags),
         flag_reason="; ".join(flags)[:255], notes=notes, voice_note=voice_note, call_id=call.id if call else None,
         price_total_fen=sum(line.amount_fen for line in lines), created_at=now, updated_at=now,
-        franchisee_id=None, worker_id=None, dispatched_at=None, accept_deadline=None, final_price_fen=None,
-        unassigned_reason="", completion_notes=""),
-        customer=cust, service=svc, franchisee=None, worker=None)
-    with FirstMoves(session, order) as moves:
-        record_creation(session, order, actor, {"channel": channel, "flags": flags,
-                                                "price_total_fen": order.price_total_fen})
-        if order.district_id is not None:
-            transition(session, order, "confirm", actor)
-        if order.status == "confirmed" and auto_dispatch:
-            dispatch(session, order, SYSTEM)
-    persist_now(session, order)
-    set_committed_value(order, "price_lines", [
-        insert_now(session, PriceLine, dict(order_id=order.id, kind=line.kind, description=line.description,
-                                            quantity=line.quantity, unit_price_fen=line.unit_price_fen,
-                                            amount_fen=line.amount_fen), order=order)
-        for line in lines])
-    moves.write()
+        price_lines=[PriceLine(kind=line.kind, description=line.description, quantity=line.quantity,
+                               unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen) for line in lines])
+    session.add(order)
+    record_creation(session, order, actor, {"channel": channel, "flags": flags, "price_total_fen": order.price_total_fen})
+    if order.district_id is not None:
+        transition(session, order, "confirm", actor)
+    if order.status == "confirmed" and auto_dispatch:
+        dispatch(session, order, SYSTEM)
     if call is not None:
         call.order_id = order.id
-        update_now(session, call)     # now, not by the commit's flush (the unit of work costs far more)
     return order
 
 
@@ -143,27 +122,16 @@ def get(session: Session, number: str) -> WorkOrder:
     return order
 
 
-# In one statement, with each order's service (what a caller hears read out): `order.service`
-# is then found in the session's identity map, not loaded again.
-_OPEN_ORDERS_OF_PHONE = Prepared(
-    select(*entity_columns(WorkOrder), *entity_columns(Service))
-    .join(CustomerPhone, CustomerPhone.customer_id == WorkOrder.customer_id)
-    .join(Service, Service.id == WorkOrder.service_id)
-    .where(CustomerPhone.e164 == bindparam("e164"), WorkOrder.status.in_(constants(*OPEN_STATES)))
-    .order_by(WorkOrder.scheduled_start, WorkOrder.id))
-_ORDER_WIDTH = len(entity_columns(WorkOrder))
-
-
 def open_orders_for_phone(session: Session, phone: str) -> list[WorkOrder]:
-    """Open orders of the customer who owns `phone` (any of their numbers), earliest first."""
+    """Open orders of the customer who owns `phone` (any of their numbers), earliest first, with
+    their services (what a caller hears read out)."""
     if not phone or phone == ANONYMOUS:
         return []
-    rows = _OPEN_ORDERS_OF_PHONE.rows(session, {"e164": phone if phone.startswith("+") else normalize(phone)})
-    out = []
-    for row in rows:
-        attach_row(session, Service, row, _ORDER_WIDTH)
-        out.append(attach_row(session, WorkOrder, row))
-    return out
+    e164 = phone if phone.startswith("+") else normalize(phone)
+    return list(session.scalars(
+        select(WorkOrder).join(CustomerPhone, CustomerPhone.customer_id == WorkOrder.customer_id)
+        .where(CustomerPhone.e164 == e164, WorkOrder.status.in_(OPEN_STATES))
+        .options(joinedload(WorkOrder.service)).order_by(WorkOrder.scheduled_start, WorkOrder.id)))
 
 
 def phone_may_see(session: Session, order: WorkOrder, phone: str) -> bool:

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .complaints import open_complaint
+from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .errors import ValidationError
 from .models import Franchisee, Survey, WorkOrder, Worker
@@ -41,6 +42,9 @@ def record(session: Session, order: WorkOrder, score: int, actor: Actor, *, comm
     s.status, s.score, s.comment, s.channel = "answered", score, comment.strip()[:2000], channel
     s.answered_at = hotline_of(session).now()
     s.answered_by = actor.user_id
+    # The survey's version guards against a second answer at the same moment (an SMS reply while
+    # the survey desk is on the phone): the second one is refused, not counted twice.
+    flush_or_conflict(session, f"the survey of order {order.number}")
     transition(session, order, "close", actor, survey=s)
     if order.franchisee:
         _rate(order.franchisee, score)

@@ -4,6 +4,11 @@ Every change of a work order goes through `transition()`: it checks the move, th
 role and what the move requires, writes the change and its event row in the caller's
 transaction, runs the in-transaction listeners (SMS notices), and queues a bus event that is
 published only after commit.
+
+Two people may move one order at once (the franchisee accepts while the watchdog expires it).
+Every write of the order names the version it read (`WorkOrder.version`, SQLAlchemy's
+version_id_col), so the second writer gets `ConcurrentChange` instead of silently undoing the
+first: see docs/core-api.md.
 """
 from __future__ import annotations
 
@@ -13,12 +18,11 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .actors import Actor
 from .bus import publish_after_commit
+from .concurrency import flush_or_conflict
 from .context import hotline_of
-from .db import insert_many_now, insert_now, update_now
 from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
@@ -107,10 +111,11 @@ def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
         raise ValidationError(f"{move.action} of order {order.number} needs " + ", ".join(missing))
 
 
-def transition(session: Session, order: WorkOrder, action: str, actor: Actor,
-               **params: Any) -> WorkOrderEvent | None:
-    """Apply `action` to `order` as `actor`, in the caller's transaction; returns the event row
-    (None inside `FirstMoves`, which writes it later)."""
+def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **params: Any) -> WorkOrderEvent:
+    """Apply `action` to `order` as `actor`, in the caller's transaction; returns the event row.
+
+    Raises ConcurrentChange when someone else changed the order since it was read.
+    """
     move = MOVES.get(action)
     if move is None:
         raise TransitionError(f"unknown action {action!r}; actions are: {', '.join(MOVES)}",
@@ -138,98 +143,28 @@ def transition(session: Session, order: WorkOrder, action: str, actor: Actor,
     for key in ("reason", "text"):
         if params.get(key):
             data[key] = str(params[key])
-    if not _deferred(session, order):
-        update_now(session, order)   # the order's row now, without a flush of the whole session
     return _record(session, hl, order, action, from_status, actor, data, now)
 
 
 def _record(session: Session, hl, order: WorkOrder, action: str, from_status: str | None, actor: Actor,
-            data: dict[str, Any], now: datetime) -> WorkOrderEvent | None:
-    """Write the event row now (it has its id at once), then run the listeners and queue the bus event.
-
-    The row is one Core INSERT in the caller's transaction (see tickets.db.insert_now): the audit
-    trail costs one statement per change, and listeners keyed on the event id need no flush.
-    For an order still being booked (`FirstMoves`), the event is kept and written with the
-    order instead; None is returned then.
-    """
-    values = dict(order_id=order.id, action=action, from_status=from_status, to_status=order.status,
-                  actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data,
-                  created_at=now)
-    payload = {"order": order.number, "action": action, "from": from_status, "to": order.status,
-               "franchisee_id": data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id}
-    moves = _deferred(session, order)
-    if moves is not None:
-        moves.events.append((values, payload))
-        return None
-    if order.id is None:
-        session.flush()          # an order built with the ORM and not yet written: the event needs its id
-        values["order_id"] = order.id
-    ev = insert_now(session, WorkOrderEvent, values, order=order)
-    if "events" in order.__dict__:   # the history is in memory: keep it whole without reloading it
-        set_committed_value(order, "events", [*order.events, ev])
-    _after(session, hl, order, ev, payload)
+            data: dict[str, Any], now: datetime) -> WorkOrderEvent:
+    """Write the change and its event row, then run the listeners and queue the bus event."""
+    ev = WorkOrderEvent(order=order, action=action, from_status=from_status, to_status=order.status,
+                        actor_role=actor.role, actor_user_id=actor.user_id, actor_label=actor.label, data=data,
+                        created_at=now)
+    session.add(ev)
+    # Now, not at the commit: the listeners key their work on the event's id, and a concurrent
+    # change of the order is best refused before anything else is done on top of it.
+    flush_or_conflict(session, f"order {order.number}")
+    for listener in hl.order_listeners:
+        listener(session, order, ev)
+    publish_after_commit(session, f"order.{action}", {
+        "order": order.number, "action": action, "from": from_status, "to": order.status,
+        "franchisee_id": data.get("franchisee_id", order.franchisee_id), "district_id": order.district_id}, row=ev)
     return ev
 
 
-def _after(session: Session, hl, order: WorkOrder, ev: WorkOrderEvent, payload: dict[str, Any]) -> None:
-    for listener in hl.order_listeners:
-        listener(session, order, ev)
-    publish_after_commit(session, f"order.{ev.action}", payload, row=ev)
-
-
-_DEFERRED = "tickets.workflow.first_moves"
-
-
-def _deferred(session: Session, order: WorkOrder) -> "FirstMoves | None":
-    moves = session.info.get(_DEFERRED)
-    return moves if moves is not None and moves.order is order else None
-
-
-class FirstMoves:
-    """The first moves of an order being booked, applied in memory and written with it.
-
-    A booking creates, confirms and dispatches its order in one go: done one by one, that is
-    one INSERT and two UPDATEs of the order plus its events, each move's listeners in between.
-    Inside `with FirstMoves(session, order):` (an order built by tickets.db.transient, not yet
-    written) `transition()` checks and applies each move exactly as always but writes nothing;
-    the caller then writes the order once, in its final state (tickets.db.persist_now), and
-    `write()` writes the events in order, then runs the listeners and queues the bus events.
-    Each bus payload says what the order was at its move; the listeners see the order as it is
-    in the end, so what they need of an earlier move they read from its event (`ev.data`, e.g.
-    the flags the order was created with).
-    """
-
-    def __init__(self, session: Session, order: WorkOrder) -> None:
-        self.session = session
-        self.order = order
-        self.events: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def __enter__(self) -> "FirstMoves":
-        if self.session.info.get(_DEFERRED) is not None:
-            raise RuntimeError("FirstMoves blocks do not nest")
-        self.session.info[_DEFERRED] = self
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        del self.session.info[_DEFERRED]
-
-    def write(self) -> list[WorkOrderEvent]:
-        """After the order is written: its events, in the order of the moves, then their listeners."""
-        session, order = self.session, self.order
-        if order.id is None:
-            raise RuntimeError("write the order (persist_now) before its events")
-        hl = hotline_of(session)
-        for values, _payload in self.events:
-            values["order_id"] = order.id
-        written = insert_many_now(session, WorkOrderEvent, [values for values, _payload in self.events], order=order)
-        set_committed_value(order, "events", written)
-        for ev, (_values, payload) in zip(written, self.events):
-            _after(session, hl, order, ev, payload)
-        return written
-
-
-def record_creation(session: Session, order: WorkOrder, actor: Actor,
-                    data: dict[str, Any]) -> WorkOrderEvent | None:
+def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict[str, Any]) -> WorkOrderEvent:
     """The first event of every order (its birth is part of the audit trail too)."""
     hl = hotline_of(session)
     return _record(session, hl, order, "create", None, actor, data, hl.now())
@@ -281,11 +216,16 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
         raise ValidationError(f"worker {worker.name} is not active")
     # The certificate must be valid on the day of the service, not only today.
     day = max(now, order.scheduled_start).date()
-    if worker.health_cert_expires is None or worker.health_cert_expires < day:
-        raise ValidationError(
-            f"worker {worker.name} cannot be assigned: health certificate (健康证) "
-            f"{'missing' if worker.health_cert_expires is None else 'expired on ' + worker.health_cert_expires.isoformat() if worker.health_cert_expires < now.date() else 'expires before the service day, ' + worker.health_cert_expires.isoformat()}; "
-            "renew it or choose another worker")
+    expires = worker.health_cert_expires
+    if expires is None or expires < day:
+        if expires is None:
+            problem = "missing"
+        elif expires < now.date():
+            problem = f"expired on {expires.isoformat()}"
+        else:
+            problem = f"expires before the service day, {expires.isoformat()}"
+        raise ValidationError(f"worker {worker.name} cannot be assigned: health certificate (健康证) {problem}; "
+                              "renew it or choose another worker")
     order.worker, order.worker_id = worker, worker.id
     data.update(worker_id=worker.id, worker=worker.name)
 

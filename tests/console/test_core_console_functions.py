@@ -101,9 +101,9 @@ def test_log_out_everywhere_invalidates_every_session_epoch(hl):
         assert accounts.session_user(s, user.id, epoch + 1) is user
 
 
-def test_search_and_scorecard_run_on_sqlite_and_postgresql(any_hl):
-    number = make_order(any_hl, "completed")
-    with any_hl.session() as s:
+def test_search_and_scorecard_run_on_sqlite_and_postgresql(hl):
+    number = make_order(hl, "completed")
+    with hl.session() as s:
         agent = actor(s, "agent1")
         found = search.find_orders(s, search.OrderFilter(number=number[-5:], phone="8000", name="王",
                                                          status="completed", service="BJ",

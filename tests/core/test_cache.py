@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import sqlite_copy
 from tests.console.live import wait_until
 from tickets import cache, catalog
 from tickets.actors import SYSTEM
@@ -91,9 +90,9 @@ def test_a_new_price_is_charged_and_a_new_alias_matched_as_soon_as_the_admin_sav
 
 
 @pytest.mark.redis
-def test_a_change_committed_by_another_process_reaches_this_one_over_redis(sqlite_template, tmp_path, redis_server):
+def test_a_change_committed_by_another_process_reaches_this_one_over_redis(new_hotline, tmp_path, redis_server):
     # Two Hotlines on one database and one Redis: what two processes of a deployment are.
-    here = sqlite_copy(sqlite_template, tmp_path, REDIS_URL=redis_server.url)
+    here = new_hotline(REDIS_URL=redis_server.url)
     there = Hotline(here.settings).load_plugins()
     try:
         for a, b in ((here, there), (there, here)):                   # both subscriptions attached

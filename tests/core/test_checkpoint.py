@@ -1,4 +1,4 @@
-"""WAL checkpoints off the commit path (tickets.db._Checkpointer): commits only append to the WAL,
+"""WAL checkpoints off the commit path (tickets.sqlite._Checkpointer): commits only append to the WAL,
 a background thread copies it into the database file, and a file that is gone stays gone."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from sqlalchemy import text
 
 from tests.console.live import wait_until
-from tickets import db
+from tickets import db, sqlite
 
 DEADLINE = 10.0
 
@@ -17,7 +17,7 @@ def test_a_commit_leaves_its_checkpoint_to_the_background_thread(tmp_path):
     engine = db.make_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.WAL_AUTOCHECKPOINT_PAGES
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == sqlite.WAL_AUTOCHECKPOINT_PAGES
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
         before = path.stat().st_size
@@ -41,7 +41,7 @@ def test_a_file_that_is_gone_is_not_created_again(tmp_path):
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(f"{path}{suffix}"):
             os.remove(f"{path}{suffix}")
-    assert db.checkpoint(str(path)) is None
+    assert sqlite.checkpoint(str(path)) is None
     assert not path.exists()
 
 

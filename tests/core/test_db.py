@@ -7,7 +7,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from tickets.db import _write_lock, make_engine
+from tickets.db import make_engine
+from tickets.sqlite import _write_lock
 
 
 @pytest.fixture

@@ -47,9 +47,9 @@ def _create_many(hl, n, out, errors):
         errors.append(exc)
 
 
-def test_concurrent_threads_never_share_a_number(any_hl):
+def test_concurrent_threads_never_share_a_number(hl):
     out, errors = [], []
-    threads = [threading.Thread(target=_create_many, args=(any_hl, 15, out, errors)) for _ in range(6)]
+    threads = [threading.Thread(target=_create_many, args=(hl, 15, out, errors)) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:

@@ -248,14 +248,14 @@ def test_an_order_for_a_service_without_a_prompt_is_read_with_a_generic_word(hl)
     assert {"prompt": "svc.unnamed"} in actions[0]["segments"] and "新项目" in actions[0]["text"]
 
 
-def test_the_call_record_is_written_the_same_on_sqlite_and_postgresql(any_hl):
-    ivr = Ivr(any_hl)
+def test_the_call_record_is_written_the_same_on_sqlite_and_postgresql(hl):
+    ivr = Ivr(hl)
     booked, _ = start(ivr, call_id="rec-booked")
     press(ivr, booked, *DEMO_PATH.split())
     left, _ = start(ivr, call_id="rec-left")
     left, _ = press(ivr, left, "1")
     ivr.step(left, {"type": "hangup"})
-    with any_hl.session() as s:
+    with hl.session() as s:
         rows = {c.external_id: c for c in s.scalars(select(Call).where(Call.external_id.like("rec-%")))}
         order = s.get(WorkOrder, rows["rec-booked"].order_id)
     assert (rows["rec-booked"].outcome, rows["rec-booked"].language, order.call_id) == ("booked", "zh",

@@ -107,15 +107,15 @@ def test_a_second_y_repeats_the_order_number_and_books_nothing_more(hl, phone):
     assert len(sms_orders(hl, WANG)) == 1
 
 
-def test_concurrent_y_replies_create_one_order(any_hl):
+def test_concurrent_y_replies_create_one_order(hl):
     from agent_console.app import create_app
     from tests.sms.conftest import Phone
-    app = create_app(any_hl)
-    Phone(app.test_client(), any_hl.clock, WANG).text("BJ 明天上午")
+    app = create_app(hl)
+    Phone(app.test_client(), hl.clock, WANG).text("BJ 明天上午")
     start, replies = threading.Barrier(4), []
 
     def confirm():
-        texter = Phone(app.test_client(), any_hl.clock, WANG)
+        texter = Phone(app.test_client(), hl.clock, WANG)
         start.wait()
         replies.append(texter.post("Y"))
 
@@ -125,7 +125,7 @@ def test_concurrent_y_replies_create_one_order(any_hl):
     for t in threads:
         t.join(timeout=60)
     assert [r.status_code for r in replies] == [200] * 4
-    [order] = sms_orders(any_hl, WANG)
+    [order] = sms_orders(hl, WANG)
     assert all(order.number in r.get_data(as_text=True) for r in replies)
 
 
@@ -363,11 +363,10 @@ def test_every_reply_fits_in_three_segments(hl, phone):
     assert all(m.segments <= 3 for m in messages(hl, phone=WANG, direction="out"))
 
 
-def test_dates_are_read_in_the_configured_time_zone(sqlite_template, tmp_path, clock):
+def test_dates_are_read_in_the_configured_time_zone(new_hotline, tmp_path, clock):
     from agent_console.app import create_app
-    from tests.conftest import sqlite_copy
     from tests.sms.conftest import Phone
-    h = sqlite_copy(sqlite_template, tmp_path, clock, TIMEZONE="Asia/Urumqi")   # UTC+6: now is 08:00 there
+    h = new_hotline(TIMEZONE="Asia/Urumqi")   # UTC+6: now is 08:00 there
     try:
         wang = Phone(create_app(h).test_client(), clock, WANG)
         assert "11月24日(周二)09:00" in wang.text("BJ 明天上午")

@@ -8,15 +8,14 @@ from __future__ import annotations
 import pytest
 
 from agent_console.app import create_app
-from tests.conftest import sqlite_copy
 from tests.sms.conftest import WANG, messages, sms_orders
 
 TOKEN = "callback-secret"
 
 
 @pytest.fixture
-def mainland(sqlite_template, tmp_path, clock):
-    h = sqlite_copy(sqlite_template, tmp_path, clock, SMS_CALLBACK_TOKEN=TOKEN)
+def mainland(new_hotline, tmp_path, clock):
+    h = new_hotline(SMS_CALLBACK_TOKEN=TOKEN)
     yield h, create_app(h).test_client()
     h.close()
 

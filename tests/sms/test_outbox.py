@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sms import outbox
 from sms.plugin import outbox_job
 from sms.providers import TwilioProvider, use_provider
-from tests.conftest import sqlite_copy
 from tests.sms.conftest import WANG, Phone, messages
 from tests.sms.fake_twilio import FakeTwilio, LocalHttpClient
 from tickets.models import SmsConversation, SmsMessage
@@ -79,9 +78,9 @@ def fake():
 
 
 @pytest.fixture
-def twilio_hl(sqlite_template, tmp_path, clock, fake):
+def twilio_hl(new_hotline, tmp_path, clock, fake):
     """A Hotline sending through Twilio (the fake), behind https://hotline.example.cn."""
-    h = sqlite_copy(sqlite_template, tmp_path, clock, SMS_PROVIDER="twilio", TWILIO_NUMBER=TWILIO_NUMBER,
+    h = new_hotline(SMS_PROVIDER="twilio", TWILIO_NUMBER=TWILIO_NUMBER,
                     PUBLIC_BASE_URL="https://hotline.example.cn")
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(fake.url)))
     sender = outbox.install_sender(h)
@@ -134,8 +133,8 @@ def test_transient_failures_are_given_up_after_an_hour(twilio_hl, fake, clock):
     assert row(twilio_hl, stored.id).status == "failed"
 
 
-def test_an_unreachable_twilio_is_a_transient_failure(sqlite_template, tmp_path, clock):
-    h = sqlite_copy(sqlite_template, tmp_path, clock, SMS_PROVIDER="twilio", TWILIO_NUMBER=TWILIO_NUMBER)
+def test_an_unreachable_twilio_is_a_transient_failure(new_hotline, tmp_path, clock):
+    h = new_hotline(SMS_PROVIDER="twilio", TWILIO_NUMBER=TWILIO_NUMBER)
     closed = FakeTwilio()
     closed.close()
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(closed.url)))
@@ -147,8 +146,8 @@ def test_an_unreachable_twilio_is_a_transient_failure(sqlite_template, tmp_path,
         h.close()
 
 
-def test_twilio_without_a_sending_number_fails_saying_what_to_set(sqlite_template, tmp_path, clock, fake):
-    h = sqlite_copy(sqlite_template, tmp_path, clock, SMS_PROVIDER="twilio")
+def test_twilio_without_a_sending_number_fails_saying_what_to_set(new_hotline, tmp_path, clock, fake):
+    h = new_hotline(SMS_PROVIDER="twilio")
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(fake.url)))
     try:
         stored = sent_after_commit(h)
@@ -190,12 +189,12 @@ def test_the_outbox_job_expires_unanswered_requests(hl, client, clock):
         assert s.scalars(select(SmsConversation.status)).all() == ["expired"]
 
 
-def test_the_job_sends_what_the_after_commit_hand_off_missed(sqlite_template, tmp_path, clock, fake):
+def test_the_job_sends_what_the_after_commit_hand_off_missed(new_hotline, tmp_path, clock, fake):
     # Without the plugin's sender (a process that crashed after committing), rows wait in the table.
     from tickets.config import load_settings
     from tickets.context import Hotline
     env = {"SMS_PROVIDER": "twilio", "TWILIO_NUMBER": TWILIO_NUMBER}
-    h = sqlite_copy(sqlite_template, tmp_path, clock, **env)
+    h = new_hotline(**env)
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(fake.url)))
     bare = Hotline(load_settings({"DATABASE_URL": h.settings.database_url, "TWILIO_ACCOUNT_SID": "ACtest",
                                   "TWILIO_AUTH_TOKEN": "test-twilio-token", **env}), clock=clock)

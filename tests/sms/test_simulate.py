@@ -7,7 +7,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from agent_console.app import create_app
-from tests.conftest import sqlite_copy
 from tests.servers import free_port
 from tests.sms.conftest import TOKEN, WANG, messages
 from tickets.cli import demo_environment, main, twilio_security
@@ -83,11 +82,11 @@ def test_a_bad_number_is_refused_with_the_right_format(env, capsys):
 # ---------------------------------------------------------------- the demo (`hotline run --demo`)
 
 @pytest.fixture
-def demo_app(sqlite_template, tmp_path, clock):
+def demo_app(new_hotline, tmp_path, clock):
     """The app started the way `hotline run --demo` starts it when no Twilio token is set."""
     environ: dict[str, str] = {}
     demo_environment(environ)
-    h = sqlite_copy(sqlite_template, tmp_path, clock, TWILIO_AUTH_TOKEN="", **environ)
+    h = new_hotline(TWILIO_AUTH_TOKEN="", **environ)
     server = make_server("127.0.0.1", 0, create_app(h), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select, text
 
 from agent_console.app import create_app
-from tests.conftest import sqlite_copy
 from tests.sms.conftest import SMS_URL, STATUS_URL, WANG, Phone, messages, new_sid, sign, sms_orders, twiml_messages
 from tickets.models import SmsMessage, WebhookReceipt
 
@@ -47,9 +46,9 @@ def test_a_signature_made_with_another_token_is_refused(client):
 
 
 @pytest.fixture
-def proxied(sqlite_template, tmp_path, clock):
+def proxied(new_hotline, tmp_path, clock):
     """The app behind a proxy: Twilio calls https://hotline.example.cn, the app sees http://localhost."""
-    h = sqlite_copy(sqlite_template, tmp_path, clock, PUBLIC_BASE_URL="https://hotline.example.cn")
+    h = new_hotline(PUBLIC_BASE_URL="https://hotline.example.cn")
     yield Phone(create_app(h).test_client(), clock, WANG)
     h.close()
 
@@ -70,8 +69,8 @@ def test_behind_a_proxy_a_signature_over_the_internal_url_is_refused(proxied):
     ({"TWILIO_AUTH_TOKEN": "", "TWILIO_INSECURE_DEV": "1"}, False, 200),
 ])
 def test_without_an_auth_token_twilio_traffic_is_refused_unless_the_development_switch_is_on(
-        sqlite_template, tmp_path, clock, env, signed, status):
-    h = sqlite_copy(sqlite_template, tmp_path, clock, **env)
+        new_hotline, tmp_path, clock, env, signed, status):
+    h = new_hotline(**env)
     try:
         params = {"MessageSid": new_sid(), "From": WANG, "Body": "HELP"}
         headers = {"X-Twilio-Signature": sign(SMS_URL, params)} if signed else {}

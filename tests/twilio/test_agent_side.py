@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from ivr import prompts
 from ivr.scenarios import DEMO_PATH
-from tests.conftest import sqlite_copy
 from tests.console.conftest import Console, text
 from tickets.models import AgentEvent, AuditLog, Call, User, WorkOrder
 
@@ -30,9 +29,9 @@ VOICE_URL = "/twilio/agent/voice"
 
 
 @pytest.fixture
-def hl(sqlite_template, tmp_path, clock):
+def hl(new_hotline, tmp_path, clock):
     """The test Hotline with the softphone configured (the shared fixtures build on it)."""
-    h = sqlite_copy(sqlite_template, tmp_path, clock, **SOFTPHONE)
+    h = new_hotline(**SOFTPHONE)
     yield h
     h.close()
 
@@ -659,8 +658,8 @@ def test_the_wrap_up_timer_leaves_a_presence_the_agent_chose(app, hl, twilio, ph
     assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "away"
 
 
-def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(sqlite_template, tmp_path, clock):
-    h = sqlite_copy(sqlite_template, tmp_path, clock, WRAP_UP_SECONDS="0", **SOFTPHONE)
+def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(new_hotline, tmp_path, clock):
+    h = new_hotline(WRAP_UP_SECONDS="0", **SOFTPHONE)
     try:
         with h.session() as s, s.begin():
             user = s.scalar(select(User).where(User.username == "agent1"))

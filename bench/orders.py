@@ -1,24 +1,26 @@
-"""Work orders created and dispatched per second on SQLite, against a bare Core insert baseline.
+"""Work orders created and dispatched per second on SQLite and PostgreSQL, against bare Core inserts.
 
 Each order is booked the way every channel books it (tickets.orders.book: customer lookup,
 district, pricing, number, confirm, dispatch, event rows), one transaction per order as in
 production, with the plugins installed (so each booking also writes its two SMS notices). The
 baseline, in the same run on a twin database, inserts the same rows (order, price line, three
 events, two notices) with bare SQLAlchemy Core, statements built once and one transaction per
-order.
+order. PostgreSQL is a throwaway instance started for the run, as the tests start theirs
+(Debian's postgresql package; `--no-postgres` skips it).
 
-    python bench/orders.py [--orders 2000]
+    python bench/orders.py [--orders 2000] [--no-postgres]
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 from tickets.actors import Actor
 from tickets.config import load_settings
@@ -33,8 +35,7 @@ PHONES = ["13800138000", "13900139000", "13700137000", "13600136000"]
 SERVICES = ["BJ", "YYJ", "SD", "XSG", "KT", "GD"]
 
 
-def make(dirpath: Path, name: str) -> Hotline:
-    url = f"sqlite:///{dirpath / name}"
+def make(url: str) -> Hotline:
     # With the plugins, as every channel runs: each booking also writes its SMS notices.
     hl = create_hotline(load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1"}))
     upgrade(hl.engine)
@@ -86,24 +87,56 @@ def run_baseline(hl: Hotline, n: int, offset: int = 0) -> float:
     return time.perf_counter() - t0
 
 
+def measure(urls: tuple[str, str], n: int) -> tuple[float, float, int]:
+    """(bookings/s, baseline rows/s, dispatched) on the two databases `urls` (product, baseline)."""
+    hl, base = make(urls[0]), make(urls[1])
+    try:
+        run_orders(hl, 50)                      # warm-up: caches, first-of-day counter row
+        elapsed, dispatched = run_orders(hl, n)
+        run_baseline(base, 50)
+        b_elapsed = run_baseline(base, n, offset=50)
+    finally:
+        hl.close()
+        base.close()
+    return n / elapsed, n / b_elapsed, dispatched
+
+
+def postgres_urls():
+    """A throwaway PostgreSQL server with two empty databases; (urls, stop)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.servers import start_postgres
+    server = start_postgres()
+    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in ("bench_orders", "bench_baseline"):
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    root = server.url.rsplit("/", 1)[0]
+    return (f"{root}/bench_orders", f"{root}/bench_baseline"), server.stop
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=2000)
+    ap.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    figures: dict[str, tuple[float, float, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        hl, base = make(d, "orders.db"), make(d, "baseline.db")
-        run_orders(hl, 50)                      # warm-up: caches, first-of-day counter row
-        elapsed, dispatched = run_orders(hl, args.orders)
-        run_baseline(base, 50)
-        b_elapsed = run_baseline(base, args.orders, offset=50)
-        hl.close()
-        base.close()
-    ops, bops = args.orders / elapsed, args.orders / b_elapsed
-    print(f"orders booked+priced+dispatched: {args.orders} in {elapsed:.2f}s ({dispatched} dispatched)")
-    print(f"bare Core insert of the same rows: {args.orders} in {b_elapsed:.2f}s")
-    print(f"BENCH orders orders_per_s={ops:.0f} baseline_per_s={bops:.0f} ratio={ops / bops:.3f}")
+        figures["sqlite"] = measure((f"sqlite:///{tmp}/orders.db", f"sqlite:///{tmp}/baseline.db"), args.orders)
+    if not args.no_postgres:
+        urls, stop = postgres_urls()
+        try:
+            figures["postgres"] = measure(urls, args.orders)
+        finally:
+            stop()
+    for name, (ops, bops, dispatched) in figures.items():
+        print(f"{name}: orders booked+priced+dispatched {ops:.0f}/s ({dispatched} of {args.orders} dispatched); "
+              f"bare Core insert of the same rows {bops:.0f}/s; ratio {ops / bops:.3f}")
+    line = " ".join(f"{name}_per_s={ops:.0f} {name}_baseline_per_s={bops:.0f}"
+                    for name, (ops, bops, _d) in figures.items())
+    ratio = min(ops / bops for ops, bops, _d in figures.values())
+    print(f"BENCH orders {line} ratio={ratio:.3f}")
 
 
 if __name__ == "__main__":

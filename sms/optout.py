@@ -6,11 +6,20 @@ from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
 from tickets.models import SmsOptOut
+from tickets.transactions import transaction_info
+
+_SEEN = "sms.optout.seen"      # phone -> opted out, as read or written in this transaction
 
 
 def is_opted_out(session: Session, phone: str) -> bool:
-    """True when `phone` (E.164) has opted out and not opted in again."""
-    return bool(session.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.phone == phone)))
+    """True when `phone` (E.164) has opted out and not opted in again.
+
+    Read once per transaction and number (a booking sends two notices to the same number).
+    """
+    seen = transaction_info(session).setdefault(_SEEN, {})
+    if phone not in seen:
+        seen[phone] = bool(session.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.phone == phone)))
+    return seen[phone]
 
 
 def set_opted_out(session: Session, phone: str, opted_out: bool) -> None:
@@ -22,3 +31,4 @@ def set_opted_out(session: Session, phone: str, opted_out: bool) -> None:
     else:
         row.opted_out, row.updated_at = opted_out, now
     session.flush()
+    transaction_info(session).setdefault(_SEEN, {})[phone] = opted_out

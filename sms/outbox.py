@@ -67,7 +67,6 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
                      status=status, error="recipient opted out (TD/STOP)" if opted_out else "",
                      created_at=now, updated_at=now)
     session.add(row)
-    session.flush()          # its id, for the sender; the unique dedupe key is the last guard
     if opted_out:
         return row
     if console:

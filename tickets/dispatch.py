@@ -115,9 +115,11 @@ def _booked_that_day(franchisee_id, order: WorkOrder, day: tuple[datetime, datet
                    WorkOrder.status.in_(CAPACITY_STATES)))
 
 
-def _open_orders(session: Session, franchisee: Franchisee, order: WorkOrder) -> int:
-    return session.scalar(select(func.count()).select_from(WorkOrder).where(
-        WorkOrder.franchisee_id == franchisee.id, WorkOrder.id != order.id, WorkOrder.status.in_(LOAD_STATES)))
+def _open_orders(franchisee_id, order: WorkOrder):
+    """The franchisee's open orders other than `order` (a count): its current load."""
+    return (select(func.count()).select_from(WorkOrder)
+            .where(WorkOrder.franchisee_id == franchisee_id, WorkOrder.id != order.id,
+                   WorkOrder.status.in_(LOAD_STATES)))
 
 
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
@@ -128,7 +130,8 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     local_day = to_local(order.scheduled_start, hotline_of(session).tz).date()
     rows = session.execute(
         select(Franchisee, FranchiseeDistrict.priority,
-               _booked_that_day(Franchisee.id, order, day).scalar_subquery())
+               _booked_that_day(Franchisee.id, order, day).scalar_subquery(),
+               _open_orders(Franchisee.id, order).scalar_subquery())
         .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
         .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
         .where(FranchiseeDistrict.district_id == order.district_id,
@@ -139,7 +142,7 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
 
     out: list[Candidate] = []
     skipped: list[str] = []
-    for fr, prio, n in rows:
+    for fr, prio, n, load in rows:
         if fr.status != "active":
             skipped.append(f"{fr.name}: suspended")
         elif fr.id in excluded:
@@ -147,7 +150,6 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
         elif n >= fr.daily_capacity:
             skipped.append(f"{fr.name}: full on {local_day} ({n}/{fr.daily_capacity})")
         else:
-            load = _open_orders(session, fr, order)
             out.append(Candidate(fr, prio, load, n, [f"district priority {prio}", f"rating {fr.rating_x100 / 100:.2f}",
                                                      f"open orders {load}",
                                                      f"{n}/{fr.daily_capacity} booked on {local_day}"]))

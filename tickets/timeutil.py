@@ -21,9 +21,7 @@ def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
 
 def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
     """Naive UTC -> aware local."""
-    # Built field by field rather than by `replace` (see models.utcnow): several times a booking.
-    return datetime(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond,
-                    timezone.utc).astimezone(tz)
+    return dt.replace(tzinfo=timezone.utc).astimezone(tz)
 
 
 @lru_cache(maxsize=4096)

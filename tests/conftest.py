@@ -167,6 +167,14 @@ class PostgresDatabases:
             conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}"))
         return self.url_of(name)
 
+    def clone(self, url: str) -> str:
+        """A new database holding what the database `url` holds now (it must have no connections:
+        dispose of its engine first)."""
+        name = f"hotline_test_{next(self._numbers)}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]}"))
+        return self.url_of(name)
+
     def drop(self, url: str) -> None:
         with self._admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))

@@ -5,9 +5,10 @@ have not refused or let this order time out, and that are under their daily capa
 service day; ranked by district priority, then rating, then current load. No candidate: the
 order stays confirmed in the unassigned queue, with the reason, and is never dropped.
 
-Capacity is checked under a row lock of the chosen franchisee (SELECT ... FOR UPDATE on
-PostgreSQL; SQLite's transactions are serial already), so two bookings at once cannot both take
-the last place of a franchisee's day.
+Dispatching locks the rows of the franchisees serving the order (SELECT ... FOR UPDATE on
+PostgreSQL, in id order so that two dispatches never deadlock; SQLite's transactions are serial
+already) before it counts their day, so two dispatches at once cannot both take the last place
+of a franchisee's day: the second waits, counts afresh and goes to the next candidate.
 """
 from __future__ import annotations
 
@@ -159,17 +160,19 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
     return out, ""
 
 
-def _has_room(session: Session, order: WorkOrder, franchisee: Franchisee) -> bool:
-    """Lock the franchisee's row, then count its day afresh: whoever holds the lock takes the place."""
-    session.execute(select(Franchisee.id).where(Franchisee.id == franchisee.id).with_for_update())
-    booked = session.scalar(_booked_that_day(franchisee.id, order, _service_day(session, order)))
-    return booked < franchisee.daily_capacity
+def _lock_serving(session: Session, order: WorkOrder) -> None:
+    """Lock the franchisees that could take `order` until the transaction ends (see the module's text)."""
+    session.execute(select(Franchisee.id)
+                    .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+                    .where(FranchiseeDistrict.district_id == order.district_id)
+                    .order_by(Franchisee.id).with_for_update(of=Franchisee))
 
 
 def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
              franchisee: Franchisee | None = None) -> Franchisee | None:
     """Dispatch `order` to `franchisee` (manual) or to the best candidate; None leaves it unassigned."""
     session.flush()             # the order has its id: the counts leave it out
+    _lock_serving(session, order)
     ranked, why = candidates(session, order)
     if franchisee is not None:
         chosen = next((c for c in ranked if c.franchisee.id == franchisee.id), None)
@@ -178,13 +181,11 @@ def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
                 f"{franchisee.name} cannot take order {order.number}: "
                 + (why or "it is not among the candidates (district, service, capacity, or it refused before)")
                 + (f"; candidates: {', '.join(c.franchisee.name for c in ranked)}" if ranked else ""))
-        if not _has_room(session, order, franchisee):
-            raise ValidationError(f"{franchisee.name} has just been booked full for that day; choose another")
+    elif ranked:
+        chosen = ranked[0]
     else:
-        chosen = next((c for c in ranked if _has_room(session, order, c.franchisee)), None)
-        if chosen is None:
-            order.unassigned_reason = (why or "every candidate was booked full a moment ago")[:255]
-            return None
+        order.unassigned_reason = why[:255]
+        return None
     transition(session, order, "dispatch", actor, franchisee=chosen.franchisee, reasons=chosen.reasons)
     return chosen.franchisee
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from typing import Callable
 
 import pytest
 from sqlalchemy import select
@@ -21,16 +22,26 @@ from tickets.models import Call, WorkOrder
 from .phone import TwilioSteps, new_sid
 
 
-def twin_database(hl: Hotline, clock, tmp_path) -> Hotline:
-    """A second Hotline on a copy of `hl`'s database (SQLite's online backup), on the same clock."""
-    copy = tmp_path / "direct.db"
-    source = hl.engine.raw_connection()
-    try:
-        with sqlite3.connect(copy) as target:
-            source.driver_connection.backup(target)
-    finally:
-        source.close()
-    return Hotline(dataclasses.replace(hl.settings, database_url=f"sqlite:///{copy}"), clock=clock)
+def twin_database(hl: Hotline, clock, tmp_path, request) -> tuple[Hotline, Callable[[], None]]:
+    """A second Hotline on a copy of `hl`'s database, on the same clock, and what removes it.
+
+    SQLite: its online backup. PostgreSQL: CREATE DATABASE ... TEMPLATE (the source without
+    connections for that moment)."""
+    if hl.engine.dialect.name == "sqlite":
+        copy = tmp_path / "direct.db"
+        source = hl.engine.raw_connection()
+        try:
+            with sqlite3.connect(copy) as target:
+                source.driver_connection.backup(target)
+        finally:
+            source.close()
+        url, remove = f"sqlite:///{copy}", lambda: None
+    else:
+        databases = request.getfixturevalue("postgres_databases")
+        hl.engine.dispose()
+        url = databases.clone(hl.settings.database_url)
+        remove = lambda: databases.drop(url)        # noqa: E731
+    return Hotline(dataclasses.replace(hl.settings, database_url=url), clock=clock), remove
 
 
 def call_record(hl: Hotline, call_id: str) -> dict:
@@ -49,10 +60,10 @@ def said(actions) -> list[str]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_scenario_through_twilio_matches_the_engine_run_directly(hl, clock, tmp_path, twilio, scenario):
+def test_scenario_through_twilio_matches_the_engine_run_directly(hl, clock, tmp_path, twilio, scenario, request):
     set_clock(hl, clock, scenario)
     placeholders = prepare(hl, scenario)
-    direct_hl = twin_database(hl, clock, tmp_path)
+    direct_hl, remove_twin = twin_database(hl, clock, tmp_path, request)
     call_id = new_sid()
     try:
         ivr = Ivr(direct_hl)
@@ -69,3 +80,4 @@ def test_scenario_through_twilio_matches_the_engine_run_directly(hl, clock, tmp_
         assert call_record(hl, call_id) == call_record(direct_hl, call_id)
     finally:
         direct_hl.close()
+        remove_twin()

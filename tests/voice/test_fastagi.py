@@ -168,10 +168,14 @@ def test_a_number_keyed_over_a_prompt_joins_the_rest_typed_after_it(hl, fastagi)
         assert order.scheduled_start.strftime("%m%d") == "1201"
 
 
-def test_a_menu_that_cannot_reach_its_database_sends_the_caller_to_the_queue(hl, tmp_path):
+def test_a_menu_that_cannot_reach_its_database_sends_the_caller_to_the_queue(hl, tmp_path, request):
     handler = menu_handler(hl)
     hl.engine.dispose()
-    (tmp_path / "hotline.db").unlink()       # the database is gone under the running server
+    # The database is gone under the running server.
+    if hl.engine.dialect.name == "sqlite":
+        (tmp_path / "hotline.db").unlink()
+    else:
+        request.getfixturevalue("postgres_databases").drop(hl.settings.database_url)
     server = FastAgiServer(handler, bind=("127.0.0.1", 0)).start()
     try:
         result = place(server, Caller(WANG, keys=ScriptedKeys.parse("1")))

@@ -49,6 +49,14 @@ def test_presence_from_the_page_script_answers_json(login):
     assert resp.json == {"presence": "busy", "extension": "PJSIP/agent1"}
 
 
+def test_presence_from_an_xhr_form_post_answers_json(login):
+    # The same test for "a script is asking" as the log-in gate uses: an XMLHttpRequest posting the form.
+    agent = login("agent1")
+    resp = agent.post("/workspace/presence", {"presence": "busy"}, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert resp.status_code == 200
+    assert resp.json == {"presence": "busy", "extension": "PJSIP/agent1"}
+
+
 def test_refused_presence_says_why(login):
     agent = login("agent1")
     resp = agent.client.post("/workspace/presence", json={"presence": "available", "extension": "PJSIP/agent2"},

@@ -94,3 +94,29 @@ def test_a_settled_heap_leaves_a_full_collection_nothing_of_it_to_walk():
         assert len(gc.get_objects()) < frozen * 0.01
     finally:
         gc.unfreeze()
+
+
+# A process that sets up logging like `hotline run`, then logs what the scheduler logs for one
+# job run and one line of our own.
+_LOG_A_JOB_RUN = """
+import logging, sys
+from tickets.cli import setup_logging
+setup_logging(sys.argv[1])
+logging.getLogger("apscheduler.executors.default").info('Running job "sla_watchdog"')
+logging.getLogger("apscheduler.scheduler").warning("Run time of job sla_watchdog was missed")
+logging.getLogger("tickets.jobs").info("our own line")
+"""
+
+
+def test_scheduler_job_runs_are_not_logged_at_the_default_level():
+    r = subprocess.run([sys.executable, "-c", _LOG_A_JOB_RUN, "INFO"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Running job" not in r.stderr
+    assert "was missed" in r.stderr
+    assert "our own line" in r.stderr
+
+
+def test_scheduler_job_runs_are_logged_at_debug():
+    r = subprocess.run([sys.executable, "-c", _LOG_A_JOB_RUN, "DEBUG"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Running job" in r.stderr

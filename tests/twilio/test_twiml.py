@@ -15,17 +15,6 @@ from .phone import PhoneCall, Twilio, query, verbs
 WANG, LI, SMITH = "13800138000", "13900139000", "13700137000"
 
 
-@pytest.fixture
-def prompt_files(tmp_path):
-    """A PROMPTS_DIR in which `hotline prompts build` has rendered every prompt (zh and en)."""
-    root = tmp_path / "prompts"
-    for lang in prompts.LANGS:
-        (root / lang).mkdir(parents=True)
-        for key in prompts.all_prompts():
-            (root / lang / f"{key}.wav").write_bytes(b"RIFF" + key.encode() + b"WAVE")
-    return root
-
-
 def call_with_prompts(sibling, root, caller=WANG) -> PhoneCall:
     return PhoneCall(Twilio(create_app(sibling(prompts_dir=root), {"TESTING": True})), caller)
 

@@ -108,6 +108,21 @@ def test_a_franchisee_user_needs_its_franchisee(login):
     assert "needs the franchisee it works for" in text(resp)
 
 
+def test_a_franchisee_that_is_not_a_number_is_refused_with_what_was_sent(login):
+    resp = login("admin").post("/admin/users", {"username": "fr9", "role": "franchisee", "password": "a-long-password",
+                                                "franchisee_id": "天山"})
+    assert resp.status_code == 400
+    assert "franchisee must be a whole number; got &#39;天山&#39;" in text(resp)
+
+
+def test_a_district_manager_gets_the_ticked_districts(login, hl):
+    with hl.session() as s:
+        ids = sorted(s.scalars(select(District.id)).all())[:2]
+    login("admin").post("/admin/users", {"username": "manager9", "role": "district_manager",
+                                         "password": "a-long-password", "district_ids": [str(i) for i in ids]})
+    assert _audit(hl, "user.create").data["district_ids"] == ids
+
+
 def _user_id(hl, username: str) -> int:
     with hl.session() as s:
         return s.scalar(select(User.id).where(User.username == username))

@@ -123,6 +123,21 @@ def test_a_bad_phone_number_keeps_the_form_and_says_the_right_format(login):
     assert 'value="钱女士"' in text(resp)
 
 
+def test_a_quantity_that_is_not_a_number_keeps_the_form_and_says_so(login):
+    resp = login("agent1").post("/orders/new", {"phone": "13800138000", "name": "钱女士", "service": "BJ",
+                                                "when": "2026-11-30T09:00", "quantity": "two"})
+    assert resp.status_code == 400
+    assert "quantity must be a whole number; got &#39;two&#39;" in text(resp)
+    assert 'value="钱女士"' in text(resp)
+    assert 'value="two"' in text(resp)
+
+
+def test_an_unticked_dispatch_box_stays_unticked_when_the_form_comes_back(login):
+    resp = login("agent1").post("/orders/new", {"phone": "12345", "service": "BJ", "when": "2026-11-30T09:00"})
+    assert resp.status_code == 400
+    assert re.search(r'id="order-dispatch-now"[^>]*checked', text(resp)) is None
+
+
 def test_a_time_in_the_past_is_refused(login):
     resp = login("agent1").post("/orders/new", {"phone": "13800138000", "service": "BJ", "when": "2026-11-20T09:00"})
     assert resp.status_code == 400

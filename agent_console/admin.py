@@ -19,6 +19,7 @@ from tickets.pricing import UNIT_NAMES
 from tickets.seed import categories
 
 from .app import db, hotline
+from .forms import NewUserForm, UserForm
 from .i18n import t
 from .pages import show_error
 from .policy import AREAS
@@ -278,18 +279,17 @@ def users():
     return _render_users()
 
 
-def _district_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("district_ids") if v.isdigit()]
-
-
 @bp.post("/users")
 @role_required(ADMIN)
 def create_user():
-    return _write(lambda s: accounts.create_user(
-        s, g.actor, username=request.form.get("username", ""), role=request.form.get("role", ""),
-        password=request.form.get("password", ""), display_name=request.form.get("display_name", ""),
-        franchisee_id=_int("franchisee_id", "franchisee"), district_ids=_district_ids()),
-        t("admin.saved", what=request.form.get("username", "")), url_for("admin.users"), _render_users)
+    form = NewUserForm()
+
+    def work(s):
+        form.checked()
+        accounts.create_user(s, g.actor, username=form.username.data, role=form.role.data,
+                             password=form.password.data, display_name=form.display_name.data,
+                             franchisee_id=form.franchisee_id.data, district_ids=form.district_ids.data)
+    return _write(work, t("admin.saved", what=form.username.data), url_for("admin.users"), _render_users)
 
 
 def _render_user(user_id: int, code: int = 200):
@@ -308,12 +308,15 @@ def user(user_id: int):
 @bp.post("/users/<int:user_id>")
 @role_required(ADMIN)
 def update_user(user_id: int):
-    return _write(lambda s: accounts.update_user(
-        s, g.actor, accounts.get_user(s, user_id), role=request.form.get("role", ""),
-        display_name=request.form.get("display_name", ""), franchisee_id=_int("franchisee_id", "franchisee"),
-        district_ids=_district_ids()),
-        t("admin.saved", what=request.form.get("display_name", "")), url_for("admin.user", user_id=user_id),
-        lambda code: _render_user(user_id, code))
+    form = UserForm()
+
+    def work(s):
+        form.checked()
+        accounts.update_user(s, g.actor, accounts.get_user(s, user_id), role=form.role.data,
+                             display_name=form.display_name.data, franchisee_id=form.franchisee_id.data,
+                             district_ids=form.district_ids.data)
+    return _write(work, t("admin.saved", what=form.display_name.data), url_for("admin.user", user_id=user_id),
+                  lambda code: _render_user(user_id, code))
 
 
 # The account actions an admin takes on a user's page: form value -> what it does.

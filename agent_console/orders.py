@@ -21,6 +21,7 @@ from tickets.timeutil import to_local
 
 from .app import db, hotline
 from .choices import form_choices
+from .forms import NewOrderForm
 from .i18n import t
 from .pages import home_url, safe_path, show_error
 from .policy import AREAS
@@ -115,28 +116,25 @@ def _render_new(values: dict, code: int = 200):
 @bp.post("/new")
 @role_required(AREAS["orders.create"])
 def create():
-    form = {k: request.form.get(k, "").strip() for k in PREFILL_FIELDS}
-    form["dispatch_now"] = request.form.get("dispatch_now", "")
+    form = NewOrderForm()
     s = db()
     try:
         with s.begin():
+            form.checked()
             call = None
-            call_id = _int(form["call_id"], "call")
-            if call_id is not None:
-                call = s.get(Call, call_id)
+            if form.call_id.data is not None:
+                call = s.get(Call, form.call_id.data)
                 if call is None:
-                    raise NotFound(f"no call {call_id} to link; open the form from the call's card again")
+                    raise NotFound(f"no call {form.call_id.data} to link; open the form from the call's card again")
             order = orders.book(
-                s, phone=form["phone"], service=form["service"],
-                start=orders.parse_when(form["when"].replace("T", " "), hotline().tz), actor=g.actor,
-                channel="agent", address=form["address"] or None, district_id=_int(form["district"], "district"),
-                quantity=_int(form["quantity"], "quantity"), urgent=True if request.form.get("urgent") else None,
-                name=form["name"], notes=form["notes"], call=call,
-                # Unticked: the order waits on the dispatch board for a dispatcher to choose.
-                auto_dispatch=bool(request.form.get("dispatch_now")))
+                s, phone=form.phone.data, service=form.service.data,
+                start=orders.parse_when(form.when.data.replace("T", " "), hotline().tz), actor=g.actor,
+                channel="agent", address=form.address.data or None, district_id=form.district.data,
+                quantity=form.quantity.data, urgent=True if form.urgent.data else None,
+                name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data)
             number = order.number
     except HotlineError as exc:
-        return _render_new(form, show_error(exc))
+        return _render_new(form.typed(), show_error(exc))
     flash(t("order.created", number=number), "success")
     return redirect(url_for("orders.detail", number=number))
 

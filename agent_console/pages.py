@@ -60,6 +60,13 @@ def safe_path(target: str | None) -> str | None:
     return target
 
 
+def wants_json() -> bool:
+    """Whether the request comes from a script (fetch/XHR, an event stream) that wants JSON, not a page."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "text/event-stream"])
+    return best in ("application/json", "text/event-stream") or request.is_json \
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
 def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
@@ -117,7 +124,7 @@ def init_app(app: Flask) -> None:
         return {"user": g.get("user"), "actor": g.get("actor"), "lang": current_language()}
 
     def _error_page(message: str, code: int):
-        if request.accept_mimetypes.best == "application/json" or request.is_json:
+        if wants_json():
             return {"error": message}, code
         return render_template("error.html", message=message, code=code), code
 

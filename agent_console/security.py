@@ -23,6 +23,7 @@ from tickets.models import User
 
 from .app import db
 from .i18n import t
+from .pages import wants_json
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +96,13 @@ def _load_user() -> None:
         g.actor = Actor.from_user(user)
 
 
-def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", "text/event-stream"])
-    return best in ("application/json", "text/event-stream") or request.is_json \
-        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
-
-
 def _gate():
     if request.blueprint in WEBHOOK_BLUEPRINTS:
         return None
     if request.endpoint is None:
         return None        # 404 / 405 follow
     if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
-        if _wants_json():
+        if wants_json():
             return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
         flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))

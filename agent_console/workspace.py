@@ -22,7 +22,7 @@ from tickets.phones import ANONYMOUS
 
 from .app import db, hotline
 from .i18n import STRINGS, t
-from .pages import has_endpoint, show_error, status_of
+from .pages import has_endpoint, show_error, status_of, wants_json
 from .security import current_actor, current_user, role_required
 from .stream import StreamHub, latest_event_id
 
@@ -114,10 +114,6 @@ def hub() -> StreamHub:
     return current_app.extensions[HUB]
 
 
-def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best == "application/json"
-
-
 def _form():
     """The posted fields: a JSON object from the page's script, or the form without JavaScript."""
     body = request.get_json(silent=True)
@@ -171,11 +167,11 @@ def presence():
                                        form.get("extension") if "extension" in form else None)
             out = {"presence": user.presence, "extension": user.extension}
     except HotlineError as exc:
-        if _wants_json():
+        if wants_json():
             return jsonify(error=str(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
-    if _wants_json():
+    if wants_json():
         return jsonify(out)
     return redirect(url_for(".index"))
 
@@ -215,11 +211,11 @@ def wrap_up(call_id: int):
             agents.wrap_up(s, call, current_actor(), form.get("disposition", ""), form.get("notes", ""))
             out = {"call_id": call.id, "disposition": call.disposition}
     except HotlineError as exc:
-        if _wants_json():
+        if wants_json():
             return jsonify(error=str(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
-    if _wants_json():
+    if wants_json():
         return jsonify(out)
     flash(t("ws.wrapup.saved"), "info")
     return redirect(url_for(".index"))

@@ -107,6 +107,7 @@ class PromptFiles:
 # ------------------------------------------------------------------------- actions -> TwiML
 # Written as text: this runs on every key press, and twilio's TwiML objects serialised through
 # ElementTree cost about four times as much for the same document.
+# tests/twilio/test_twiml_library.py holds these documents equal to what twilio's VoiceResponse writes.
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 

@@ -49,8 +49,12 @@ def wait_for_stop() -> None:
 
 
 def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log to stderr at `level` (LOG_LEVEL); apscheduler's chatter only at DEBUG."""
+    numeric = getattr(logging, level, logging.INFO)
+    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # apscheduler logs two INFO lines for every run of every job, and the watchdog runs every
+    # few seconds: they were most of a demo's log. Its warnings (a missed or failed run) still show.
+    logging.getLogger("apscheduler").setLevel(logging.NOTSET if numeric <= logging.DEBUG else logging.WARNING)
 
 
 def make_hotline(args) -> Hotline:

@@ -65,7 +65,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                         "0: they stay in wrap-up until they save it or choose a presence."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
-    "LOG_LEVEL": ("INFO", "DEBUG", "Logging level."),
+    "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi`, so it sees the test's time. "
                           "Never set it in production."),

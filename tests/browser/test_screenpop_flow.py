@@ -1,6 +1,6 @@
 """In headless Chromium: a simulated call pops the caller's card on the available agent's screen,
 and the booking it leads to goes through dispatch, the franchisee, and the satisfaction call
-(a score of 2 opens a complaint). Screenshots of the key screens go to docs/screenshots/."""
+(a score of 2 opens a complaint). Screenshots of the key screens are taken on the way (see conftest)."""
 from __future__ import annotations
 
 import re

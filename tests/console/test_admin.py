@@ -23,7 +23,8 @@ def test_a_price_typed_in_yuan_is_stored_in_fen_and_audited(login, hl):
     with hl.session() as s:
         assert s.scalar(select(Service.guide_price_fen).where(Service.code == "BJ")) == 4550
     row = _audit(hl, "service.update")
-    assert row.actor_label == "admin" and row.data["guide_price_fen"] == [4000, 4550]
+    assert row.actor_label == "admin"
+    assert row.data["guide_price_fen"] == [4000, 4550]
 
 
 def test_a_malformed_price_keeps_the_old_one_and_says_the_format(login, hl):
@@ -41,7 +42,8 @@ def test_a_new_service_gets_the_next_free_voice_menu_key(login, hl):
     with hl.session() as s:
         svc = s.scalar(select(Service).where(Service.code == "CWX"))
         taken = s.scalars(select(Service.menu_digit).where(Service.category == "other", Service.id != svc.id)).all()
-        assert svc.guide_price_fen == 8000 and svc.menu_digit not in taken
+        assert svc.guide_price_fen == 8000
+        assert svc.menu_digit not in taken
 
 
 def test_an_alias_added_by_the_admin_places_addresses_in_its_district(login, hl):
@@ -106,6 +108,21 @@ def test_a_franchisee_user_needs_its_franchisee(login):
     assert "needs the franchisee it works for" in text(resp)
 
 
+def test_a_franchisee_that_is_not_a_number_is_refused_with_what_was_sent(login):
+    resp = login("admin").post("/admin/users", {"username": "fr9", "role": "franchisee", "password": "a-long-password",
+                                                "franchisee_id": "天山"})
+    assert resp.status_code == 400
+    assert "franchisee must be a whole number; got &#39;天山&#39;" in text(resp)
+
+
+def test_a_district_manager_gets_the_ticked_districts(login, hl):
+    with hl.session() as s:
+        ids = sorted(s.scalars(select(District.id)).all())[:2]
+    login("admin").post("/admin/users", {"username": "manager9", "role": "district_manager",
+                                         "password": "a-long-password", "district_ids": [str(i) for i in ids]})
+    assert _audit(hl, "user.create").data["district_ids"] == ids
+
+
 def _user_id(hl, username: str) -> int:
     with hl.session() as s:
         return s.scalar(select(User.id).where(User.username == username))
@@ -156,4 +173,5 @@ def test_the_audit_trail_page_lists_writes_with_who(login):
     admin = login("admin")
     admin.post("/admin/notices", {"title": "测试公告"})
     page = text(admin.get("/admin/"))
-    assert "notice.post" in page and "admin" in page
+    assert "notice.post" in page
+    assert "admin" in page

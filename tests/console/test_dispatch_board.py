@@ -29,7 +29,8 @@ def test_orders_are_grouped_by_district(login, hl):
     page = text(login("dispatcher1").get("/dispatch/"))
     tianshan_group = page[page.index('id="district-tianshan"'):]
     tianshan_group = tianshan_group[:tianshan_group.index("</section>")]
-    assert tianshan in tianshan_group and shayibake not in tianshan_group
+    assert tianshan in tianshan_group
+    assert shayibake not in tianshan_group
 
 
 def test_urgent_orders_come_first_in_their_district(login, hl):
@@ -43,7 +44,8 @@ def test_the_engines_suggestion_is_shown_with_its_reasons(login, hl):
     number = make_order(hl, "confirmed")
     page = text(login("dispatcher1").get("/dispatch/"))
     cell = page[page.index(f'data-testid="suggestion-{number}"'):]
-    assert "天山家政服务有限公司" in cell[:400] and "district priority 1" in cell[:600]
+    assert "天山家政服务有限公司" in cell[:400]
+    assert "district priority 1" in cell[:600]
 
 
 def test_an_order_waiting_for_acceptance_shows_the_time_left(login, hl, clock):
@@ -87,7 +89,8 @@ def test_reassigning_without_a_choice_goes_to_the_engines_next_candidate(login, 
     number = make_order(hl, "dispatched")
     login("dispatcher1").post(f"/orders/{number}/act", {"action": "recall", "reason": "too slow"})
     status, franchisee = _status(hl, number)
-    assert status == "dispatched" and franchisee != "天山家政服务有限公司"
+    assert status == "dispatched"
+    assert franchisee != "天山家政服务有限公司"
 
 
 def test_an_order_no_one_can_take_stays_in_the_unassigned_queue_with_the_reason(login, hl):
@@ -107,7 +110,8 @@ def test_a_district_manager_sees_only_their_districts(login, hl):
     mine = make_order(hl, "confirmed")
     theirs = make_order(hl, "confirmed", address="沙依巴克区友好南路5号")
     rows = _rows(text(login("manager1").get("/dispatch/")))
-    assert mine in rows and theirs not in rows
+    assert mine in rows
+    assert theirs not in rows
 
 
 def test_a_district_manager_cannot_dispatch_outside_their_districts(login, hl):

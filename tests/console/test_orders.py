@@ -37,7 +37,8 @@ def test_search_by_any_of_the_customers_numbers_finds_their_orders(login, hl):
     wanted = make_order(hl, "dispatched")                     # booked from 13800138000
     make_order(hl, "dispatched", phone="13900139000")
     found = _numbers(text(login("agent1").get("/orders/?phone=0991-4567890")))   # 王女士's landline
-    assert wanted in found and all(_order(hl, n).phone == "+8613800138000" for n in found)
+    assert wanted in found
+    assert all(_order(hl, n).phone == "+8613800138000" for n in found)
 
 
 def test_search_by_the_last_digits_of_a_phone(login, hl):
@@ -48,7 +49,8 @@ def test_search_by_the_last_digits_of_a_phone(login, hl):
 def test_search_by_customer_name(login, hl):
     wanted = make_order(hl, "dispatched", phone="13900139000")   # 李先生
     found = _numbers(text(login("agent1").get("/orders/?name=李先生")))
-    assert wanted in found and all(_order(hl, n).customer.name == "李先生" for n in found)
+    assert wanted in found
+    assert all(_order(hl, n).customer.name == "李先生" for n in found)
 
 
 def test_search_by_status_district_service_and_date(login, hl):
@@ -80,7 +82,8 @@ def test_the_form_is_prefilled_from_the_screen_pop_parameters(login, hl):
     page = text(login("agent1").get(f"/orders/new?phone=13800138000&name=王女士&address=水磨沟区南湖路12号"
                                     f"&service=YYJ&call_id={call_id}"))
     assert 'id="order-phone" name="phone" type="tel" value="13800138000"' in page
-    assert 'value="王女士"' in page and 'value="水磨沟区南湖路12号"' in page
+    assert 'value="王女士"' in page
+    assert 'value="水磨沟区南湖路12号"' in page
     assert '<option value="YYJ" selected>' in page
     assert f'id="order-call-id" value="{call_id}"' in page
 
@@ -98,7 +101,8 @@ def test_booking_from_a_call_links_the_order_to_the_call(login, hl):
                                                 "call_id": str(call_id), "dispatch_now": "1"})
     number = resp.headers["Location"].rsplit("/", 1)[1]
     order = _order(hl, number)
-    assert order.call_id == call_id and order.channel == "agent"
+    assert order.call_id == call_id
+    assert order.channel == "agent"
     with hl.session() as s:
         assert s.get(Call, call_id).order_id == order.id
 
@@ -107,7 +111,8 @@ def test_a_new_callers_order_creates_the_customer(login, hl):
     resp = login("agent1").post("/orders/new", {"phone": "13500135000", "name": "钱女士", "service": "BJ",
                                                 "when": "2026-11-30T09:00", "address": "天山区新华北路1号"})
     order = _order(hl, resp.headers["Location"].rsplit("/", 1)[1])
-    assert order.customer.name == "钱女士" and order.district.name_zh == "天山区"
+    assert order.customer.name == "钱女士"
+    assert order.district.name_zh == "天山区"
 
 
 def test_a_bad_phone_number_keeps_the_form_and_says_the_right_format(login):
@@ -116,6 +121,21 @@ def test_a_bad_phone_number_keeps_the_form_and_says_the_right_format(login):
     assert resp.status_code == 400
     assert "give a mainland mobile like 13800138000" in text(resp)
     assert 'value="钱女士"' in text(resp)
+
+
+def test_a_quantity_that_is_not_a_number_keeps_the_form_and_says_so(login):
+    resp = login("agent1").post("/orders/new", {"phone": "13800138000", "name": "钱女士", "service": "BJ",
+                                                "when": "2026-11-30T09:00", "quantity": "two"})
+    assert resp.status_code == 400
+    assert "quantity must be a whole number; got &#39;two&#39;" in text(resp)
+    assert 'value="钱女士"' in text(resp)
+    assert 'value="two"' in text(resp)
+
+
+def test_an_unticked_dispatch_box_stays_unticked_when_the_form_comes_back(login):
+    resp = login("agent1").post("/orders/new", {"phone": "12345", "service": "BJ", "when": "2026-11-30T09:00"})
+    assert resp.status_code == 400
+    assert re.search(r'id="order-dispatch-now"[^>]*checked', text(resp)) is None
 
 
 def test_a_time_in_the_past_is_refused(login):
@@ -170,7 +190,8 @@ def test_completion_turns_the_yuan_typed_into_exact_fen(login, hl):
     login("franchisee1").post(f"/orders/{number}/act", {"action": "complete", "final_price": "150.10",
                                                         "notes": "加时半小时"})
     order = _order(hl, number)
-    assert order.final_price_fen == 15010 and order.completion_notes == "加时半小时"
+    assert order.final_price_fen == 15010
+    assert order.completion_notes == "加时半小时"
 
 
 def test_a_price_that_is_not_yuan_is_refused(login, hl):

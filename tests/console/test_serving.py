@@ -95,10 +95,13 @@ def test_hotline_run_demo_pops_a_simulated_callers_card_on_the_available_agent(t
         # console's process hears about through the database (no Redis here).
         sim = subprocess.run([str(BIN / "hotline"), "simulate-call", "13800138000", "--keys", "0"], env=env,
                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        assert sim.returncode == 0 and "RESULT outcome=agent" in sim.stdout, sim.stdout + sim.stderr
+        assert sim.returncode == 0, sim.stdout + sim.stderr
+        assert "RESULT outcome=agent" in sim.stdout, sim.stdout + sim.stderr
         pop = stream.next_of("offer", timeout=10).data["payload"]
-        assert pop["card"]["name"] == "王女士" and pop["card"]["member_level"] == "vip"
-        assert pop["ivr"]["path"][-1].startswith("agent") and pop["ivr"]["language"] == "zh"
+        assert pop["card"]["name"] == "王女士"
+        assert pop["card"]["member_level"] == "vip"
+        assert pop["ivr"]["path"][-1].startswith("agent")
+        assert pop["ivr"]["language"] == "zh"
         stream.close()
     finally:
         code = run.stop()
@@ -123,7 +126,8 @@ def test_hotline_web_refuses_a_database_without_schema_and_says_what_to_run(tmp_
     env = base_env(tmp_path, SECRET_KEY="web-test-secret")
     done = subprocess.run([str(BIN / "hotline"), "web"], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
-    assert done.returncode == 1 and "run `hotline init` once" in done.stderr
+    assert done.returncode == 1
+    assert "run `hotline init` once" in done.stderr
 
 
 @pytest.mark.redis

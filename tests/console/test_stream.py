@@ -60,7 +60,8 @@ def test_offer_reaches_the_agents_open_stream_with_its_id(serve):
     stream = open_stream(agent_browser(svc))
     event_id = offer_to(svc.hl, "agent1")
     ev = stream.next_of("offer")
-    assert ev.id == str(event_id) and ev.data["id"] == event_id
+    assert ev.id == str(event_id)
+    assert ev.data["id"] == event_id
     assert ev.data["payload"]["card"]["name"] == "王女士"
     stream.close()
 
@@ -187,7 +188,8 @@ def test_stream_beyond_the_slots_is_told_to_retry_later(serve):
     first = open_stream(browser)
     refused = SseStream(browser, "/workspace/stream").open()
     assert refused.ended.wait(10)
-    assert refused.retry_ms == BUSY_RETRY_MS and "busy" in refused.comments
+    assert refused.retry_ms == BUSY_RETRY_MS
+    assert "busy" in refused.comments
     first.close()
     wait_until(lambda: svc.app.extensions[HUB].open_count == 0, what="the slot to be given back")
     open_stream(browser).close()

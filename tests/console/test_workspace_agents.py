@@ -48,7 +48,8 @@ def test_presence_change_is_audited_and_pushed_to_the_agents_console(hl):
         audit = s.scalar(select(AuditLog).where(AuditLog.action == "agent.presence"))
         assert audit.data == {"presence": ["away", "busy"], "extension": ["PJSIP/agent1", "PJSIP/agent9"]}
         ev = s.scalar(select(AgentEvent).where(AgentEvent.kind == "presence"))
-        assert ev.user_id == user(s, "agent1").id and ev.payload == {"presence": "busy", "extension": "PJSIP/agent9"}
+        assert ev.user_id == user(s, "agent1").id
+        assert ev.payload == {"presence": "busy", "extension": "PJSIP/agent9"}
 
 
 def test_setting_the_same_presence_again_records_nothing(hl):
@@ -149,7 +150,8 @@ def test_newest_offer_not_wrapped_up_is_the_current_call(hl):
         newest = offer(s, agent1, "13900139000", external_id="new").id
         desk = agents.desk(s, agent1)
     assert desk["current_event_id"] == newest
-    assert [r["event_id"] for r in desk["recent"]][0] == newest and len(desk["recent"]) == 2
+    assert [r["event_id"] for r in desk["recent"]][0] == newest
+    assert len(desk["recent"]) == 2
 
 
 def test_wrapped_up_call_is_no_longer_current(hl):
@@ -180,7 +182,8 @@ def test_screen_pop_shows_the_card_as_it_is_now(hl):
         agent1 = user(s, "agent1")
         ev = offer(s, agent1, "13900139000")
         pop = agents.screen_pop(s, agent1, ev.id)
-    assert pop["card"]["name"] == "李先生" and pop["call"]["id"] == ev.call_id
+    assert pop["card"]["name"] == "李先生"
+    assert pop["call"]["id"] == ev.call_id
 
 
 def test_screen_pop_of_another_agents_offer_is_not_found(hl):

@@ -65,7 +65,9 @@ def test_redis_bus_delivers_between_two_processes_worth_of_clients(redis_server)
             got = sub.get(timeout=0.1)
             if got:
                 break
-        assert got is not None and got.topic == "agent.3" and got.payload == {"card": "王女士"}
+        assert got is not None
+        assert got.topic == "agent.3"
+        assert got.payload == {"card": "王女士"}
     finally:
         a.close()
         b.close()

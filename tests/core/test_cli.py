@@ -35,14 +35,16 @@ def test_init_demo_is_idempotent(demo_db):
     before = count()
     assert run(["init", "--demo"], demo_db).returncode == 0
     assert count() == before
-    assert before[6] == 8 and before[5] >= 20
+    assert before[6] == 8
+    assert before[5] >= 20
 
 
 def test_order_create_prints_the_dispatched_order_as_json(demo_db):
     r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "2030-12-02 09:00"], demo_db)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["number"].isdigit() and len(out["number"]) == 10
+    assert out["number"].isdigit()
+    assert len(out["number"]) == 10
     assert (out["status"], out["district"], out["franchisee"]) == ("dispatched", "天山区", "天山家政服务有限公司")
     assert out["price_lines"][0]["amount_fen"] == 12000
 
@@ -53,25 +55,31 @@ def test_order_create_prints_the_dispatched_order_as_json(demo_db):
 
 def test_order_create_with_bad_input_says_what_is_right(demo_db):
     r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", "2030-12-02 09:00"], demo_db)
-    assert r.returncode == 1 and "unknown service code 'ZZ'; codes are:" in r.stderr
+    assert r.returncode == 1
+    assert "unknown service code 'ZZ'; codes are:" in r.stderr
     r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "next tuesday"], demo_db)
-    assert r.returncode == 1 and "YYYY-MM-DD HH:MM" in r.stderr
+    assert r.returncode == 1
+    assert "YYYY-MM-DD HH:MM" in r.stderr
 
 
 def test_production_start_with_demo_passwords_refuses_to_run(demo_db):
     r = run(["run"], demo_db, SECRET_KEY="x" * 40)
     assert r.returncode == 1
-    assert "demo password" in r.stderr and "refuses to start" in r.stderr
+    assert "demo password" in r.stderr
+    assert "refuses to start" in r.stderr
 
 
 def test_production_start_without_secret_key_refuses(demo_db):
     r = run(["run"], demo_db, SECRET_KEY="")
-    assert r.returncode == 1 and "SECRET_KEY is not set" in r.stderr
+    assert r.returncode == 1
+    assert "SECRET_KEY is not set" in r.stderr
 
 
 def test_bad_configuration_value_names_the_variable(demo_db):
     r = run(["order", "show", "2632700001"], demo_db, TIMEZONE="Mars/Olympus")
-    assert r.returncode == 1 and "TIMEZONE='Mars/Olympus'" in r.stderr and "Asia/Shanghai" in r.stderr
+    assert r.returncode == 1
+    assert "TIMEZONE='Mars/Olympus'" in r.stderr
+    assert "Asia/Shanghai" in r.stderr
 
 
 def test_help_lists_the_subcommands():
@@ -94,3 +102,29 @@ def test_a_settled_heap_leaves_a_full_collection_nothing_of_it_to_walk():
         assert len(gc.get_objects()) < frozen * 0.01
     finally:
         gc.unfreeze()
+
+
+# A process that sets up logging like `hotline run`, then logs what the scheduler logs for one
+# job run and one line of our own.
+_LOG_A_JOB_RUN = """
+import logging, sys
+from tickets.cli import setup_logging
+setup_logging(sys.argv[1])
+logging.getLogger("apscheduler.executors.default").info('Running job "sla_watchdog"')
+logging.getLogger("apscheduler.scheduler").warning("Run time of job sla_watchdog was missed")
+logging.getLogger("tickets.jobs").info("our own line")
+"""
+
+
+def test_scheduler_job_runs_are_not_logged_at_the_default_level():
+    r = subprocess.run([sys.executable, "-c", _LOG_A_JOB_RUN, "INFO"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Running job" not in r.stderr
+    assert "was missed" in r.stderr
+    assert "our own line" in r.stderr
+
+
+def test_scheduler_job_runs_are_logged_at_debug():
+    r = subprocess.run([sys.executable, "-c", _LOG_A_JOB_RUN, "DEBUG"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Running job" in r.stderr

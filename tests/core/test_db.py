@@ -76,7 +76,8 @@ def test_a_writer_from_another_thread_begins_only_after_the_first_commits(db_pat
     assert holding.wait(30)
     b = threading.Thread(target=second)
     b.start()
-    assert lock.owner == a.ident and events == []
+    assert lock.owner == a.ident
+    assert events == []
     release.set()
     a.join(30)
     b.join(30)

@@ -31,19 +31,23 @@ def test_address_resolves_to_its_district(session, address, expected):
 
 def test_address_naming_two_districts_equally_is_ambiguous(session):
     match = dispatch.resolve_district(session, "南湖路与友好路交叉口")
-    assert match.district is None and match.ambiguous
+    assert match.district is None
+    assert match.ambiguous
     assert {d.name_zh for d in match.candidates} == {"水磨沟区", "沙依巴克区"}
 
 
 def test_address_matching_no_district_flags_the_order_for_an_agent(session, hl):
     order = book(session, hl, address="火星路1号")
-    assert order.status == "new" and order.needs_agent and "no district" in order.flag_reason
+    assert order.status == "new"
+    assert order.needs_agent
+    assert "no district" in order.flag_reason
     assert order.franchisee_id is None
 
 
 def test_order_goes_to_the_districts_first_priority_franchisee(session, hl):
     order = book(session, hl)
-    assert order.status == "dispatched" and order.district.name_zh == "天山区"
+    assert order.status == "dispatched"
+    assert order.district.name_zh == "天山区"
     assert order.franchisee.name == "天山家政服务有限公司"
     assert order.accept_deadline == hl.now() + timedelta(minutes=hl.settings.accept_deadline_minutes)
     assert "district priority 1" in order.events[-1].data["reasons"]
@@ -60,15 +64,18 @@ def test_refused_order_goes_to_next_franchisee_in_district_never_back(session, h
     order = book(session, hl)
     first = order.franchisee
     dispatch.release_and_redispatch(session, order, "reject", franchisee_actor(order), reason="no staff that day")
-    assert order.status == "dispatched" and order.franchisee.name == "沙依巴克洁家服务中心"
+    assert order.status == "dispatched"
+    assert order.franchisee.name == "沙依巴克洁家服务中心"
     second = order.franchisee
     dispatch.release_and_redispatch(session, order, "reject", franchisee_actor(order), reason="too far")
     # Both candidates of 天山区 refused: the order waits, unassigned, and is never dropped.
-    assert order.status == "confirmed" and order.franchisee_id is None
+    assert order.status == "confirmed"
+    assert order.franchisee_id is None
     assert "refused" in order.unassigned_reason
     assert order in dispatch.unassigned_queue(session)
     ranked, _ = dispatch.candidates(session, order)
-    assert first.id not in {c.franchisee.id for c in ranked} and second.id not in {c.franchisee.id for c in ranked}
+    assert first.id not in {c.franchisee.id for c in ranked}
+    assert second.id not in {c.franchisee.id for c in ranked}
 
 
 def test_full_franchisee_is_skipped_for_that_day(session, hl):
@@ -105,7 +112,8 @@ def test_no_franchisee_for_service_in_district_waits_unassigned(session, hl):
     franchisee_named(session, "头屯河利民服务社").status = "suspended"
     franchisee_named(session, "米东县域便民服务").status = "suspended"
     order = book(session, hl, address="达坂城区盐湖路1号", service="GSBJJ")
-    assert order.status == "confirmed" and "suspended" in order.unassigned_reason
+    assert order.status == "confirmed"
+    assert "suspended" in order.unassigned_reason
 
 
 def test_accept_deadline_missed_goes_to_next_candidate(session, hl, clock):
@@ -113,7 +121,8 @@ def test_accept_deadline_missed_goes_to_next_candidate(session, hl, clock):
     first = order.franchisee_id
     clock.advance(minutes=hl.settings.accept_deadline_minutes + 1)
     assert dispatch.expire_overdue(session) == [order.number]
-    assert order.status == "dispatched" and order.franchisee_id != first
+    assert order.status == "dispatched"
+    assert order.franchisee_id != first
     assert [e.action for e in order.events][-2:] == ["expire", "dispatch"]
 
 
@@ -138,7 +147,8 @@ def test_batch_dispatch_takes_urgent_orders_first(session, hl):
 def test_worker_with_expired_health_certificate_can_never_be_assigned(session, hl):
     order = order_in(session, hl, "accepted", worker=False)
     expired = session.scalar(select(Worker).where(Worker.name == "阿依古丽"))
-    assert expired.franchisee_id == order.franchisee_id and expired.health_cert_expires < hl.now().date()
+    assert expired.franchisee_id == order.franchisee_id
+    assert expired.health_cert_expires < hl.now().date()
     with pytest.raises(ValidationError, match="健康证.*expired"):
         transition(session, order, "assign_worker", franchisee_actor(order), worker=expired)
     assert order.worker_id is None

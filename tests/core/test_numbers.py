@@ -55,7 +55,8 @@ def test_concurrent_threads_never_share_a_number(hl):
     for t in threads:
         t.join()
     assert not errors
-    assert len(out) == 90 and len(set(out)) == 90
+    assert len(out) == 90
+    assert len(set(out)) == 90
 
 
 def _process_worker(url, n, queue):
@@ -82,4 +83,5 @@ def test_two_processes_on_postgresql_never_share_a_number(pg_hl):
         p.join(30)
     numbers = [n for out, _ in results for n in out]
     assert [e for _, errs in results for e in errs] == []
-    assert len(numbers) == 50 and len(set(numbers)) == 50
+    assert len(numbers) == 50
+    assert len(set(numbers)) == 50

@@ -45,14 +45,18 @@ def test_any_of_a_customers_numbers_finds_the_customer(session, hl):
 def test_new_caller_becomes_a_customer_with_the_given_address(session, hl):
     o = orders.book(session, phone="+86 139-0000-0002", service="SD", start=hl.now() + timedelta(hours=5),
                     actor=AGENT, address="水磨沟区南湖路1号", name="孙先生")
-    assert o.customer.name == "孙先生" and o.phone == "+8613900000002"
-    assert o.district.name_zh == "水磨沟区" and o.status == "dispatched"
+    assert o.customer.name == "孙先生"
+    assert o.phone == "+8613900000002"
+    assert o.district.name_zh == "水磨沟区"
+    assert o.status == "dispatched"
     assert o.customer.default_address.text == "水磨沟区南湖路1号"
 
 
 def test_order_json_has_number_status_district_franchisee_and_price_lines(session, hl):
     d = orders.to_dict(book(session, hl), hl.tz, history=True)
-    assert d["status"] == "dispatched" and d["district"] == "天山区" and d["franchisee"] == "天山家政服务有限公司"
+    assert d["status"] == "dispatched"
+    assert d["district"] == "天山区"
+    assert d["franchisee"] == "天山家政服务有限公司"
     assert d["price_lines"] == [{"kind": "base", "description": "家庭保洁 3小时", "quantity": 3,
                                  "unit_price_fen": 4000, "amount_fen": 12000}]
     assert [h["action"] for h in d["history"]] == ["create", "confirm", "dispatch"]
@@ -61,7 +65,8 @@ def test_order_json_has_number_status_district_franchisee_and_price_lines(sessio
 
 def test_masked_view_hides_phone_and_address(session, hl):
     d = orders.to_dict(book(session, hl), hl.tz, masked=True)
-    assert d["phone"] == "138****8000" and d["address"] == "***"
+    assert d["phone"] == "138****8000"
+    assert d["address"] == "***"
 
 
 def test_unknown_order_number_is_not_found(session):

@@ -77,7 +77,9 @@ def test_amounts_must_be_whole_non_negative_fen(bad):
 
 
 def test_yuan_formatting():
-    assert yuan(12000) == "120.00" and yuan(5) == "0.05" and yuan(-250) == "-2.50"
+    assert yuan(12000) == "120.00"
+    assert yuan(5) == "0.05"
+    assert yuan(-250) == "-2.50"
 
 
 def test_late_cancellation_charges_the_penalty_and_explains_it(session, hl):

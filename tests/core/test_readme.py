@@ -12,7 +12,8 @@ def test_every_environment_variable_is_documented_in_the_readme():
 
 
 def test_readme_gives_the_run_and_test_commands():
-    assert "./scripts/run.sh" in README and "./scripts/test.sh" in README
+    assert "./scripts/run.sh" in README
+    assert "./scripts/test.sh" in README
 
 
 def test_ci_runs_the_readmes_test_command():

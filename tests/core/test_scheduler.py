@@ -36,7 +36,8 @@ def test_watchdog_redispatches_late_orders_once_even_when_run_twice(hl, clock):
     with hl.session() as s:
         order = get(s, number)
         assert [e.action for e in order.events].count("expire") == 1
-        assert order.status == "dispatched" and order.franchisee.name == "沙依巴克洁家服务中心"
+        assert order.status == "dispatched"
+        assert order.franchisee.name == "沙依巴克洁家服务中心"
 
 
 def test_follower_does_not_run_jobs(hl, clock):

@@ -113,15 +113,19 @@ def test_every_action_from_every_state_by_every_role(hl, state):
                     ev = transition(s, order, action, _actor(role, order), **_params(s, order, action, hl))
                 except TransitionError as exc:
                     assert expected is None, f"{state} --{action}--> refused: {exc}"
-                    assert f"is {state}" in str(exc) and "allowed moves" in str(exc)
+                    assert f"is {state}" in str(exc)
+                    assert "allowed moves" in str(exc)
                 except PermissionDenied as exc:
-                    assert expected is not None and not may, f"{role} {action}: {exc}"
+                    assert expected is not None, f"{role} {action}: {exc}"
+                    assert not may, f"{role} {action}: {exc}"
                     assert role in str(exc)
                 else:
                     assert expected is not None, f"{state} --{action}--> should be refused"
                     assert may, f"{role} should not {action}"
                     assert order.status == (state if expected == "=" else expected)
-                    assert ev.from_status == state and ev.action == action and ev.actor_role == role
+                    assert ev.from_status == state
+                    assert ev.action == action
+                    assert ev.actor_role == role
                     assert s.scalar(select(func.count()).select_from(WorkOrderEvent).where(
                         WorkOrderEvent.order_id == order.id)) == events_before + 1
                 sp.rollback()
@@ -134,8 +138,11 @@ def test_refusal_names_the_state_and_the_allowed_moves(session, hl):
     with pytest.raises(TransitionError) as err:
         transition(session, order, "complete", franchisee_actor(order), final_price_fen=100)
     msg = str(err.value)
-    assert "is dispatched" in msg and "accept" in msg and "reject" in msg
-    assert err.value.allowed and "complete" not in err.value.allowed
+    assert "is dispatched" in msg
+    assert "accept" in msg
+    assert "reject" in msg
+    assert err.value.allowed
+    assert "complete" not in err.value.allowed
 
 
 def test_franchisee_cannot_touch_another_franchisees_order(session, hl):
@@ -153,7 +160,8 @@ def test_district_manager_acts_only_in_own_districts(session, hl):
         transition(session, order, "recall", outsider, reason="x")
     insider = Actor(role="district_manager", label="m", district_ids=frozenset({order.district_id}))
     transition(session, order, "recall", insider, reason="customer asked for another company")
-    assert order.status == "confirmed" and order.franchisee_id is None
+    assert order.status == "confirmed"
+    assert order.franchisee_id is None
 
 
 def test_reject_requires_a_reason(session, hl):
@@ -181,13 +189,15 @@ def test_completion_at_another_price_adds_an_explaining_line(session, hl):
     order = order_in(session, hl, "in_service")
     transition(session, order, "complete", franchisee_actor(order), final_price_fen=order.price_total_fen + 4000)
     assert order.price_total_fen == sum(l.amount_fen for l in order.price_lines) == order.final_price_fen
-    assert order.price_lines[-1].kind == "adjustment" and order.price_lines[-1].amount_fen == 4000
+    assert order.price_lines[-1].kind == "adjustment"
+    assert order.price_lines[-1].amount_fen == 4000
 
 
 def test_completion_opens_a_pending_survey(session, hl):
     order = order_in(session, hl, "completed")
     survey = session.scalar(select(Survey).where(Survey.order_id == order.id))
-    assert survey.status == "pending" and survey.phone == order.phone
+    assert survey.status == "pending"
+    assert survey.phone == order.phone
 
 
 def test_low_survey_score_opens_a_complaint_and_closes_the_order(session, hl):
@@ -197,7 +207,9 @@ def test_low_survey_score_opens_a_complaint_and_closes_the_order(session, hl):
     record(session, order, 2, CALLBACK, comment="late and rude")
     assert order.status == "closed"
     complaint = session.scalar(select(Complaint).where(Complaint.order_id == order.id))
-    assert complaint.source == "survey" and complaint.status == "open" and "late and rude" in complaint.text
+    assert complaint.source == "survey"
+    assert complaint.status == "open"
+    assert "late and rude" in complaint.text
     assert complaint.due_at == hl.now() + timedelta(hours=hl.settings.complaint_due_hours)
 
 
@@ -206,4 +218,5 @@ def test_every_change_is_in_the_audit_trail_with_who_and_when(session, hl):
     actions = [e.action for e in order.events]
     assert actions == ["create", "confirm", "dispatch", "accept", "assign_worker", "start", "complete", "close"]
     assert all(e.created_at and e.actor_role for e in order.events)
-    assert order.events[3].actor_role == "franchisee" and order.events[-1].actor_role == "callback"
+    assert order.events[3].actor_role == "franchisee"
+    assert order.events[-1].actor_role == "callback"

@@ -17,14 +17,16 @@ def test_category_keys_follow_the_catalog_with_cleaning_on_1(hl):
 
 def test_item_keys_set_the_service_code(hl):
     menu = Ivr(hl).menus["book.item.cleaning"]
-    assert menu.choices["1"].set == {"service": "BJ"} and menu.choices["1"].goto == "book.date"
+    assert menu.choices["1"].set == {"service": "BJ"}
+    assert menu.choices["1"].goto == "book.date"
 
 
 def test_an_inactive_service_is_not_offered(hl):
     with hl.session() as s, s.begin():
         s.execute(update(Service).where(Service.code == "GSBJ").values(active=False))
     menu = Ivr(hl).menus["book.item.cleaning"]
-    assert "2" not in menu.choices and "svc.GSBJ" not in menu.prompts
+    assert "2" not in menu.choices
+    assert "svc.GSBJ" not in menu.prompts
 
 
 def test_a_service_the_admin_withdraws_leaves_the_running_menu_once_saved(hl):

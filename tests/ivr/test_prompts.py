@@ -73,4 +73,5 @@ def test_money_is_said_in_yuan_and_fen():
 
 def test_transcript_only_text_is_not_sent_to_the_adapter():
     played, text = phrases.render([phrases.prompt("district.tianshan", "天山区解放南路88号")], "zh")
-    assert played == [{"prompt": "district.tianshan"}] and text == "天山区解放南路88号"
+    assert played == [{"prompt": "district.tianshan"}]
+    assert text == "天山区解放南路88号"

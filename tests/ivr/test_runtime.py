@@ -55,7 +55,8 @@ def test_unknown_caller_is_asked_for_a_language(hl):
 
 def test_language_in_the_start_event_skips_the_language_menu(hl):
     _, actions = start(Ivr(hl), caller="13512345678", language="en")
-    assert actions[-1]["lang"] == "en" and actions[-1]["segments"] == [{"prompt": "main.menu"}]
+    assert actions[-1]["lang"] == "en"
+    assert actions[-1]["segments"] == [{"prompt": "main.menu"}]
 
 
 def test_replayed_start_does_not_create_a_second_call(hl):
@@ -73,9 +74,11 @@ def test_wrong_keys_reprompt_up_to_the_nodes_retry_limit_then_go_to_on_fail(hl):
     ivr = Ivr(hl, menus=menus)
     state, _ = start(ivr)
     state, again = press(ivr, state, "7")
-    assert [a["type"] for a in again] == ["play", "gather"] and again[0]["segments"] == [{"prompt": "retry.invalid"}]
+    assert [a["type"] for a in again] == ["play", "gather"]
+    assert again[0]["segments"] == [{"prompt": "retry.invalid"}]
     state, last = press(ivr, state, "7")
-    assert last[-1]["type"] == "hangup" and state["done"]
+    assert last[-1]["type"] == "hangup"
+    assert state["done"]
     assert call_row(hl).outcome == "ended"
 
 
@@ -83,7 +86,8 @@ def test_a_good_key_after_a_wrong_one_resets_the_retry_count_for_the_next_node(h
     ivr = Ivr(hl)
     state, _ = start(ivr)
     state, _ = press(ivr, state, "7", "7", "1")
-    assert state["node"] == "book.category" and state["retries"] == 0
+    assert state["node"] == "book.category"
+    assert state["retries"] == 0
 
 
 def test_hang_up_records_the_node_and_ends_the_engine(hl):
@@ -91,10 +95,12 @@ def test_hang_up_records_the_node_and_ends_the_engine(hl):
     state, _ = start(ivr)
     state, _ = press(ivr, state, "1")
     state, actions = press(ivr, state, "H")
-    assert actions == [] and state["done"]
+    assert actions == []
+    assert state["done"]
     call = call_row(hl)
     assert (call.outcome, call.abandoned_at) == ("abandoned", "book.category")
-    assert call.ivr_path == ["start", "greet", "main", "book.category"] and call.ended_at is not None
+    assert call.ivr_path == ["start", "greet", "main", "book.category"]
+    assert call.ended_at is not None
     assert ivr.step(state, {"type": "digits", "digits": "1"}) == (state, [])
 
 
@@ -117,7 +123,9 @@ def test_booking_reads_the_order_number_digit_by_digit_and_links_it_to_the_call(
     with hl.session() as s:
         call = s.scalar(select(Call).where(Call.external_id == "call-1"))
         order = s.get(WorkOrder, call.order_id)
-        assert order.call_id == call.id and call.order_id == order.id and order.channel == "ivr"
+        assert order.call_id == call.id
+        assert call.order_id == order.id
+        assert order.channel == "ivr"
         assert [e.actor_role for e in order.events][0] == "customer"
     spoken = [seg for a in actions for seg in a.get("segments", ())]
     assert spoken.count({"digits": order.number}) == 2
@@ -129,7 +137,9 @@ def test_every_action_speaks_in_the_callers_language_with_text_and_segments(hl):
     state, more = press(ivr, state, *DEMO_PATH.split())
     for action in actions + more:
         if action["type"] in ("play", "gather", "record"):
-            assert action["lang"] == "en" and action["text"] and action["segments"]
+            assert action["lang"] == "en"
+            assert action["text"]
+            assert action["segments"]
 
 
 def test_a_names_and_addresses_appear_in_the_text_but_only_prompts_are_played(hl):
@@ -148,7 +158,8 @@ def test_callback_request_is_left_on_the_call_record_and_audited(hl, clock):
     state, _ = start(ivr)
     press(ivr, state, "0", "1")
     call = call_row(hl)
-    assert call.outcome == "callback" and "请求回电" in call.notes
+    assert call.outcome == "callback"
+    assert "请求回电" in call.notes
     with hl.session() as s:
         assert s.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "call.callback_request", AuditLog.entity_id == str(call.id))) == 1
@@ -229,7 +240,8 @@ def test_concurrent_calls_on_one_engine_each_get_their_own_order(hl):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert errors == [] and len(set(results.values())) == 6
+    assert errors == []
+    assert len(set(results.values())) == 6
 
 
 def test_an_order_for_a_service_without_a_prompt_is_read_with_a_generic_word(hl):
@@ -245,7 +257,8 @@ def test_an_order_for_a_service_without_a_prompt_is_read_with_a_generic_word(hl)
     ivr = Ivr(hl)
     state, _ = start(ivr, caller="13900139000")
     state, actions = press(ivr, state, "2")
-    assert {"prompt": "svc.unnamed"} in actions[0]["segments"] and "新项目" in actions[0]["text"]
+    assert {"prompt": "svc.unnamed"} in actions[0]["segments"]
+    assert "新项目" in actions[0]["text"]
 
 
 def test_the_call_record_is_written_the_same_on_sqlite_and_postgresql(hl):
@@ -260,7 +273,8 @@ def test_the_call_record_is_written_the_same_on_sqlite_and_postgresql(hl):
         order = s.get(WorkOrder, rows["rec-booked"].order_id)
     assert (rows["rec-booked"].outcome, rows["rec-booked"].language, order.call_id) == ("booked", "zh",
                                                                                         rows["rec-booked"].id)
-    assert rows["rec-booked"].ivr_path[-2:] == ["book.create", "bye"] and rows["rec-booked"].ended_at is not None
+    assert rows["rec-booked"].ivr_path[-2:] == ["book.create", "bye"]
+    assert rows["rec-booked"].ended_at is not None
     assert (rows["rec-left"].outcome, rows["rec-left"].abandoned_at) == ("abandoned", "book.category")
     assert rows["rec-left"].customer_id == rows["rec-booked"].customer_id is not None
 
@@ -271,7 +285,8 @@ def test_a_hang_up_after_the_outcome_keeps_the_outcome_and_the_object_in_the_ses
         call = calls.start_call(s, "rec-ended", "simulator", WANG)
         calls.finish_call(s, call, "booked")
         calls.finish_call(s, call.id, "abandoned", abandoned_at="bye")
-        assert (call.outcome, call.abandoned_at) == ("booked", "bye") and call.ended_at is not None
+        assert (call.outcome, call.abandoned_at) == ("booked", "bye")
+        assert call.ended_at is not None
         agent = calls.start_call(s, "rec-agent", "simulator", WANG)
         calls.finish_call(s, agent, "agent")
         calls.finish_call(s, agent, "complaint")

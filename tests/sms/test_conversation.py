@@ -320,7 +320,8 @@ def test_a_low_score_opens_a_complaint(hl, phone):
     assert phone(ZHAO).text("2 阿姨迟到了一个小时") == "已记录您的评价（2分），客服会尽快联系您。"
     with hl.session() as s:
         complaint = s.scalar(select(Complaint).where(Complaint.phone == ZHAO))
-        assert complaint is not None and "阿姨迟到了一个小时" in complaint.text
+        assert complaint is not None
+        assert "阿姨迟到了一个小时" in complaint.text
 
 
 def test_a_digit_without_a_waiting_survey_says_so(phone):

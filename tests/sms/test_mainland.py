@@ -70,7 +70,8 @@ def test_a_malformed_aliyun_element_is_skipped_and_the_rest_processed(mainland):
 def test_an_aliyun_push_that_is_not_an_array_is_a_bad_request(mainland):
     _, client = mainland
     response = client.post(f"/sms/aliyun/smsup?token={TOKEN}", json={"content": "HELP"})
-    assert response.status_code == 400 and response.get_json()["code"] != 0
+    assert response.status_code == 400
+    assert response.get_json()["code"] != 0
 
 
 @pytest.mark.parametrize("query", ["", "?token=wrong", "?token="])

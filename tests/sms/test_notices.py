@@ -44,9 +44,11 @@ def test_a_booking_flagged_at_creation_says_so_though_it_is_confirmed_in_the_sam
     with hl.session() as s:
         district_id = orders.get(s, book(hl).number).district_id
     order = book(hl, phone=LI, district_id=district_id, voice_note="vm/1.wav", default_address=False)
-    assert order.status == "dispatched" and not order.needs_agent
+    assert order.status == "dispatched"
+    assert not order.needs_agent
     booked, dispatched = notices_of(hl, order)
-    assert "客服将致电确认地址" in booked.body and "客服" not in dispatched.body
+    assert "客服将致电确认地址" in booked.body
+    assert "客服" not in dispatched.body
 
 
 def test_each_event_has_exactly_one_notice_however_often_the_listener_runs(hl):

@@ -117,7 +117,8 @@ def test_a_refusal_by_twilio_fails_the_message_with_the_reason(twilio_hl, fake):
 def test_a_server_error_is_retried_by_the_outbox_job(twilio_hl, fake, clock):
     fake.refuse(503, 20503, "Service unavailable")
     stored = sent_after_commit(twilio_hl)
-    assert stored.status == "queued" and "HTTP 503" in stored.error
+    assert stored.status == "queued"
+    assert "HTTP 503" in stored.error
     clock.advance(seconds=15)
     outbox_job(twilio_hl)
     stored = row(twilio_hl, stored.id)
@@ -140,7 +141,8 @@ def test_an_unreachable_twilio_is_a_transient_failure(new_hotline, tmp_path, clo
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(closed.url)))
     try:
         stored = sent_after_commit(h)
-        assert stored.status == "queued" and stored.error.startswith("twilio unreachable")
+        assert stored.status == "queued"
+        assert stored.error.startswith("twilio unreachable")
     finally:
         outbox.install_sender(h).close()
         h.close()
@@ -151,7 +153,8 @@ def test_twilio_without_a_sending_number_fails_saying_what_to_set(new_hotline, t
     use_provider(h, TwilioProvider(h.settings, http_client=LocalHttpClient(fake.url)))
     try:
         stored = sent_after_commit(h)
-        assert stored.status == "failed" and "TWILIO_NUMBER" in stored.error
+        assert stored.status == "failed"
+        assert "TWILIO_NUMBER" in stored.error
         assert fake.requests == []
     finally:
         outbox.install_sender(h).close()
@@ -175,7 +178,8 @@ def test_a_send_interrupted_half_way_is_failed_not_sent_again(twilio_hl, fake, c
     clock.advance(minutes=11)
     outbox_job(twilio_hl)
     [stored] = messages(twilio_hl, body="中断")
-    assert stored.status == "failed" and "not retried" in stored.error
+    assert stored.status == "failed"
+    assert "not retried" in stored.error
     assert fake.requests == []
 
 
@@ -201,9 +205,11 @@ def test_the_job_sends_what_the_after_commit_hand_off_missed(new_hotline, tmp_pa
     try:
         with bare.session() as s, s.begin():
             queued = outbox.enqueue(s, WANG, "等待发送", kind="test")
-        assert row(h, queued.id).status == "queued" and fake.requests == []
+        assert row(h, queued.id).status == "queued"
+        assert fake.requests == []
         outbox_job(h)
-        assert row(h, queued.id).status == "sent" and len(fake.requests) == 1
+        assert row(h, queued.id).status == "sent"
+        assert len(fake.requests) == 1
     finally:
         bare.close()
         h.close()

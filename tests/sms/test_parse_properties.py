@@ -41,7 +41,8 @@ def test_a_booking_without_problems_is_complete_and_in_the_future(catalog, text)
     req = parse(text, catalog, NOW)
     if req.intent == "book" and req.ok:
         assert req.service in catalog.codes
-        assert req.when is not None and req.when > NOW
+        assert req.when is not None
+        assert req.when > NOW
         assert req.quantity is None or 1 <= req.quantity <= 1000
     if req.intent == "book" and not req.ok:
         assert all(p.code for p in req.problems)

@@ -49,7 +49,8 @@ def test_in_process_a_booking_prints_the_confirmation_and_the_dispatch_notice(en
     main(["simulate-sms", "13800138000", "Y"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("预约成功！订单号")
-    assert lines[1].startswith("[notice] 订单") and "已派给" in lines[1]
+    assert lines[1].startswith("[notice] 订单")
+    assert "已派给" in lines[1]
 
 
 def test_it_sends_a_signed_request_to_the_running_app(hl, env, running_app, capsys):

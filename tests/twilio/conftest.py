@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from agent_console.app import create_app
+from ivr import prompts
 from tickets.context import Hotline
 
 from .phone import PhoneCall, Twilio
@@ -51,3 +52,14 @@ def sibling_app(sibling):
     def make(**changes):
         return create_app(sibling(**changes), {"TESTING": True})
     return make
+
+
+@pytest.fixture
+def prompt_files(tmp_path):
+    """A PROMPTS_DIR in which `hotline prompts build` has rendered every prompt (zh and en)."""
+    root = tmp_path / "prompts"
+    for lang in prompts.LANGS:
+        (root / lang).mkdir(parents=True)
+        for key in prompts.all_prompts():
+            (root / lang / f"{key}.wav").write_bytes(b"RIFF" + key.encode() + b"WAVE")
+    return root

@@ -110,7 +110,8 @@ class PhoneCall:
 
     def silence(self) -> ET.Element:
         redirect = self.last.find("Redirect")
-        assert redirect is not None and redirect.get("method") == "POST", ET.tostring(self.last, "unicode")
+        assert redirect is not None, ET.tostring(self.last, "unicode")
+        assert redirect.get("method") == "POST", ET.tostring(self.last, "unicode")
         return self._follow(redirect.text, self.params())
 
     def speak(self, seconds: int = 4, recording_url: str | None = None) -> ET.Element:

@@ -134,7 +134,8 @@ def queued(phone, caller: str = WANG) -> PhoneCall:
 
 def test_the_token_names_the_agent_and_grants_calls_to_the_twiml_app_only(app):
     resp = request_token(console(app, "agent1"))
-    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "no-store"
     body = resp.get_json()
     claims = jwt.decode(body["token"], API_SECRET, algorithms=["HS256"])
     assert (claims["iss"], claims["sub"]) == (API_KEY, ACCOUNT)
@@ -153,17 +154,20 @@ def test_only_call_taking_roles_get_a_token(app, username, status):
 def test_the_softphone_of_the_tokens_identity_may_dial_the_queue(app, twilio):
     identity = request_token(console(app, "supervisor1")).get_json()["identity"]
     resp = Softphone(twilio, identity).dial()
-    assert resp.status_code == 200 and twiml(text(resp)).find("Dial/Queue") is not None
+    assert resp.status_code == 200
+    assert twiml(text(resp)).find("Dial/Queue") is not None
 
 
 def test_a_logged_out_script_gets_401(app):
     resp = request_token(console(app))
-    assert resp.status_code == 401 and "token" not in resp.get_json()
+    assert resp.status_code == 401
+    assert "token" not in resp.get_json()
 
 
 def test_a_logged_out_browser_is_sent_to_the_login_page(app):
     resp = request_token(console(app), accept="text/html")
-    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert resp.status_code == 302
+    assert "/login" in resp.headers["Location"]
 
 
 def test_a_token_request_without_the_csrf_token_is_refused(app):
@@ -178,26 +182,31 @@ def test_without_twilio_configured_the_token_is_503_naming_the_missing_variables
     assert resp.status_code == 503
     body = resp.get_json()
     assert body["missing"] == ["TWILIO_API_KEY", "TWILIO_TWIML_APP_SID"]
-    assert "Twilio softphone not configured" in body["error"] and "TWILIO_API_KEY" in body["error"]
+    assert "Twilio softphone not configured" in body["error"]
+    assert "TWILIO_API_KEY" in body["error"]
 
 
 # ----------------------------------------------------------------------------- the workspace page
 
 def test_the_workspace_loads_the_sdk_and_the_softphone_when_configured(app):
     box = SoftphoneBox(text(console(app, "agent1").get("/workspace/")))
-    assert box.attrs["data-configured"] == "yes" and box.attrs["data-token-url"] == "/workspace/softphone/token"
+    assert box.attrs["data-configured"] == "yes"
+    assert box.attrs["data-token-url"] == "/workspace/softphone/token"
     assert [(s["src"], "defer" in s) for s in box.scripts] == [(SDK_URL, True), ("/static/js/softphone.js", True)]
-    assert "softphone-take" in box.ids and "softphone-off" not in box.ids
+    assert "softphone-take" in box.ids
+    assert "softphone-off" not in box.ids
 
 
 def test_without_twilio_the_workspace_says_so_and_loads_no_sdk(sibling_app):
     app = sibling_app(twilio_api_secret="")
     page = text(console(app, "agent1", lang="en").get("/workspace/"))
     box = SoftphoneBox(page)
-    assert box.attrs["data-configured"] == "no" and box.scripts == []
+    assert box.attrs["data-configured"] == "no"
+    assert box.scripts == []
     assert box.text["softphone-off"] == "Twilio softphone not configured"
     assert "TWILIO_API_SECRET" in box.ids["softphone-off"]["title"]
-    assert "softphone.js" not in page and SDK_URL not in page
+    assert "softphone.js" not in page
+    assert SDK_URL not in page
 
 
 class SoftphoneBox(HTMLParser):
@@ -244,7 +253,8 @@ class SoftphoneBox(HTMLParser):
 def test_the_softphone_dials_the_queue_the_callers_are_enqueued_in(hl, twilio, phone):
     enqueue = queued(phone).last.find("Enqueue")
     resp = softphone(hl, twilio, "agent2").dial()
-    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/xml"
     doc = twiml(text(resp))
     assert verbs(doc) == ["Dial"]
     queue = doc.find("Dial/Queue")
@@ -294,12 +304,15 @@ def test_the_caller_pops_on_the_agent_whose_softphone_took_the_call(hl, twilio, 
         first = bus.get(timeout=10)
     finally:
         bus.close()
-    assert first is not None and first.payload["kind"] == "offer"
+    assert first is not None
+    assert first.payload["kind"] == "offer"
     pop = first.payload["payload"]
     assert pop["external_id"] == caller.sid
     assert (pop["card"]["caller"], pop["card"]["name"]) == ("+8613800138000", "王女士")
     row = call_row(hl, caller.sid)
-    assert pop["ivr"]["queue"] == "agents" and pop["ivr"]["path"] == row.ivr_path and row.ivr_path
+    assert pop["ivr"]["queue"] == "agents"
+    assert pop["ivr"]["path"] == row.ivr_path
+    assert row.ivr_path
     assert (row.agent_user_id, row.agent_member, row.queue_result, row.hold_seconds) == (
         agent_id, f"client:agent_{agent_id}", "answered", 42)
     assert [e.kind for e in events(hl, "connect", "agent2")] == ["connect"]
@@ -316,7 +329,8 @@ def test_the_card_carries_the_order_the_caller_had_in_hand(hl, twilio, phone):
         booking.press(key)
     booking.hang_up()
     number = _order_number(hl, booking.sid)
-    assert number and number.isdigit()
+    assert number
+    assert number.isdigit()
     caller = phone(WANG)
     caller.dial()
     caller.press("2")                             # the status of my order: the one open order is read
@@ -368,7 +382,8 @@ def test_a_replayed_bridge_answers_the_same_and_offers_nothing_again(hl, twilio,
     first, again = twilio.post(url, params), twilio.post(url, params)
     assert first.status_code == again.status_code == 200
     assert text(again) == text(first)
-    assert len(events(hl, "offer")) == 1 and len(events(hl, "connect")) == 1
+    assert len(events(hl, "offer")) == 1
+    assert len(events(hl, "connect")) == 1
 
 
 def test_a_caller_enqueued_without_our_menu_is_still_recorded_and_popped(hl, twilio):
@@ -457,7 +472,8 @@ def test_the_end_of_the_bridged_call_is_recorded_and_the_agent_wraps_up(hl, twil
     agent = softphone(hl, twilio, "agent1")
     agent.answer(caller, queue_seconds=42)
     resp = agent.ended("completed", 95, caller=caller)
-    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/xml"
     assert verbs(twiml(text(resp))) == ["Hangup"]
     row = call_row(hl, caller.sid)
     assert (row.outcome, row.queue_result, row.hold_seconds, row.talk_seconds) == ("agent", "answered", 42, 95)
@@ -527,8 +543,10 @@ def test_a_dial_that_bridged_nobody_records_nothing(hl, twilio):
     agent = softphone(hl, twilio, "agent1")
     agent.dial()
     resp = agent.ended("no-answer", 0)          # the queue stayed empty until the dial's timeout
-    assert resp.status_code == 200 and verbs(twiml(text(resp))) == ["Hangup"]
-    assert events(hl, "complete") == [] and events(hl, "presence") == []
+    assert resp.status_code == 200
+    assert verbs(twiml(text(resp))) == ["Hangup"]
+    assert events(hl, "complete") == []
+    assert events(hl, "presence") == []
     assert presence(hl, "agent1") == "available"
 
 
@@ -554,7 +572,8 @@ def test_a_busy_or_away_agent_who_takes_a_call_keeps_their_own_presence(hl, twil
     assert presence(hl, "agent1") == "busy"
     agent.ended()
     assert presence(hl, "agent1") == "busy"
-    assert events(hl, "presence") == [] and len(events(hl, "complete")) == 1
+    assert events(hl, "presence") == []
+    assert len(events(hl, "complete")) == 1
 
 
 def test_an_unsigned_or_forged_dial_action_is_refused(hl, twilio, phone):
@@ -566,7 +585,8 @@ def test_an_unsigned_or_forged_dial_action_is_refused(hl, twilio, phone):
     assert twilio.post(agent.action, params, signed=False).status_code == 403
     forged = Twilio(twilio.client.application, token="not-our-auth-token")
     assert forged.post(agent.action, params).status_code == 403
-    assert events(hl, "complete") == [] and presence(hl, "agent1") == "on_call"
+    assert events(hl, "complete") == []
+    assert presence(hl, "agent1") == "on_call"
     assert call_row(hl, caller.sid).talk_seconds is None
 
 
@@ -634,14 +654,16 @@ def end_wrap_ups(hl) -> list[str]:
 def test_an_agent_who_never_saves_the_wrap_up_is_offered_calls_again_after_the_wrap_up_time(hl, twilio, phone, clock):
     ended_call(hl, twilio, phone)
     clock.advance(seconds=hl.settings.wrap_up_seconds - 1)
-    assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "wrap_up"
+    assert end_wrap_ups(hl) == []
+    assert presence(hl, "agent1") == "wrap_up"
     clock.advance(seconds=1)
     assert end_wrap_ups(hl) == ["agent1"]
     assert presence(hl, "agent1") == "available"
     assert [e.payload["presence"] for e in events(hl, "presence", "agent1")] == ["on_call", "wrap_up", "available"]
     with hl.session() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "agent.presence").order_by(AuditLog.id)).all()[-1]
-    assert audit.data["presence"] == ["wrap_up", "available"] and audit.actor_label == "system"
+    assert audit.data["presence"] == ["wrap_up", "available"]
+    assert audit.actor_label == "system"
     nxt = queued(phone, "13900139000")
     assert [e.payload["external_id"] for e in events(hl, "offer", "agent1")][-1] == nxt.sid
     assert end_wrap_ups(hl) == [], "nobody is freed twice"
@@ -655,7 +677,8 @@ def test_the_wrap_up_timer_leaves_a_presence_the_agent_chose(app, hl, twilio, ph
         user = s.scalar(select(User).where(User.username == "agent1"))
         set_presence(s, user, Actor(role="agent", user_id=user.id, label="agent1"), "away")
     clock.advance(seconds=hl.settings.wrap_up_seconds + 60)
-    assert end_wrap_ups(hl) == [] and presence(hl, "agent1") == "away"
+    assert end_wrap_ups(hl) == []
+    assert presence(hl, "agent1") == "away"
 
 
 def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(new_hotline, tmp_path, clock):
@@ -665,6 +688,7 @@ def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(new_
             user = s.scalar(select(User).where(User.username == "agent1"))
             user.presence = "wrap_up"
         clock.advance(seconds=3600)
-        assert end_wrap_ups(h) == [] and presence(h, "agent1") == "wrap_up"
+        assert end_wrap_ups(h) == []
+        assert presence(h, "agent1") == "wrap_up"
     finally:
         h.close()

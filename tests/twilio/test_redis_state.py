@@ -44,7 +44,8 @@ def test_each_step_url_carries_the_token_of_its_state_snapshot(redis_apps):
     call = PhoneCall(Twilio(redis_apps[0]), WANG)
     gather = call.dial().find("Gather")
     q = query(gather.get("action"))
-    assert q["step"] == "1" and len(q["t"]) == 12
+    assert q["step"] == "1"
+    assert len(q["t"]) == 12
 
 
 def test_a_replayed_step_gets_the_same_twiml_with_redis_state(redis_apps):

@@ -36,7 +36,8 @@ def test_hanging_up_mid_menu_records_where_the_caller_left(hl, phone):
     call.hang_up()
     row = call_row(hl, call.sid)
     assert (row.outcome, row.abandoned_at) == ("abandoned", "book.category")
-    assert row.ended_at is not None and row.ivr_path[-1] == "book.category"
+    assert row.ended_at is not None
+    assert row.ivr_path[-1] == "book.category"
 
 
 def test_the_call_state_is_dropped_once_the_call_has_ended(hl, phone):
@@ -113,7 +114,8 @@ def test_the_agent_whose_screen_popped_is_told_when_the_caller_leaves_the_queue(
     call.leave_queue("hangup", 42)
     [abandon] = agent_events(hl, "abandon")
     assert abandon.user_id == agent_id
-    assert abandon.payload["external_id"] == call.sid and abandon.payload["hold_seconds"] == 42
+    assert abandon.payload["external_id"] == call.sid
+    assert abandon.payload["hold_seconds"] == 42
 
 
 def test_a_caller_served_by_an_agent_is_recorded_as_answered(hl, phone):

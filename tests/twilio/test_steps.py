@@ -60,7 +60,8 @@ def test_a_replayed_step_gets_the_same_twiml_and_does_not_advance_the_call(hl, p
     call.dial()
     first = call.press("1")                 # the booking's category menu
     status, body = replay(call)
-    assert status == 200 and body == call.bodies[-1]
+    assert status == 200
+    assert body == call.bodies[-1]
     assert ivr_session(hl, call.sid).step == 2
     assert call.press("1").find("Gather/Say").text.startswith(prompts.text("book.item", "zh"))
     assert first.find("Gather/Say").text.startswith(prompts.text("book.category", "zh"))
@@ -72,7 +73,8 @@ def test_an_early_step_replayed_after_the_call_moved_on_gets_its_original_answer
     call.press("1")
     call.press("1")
     status, body = replay(call, 1)
-    assert status == 200 and body == call.bodies[1]
+    assert status == 200
+    assert body == call.bodies[1]
     assert ivr_session(hl, call.sid).step == 3
 
 
@@ -80,7 +82,8 @@ def test_a_replayed_incoming_call_webhook_starts_one_call(hl, phone):
     call = phone(WANG)
     call.dial()
     status, body = replay(call)
-    assert status == 200 and body == call.bodies[0]
+    assert status == 200
+    assert body == call.bodies[0]
     with hl.session() as s:
         assert len(s.scalars(select(Call).where(Call.external_id == call.sid)).all()) == 1
 
@@ -91,7 +94,8 @@ def test_a_replayed_booking_confirmation_books_one_order(hl, phone):
     for key in DEMO_PATH.split():
         call.press(key)
     status, body = replay(call)
-    assert status == 200 and body == call.bodies[-1]
+    assert status == 200
+    assert body == call.bodies[-1]
     assert len(orders_of_call(hl, call.sid)) == 1
 
 
@@ -117,7 +121,9 @@ def test_concurrent_deliveries_of_one_confirmation_book_one_order_and_get_one_an
         t.start()
     for t in threads:
         t.join(60)
-    assert len(bodies) == 4 and len(set(bodies)) == 1 and bodies[0].startswith("200 ")
+    assert len(bodies) == 4
+    assert len(set(bodies)) == 1
+    assert bodies[0].startswith("200 ")
     assert len(orders_of_call(hl, call.sid)) == 1
 
 
@@ -153,7 +159,8 @@ def test_a_recording_reaches_the_complaint_by_its_twilio_url(hl, phone):
     assert prompts.text("complaint.done", "zh") in doc.find("Say").text
     with hl.session() as s:
         complaint = s.scalar(select(Complaint).where(Complaint.recording == url))
-    assert complaint is not None and complaint.phone == "+8613900139000"
+    assert complaint is not None
+    assert complaint.phone == "+8613900139000"
 
 
 def test_an_empty_recording_is_asked_for_again(phone):
@@ -176,15 +183,18 @@ def test_the_transfer_pops_the_callers_card_on_an_available_agents_screen(hl, ph
         event = events.get(timeout=10)
     finally:
         events.close()
-    assert event is not None and event.payload["kind"] == "offer"
+    assert event is not None
+    assert event.payload["kind"] == "offer"
     card = event.payload["payload"]["card"]
-    assert card["caller"] == "+8613800138000" and card["name"] == "王女士"
+    assert card["caller"] == "+8613800138000"
+    assert card["name"] == "王女士"
     assert event.payload["payload"]["external_id"] == call.sid
     assert event.payload["payload"]["ivr"]["queue"] == "agents"
     call_id = call_row(hl, call.sid).id
     with hl.session() as s:
         offer = s.scalar(select(AgentEvent).where(AgentEvent.kind == "offer"))
-    assert offer.user_id == agent_id and offer.call_id == call_id
+    assert offer.user_id == agent_id
+    assert offer.call_id == call_id
 
 
 def test_the_caller_is_queued_even_when_no_agent_is_available(hl, phone):

@@ -15,17 +15,6 @@ from .phone import PhoneCall, Twilio, query, verbs
 WANG, LI, SMITH = "13800138000", "13900139000", "13700137000"
 
 
-@pytest.fixture
-def prompt_files(tmp_path):
-    """A PROMPTS_DIR in which `hotline prompts build` has rendered every prompt (zh and en)."""
-    root = tmp_path / "prompts"
-    for lang in prompts.LANGS:
-        (root / lang).mkdir(parents=True)
-        for key in prompts.all_prompts():
-            (root / lang / f"{key}.wav").write_bytes(b"RIFF" + key.encode() + b"WAVE")
-    return root
-
-
 def call_with_prompts(sibling, root, caller=WANG) -> PhoneCall:
     return PhoneCall(Twilio(create_app(sibling(prompts_dir=root), {"TESTING": True})), caller)
 
@@ -42,7 +31,8 @@ def test_incoming_call_answers_with_a_one_key_gather_around_the_main_menu(phone)
 
 def test_a_known_caller_is_greeted_by_name_in_chinese(phone):
     say = phone(WANG).dial().find("Say")
-    assert say.get("language") == "zh-CN" and say.get("voice") == "alice"
+    assert say.get("language") == "zh-CN"
+    assert say.get("voice") == "alice"
     assert say.text.startswith("王女士")
 
 
@@ -74,7 +64,9 @@ def test_an_order_number_is_gathered_as_up_to_ten_keys_ended_by_hash(phone):
     call.dial()
     call.press("2")
     gather = call.press("1").find("Gather")
-    assert gather.get("numDigits") == "10" and gather.get("finishOnKey") == "#" and gather.get("timeout") == "10"
+    assert gather.get("numDigits") == "10"
+    assert gather.get("finishOnKey") == "#"
+    assert gather.get("timeout") == "10"
     assert gather.find("Say").text == prompts.text("status.enter", "zh")
 
 
@@ -98,7 +90,8 @@ def test_asking_for_an_agent_in_business_hours_enqueues_the_caller_in_the_agents
     assert verbs(doc) == ["Enqueue"]
     enqueue = doc.find("Enqueue")
     assert enqueue.text == "agents"
-    assert enqueue.get("action") == "/twilio/voice/queue" and enqueue.get("method") == "POST"
+    assert enqueue.get("action") == "/twilio/voice/queue"
+    assert enqueue.get("method") == "POST"
 
 
 def test_a_goodbye_is_said_and_then_the_call_is_hung_up(hl, clock, phone):
@@ -122,7 +115,8 @@ def test_a_played_prompt_file_is_served_to_twilio(sibling, prompt_files):
     call = call_with_prompts(sibling, prompt_files, caller="13512345678")
     url = call.dial().find("Gather/Play").text
     resp = call.twilio.client.get(url)
-    assert resp.status_code == 200 and resp.mimetype == "audio/wav"
+    assert resp.status_code == 200
+    assert resp.mimetype == "audio/wav"
     assert resp.data == b"RIFFlang.menuWAVE"
 
 
@@ -133,7 +127,8 @@ def test_digits_between_prompts_are_said_one_by_one(sibling, prompt_files):
         call.press(key)
     doc = call.press("1")       # confirm the booking: the order number is read back twice
     number = doc.find("Say").text.replace(" ", "")
-    assert len(number) == 10 and number.isdigit()
+    assert len(number) == 10
+    assert number.isdigit()
     assert doc.find("Say").text == " ".join(number)
     assert [el.text.rsplit("/", 1)[-1] for el in doc.iter("Play")][:2] == ["book.done.wav", "book.done.repeat.wav"]
 

@@ -77,7 +77,8 @@ def test_a_queue_call_pops_on_the_agent_it_rings_then_connects_and_completes(hl,
     agent1 = agent(hl, "agent1")
     assert events_of(hl, agent1) == [("offer", ANSWERED), ("connect", ANSWERED), ("complete", ANSWERED)]
     first = subscription.get(timeout=DEADLINE)
-    assert first.topic == f"agent.{agent1.id}" and first.payload["kind"] == "offer"
+    assert first.topic == f"agent.{agent1.id}"
+    assert first.payload["kind"] == "offer"
     assert first.payload["payload"]["card"]["caller"] == "anonymous"     # caller ID "sipp" is not a number
     subscription.close()
 

@@ -129,7 +129,8 @@ def test_a_usage_error_block_is_read_whole_and_the_next_reply_is_in_step():
         return str(err.value), ch.get_variable("CALLERID(num)")
     _, outcome = run_script(script)
     usage, number = outcome["value"]
-    assert usage.startswith("520-Invalid command syntax") and usage.rstrip().endswith("520 End of proper usage.")
+    assert usage.startswith("520-Invalid command syntax")
+    assert usage.rstrip().endswith("520 End of proper usage.")
     assert number == "13800138000"
 
 
@@ -145,4 +146,5 @@ def test_a_closed_connection_is_a_hang_up(tmp_path):
         ch = AgiChannel(rfile, wfile)
         with pytest.raises(ChannelHungUp):
             ch.answer()
-        assert ch.hungup and ch.hangup_reason == "connection closed"
+        assert ch.hungup
+        assert ch.hangup_reason == "connection closed"

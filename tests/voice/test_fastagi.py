@@ -98,7 +98,8 @@ def test_calls_beyond_the_limit_are_refused_and_the_others_carry_on(hl):
         for h in held:
             h.release.set()
         server.stop(grace=5)
-    assert refused.commands == 0 and server.refused == 1
+    assert refused.commands == 0
+    assert server.refused == 1
     assert [box["result"].variables["HOTLINE_RESULT"] for _, box in running] == ["hangup", "hangup"]
     assert [record_of(hl, box["result"]).outcome for _, box in running] == ["booked", "booked"]
 
@@ -130,7 +131,8 @@ def test_a_call_still_running_after_the_grace_period_is_cut_and_recorded_as_aban
     held.release.set()
     t.join(DEADLINE)
     record = record_of(hl, box["result"])
-    assert record.outcome == "abandoned" and record.abandoned_at == "main"
+    assert record.outcome == "abandoned"
+    assert record.abandoned_at == "main"
 
 
 def test_each_call_leaves_one_log_line_with_its_uniqueid(hl, fastagi, caplog):
@@ -139,7 +141,8 @@ def test_each_call_leaves_one_log_line_with_its_uniqueid(hl, fastagi, caplog):
         fastagi.stop(grace=5)
     lines = [r.getMessage() for r in caplog.records if result.uniqueid in r.getMessage()]
     assert len(lines) == 1
-    assert "outcome=agent" in lines[0] and "ended=transfer" in lines[0]
+    assert "outcome=agent" in lines[0]
+    assert "ended=transfer" in lines[0]
 
 
 def test_a_missing_prompt_file_is_skipped_not_taken_for_a_hang_up(hl, fastagi):

@@ -56,4 +56,5 @@ def test_a_caller_who_hangs_up_at_the_first_prompt_is_recorded_as_abandoned(hl, 
         hotline_agi(), env=agi_environment(hl, clock))
     assert ("signal", "SIGHUP") in [(d, line) for _, d, line in result.transcript]
     assert result.variables["HOTLINE_RESULT"] == "abandoned"
-    assert result.exit_code == 0 and "Traceback" not in result.stderr
+    assert result.exit_code == 0
+    assert "Traceback" not in result.stderr

@@ -40,7 +40,8 @@ def test_a_second_build_renders_only_what_changed(tmp_path):
     assert (again.rendered, again.unchanged) == ([], 4)
     changed = {**SOME, "bye": {"zh": "再见。", "en": "Bye."}}
     third = build(tmp_path, changed)
-    assert sorted(third.rendered) == ["en/bye", "zh/bye"] and third.unchanged == 2
+    assert sorted(third.rendered) == ["en/bye", "zh/bye"]
+    assert third.unchanged == 2
 
 
 @needs_tools

@@ -1,0 +1,90 @@
+"""The console's posted forms as Flask-WTF classes: each names its fields and how they are read
+(text, whole numbers, ticked boxes, lists of ticked ids), and a value that cannot be read gets a
+message naming the field and what to write.
+
+The business rules stay in tickets (a user name's format, a role's franchisee, a password's
+length, a booking's phone and time), so every channel refuses the same input with the same
+words; a form turns the posted text into typed values. The field names are the ones the
+templates, the page scripts and the browser tests post.
+"""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Field, IntegerField, StringField
+
+from tickets.errors import ValidationError
+
+
+def stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class WholeNumber(IntegerField):
+    """An optional whole number (empty: None); anything else is refused with the field's label and value."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        value = valuelist[0].strip() if valuelist else ""
+        if value:
+            try:
+                self.data = int(value)
+            except ValueError:
+                raise ValueError(f"{self.label.text} must be a whole number; got {value!r}") from None
+
+
+class IdList(Field):
+    """The ids of ticked checkboxes sharing one name; a value that is not an id is ignored."""
+
+    def process_formdata(self, valuelist):
+        self.data = [int(v) for v in valuelist if v.isdigit()]
+
+
+class PostedForm(FlaskForm):
+    """A console form read from the request (CSRF included: the same token CSRFProtect checks)."""
+
+    def checked(self) -> PostedForm:
+        """This form when every field could be read; else a ValidationError with the first message,
+        which the views show like any refusal from tickets (400, the page again)."""
+        if not self.validate():
+            raise ValidationError(next(msg for errors in self.errors.values() for msg in errors))
+        return self
+
+    def typed(self) -> dict[str, str]:
+        """Every field as the user typed it, to put back into the page when it is shown again."""
+        return {name: field.data if isinstance(field.data, str) else (field.raw_data[0] if field.raw_data else "")
+                for name, field in self._fields.items() if name != "csrf_token"}
+
+
+# ---------------------------------------------------------------- users (admin)
+
+class UserForm(PostedForm):
+    """An admin's change to a user: role, shown name, franchisee (franchisee role) and districts
+    (district managers)."""
+    role = StringField(default="")
+    display_name = StringField(default="")
+    franchisee_id = WholeNumber("franchisee")
+    district_ids = IdList(default=[])
+
+
+class NewUserForm(UserForm):
+    """A new console user: the user name and first password besides what an edit changes."""
+    username = StringField(default="")
+    password = StringField(default="")
+
+
+# ---------------------------------------------------------------- work orders
+
+class NewOrderForm(PostedForm):
+    """The work-order form (agents, dispatchers), also opened prefilled from a caller's card."""
+    phone = StringField(default="", filters=[stripped])
+    name = StringField(default="", filters=[stripped])
+    address = StringField(default="", filters=[stripped])
+    district = WholeNumber("district")
+    service = StringField(default="", filters=[stripped])
+    when = StringField(default="", filters=[stripped])
+    quantity = WholeNumber("quantity")
+    notes = StringField(default="", filters=[stripped])
+    urgent = BooleanField()
+    # Unticked: the order waits on the dispatch board for a dispatcher to choose.
+    dispatch_now = BooleanField()
+    call_id = WholeNumber("call")

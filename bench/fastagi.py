@@ -20,9 +20,10 @@ start-up of `hotline-agi`.
    (ANSWER) arrives on stdout, next to the time `python -c pass` takes to start and exit.
 
 Prints the figures and ends with one line (p99 closed loop, paced_p99 at a caller's pace,
-server_cpu_ms the server's CPU per booking session):
+server_cpu_ms the server's CPU per booking session, echo_server_cpu_ms the echo server's,
+cpu_ratio the first over the second; goal: cpu_ratio <= 4):
 BENCH fastagi sessions_per_s=<n> echo_sessions_per_s=<n> ratio=<r> p99_ms=<n> paced_p99_ms=<n>
-server_cpu_ms=<n> agi_first_cmd_ms=<n>
+server_cpu_ms=<n> echo_server_cpu_ms=<n> cpu_ratio=<r> agi_first_cmd_ms=<n>
 """
 from __future__ import annotations
 
@@ -272,7 +273,8 @@ def main() -> int:
             stop(echo)
         report("echo FastAGI (same commands, no menu, no database)", base)
         ratio = menu["sessions_per_s"] / base["sessions_per_s"] if base["sessions_per_s"] else 0.0
-        print(f"  ratio hotline/echo: {ratio:.2f}")
+        cpu_ratio = menu["server_cpu_ms"] / base["server_cpu_ms"] if base["server_cpu_ms"] else 0.0
+        print(f"  ratio hotline/echo: {ratio:.2f} sessions/s; server CPU per session {cpu_ratio:.1f}x the echo's")
 
         agi = [first_command_ms([str(bindir / "hotline-agi")], env) for _ in range(args.agi_runs)]
         bare = [process_ms([sys.executable, "-c", "pass"]) for _ in range(args.agi_runs)]
@@ -282,7 +284,8 @@ def main() -> int:
 
     print(f"BENCH fastagi sessions_per_s={menu['sessions_per_s']:.0f} echo_sessions_per_s={base['sessions_per_s']:.0f} "
           f"ratio={ratio:.2f} p99_ms={menu['p99_ms']:.1f} paced_p99_ms={paced['p99_ms']:.1f} "
-          f"server_cpu_ms={menu['server_cpu_ms']:.1f} agi_first_cmd_ms={agi_ms:.0f}")
+          f"server_cpu_ms={menu['server_cpu_ms']:.1f} echo_server_cpu_ms={base['server_cpu_ms']:.1f} "
+          f"cpu_ratio={cpu_ratio:.1f} agi_first_cmd_ms={agi_ms:.0f}")
     return 0
 
 

@@ -185,7 +185,9 @@ def push_agent_event(session: Session, user: User, kind: str, payload: dict[str,
 
 def offer_call(session: Session, call: Call, agent: User, ivr: dict[str, Any] | None = None) -> AgentEvent:
     """Pop the caller's card on `agent`'s screen, with what the caller did in the IVR."""
-    # Locked (PostgreSQL) while we read and write its outcome: the voice menu may be finishing it.
+    # Locked (PostgreSQL) and read afresh while we read and write its outcome: the voice menu
+    # may be finishing it. The caller's own changes to it are written first, not lost.
+    session.flush()
     session.refresh(call, with_for_update=True)
     call.agent_user_id = agent.id
     if not call.outcome:

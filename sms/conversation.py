@@ -31,6 +31,7 @@ from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
 from tickets.errors import HotlineError
+from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
 from tickets.phones import ANONYMOUS
 from tickets.prepared import Prepared
@@ -187,7 +188,7 @@ def _book(turn: Turn, req: Request) -> Reply:
         check = "" if default.district_id else replies.TEXTS["check_address"]
     else:
         address_shown = address
-    lines = quote(svc, quantity, start, tz)
+    lines = quote(svc, quantity, start, tz, calendar(turn.session))
     price = sum(line.amount_fen for line in lines)
     _start(turn, "book", {"service": svc.code, "start": start.isoformat(), "quantity": quantity,
                           "address": address, "notes": notes, "price_fen": price})

@@ -15,6 +15,7 @@ from .context import hotline_of
 from .db import attach_row, entity_columns, insert_now, persist_now, transient, update_now
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
+from .holidays import calendar
 from .models import Call, CustomerPhone, PriceLine, Service, WorkOrder
 from .numbers import next_number, parse_number
 from .phones import ANONYMOUS, mask, normalize
@@ -73,7 +74,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if start <= now:
         raise ValidationError(f"the service time must be in the future; "
                               f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
-    lines = quote(svc, qty, start, hl.tz)
+    lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
     cust = customers_mod.get_or_create(session, e164, name)
 

@@ -31,6 +31,7 @@ from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
 from tickets.errors import HotlineError
+from tickets.bookable import last_bookable_day, within_window
 from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
 from tickets.phones import ANONYMOUS
@@ -173,6 +174,9 @@ def _book(turn: Turn, req: Request) -> Reply:
     svc = orders.service_by_code(s, req.service)
     quantity = req.quantity or svc.default_quantity
     start = to_utc(req.when, tz)
+    if not within_window(turn.hl, start):
+        return Reply(render("too_far", days=turn.hl.settings.booking_horizon_days,
+                            last=f"{last_bookable_day(turn.hl):%Y-%m-%d}"))
     address, notes, check = None, req.rest, ""
     if req.rest:
         match = resolve_district(s, req.rest)

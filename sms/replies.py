@@ -62,6 +62,7 @@ TEXTS = {
     "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
     "check_address": "，客服将致电确认地址",
+    "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }
 
 PROBLEMS = {

@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
+from .bookable import check_bookable
 from .cache import cached
 from .context import hotline_of
 from .db import attach_row, entity_columns, insert_now, persist_now, transient, update_now
@@ -74,6 +75,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if start <= now:
         raise ValidationError(f"the service time must be in the future; "
                               f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
+    check_bookable(hl, start)
     lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
     cust = customers_mod.get_or_create(session, e164, name)

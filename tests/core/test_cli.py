@@ -5,8 +5,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import pytest
+
+# The CLI runs on the real clock: a week ahead is always inside the bookable window.
+SOON = f"{date.today() + timedelta(days=7):%Y-%m-%d} 09:00"
 
 HOTLINE = [sys.executable, "-m", "tickets.cli"]
 
@@ -39,7 +43,7 @@ def test_init_demo_is_idempotent(demo_db):
 
 
 def test_order_create_prints_the_dispatched_order_as_json(demo_db):
-    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "2030-12-02 09:00"], demo_db)
+    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", SOON], demo_db)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["number"].isdigit() and len(out["number"]) == 10
@@ -52,7 +56,7 @@ def test_order_create_prints_the_dispatched_order_as_json(demo_db):
 
 
 def test_order_create_with_bad_input_says_what_is_right(demo_db):
-    r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", "2030-12-02 09:00"], demo_db)
+    r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", SOON], demo_db)
     assert r.returncode == 1 and "unknown service code 'ZZ'; codes are:" in r.stderr
     r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "next tuesday"], demo_db)
     assert r.returncode == 1 and "YYYY-MM-DD HH:MM" in r.stderr

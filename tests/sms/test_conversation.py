@@ -180,6 +180,10 @@ def test_a_time_that_has_passed_is_refused(phone):
     assert phone(WANG).text("BJ 今天 9点").startswith("“今天9点”已过，请写以后的时间")
 
 
+def test_a_date_past_the_bookable_window_is_refused_with_the_last_day(phone):
+    assert phone(WANG).text("BJ 2027-03-01 上午").startswith("只能预约90天内的服务（2027-02-21前），请改一个日期")
+
+
 def test_anything_else_gets_the_help_text_with_the_right_format(phone):
     assert phone(WANG).text("你好，请问怎么预约？") == (
         "没看懂您的短信。预约请发：代码 日期 时间，如 BJ 明天上午3小时 或 预约 保洁 周六9点。发HELP看全部代码")

@@ -174,6 +174,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "order.confirm_district": ("确认片区并派工", "Confirm district and dispatch"),
     "order.final_price": ("实际结算价", "Final price"),
     "order.reason": ("原因", "Reason"),
+    "order.early_start_reason": ("服务日之前开始须填写原因", "Reason, needed to start before the service day"),
     "order.note_text": ("备注内容", "Note"),
     "order.unknown_action": ("未知操作 {action}。", "Unknown action {action}."),
     "order.done": ("已{action}：工单 {number}。", "{action}: order {number} done."),

@@ -16,6 +16,7 @@ from agent_console.app import create_app
 from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
+from tests.core.helpers import EARLY
 from tickets import catalog, complaints
 from tickets.actors import SYSTEM
 from tickets.models import District, Franchisee, User
@@ -72,7 +73,7 @@ ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
     "recall": ("dispatched", {"action": "recall", "reason": "customer asked for another"},
                may("dispatcher", "district_manager", "supervisor", "admin")),
     "assign_worker": ("accepted", {"action": "assign_worker", "worker_id": "{worker}"}, may("franchisee", "admin")),
-    "start": ("assigned", {"action": "start"}, may("franchisee", "admin")),
+    "start": ("assigned", {"action": "start", "reason": EARLY}, may("franchisee", "admin")),
     "complete": ("in_service", {"action": "complete", "final_price": "120.00"}, may("franchisee", "admin")),
     "reschedule": ("dispatched", {"action": "reschedule", "when": "2026-12-02T09:00", "confirmed": "1"},
                    may("agent", "dispatcher", "district_manager", "supervisor", "admin")),

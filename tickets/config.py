@@ -69,7 +69,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
-                          "Tests only: a fixed UTC clock for a spawned `hotline-agi`, so it sees the test's time. "
+                          "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
                           "Never set it in production."),
 }
 

@@ -125,8 +125,11 @@ def is_statutory_holiday(session: Session, day: date) -> bool:
 def coverage_warning(session: Session) -> str | None:
     """A sentence for operators when a day of the next WARN_DAYS days is covered by nothing."""
     hl = hotline_of(session)
-    today = to_local(hl.now(), hl.tz).date()
-    gap = calendar(session).first_uncovered(today)
+    return uncovered_warning(calendar(session), to_local(hl.now(), hl.tz).date())
+
+
+def uncovered_warning(cal: Calendar, today: date) -> str | None:
+    gap = cal.first_uncovered(today)
     if gap is None:
         return None
     return (f"The holiday calendar does not cover {gap:%Y-%m-%d} (chinese-calendar "

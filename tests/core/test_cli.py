@@ -98,3 +98,9 @@ def test_a_settled_heap_leaves_a_full_collection_nothing_of_it_to_walk():
         assert len(gc.get_objects()) < frozen * 0.01
     finally:
         gc.unfreeze()
+
+
+def test_config_warns_when_the_holiday_calendar_does_not_cover_the_next_60_days(demo_db):
+    r = run(["config"], demo_db, HOTLINE_FIXED_NOW="2026-11-23T02:00:00")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING: The holiday calendar does not cover 2027-01-01" in r.stdout

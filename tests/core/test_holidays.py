@@ -5,7 +5,11 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from tickets import holidays
+from tickets.actors import Actor
 from tickets.holidays import calendar
+
+ADMIN = Actor(role="admin", label="admin")
 
 # The State Council's notice for 2026 (国办发明电〔2025〕7号) as chinese-calendar 1.11.0 encodes it:
 # the 13 statutory days of the 2025 regulation; a statutory day on a weekend is carried by its
@@ -53,3 +57,20 @@ def test_weekends_and_days_in_lieu_inside_a_holiday_block_are_not_surcharged(ses
     assert [cal.holiday_name(date(2026, 10, d)) for d in range(1, 8)] == \
         ["国庆节", "国庆节", None, None, "国庆节", None, None]
 
+
+
+def test_days_entered_for_a_year_the_package_lacks_are_priced_from_the_entry(session, hl):
+    cal = calendar(session)
+    assert cal.first_uncovered(date(2026, 11, 23)) == date(2027, 1, 1)
+    assert cal.holiday_name(date(2027, 2, 8)) is None                  # unknown: no surcharge, no guess
+    holidays.set_override(session, ADMIN, date(2027, 2, 8), "holiday", "春节")
+    holidays.set_override(session, ADMIN, date(2027, 2, 20), "workday", "春节")
+    cal = calendar(session)
+    assert cal.holiday_name(date(2027, 2, 8)) == "春节"
+    assert cal.holiday_name(date(2027, 2, 20)) is None
+    assert cal.first_uncovered(date(2026, 11, 23)) is None             # 2027 is now the admin's
+
+
+def test_an_entry_overrides_the_package_for_its_day(session):
+    holidays.set_override(session, ADMIN, date(2026, 10, 10), "holiday", "国庆节")   # a correction
+    assert calendar(session).holiday_name(date(2026, 10, 10)) == "国庆节"

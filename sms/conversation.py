@@ -31,7 +31,7 @@ from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
 from tickets.errors import HotlineError
-from tickets.bookable import last_bookable_day, within_window
+from tickets.bookable import holiday_first_day, last_bookable_day, within_window
 from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
 from tickets.phones import ANONYMOUS
@@ -93,7 +93,8 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         reply = Reply(render("flood"), kind=ratelimit.FLOOD_KIND) if verdict == "notify" else None
     else:
         turn = Turn(session, hl, msg.phone, now, Catalog.load(session))
-        req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None))
+        req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None),
+                    lambda name: holiday_first_day(session, name))
         _store(session, row, req.intent)
         if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
             return None

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from .context import Hotline
+from sqlalchemy.orm import Session
+
+from .context import Hotline, hotline_of
 from .errors import ValidationError
+from .holidays import calendar
 from .timeutil import to_local
 
 
@@ -28,3 +31,10 @@ def check_bookable(hl: Hotline, start_utc: datetime) -> None:
     if not within_window(hl, start_utc):
         local = to_local(start_utc, hl.tz)
         raise ValidationError(f"{too_far_message(hl)} (got {local:%Y-%m-%d})")
+
+
+def holiday_first_day(session: Session, name: str) -> date | None:
+    """The first day of the next `name` holiday (春节, 国庆节 ...: tickets.holidays.HOLIDAY_NAMES)
+    within the bookable window, today when it is under way; None when none falls in it."""
+    hl = hotline_of(session)
+    return calendar(session).block_start(name, to_local(hl.now(), hl.tz).date(), last_bookable_day(hl))

@@ -13,8 +13,7 @@ day replaces the package's answer for that day; a year with any entered day coun
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -29,8 +28,6 @@ from .context import hotline_of
 from .errors import ValidationError
 from .models import CalendarOverride
 from .timeutil import to_local
-
-log = logging.getLogger(__name__)
 
 HOLIDAY, DAY_OFF, WORKDAY = "holiday", "day_off", "workday"
 KINDS = (HOLIDAY, DAY_OFF, WORKDAY)
@@ -70,6 +67,10 @@ def package_day(day: date) -> Day | None:
 class Calendar:
     """The package plus the overrides read from the database (a snapshot; see `calendar`)."""
     overrides: dict[date, Day]
+    _years: frozenset[int] = field(init=False, repr=False, compare=False)   # years the overrides cover
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_years", frozenset(d.year for d in self.overrides))
 
     def day(self, day: date) -> Day | None:
         """What `day` is, or None when neither the package nor the overrides cover its year."""
@@ -78,11 +79,7 @@ class Calendar:
         known = package_day(day)
         if known is not None:
             return known
-        return ORDINARY if day.year in self._override_years else None
-
-    @property
-    def _override_years(self) -> frozenset[int]:
-        return frozenset(d.year for d in self.overrides)
+        return ORDINARY if day.year in self._years else None
 
     def holiday_name(self, day: date) -> str | None:
         """The statutory holiday on `day` (surcharged, agents closed), or None."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .actors import Actor
+from .bookable import check_bookable
 from .bus import publish_after_commit
 from .context import hotline_of
 from .db import insert_many_now, insert_now, update_now
@@ -332,6 +333,7 @@ def _reschedule(session, order, params, now, data, hl) -> None:
     when: datetime = params["when"]
     if when <= now:
         raise ValidationError(f"the new time must be in the future; got {when.isoformat()} (UTC)")
+    check_bookable(hl, when)
     _penalty(order, now, data)
     data.update(old=order.scheduled_start.isoformat(), new=when.isoformat())
     order.scheduled_start = when

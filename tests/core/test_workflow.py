@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.core.helpers import CALLBACK, EARLY, franchisee_actor, order_in, valid_worker
+from tests.core.helpers import AGENT, CALLBACK, EARLY, franchisee_actor, order_in, valid_worker
 from tickets.actors import Actor
 from tickets.errors import PermissionDenied, TransitionError, ValidationError
 from tickets.models import Survey, WorkOrderEvent
@@ -228,3 +228,9 @@ def test_a_job_starts_on_its_service_day_without_a_reason(session, hl, clock):
     clock.now = order.scheduled_start - timedelta(hours=1)
     transition(session, order, "start", franchisee_actor(order))
     assert order.status == "in_service"
+
+
+def test_a_reschedule_past_the_bookable_window_is_refused(session, hl):
+    order = order_in(session, hl, "dispatched")
+    with pytest.raises(ValidationError, match="bookings are taken up to 90 days ahead, until 2027-02-21"):
+        transition(session, order, "reschedule", AGENT, when=hl.now() + timedelta(days=400))

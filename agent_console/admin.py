@@ -11,7 +11,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import accounts, audit, catalog, franchisees, notices
+from tickets import accounts, audit, catalog, franchisees, holidays, notices
 from tickets.errors import HotlineError, ValidationError
 from tickets.models import ROLES, District
 from tickets.money import parse_yuan
@@ -52,6 +52,17 @@ def _date(name: str, label: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(f"{label} {value!r} is not a date; write YYYY-MM-DD, e.g. 2027-06-30") from None
+
+
+@bp.context_processor
+def _calendar_banner() -> dict:
+    # On every admin page: the admin is who can fill the gap (see tickets.holidays). Pages
+    # render inside the request session's transaction (SQLite allows one writer: no second session).
+    s = db()
+    if s.in_transaction():
+        return {"calendar_warning": holidays.coverage_warning(s)}
+    with s.begin():
+        return {"calendar_warning": holidays.coverage_warning(s)}
 
 
 def _write(work, done: str, then: str, render):
@@ -358,3 +369,44 @@ def notice_list():
 def post_notice():
     return _write(lambda s: notices.post(s, g.actor, request.form.get("title", ""), request.form.get("body", "")),
                   t("admin.notice_posted"), url_for("admin.notice_list"), _render_notices)
+
+
+# ---------------------------------------------------------------- holiday calendar overrides
+
+def _render_calendar(code: int = 200):
+    s = db()
+    with s.begin():
+        return render_template("admin/calendar.html", overrides=holidays.overrides(s), kinds=holidays.KINDS,
+                               names=holidays.HOLIDAY_NAMES), code
+
+
+@bp.get("/calendar")
+@role_required(ADMIN)
+def calendar():
+    return _render_calendar()
+
+
+def _day() -> date:
+    day = _date("day", t("admin.calendar_day"))
+    if day is None:
+        raise ValidationError("the day is missing; write YYYY-MM-DD, e.g. 2027-02-06")
+    return day
+
+
+@bp.post("/calendar")
+@role_required(ADMIN)
+def set_calendar_day():
+    return _write(lambda s: holidays.set_override(s, g.actor, _day(), request.form.get("kind", ""),
+                                                  request.form.get("name", "")),
+                  t("admin.calendar_saved"), url_for("admin.calendar"), _render_calendar)
+
+
+@bp.post("/calendar/<day>/remove")
+@role_required(ADMIN)
+def remove_calendar_day(day: str):
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    return _write(lambda s: holidays.remove_override(s, g.actor, when),
+                  t("admin.calendar_removed"), url_for("admin.calendar"), _render_calendar)

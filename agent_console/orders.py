@@ -36,7 +36,7 @@ NOT_HERE = ("close", "expire")
 # The form fields each move asks for (the page renders them; the view reads them).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "confirm": (), "dispatch": ("franchisee_id",), "accept": (), "reject": ("reason",),
-    "recall": ("reason", "franchisee_id"), "assign_worker": ("worker_id",), "start": (),
+    "recall": ("reason", "franchisee_id"), "assign_worker": ("worker_id",), "start": ("reason",),
     "complete": ("final_price", "notes"), "reschedule": ("when",), "cancel": ("reason",),
     "rework": ("reason",), "note": ("text",),
 }

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from tickets import actors, audit, complaints, orders
 from tickets.bus import publish_after_commit
 from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.bookable import last_bookable_day
+from tickets.holidays import calendar
 from tickets.models import WorkOrder
 from tickets.numbers import parse_number
 from tickets.phones import ANONYMOUS, normalize
@@ -25,7 +27,7 @@ from tickets.pricing import quote
 from tickets.timeutil import to_local, to_utc
 
 from . import hours, prompts
-from .menus import BOOKING_HORIZON_DAYS, EMERGENCY_LEAD, FALLBACK, MAX_LOOKUPS, SLOTS
+from .menus import EMERGENCY_LEAD, FALLBACK, MAX_LOOKUPS, SLOTS
 from .phrases import Segment, digits, number, prompt, say_date, say_money, say_time
 from .runtime import Turn
 
@@ -126,19 +128,18 @@ def greet(turn: Turn) -> str:
 
 # -------------------------------------------------------------------- booking
 def take_date(turn: Turn, keys: str) -> str | None:
-    """MMDD: this year's date, or next year's once it has passed; within the booking horizon."""
+    """MMDD: this year's date, or next year's once it has passed; within the bookable window."""
     today = _local_today(turn)
     if len(keys) != 4 or not keys.isdigit():
         return None
     try:
         day = date(today.year, int(keys[:2]), int(keys[2:]))
     except ValueError:
-        turn.say("book.date.invalid")
-        return None
-    if day < today:
+        day = None
+    if day is not None and day < today:
         day = day.replace(year=today.year + 1)
-    if day > today + timedelta(days=BOOKING_HORIZON_DAYS):
-        turn.say("book.date.invalid")
+    if day is None or day > last_bookable_day(turn.hl):
+        turn.say("book.date.invalid", number(turn.hl.settings.booking_horizon_days), "book.date.invalid.days")
         return None
     turn.vars.update(date=day.isoformat(), day=None)
     return "book.slot"
@@ -197,7 +198,7 @@ def readback(turn: Turn) -> list[Segment]:
         segs += say_date(_booking_day(turn), turn.lang) + [prompt(f"slot.{turn.vars['slot']}")]
     segs += [prompt(f"svc.{svc.code}.name"), number(svc.default_quantity), prompt(f"unit.{svc.unit}"),
              prompt("book.readback.price"),
-             *say_money(sum(line.amount_fen for line in quote(svc, svc.default_quantity, start, turn.hl.tz)))]
+             *say_money(sum(line.amount_fen for line in quote(svc, svc.default_quantity, start, turn.hl.tz, calendar(turn.session))))]
     if turn.vars.get("asap"):
         segs.append(prompt("book.readback.asap"))
     segs.append(prompt("book.readback.voice_address" if turn.vars.get("address_choice") == "voice"
@@ -342,7 +343,7 @@ def file_complaint(turn: Turn, file: str) -> str:
 # -------------------------------------------------------------------- agent, callback, fallback
 def route_agent(turn: Turn) -> str:
     """In hours: the queue. Outside hours or on a holiday: say when we are open and offer a callback."""
-    status = hours.agents_status(turn.hl)
+    status = hours.agents_status(turn.session)
     if status == hours.OPEN:
         return "agent.transfer"
     if status == hours.HOLIDAY:
@@ -374,7 +375,7 @@ def request_callback(turn: Turn) -> str:
 
 def fallback(turn: Turn) -> str:
     """The caller could not get on: an agent when we are open, else a polite end."""
-    if hours.agents_status(turn.hl) == hours.OPEN:
+    if hours.agents_status(turn.session) == hours.OPEN:
         turn.say("retry.transfer")
         return "agent.transfer"
     turn.say("retry.goodbye")

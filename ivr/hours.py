@@ -1,16 +1,20 @@
 """Whether agents answer now: the configured business hours, closed on statutory holidays."""
 from __future__ import annotations
 
-from tickets.context import Hotline
-from tickets.timeutil import is_statutory_holiday, to_local
+from sqlalchemy.orm import Session
+
+from tickets.context import hotline_of
+from tickets.holidays import is_statutory_holiday
+from tickets.timeutil import to_local
 
 OPEN, CLOSED, HOLIDAY = "open", "closed", "holiday"
 
 
-def agents_status(hl: Hotline) -> str:
+def agents_status(session: Session) -> str:
     """`open`, `closed` (outside BUSINESS_HOURS) or `holiday` (a statutory holiday, closed all day)."""
+    hl = hotline_of(session)
     local = to_local(hl.now(), hl.tz)
-    if is_statutory_holiday(local.date()):
+    if is_statutory_holiday(session, local.date()):
         return HOLIDAY
     start, end = hl.settings.business_hours
     now = local.time()

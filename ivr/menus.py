@@ -31,8 +31,7 @@ FALLBACK = "fallback"    # where a node goes when the caller ran out of retries
 
 # The time slots a caller can pick, local time (1 morning, 2 afternoon, 3 evening).
 SLOTS = {"morning": time(9, 0), "afternoon": time(14, 0), "evening": time(18, 0)}
-# How far ahead a caller may book, and how soon an emergency visit is booked for.
-BOOKING_HORIZON_DAYS = 90
+# How soon an emergency visit is booked for (how far ahead one may book: tickets.bookable).
 EMERGENCY_LEAD = timedelta(minutes=60)
 # Attempts at looking up an order number in one call (stops guessing other people's numbers).
 MAX_LOOKUPS = 3

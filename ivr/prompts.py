@@ -50,8 +50,10 @@ SENTENCES: dict[str, dict[str, str]] = {
                         "The day after tomorrow, press 3. Another date, press 4."},
     "book.date.enter": {"zh": "请输入4位数字的月和日，例如12月5日请输入1205。",
                         "en": "Please key in the month and day as four digits. For December 5, key 1 2 0 5."},
-    "book.date.invalid": {"zh": "这个日期无法预约，请输入今天起90天内的日期。",
-                          "en": "That date cannot be booked. Please key in a date within the next 90 days."},
+    # Followed by the number of days (BOOKING_HORIZON_DAYS) and book.date.invalid.days.
+    "book.date.invalid": {"zh": "这个日期无法预约，请输入今天起",
+                          "en": "That date cannot be booked. Please key in a date within the next"},
+    "book.date.invalid.days": {"zh": "天内的日期。", "en": "days."},
     "book.slot": {"zh": "请选择上门时间：上午9点请按1，下午2点请按2，晚上6点请按3。",
                   "en": "What time should we come? 9 in the morning, press 1. 2 in the afternoon, press 2. "
                         "6 in the evening, press 3."},

@@ -307,7 +307,7 @@ class TwilioVoice:
         """No state for this step (Redis restarted, a forged or stale URL): do what the menu's
         fallback does, an agent when agents answer, else a polite goodbye."""
         lang = "zh"
-        if hours.agents_status(self.hl) == hours.OPEN:
+        if hours.agents_status(session) == hours.OPEN:
             said = ["error.system", "retry.transfer"]
             end: dict[str, Any] = {"type": "transfer", "queue": QUEUE, "variables": {}}
         else:

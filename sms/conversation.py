@@ -31,6 +31,8 @@ from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
 from tickets.errors import HotlineError
+from tickets.bookable import holiday_first_day, last_bookable_day, within_window
+from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
 from tickets.phones import ANONYMOUS
 from tickets.pricing import late_change_penalty, quote, yuan
@@ -90,7 +92,8 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         reply = Reply(render("flood"), kind=ratelimit.FLOOD_KIND) if verdict == "notify" else None
     else:
         turn = Turn(session, hl, msg.phone, now, Catalog.load(session))
-        req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None))
+        req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None),
+                    lambda name: holiday_first_day(session, name))
         _store(session, row, req.intent)
         if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
             return None
@@ -169,6 +172,9 @@ def _book(turn: Turn, req: Request) -> Reply:
     svc = orders.service_by_code(s, req.service)
     quantity = req.quantity or svc.default_quantity
     start = to_utc(req.when, tz)
+    if not within_window(turn.hl, start):
+        return Reply(render("too_far", days=turn.hl.settings.booking_horizon_days,
+                            last=f"{last_bookable_day(turn.hl):%Y-%m-%d}"))
     address, notes, check = None, req.rest, ""
     if req.rest:
         match = resolve_district(s, req.rest)
@@ -184,7 +190,7 @@ def _book(turn: Turn, req: Request) -> Reply:
         check = "" if default.district_id else replies.TEXTS["check_address"]
     else:
         address_shown = address
-    lines = quote(svc, quantity, start, tz)
+    lines = quote(svc, quantity, start, tz, calendar(turn.session))
     price = sum(line.amount_fen for line in lines)
     _start(turn, "book", {"service": svc.code, "start": start.isoformat(), "quantity": quantity,
                           "address": address, "notes": notes, "price_fen": price})

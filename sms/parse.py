@@ -144,8 +144,9 @@ def _catalog_of(rows: tuple[tuple[str, str, str], ...]) -> Catalog:
     return Catalog.from_services(_CatalogRow(*row) for row in rows)
 
 
-def parse(text: str, catalog: Catalog, now: datetime) -> Request:
-    """Read one message against the catalog and local naive `now`; never raises."""
+def parse(text: str, catalog: Catalog, now: datetime, holiday_day: when_mod.HolidayDay | None = None) -> Request:
+    """Read one message against the catalog and local naive `now` (`holiday_day`: how holiday
+    names become dates, see sms.when); never raises."""
     t = clean(text)
     if not t:
         return Request("empty")
@@ -167,7 +168,7 @@ def parse(text: str, catalog: Catalog, now: datetime) -> Request:
             if word == "QX" and "QX" in catalog.codes and not _number_or_nothing(rest):
                 break   # QX followed by a time: a deep-cleaning booking
             return _with_number("cancel", rest)
-    return _booking(t, catalog, now)
+    return _booking(t, catalog, now, holiday_day)
 
 
 def _number_or_nothing(rest: str) -> bool:
@@ -185,7 +186,7 @@ def _with_number(intent: str, rest: str) -> Request:
     return Request(intent, problems=(Problem("bad_number", rest.strip(_TRIM)[:20]),))
 
 
-def _booking(t: str, catalog: Catalog, now: datetime) -> Request:
+def _booking(t: str, catalog: Catalog, now: datetime, holiday_day: when_mod.HolidayDay | None) -> Request:
     blanks = when_mod.Blanks(t)
     problems: list[Problem] = []
     for word, pattern in _BOOK_PATTERNS:
@@ -202,7 +203,7 @@ def _booking(t: str, catalog: Catalog, now: datetime) -> Request:
             found.append((m.start(), code, word))
             blanks.consume(m)
 
-    reading = when_mod.read(blanks, now)
+    reading = when_mod.read(blanks, now, holiday_day)
     problems += [Problem(code, text) for code, text in reading.problems]
 
     quantity, unit, unit_phrase = None, None, ""

@@ -62,6 +62,7 @@ TEXTS = {
     "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
     "check_address": "，客服将致电确认地址",
+    "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }
 
 PROBLEMS = {
@@ -72,6 +73,7 @@ PROBLEMS = {
     "missing_time_of_day": "请写{text}几点，如 {text}上午、{text}14:30",
     "bad_date": "没有“{text}”这一天",
     "past_date": "“{text}”已过",
+    "holiday_out_of_range": "“{text}”不在可预约的日期内，请写具体日期，如 1月1日上午",
     "past_time": "“{text}”已过，请写以后的时间",
     "bad_time": "时间“{text}”不对，如 9点半、14:30",
     "bad_quantity": "数量“{text}”不对，请写1-1000的整数",

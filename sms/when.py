@@ -13,12 +13,17 @@ Rules a reader should know:
   `ROLL_OVER_DAYS` ago (1月5日 written in December); a date a few days ago is reported as past.
 - 周六 is the next Saturday (today on a Saturday); 这周六 is this week's; 下周一 is next week's
   Monday (weeks start on Monday).
+- A holiday's name (元旦, 春节, 五一, 国庆 ...) is the first day of its next occurrence in the
+  statutory calendar within the bookable window (the `holiday_day` function the caller passes:
+  tickets.bookable.holiday_first_day); outside it, or with no calendar, it is a problem, never a
+  guess.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Callable
 
 from .text import NUMBER, to_int
 
@@ -36,6 +41,10 @@ PERIODS = {"凌晨": (6, "am"), "早上": (8, "am"), "早晨": (8, "am"), "上�
            "AM": (9, "am"), "A.M.": (9, "am"), "PM": (14, "pm"), "P.M.": (14, "pm")}
 MINUTE_WORDS = {"半": 30, "一刻": 15, "三刻": 45}
 NEXT_MONTH_WORDS = {"下月": 1, "下个月": 1, "本月": 0, "这月": 0, "这个月": 0}
+# Holiday words -> the calendar's names (tickets.holidays.HOLIDAY_NAMES).
+HOLIDAY_WORDS = {"元旦": "元旦", "春节": "春节", "春節": "春节", "过年": "春节", "清明": "清明", "清明节": "清明",
+                 "五一": "劳动节", "劳动节": "劳动节", "勞動節": "劳动节", "端午": "端午", "端午节": "端午",
+                 "中秋": "中秋", "中秋节": "中秋", "国庆": "国庆节", "国庆节": "国庆节", "國慶": "国庆节"}
 AFTERNOON_UP_TO = 6          # bare hours 1..6 are read as afternoon
 ROLL_OVER_DAYS = 60
 
@@ -45,6 +54,7 @@ _F = re.IGNORECASE
 
 # Each date pattern, tried over the whole message; the earliest match in the text is the date.
 DATE_PATTERNS = {
+    "holiday": re.compile("|".join(sorted(HOLIDAY_WORDS, key=len, reverse=True))),
     "ymd": re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*" + _DAY_END + "?"),
     "next_month_day": re.compile(r"(" + "|".join(sorted(NEXT_MONTH_WORDS, key=len, reverse=True)) + r")\s*("
                                  + NUMBER + r")\s*" + _DAY_END),
@@ -214,8 +224,17 @@ def _clock_from(kind: str, m: re.Match) -> tuple[int | None, int | None, str | N
     return hour, minute, None
 
 
-def read(blanks: Blanks, now: datetime) -> Reading:
-    """Take the date and time phrases out of `blanks` and resolve them against local `now`."""
+HolidayDay = Callable[[str], date | None]     # a holiday's name -> its next first day, or None
+
+
+def _holiday(m: re.Match, holiday_day: HolidayDay | None) -> DateRead:
+    day = holiday_day(HOLIDAY_WORDS[m.group(0)]) if holiday_day else None
+    return (day, None) if day else (None, ("holiday_out_of_range", _phrase(m)))
+
+
+def read(blanks: Blanks, now: datetime, holiday_day: HolidayDay | None = None) -> Reading:
+    """Take the date and time phrases out of `blanks` and resolve them against local `now`
+    (`holiday_day`: see the module's text)."""
     out = Reading()
     today = now.date()
     day: date | None = None
@@ -238,7 +257,7 @@ def read(blanks: Blanks, now: datetime) -> Reading:
         out.found = True
         if day is not None:
             break
-        got, problem = DATE_READERS[kind](dm, today)
+        got, problem = _holiday(dm, holiday_day) if kind == "holiday" else DATE_READERS[kind](dm, today)
         if problem:
             out.problems.append(problem)
             break

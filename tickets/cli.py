@@ -12,12 +12,16 @@ import signal
 import sys
 import threading
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from . import holidays
 from .config import ConfigError, load_settings
 from .context import Hotline, create_hotline
 from .errors import HotlineError
+from .timeutil import to_local, utcnow
 
 log = logging.getLogger("hotline")
 
@@ -61,7 +65,19 @@ def make_hotline(args) -> Hotline:
     overrides = {}
     if getattr(args, "demo", False):
         overrides["HOTLINE_DEMO"] = "1"
-    return create_hotline(load_settings(**overrides))
+    settings = load_settings(**overrides)
+    fixed = settings.fixed_now
+    return create_hotline(settings, **({"clock": lambda: fixed} if fixed else {}))
+
+
+def calendar_warning(hl: Hotline) -> str | None:
+    """The holiday calendar's coverage warning (tickets.holidays), for start-up and `hotline config`.
+    A database not initialised yet has no overrides: the package alone is checked."""
+    try:
+        with hl.session() as s:
+            return holidays.coverage_warning(s)
+    except SQLAlchemyError:
+        return holidays.uncovered_warning(holidays.Calendar({}), to_local(hl.now(), hl.tz).date())
 
 
 # ---------------------------------------------------------------- init
@@ -204,6 +220,9 @@ def cmd_run(args) -> int:
     hl = make_hotline(args)
     init_database(hl, args.demo)
     refuse_demo_passwords_in_production(hl)
+    warning = calendar_warning(hl)
+    if warning:
+        log.warning(warning)
     from .scheduler import Scheduler
     only = set(args.only.split(",")) if args.only else None
     services = load_services(hl, only)
@@ -255,6 +274,20 @@ def cmd_config(args) -> int:
         shown = "(set)" if secret and value else (value if value is not None else f"{VARIABLES[name][0]!r} (default)")
         print(f"{name}={shown}")
     log.debug("settings parsed: %s", settings.database_url)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        # No database yet (and none created by looking): the package alone is checked.
+        fixed = settings.fixed_now
+        today = to_local(fixed or utcnow(), settings.timezone).date()
+        warning = holidays.uncovered_warning(holidays.Calendar({}), today)
+    else:
+        hl = make_hotline(args)
+        try:
+            warning = calendar_warning(hl)
+        finally:
+            hl.close()
+    if warning:
+        print(f"\nWARNING: {warning}")
     return 0
 
 

@@ -58,6 +58,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                            "which those providers do not sign. Empty: the endpoints refuse traffic (unless TWILIO_INSECURE_DEV=1)."),
     "SMS_PROVIDER": ("", "twilio", "Outbound SMS provider: `twilio`, or `console` (stores and logs only). Default: twilio when credentials are set, else console."),
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00", "When agents answer (local time); statutory holidays are closed."),
+    "BOOKING_HORIZON_DAYS": ("90", "60", "How many days ahead (from today, local) a service may be booked, by every "
+                             "channel: voice menu, SMS, console, Twilio."),
     "ACCEPT_DEADLINE_MINUTES": ("30", "60", "Time a franchisee has to accept a dispatched order before it goes to the next one (派工时限)."),
     "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
@@ -67,7 +69,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
-                          "Tests only: a fixed UTC clock for a spawned `hotline-agi`, so it sees the test's time. "
+                          "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
                           "Never set it in production."),
 }
 
@@ -87,6 +89,13 @@ def _int(name: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {VARIABLES[name][1]}") from None
+
+
+def _horizon(value: str) -> int:
+    days = _int("BOOKING_HORIZON_DAYS", value)
+    if not 1 <= days <= 366:
+        raise ConfigError(f"BOOKING_HORIZON_DAYS={value!r} must be from 1 to 366 days, e.g. 90")
+    return days
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -142,6 +151,7 @@ class Settings:
     twilio_twiml_app_sid: str = ""
     twilio_voice_sdk_url: str = ""
     wrap_up_seconds: int = 10
+    booking_horizon_days: int = 90
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -195,4 +205,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_twiml_app_sid=get("TWILIO_TWIML_APP_SID"),
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
+        booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
     )

@@ -460,3 +460,15 @@ class SchedulerLock(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CalendarOverride(Base):
+    """An admin's entry for one day, over the chinese-calendar package: from the State Council's
+    notice for a year the installed package does not know yet, or a correction.
+    `kind`: holiday (a statutory day: surcharged, agents closed), day_off (another day of a holiday
+    block: a weekend or a day off in lieu) or workday (a make-up workday, 调休上班)."""
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(32), default="")     # 春节, 国庆节 ... (the package's names)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

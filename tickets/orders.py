@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import customers as customers_mod
 from .actors import SYSTEM, Actor
+from .bookable import check_bookable
 from .cache import cached
 from .context import hotline_of
 from .dispatch import dispatch, resolve_district
 from .errors import NotFound, ValidationError
+from .holidays import calendar
 from .models import Call, CustomerPhone, PriceLine, Service, WorkOrder
 from .numbers import next_number, parse_number
 from .phones import ANONYMOUS, mask, normalize
@@ -66,7 +68,8 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if start <= now:
         raise ValidationError(f"the service time must be in the future; "
                               f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
-    lines = quote(svc, qty, start, hl.tz)
+    check_bookable(hl, start)
+    lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
     cust = customers_mod.get_or_create(session, e164, name)
 

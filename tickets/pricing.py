@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import ValidationError
-from .timeutil import holiday_name, to_local
+from .holidays import Calendar
+from .timeutil import to_local
 
 LATE_CHANGE_NOTICE = timedelta(hours=72)   # the agreement's 3 days' notice
 LATE_CHANGE_PENALTY_PERCENT = 20
@@ -42,13 +43,14 @@ def check_quantity(value) -> int:
     return value
 
 
-def quote(service, quantity: int, start_utc: datetime, tz: ZoneInfo) -> list[Line]:
-    """Price lines for `quantity` units of `service` starting at `start_utc`."""
+def quote(service, quantity: int, start_utc: datetime, tz: ZoneInfo, calendar: Calendar) -> list[Line]:
+    """Price lines for `quantity` units of `service` starting at `start_utc`
+    (`calendar`: tickets.holidays.calendar(session), which says the statutory holidays)."""
     check_quantity(quantity)
     base = service.guide_price_fen * quantity
     lines = [Line("base", f"{service.name_zh} {quantity}{UNIT_NAMES.get(service.unit, (service.unit,))[0]}",
                   quantity, service.guide_price_fen, base)]
-    holiday = holiday_name(to_local(start_utc, tz).date())
+    holiday = calendar.holiday_name(to_local(start_utc, tz).date())
     if holiday and service.holiday_pay:
         # The agreement: holiday work is paid an extra hour's rate on top of each hour, i.e. double.
         lines.append(Line("holiday", f"法定节假日加价 ({holiday})", quantity, service.guide_price_fen, base))

@@ -1,15 +1,12 @@
-"""UTC storage, local display, and the Chinese statutory-holiday calendar."""
+"""UTC storage and local display (the holiday calendar is tickets.holidays)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from functools import lru_cache
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
-
-import chinese_calendar
 
 from .models import utcnow
 
-__all__ = ["utcnow", "to_utc", "to_local", "is_statutory_holiday", "holiday_name"]
+__all__ = ["utcnow", "to_utc", "to_local"]
 
 
 def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -22,25 +19,3 @@ def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
 def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
     """Naive UTC -> aware local."""
     return dt.replace(tzinfo=timezone.utc).astimezone(tz)
-
-
-@lru_cache(maxsize=4096)
-def holiday_name(day: date) -> str | None:
-    """Name of the statutory holiday on `day`, or None.
-
-    Uses chinese_calendar (the State Council's yearly notices, fixed for an installed version,
-    so each day's answer is kept). Weekends and the rest days
-    made up by working on a weekend (调休) are not statutory holidays.
-    """
-    try:
-        _, name = chinese_calendar.get_holiday_detail(day)
-        if name is None or chinese_calendar.is_in_lieu(day):
-            return None
-        return str(name)
-    except NotImplementedError:
-        # Years the calendar does not cover yet: no holiday surcharge rather than a guess.
-        return None
-
-
-def is_statutory_holiday(day: date) -> bool:
-    return holiday_name(day) is not None

@@ -20,12 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .actors import Actor
+from .bookable import check_bookable
 from .bus import publish_after_commit
 from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
+from .timeutil import to_local
 
 STATES = ("new", "confirmed", "dispatched", "accepted", "in_service", "completed", "closed",
           "cancelled", "rework")
@@ -230,6 +232,15 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
     data.update(worker_id=worker.id, worker=worker.name)
 
 
+def _start(session, order, params, now, data, hl) -> None:
+    # Tomorrow's job started (and completed) today is how a visit that never happened gets paid:
+    # before the service day only with a reason, which `transition` keeps in the event.
+    day = to_local(order.scheduled_start, hl.tz).date()
+    if to_local(now, hl.tz).date() < day and not str(params.get("reason") or "").strip():
+        raise ValidationError(f"order {order.number} is booked for {day:%Y-%m-%d}: it cannot start before "
+                              f"its service day unless you give a reason (e.g. moved forward at the customer's request)")
+
+
 def _complete(session, order, params, now, data, hl) -> None:
     final = params["final_price_fen"]
     quoted = sum(line.amount_fen for line in order.price_lines if line.kind != "penalty")
@@ -262,6 +273,7 @@ def _reschedule(session, order, params, now, data, hl) -> None:
     when: datetime = params["when"]
     if when <= now:
         raise ValidationError(f"the new time must be in the future; got {when.isoformat()} (UTC)")
+    check_bookable(hl, when)
     _penalty(order, now, data)
     data.update(old=order.scheduled_start.isoformat(), new=when.isoformat())
     order.scheduled_start = when
@@ -276,5 +288,5 @@ def _close(session, order, params, now, data, hl) -> None:
 
 
 _EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
-            "assign_worker": _assign_worker, "complete": _complete, "reschedule": _reschedule,
+            "assign_worker": _assign_worker, "start": _start, "complete": _complete, "reschedule": _reschedule,
             "cancel": _cancel, "close": _close}

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from tests.core.helpers import EARLY
 from tickets import orders, workflow
 from tickets.actors import SYSTEM, Actor
 from tickets.models import Franchisee, User, Worker
@@ -46,7 +47,7 @@ def make_order(hl, state: str, *, phone: str = "13800138000", service: str = "BJ
             elif step == "assigned":
                 workflow.transition(s, order, "assign_worker", fr, worker=s.get(Worker, worker_id(s)))
             elif step == "in_service":
-                workflow.transition(s, order, "start", fr)
+                workflow.transition(s, order, "start", fr, reason=EARLY)
             elif step == "completed":
                 workflow.transition(s, order, "complete", fr, final_price_fen=order.price_total_fen)
         return order.number

@@ -175,3 +175,32 @@ def test_the_audit_trail_page_lists_writes_with_who(login):
     page = text(admin.get("/admin/"))
     assert "notice.post" in page
     assert "admin" in page
+
+
+def test_admin_pages_warn_while_the_next_60_days_are_not_covered_by_the_calendar(login):
+    # The fixed clock is 2026-11-23; chinese-calendar 1.11.0 stops at 2026-12-31.
+    page = text(login("admin").get("/admin/"))
+    assert 'id="calendar-warning"' in page and "does not cover 2027-01-01" in page
+
+
+def test_an_entered_2027_holiday_is_priced_audited_and_ends_the_warning(login, hl):
+    from datetime import datetime
+    from tests.core.helpers import AGENT
+    from tickets import orders
+    from tickets.timeutil import to_utc
+    admin = login("admin")
+    resp = admin.post("/admin/calendar", {"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
+    assert resp.status_code == 302
+    assert _audit(hl, "calendar.set").data == {"kind": "holiday", "name": "元旦", "old": None}
+    page = text(admin.get("/admin/calendar"))
+    assert 'data-testid="calendar-2027-01-01"' in page and 'id="calendar-warning"' not in page
+    with hl.session() as s, s.begin():
+        order = orders.book(s, phone="13800138000", service="BJ", actor=AGENT,
+                            start=to_utc(datetime(2027, 1, 1, 9, 0), hl.tz))
+        assert [line.kind for line in order.price_lines] == ["base", "holiday"]
+
+
+def test_a_calendar_day_with_a_wrong_kind_is_refused_with_the_choices(login, hl):
+    resp = login("admin").post("/admin/calendar", {"day": "2027-01-01", "kind": "party", "name": "元旦"})
+    assert resp.status_code == 400
+    assert "kind must be one of holiday, day_off, workday" in text(resp)

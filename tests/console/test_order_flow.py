@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from tests.console.conftest import text
+from tests.core.helpers import EARLY
 from tickets.models import Complaint, Franchisee, WorkOrder, Worker
 
 
@@ -44,7 +45,7 @@ def test_an_order_goes_from_booking_to_complaint_through_the_console(login, hl):
     portal = text(franchisee.get("/portal/"))
     assert f'data-testid="portal-row-{number}"' in portal
     for step in ({"action": "accept"}, {"action": "assign_worker", "worker_id": str(worker_id)},
-                 {"action": "start"}, {"action": "complete", "final_price": "150.50", "notes": "多做了半小时"}):
+                 {"action": "start", "reason": EARLY}, {"action": "complete", "final_price": "150.50", "notes": "多做了半小时"}):
         resp = franchisee.post(f"/orders/{number}/act", {**step, "back": "/portal/"})
         assert resp.status_code == 302, text(resp)
 

@@ -115,6 +115,14 @@ def test_a_new_callers_order_creates_the_customer(login, hl):
     assert order.district.name_zh == "天山区"
 
 
+def test_a_date_past_the_bookable_window_is_refused_with_the_last_bookable_day(login, hl):
+    resp = login("agent1").post("/orders/new", {"phone": "13800138000", "service": "BJ", "when": "9999-12-31T09:00"})
+    assert resp.status_code == 400
+    assert "bookings are taken up to 90 days ahead, until 2027-02-21" in text(resp)
+    with hl.session() as s:
+        assert s.scalar(select(WorkOrder).where(WorkOrder.scheduled_start > datetime(2027, 3, 1))) is None
+
+
 def test_a_bad_phone_number_keeps_the_form_and_says_the_right_format(login):
     resp = login("agent1").post("/orders/new", {"phone": "12345", "name": "钱女士", "service": "BJ",
                                                 "when": "2026-11-30T09:00"})

@@ -8,6 +8,7 @@ Each action runs on a fresh order in the state the action needs.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,8 @@ from agent_console.app import create_app
 from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
-from tickets import catalog, complaints
+from tests.core.helpers import EARLY
+from tickets import catalog, complaints, holidays
 from tickets.actors import SYSTEM
 from tickets.models import District, Franchisee, User
 
@@ -54,6 +56,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/admin/users": only("admin"),
     "/admin/users/1": only("admin"),
     "/admin/notices": only("admin"),
+    "/admin/calendar": only("admin"),
 }
 
 
@@ -72,7 +75,7 @@ ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
     "recall": ("dispatched", {"action": "recall", "reason": "customer asked for another"},
                may("dispatcher", "district_manager", "supervisor", "admin")),
     "assign_worker": ("accepted", {"action": "assign_worker", "worker_id": "{worker}"}, may("franchisee", "admin")),
-    "start": ("assigned", {"action": "start"}, may("franchisee", "admin")),
+    "start": ("assigned", {"action": "start", "reason": EARLY}, may("franchisee", "admin")),
     "complete": ("in_service", {"action": "complete", "final_price": "120.00"}, may("franchisee", "admin")),
     "reschedule": ("dispatched", {"action": "reschedule", "when": "2026-12-02T09:00", "confirmed": "1"},
                    may("agent", "dispatcher", "district_manager", "supervisor", "admin")),
@@ -107,6 +110,9 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
                       may("admin", hidden_from=())),
     "add alias": ("/admin/districts/{district}/aliases", None, {"alias": "测试路{role}"}, may("admin", hidden_from=())),
     "remove alias": ("/admin/aliases/{alias}/remove", None, {}, may("admin", hidden_from=())),
+    "set calendar day": ("/admin/calendar", None, {"day": "2027-01-01", "kind": "holiday", "name": "元旦"},
+                         may("admin", hidden_from=())),
+    "remove calendar day": ("/admin/calendar/{day}/remove", None, {}, may("admin", hidden_from=())),
     "create franchisee": ("/admin/franchisees", None, {"name": "测试家政{role}", "contact_phone": "13999100099",
                                                        "status": "active", "daily_capacity": "10"},
                           may("admin", hidden_from=())),
@@ -196,6 +202,10 @@ def test_other_write(world, write, role):
     if "{alias}" in url:
         with hl.session() as s, s.begin():
             values["alias"] = catalog.add_alias(s, SYSTEM, s.get(District, ids["district"]), f"旧名{role}").id
+    if "{day}" in url:
+        with hl.session() as s, s.begin():
+            holidays.set_override(s, SYSTEM, date(2027, 1, 2), "day_off", "元旦")
+            values["day"] = "2027-01-02"
     resp = as_role(role).post(_fill(url, values), {_fill(k, values): _fill(v, values) for k, v in form.items()})
     assert resp.status_code == expected[role], text(resp)[-600:]
 

@@ -135,3 +135,16 @@ def test_resolving_needs_the_answer(login, hl):
     resp = login("callback1").post(f"/desk/complaints/{cid}/resolve", {"answer": ""})
     assert resp.status_code == 400
     assert "needs the answer given to the customer" in text(resp)
+
+
+def test_an_early_start_is_refused_in_the_portal_which_offers_the_reason_field(login, hl):
+    number = make_order(hl, "assigned")
+    franchisee = login("franchisee1")
+    assert f'id="start-{number}-reason"' in text(franchisee.get("/portal/"))
+    resp = franchisee.post(f"/orders/{number}/act", {"action": "start", "back": "/portal/"})
+    assert resp.status_code == 400
+    page = text(resp)
+    assert "it cannot start before its service day unless you give a reason" in page
+    assert 'id="action-start-reason"' in page
+    resp = franchisee.post(f"/orders/{number}/act", {"action": "start", "reason": "客户要求提前", "back": "/portal/"})
+    assert resp.status_code == 302

@@ -5,8 +5,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import pytest
+
+# The CLI runs on the real clock: a week ahead is always inside the bookable window.
+SOON = f"{date.today() + timedelta(days=7):%Y-%m-%d} 09:00"
 
 HOTLINE = [sys.executable, "-m", "tickets.cli"]
 
@@ -40,7 +44,7 @@ def test_init_demo_is_idempotent(demo_db):
 
 
 def test_order_create_prints_the_dispatched_order_as_json(demo_db):
-    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "2030-12-02 09:00"], demo_db)
+    r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", SOON], demo_db)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["number"].isdigit()
@@ -54,7 +58,7 @@ def test_order_create_prints_the_dispatched_order_as_json(demo_db):
 
 
 def test_order_create_with_bad_input_says_what_is_right(demo_db):
-    r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", "2030-12-02 09:00"], demo_db)
+    r = run(["order", "create", "--phone", "13800138000", "--service", "ZZ", "--when", SOON], demo_db)
     assert r.returncode == 1
     assert "unknown service code 'ZZ'; codes are:" in r.stderr
     r = run(["order", "create", "--phone", "13800138000", "--service", "BJ", "--when", "next tuesday"], demo_db)
@@ -128,3 +132,9 @@ def test_scheduler_job_runs_are_logged_at_debug():
     r = subprocess.run([sys.executable, "-c", _LOG_A_JOB_RUN, "DEBUG"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "Running job" in r.stderr
+
+
+def test_config_warns_when_the_holiday_calendar_does_not_cover_the_next_60_days(demo_db):
+    r = run(["config"], demo_db, HOTLINE_FIXED_NOW="2026-11-23T02:00:00")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING: The holiday calendar does not cover 2027-01-01" in r.stdout

@@ -24,6 +24,8 @@ def counts(hl):
     ({"phone": "13800138000", "quantity": 2.5}, "quantity must be a whole number"),
     ({"channel": "fax"}, "channel 'fax' is not one of"),
     ({"days": -1}, "must be in the future"),
+    # The fixed clock is 2026-11-23: 90 days (BOOKING_HORIZON_DAYS) ahead is 2027-02-21.
+    ({"days": 91}, r"bookings are taken up to 90 days ahead, until 2027-02-21; choose an earlier date \(got 2027-02-22\)"),
 ])
 def test_bad_booking_is_refused_and_nothing_is_written(hl, kwargs, message):
     before = counts(hl)

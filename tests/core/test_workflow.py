@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.core.helpers import CALLBACK, franchisee_actor, order_in, valid_worker
+from tests.core.helpers import AGENT, CALLBACK, EARLY, franchisee_actor, order_in, valid_worker
 from tickets.actors import Actor
 from tickets.errors import PermissionDenied, TransitionError, ValidationError
 from tickets.models import Survey, WorkOrderEvent
@@ -176,7 +176,7 @@ def test_completion_requires_worker_and_final_price(session, hl):
     with pytest.raises(ValidationError, match="worker"):
         transition(session, order, "start", fr)
     transition(session, order, "assign_worker", fr, worker=valid_worker(session, order))
-    transition(session, order, "start", fr)
+    transition(session, order, "start", fr, reason=EARLY)
     with pytest.raises(ValidationError, match="final price"):
         transition(session, order, "complete", fr)
     with pytest.raises(ValidationError, match="whole number of fen"):
@@ -220,3 +220,31 @@ def test_every_change_is_in_the_audit_trail_with_who_and_when(session, hl):
     assert all(e.created_at and e.actor_role for e in order.events)
     assert order.events[3].actor_role == "franchisee"
     assert order.events[-1].actor_role == "callback"
+
+
+def test_a_job_cannot_start_before_its_service_day_without_a_reason(session, hl):
+    order = order_in(session, hl, "accepted")        # booked 5 days after the fixed clock
+    with pytest.raises(ValidationError, match=r"booked for 2026-11-28: it cannot start before its service day "
+                                              r"unless you give a reason"):
+        transition(session, order, "start", franchisee_actor(order))
+    assert order.status == "accepted"
+
+
+def test_an_early_start_with_a_reason_keeps_the_reason_in_the_event(session, hl):
+    order = order_in(session, hl, "accepted")
+    event = transition(session, order, "start", franchisee_actor(order), reason="客户要求提前")
+    assert order.status == "in_service"
+    assert event.data["reason"] == "客户要求提前"
+
+
+def test_a_job_starts_on_its_service_day_without_a_reason(session, hl, clock):
+    order = order_in(session, hl, "accepted")
+    clock.now = order.scheduled_start - timedelta(hours=1)
+    transition(session, order, "start", franchisee_actor(order))
+    assert order.status == "in_service"
+
+
+def test_a_reschedule_past_the_bookable_window_is_refused(session, hl):
+    order = order_in(session, hl, "dispatched")
+    with pytest.raises(ValidationError, match="bookings are taken up to 90 days ahead, until 2027-02-21"):
+        transition(session, order, "reschedule", AGENT, when=hl.now() + timedelta(days=400))

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from sms import segments
 from tests.core.helpers import order_in
 from tests.sms.conftest import LI, STRANGER, WANG, ZHAO, messages, sms_orders
-from tickets import orders
+from tickets import holidays, orders
+from tickets.actors import Actor
 from tickets.models import Complaint, SmsConversation, SmsOptOut, Survey
 
 ORDER_NUMBER = re.compile(r"\d{10}")
@@ -178,6 +179,10 @@ def test_yd_without_a_service_asks_for_one_with_the_code_list(phone):
 
 def test_a_time_that_has_passed_is_refused(phone):
     assert phone(WANG).text("BJ 今天 9点").startswith("“今天9点”已过，请写以后的时间")
+
+
+def test_a_date_past_the_bookable_window_is_refused_with_the_last_day(phone):
+    assert phone(WANG).text("BJ 2027-03-01 上午").startswith("只能预约90天内的服务（2027-02-21前），请改一个日期")
 
 
 def test_anything_else_gets_the_help_text_with_the_right_format(phone):
@@ -376,3 +381,26 @@ def test_dates_are_read_in_the_configured_time_zone(new_hotline, tmp_path, clock
             assert orders.get(s, number).scheduled_start == datetime(2026, 11, 24, 3, 0)   # stored in UTC
     finally:
         h.close()
+
+
+def test_a_holiday_name_books_the_first_day_of_its_next_occurrence(phone, clock):
+    clock.now = datetime(2026, 9, 20, 2, 0)
+    reply = phone(WANG).text("BJ 国庆 上午 3小时")
+    assert reply.startswith("预约家庭保洁3小时，10月1日(周四)09:00，约¥240.00(含节假日加价)")
+
+
+def test_a_holiday_the_calendar_does_not_know_yet_is_refused_with_an_example(phone):
+    # The fixed clock is 2026-11-23: chinese-calendar 1.11.0 has no 2027, and no day was entered.
+    reply = phone(WANG).text("BJ 元旦 下午")
+    assert reply.startswith("“元旦”不在可预约的日期内，请写具体日期，如 1月1日上午")
+
+
+def test_a_holiday_entered_by_an_admin_is_read_as_its_date(hl, phone):
+    with hl.session() as s, s.begin():
+        holidays.set_override(s, Actor(role="admin", label="admin"), date(2027, 1, 1), "holiday", "元旦")
+    reply = phone(WANG).text("BJ 元旦 下午")
+    assert reply.startswith("预约家庭保洁3小时，2027年1月1日(周五)14:00，约¥240.00(含节假日加价)")
+
+
+def test_a_holiday_beyond_the_bookable_window_is_refused(phone):
+    assert phone(WANG).text("BJ 五一 上午").startswith("“五一”不在可预约的日期内")

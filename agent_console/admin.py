@@ -11,7 +11,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import accounts, audit, catalog, franchisees, notices
+from tickets import accounts, audit, catalog, console_sessions, franchisees, notices
 from tickets.errors import HotlineError, ValidationError
 from tickets.models import ROLES, District
 from tickets.money import parse_yuan
@@ -295,8 +295,10 @@ def create_user():
 def _render_user(user_id: int, code: int = 200):
     s = db()
     with s.begin():
-        return render_template("admin/user.html", u=accounts.get_user(s, user_id), roles=ROLES,
-                               franchisees=franchisees.franchisees(s), districts=catalog.districts(s)), code
+        u = accounts.get_user(s, user_id)
+        return render_template("admin/user.html", u=u, roles=ROLES, franchisees=franchisees.franchisees(s),
+                               districts=catalog.districts(s), sessions=console_sessions.of_user(s, u),
+                               now=hotline().now(), is_open=console_sessions.is_open), code
 
 
 @bp.get("/users/<int:user_id>")
@@ -333,6 +335,14 @@ def user_account(user_id: int):
         abort(400)
     return _write(lambda s: USER_ACTIONS[action](s, accounts.get_user(s, user_id)),
                   t(f"admin.user_{action}"), url_for("admin.user", user_id=user_id),
+                  lambda code: _render_user(user_id, code))
+
+
+@bp.post("/users/<int:user_id>/sessions/<int:session_id>/end")
+@role_required(ADMIN)
+def end_session(user_id: int, session_id: int):
+    return _write(lambda s: console_sessions.end_one(s, g.actor, accounts.get_user(s, user_id), session_id),
+                  t("admin.session_ended"), url_for("admin.user", user_id=user_id),
                   lambda code: _render_user(user_id, code))
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
-from datetime import timedelta
 
 from flask import Flask, g
 
+from tickets import console_sessions
 from tickets.context import Hotline, create_hotline
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,9 @@ def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Fl
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=hl.settings.public_base_url.startswith("https://"),
         SESSION_COOKIE_NAME="hotline_session",
-        # One shift; "log out everywhere" ends a session sooner (its epoch no longer matches).
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The cookie lives as long as its server-side session (tickets.console_sessions), which
+        # log-out, an admin or an account change end sooner.
+        PERMANENT_SESSION_LIFETIME=console_sessions.SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     if config:

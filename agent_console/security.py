@@ -1,8 +1,9 @@
 """Sessions, the log-in gate, roles and CSRF for every console request.
 
-The session is Flask's signed cookie holding the user's id and their `session_epoch`; a
-request whose epoch is no longer the user's (log-out everywhere, password reset,
-deactivation, role change) is treated as logged out. Every endpoint needs a logged-in user
+The session is Flask's signed cookie holding a random token of a server-side session
+(tickets.console_sessions), looked up on every request: once that session has ended (log-out,
+log-out everywhere, an admin ended it, password reset, deactivation, role change) a copy of
+the cookie is worth nothing. Every endpoint needs a logged-in user
 except the log-in page, static files, the language switch and the provider webhooks (which
 are signed by the provider instead). Every state-changing request carries a CSRF token: the
 form field `csrf_token`, or the `X-CSRFToken` header for fetch/XHR.
@@ -16,9 +17,11 @@ from typing import Callable
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tickets import accounts
+from tickets import console_sessions
 from tickets.actors import Actor
+from tickets.config import in_networks
 from tickets.models import User
 
 from .app import db
@@ -45,7 +48,26 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class FromTrustedProxies:
+    """Werkzeug's ProxyFix (client address and scheme from X-Forwarded-For/-Proto), applied only to
+    requests whose peer is one of TRUSTED_PROXIES: anyone else could name any address in that
+    header and so escape the log-in throttle or forge the audit trail's source address."""
+
+    def __init__(self, wsgi_app, networks: tuple) -> None:
+        self.wsgi_app = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1)
+        self.networks = networks
+
+    def __call__(self, environ, start_response):
+        if in_networks(environ.get("REMOTE_ADDR", ""), self.networks):
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
+    trusted = app.extensions["hotline"].settings.trusted_proxies
+    if trusted:
+        app.wsgi_app = FromTrustedProxies(app.wsgi_app, trusted)
     app.session_interface = CookieSessions()
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     # We call csrf.protect() ourselves so the webhook blueprints can be skipped by name.
@@ -78,21 +100,20 @@ def _load_user() -> None:
     g.actor = None
     if request.blueprint in WEBHOOK_BLUEPRINTS or request.endpoint == "static":
         return
-    uid, epoch = session.get("uid"), session.get("epoch")
-    if uid is None:
+    token = session.get("sid")
+    if token is None:
         return
     s = db()
     # A short transaction of its own: on SQLite every transaction takes the write lock, and
     # the view opens its own.
     with s.begin():
-        user = accounts.session_user(s, uid, epoch)
-        if user is None:
-            session.pop("uid", None)
-            session.pop("epoch", None)
+        found = console_sessions.user_of(s, token)
+        if found is None:
+            session.pop("sid", None)
             g.session_ended = True
             return
-        g.user = user
-        g.actor = Actor.from_user(user)
+        g.user, g.console_session_id = found[0], found[1].id
+        g.actor = Actor.from_user(g.user, request.remote_addr or "")
 
 
 def _wants_json() -> bool:
@@ -117,18 +138,22 @@ def _gate():
     return None
 
 
-def login_user(user: User) -> None:
-    """Start a fresh session for `user` (the old one, and anything in it but the language, is dropped)."""
+def login_user(s, user: User) -> None:
+    """Start a fresh session for `user` in the transaction of `s` (the old cookie, and anything
+    in it but the language, is dropped)."""
+    token = console_sessions.start(s, user, request.remote_addr or "", request.user_agent.string)
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
-    session["epoch"] = user.session_epoch
+    session["sid"] = token
     if lang:
         session["lang"] = lang
 
 
-def logout_user() -> None:
+def logout_user(s) -> None:
+    """End this browser's session in the transaction of `s` (a copied cookie stops working) and
+    forget it in the cookie."""
+    console_sessions.logout(s, g.actor, session.get("sid"))
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.console.conftest import Console, text
 from tickets.dispatch import resolve_district
-from tickets.models import AuditLog, District, Franchisee, Notice, Service, User, Worker
+from tickets.models import AuditLog, ConsoleSession, District, Franchisee, Notice, Service, User, Worker
 
 
 def _audit(hl, action: str) -> AuditLog:
@@ -131,6 +131,31 @@ def test_a_reset_password_replaces_the_old_one_and_is_not_written_to_the_audit(l
     assert Console(app).login("agent2", "demo").status_code == 401
     assert Console(app).login("agent2", "brand-new-secret").status_code == 302
     assert "brand-new-secret" not in str(_audit(hl, "user.reset_password").data)
+
+
+def test_an_admin_sees_a_users_sessions_and_ends_one_of_them(login, hl, app):
+    desk, laptop = login("agent2", "10.0.0.5"), login("agent2", "10.0.0.6")
+    admin = login("admin")
+    uid = _user_id(hl, "agent2")
+    page = text(admin.get(f"/admin/users/{uid}"))
+    assert "10.0.0.5" in page and "10.0.0.6" in page
+    with hl.session() as s:
+        laptop_session = s.scalar(select(ConsoleSession.id).where(ConsoleSession.user_id == uid,
+                                                                  ConsoleSession.remote_addr == "10.0.0.6"))
+    resp = admin.post(f"/admin/users/{uid}/sessions/{laptop_session}/end")
+    assert resp.status_code == 302
+    assert laptop.get("/orders/").status_code == 302     # sent to the log-in page
+    assert desk.get("/orders/").status_code == 200
+    assert _audit(hl, "session.end").data["remote_addr"] == "10.0.0.6"
+
+
+def test_ending_a_session_of_another_user_is_refused(login, hl):
+    login("agent1")
+    with hl.session() as s:
+        other = s.scalar(select(ConsoleSession.id).join(User).where(User.username == "agent1"))
+    resp = login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/sessions/{other}/end")
+    assert resp.status_code == 404
+    assert "reload the page and choose again" in text(resp)
 
 
 def test_an_admin_cannot_deactivate_themself(login, hl):

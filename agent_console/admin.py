@@ -13,7 +13,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from tickets import accounts, audit, catalog, console_sessions, franchisees, notices
 from tickets.errors import HotlineError, ValidationError
-from tickets.models import ROLES, District
+from tickets.inputs import existing_id, existing_ids, whole_number
+from tickets.models import ROLES, District, Franchisee, Service
 from tickets.money import parse_yuan
 from tickets.pricing import UNIT_NAMES
 from tickets.seed import categories
@@ -30,13 +31,7 @@ AUDIT_SHOWN = 100
 
 
 def _int(name: str, label: str, default: int | None = None) -> int | None:
-    value = request.form.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(f"{label} must be a whole number; got {value!r}") from None
+    return whole_number(request.form.get(name), label, default=default)
 
 
 def _flag(name: str) -> bool:
@@ -215,25 +210,25 @@ def coverage(franchisee_id: int):
             prio = _int(f"priority_{d.id}", f"priority in {d.name_zh}")
             if prio is not None:
                 prios[d.id] = prio
-        ids = [int(v) for v in request.form.getlist("service_ids") if v.isdigit()]
-        franchisees.set_coverage(s, g.actor, fr, prios, ids)
+        franchisees.set_coverage(s, g.actor, fr, prios,
+                                 existing_ids(s, Service, request.form.getlist("service_ids"), "service"))
     return _write(work, t("admin.coverage_saved"), url_for("admin.franchisee", franchisee_id=franchisee_id),
                   lambda code: _render_franchisee(franchisee_id, code))
 
 
-def _worker_fields(franchisee_id: int) -> dict:
+def _worker_fields(s, franchisee_id: int) -> dict:
     return {"franchisee_id": franchisee_id, "name": request.form.get("name", ""),
             "phone": request.form.get("phone", ""), "id_verified": _flag("id_verified"),
             "health_cert_expires": _date("health_cert_expires", "health certificate expiry"),
             "training_cert": request.form.get("training_cert", ""),
             "background_checked": _flag("background_checked"), "active": _flag("active"),
-            "skill_ids": [int(v) for v in request.form.getlist("skill_ids") if v.isdigit()]}
+            "skill_ids": existing_ids(s, Service, request.form.getlist("skill_ids"), "service")}
 
 
 @bp.post("/franchisees/<int:franchisee_id>/workers")
 @role_required(ADMIN)
 def create_worker(franchisee_id: int):
-    return _write(lambda s: franchisees.save_worker(s, g.actor, None, **_worker_fields(franchisee_id)),
+    return _write(lambda s: franchisees.save_worker(s, g.actor, None, **_worker_fields(s, franchisee_id)),
                   t("admin.saved", what=request.form.get("name", "")),
                   url_for("admin.franchisee", franchisee_id=franchisee_id),
                   lambda code: _render_franchisee(franchisee_id, code))
@@ -258,7 +253,7 @@ def worker(worker_id: int):
 def update_worker(worker_id: int):
     def work(s):
         w = franchisees.get_worker(s, worker_id)
-        franchisees.save_worker(s, g.actor, w, **_worker_fields(w.franchisee_id))
+        franchisees.save_worker(s, g.actor, w, **_worker_fields(s, w.franchisee_id))
     return _write(work, t("admin.saved", what=request.form.get("name", "")),
                   url_for("admin.worker", worker_id=worker_id), lambda code: _render_worker(worker_id, code))
 
@@ -278,8 +273,12 @@ def users():
     return _render_users()
 
 
-def _district_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("district_ids") if v.isdigit()]
+def _district_ids(s) -> list[int]:
+    return existing_ids(s, District, request.form.getlist("district_ids"), "district")
+
+
+def _franchisee_id(s) -> int | None:
+    return existing_id(s, Franchisee, request.form.get("franchisee_id"), "franchisee")
 
 
 @bp.post("/users")
@@ -288,7 +287,7 @@ def create_user():
     return _write(lambda s: accounts.create_user(
         s, g.actor, username=request.form.get("username", ""), role=request.form.get("role", ""),
         password=request.form.get("password", ""), display_name=request.form.get("display_name", ""),
-        franchisee_id=_int("franchisee_id", "franchisee"), district_ids=_district_ids()),
+        franchisee_id=_franchisee_id(s), district_ids=_district_ids(s)),
         t("admin.saved", what=request.form.get("username", "")), url_for("admin.users"), _render_users)
 
 
@@ -312,8 +311,8 @@ def user(user_id: int):
 def update_user(user_id: int):
     return _write(lambda s: accounts.update_user(
         s, g.actor, accounts.get_user(s, user_id), role=request.form.get("role", ""),
-        display_name=request.form.get("display_name", ""), franchisee_id=_int("franchisee_id", "franchisee"),
-        district_ids=_district_ids()),
+        display_name=request.form.get("display_name", ""), franchisee_id=_franchisee_id(s),
+        district_ids=_district_ids(s)),
         t("admin.saved", what=request.form.get("display_name", "")), url_for("admin.user", user_id=user_id),
         lambda code: _render_user(user_id, code))
 

@@ -6,9 +6,11 @@ import logging
 import secrets
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from tickets import console_sessions
 from tickets.context import Hotline, create_hotline
+from tickets.inputs import MAX_INT
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,16 @@ BLUEPRINTS: list[str] = [
 ]
 
 
+class RowId(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits that fit an INTEGER column; anything else is a 404
+    (Werkzeug's own takes any Unicode digit and any size, which overflows the database)."""
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, **kwargs)
+
+
 def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Flask:
     """Build the app around a Hotline (settings, database, bus); nothing happens at import time."""
     from . import pages, security
@@ -36,6 +48,7 @@ def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Fl
     hl = hotline or create_hotline()
     app = Flask(__name__)
     app.extensions["hotline"] = hl
+    app.url_map.converters["int"] = RowId
     secret = hl.settings.secret_key
     if not secret and hl.settings.demo:
         # Demo without SECRET_KEY: sessions last as long as this process (set it for several processes).

@@ -13,12 +13,14 @@ from __future__ import annotations
 import functools
 import logging
 from typing import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr.twilio_agents import missing_settings
 from tickets import console_sessions
 from tickets.actors import Actor
 from tickets.config import in_networks
@@ -77,6 +79,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_load_user)
     app.before_request(_gate)
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.extensions["hotline"].settings)
     app.after_request(_protective_headers)
 
 
@@ -87,11 +90,39 @@ PROTECTIVE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# A year; sent only over https (browsers ignore it on http, and a proxy may be testing plain http).
+HSTS = "max-age=31536000"
+# Where the softphone's Twilio Voice SDK connects (signalling over WebSocket, its sounds).
+TWILIO_CONNECT = ("https://*.twilio.com", "wss://*.twilio.com")
+TWILIO_MEDIA = ("https://*.twilio.com", "https://*.twiliocdn.com")
+
+
+def content_security_policy(settings) -> str:
+    """No script but our own files (and the Twilio Voice SDK when the softphone is configured):
+    an injected <script> or onclick= does not run. No inline styles either."""
+    script, connect, media = ["'self'"], ["'self'"], ["'self'"]
+    if not missing_settings(settings):
+        sdk = urlsplit(settings.twilio_voice_sdk_url)
+        if sdk.netloc:
+            script.append(f"{sdk.scheme}://{sdk.netloc}")
+        connect += TWILIO_CONNECT
+        media += TWILIO_MEDIA
+    return "; ".join((
+        "default-src 'self'", f"script-src {' '.join(script)}", "style-src 'self'", "img-src 'self' data:",
+        f"connect-src {' '.join(connect)}", f"media-src {' '.join(media)}", "object-src 'none'",
+        "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"))
 
 
 def _protective_headers(response):
     for name, value in PROTECTIVE_HEADERS.items():
         response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if g.get("user") is not None and request.endpoint != "static":
+        # Nearly every console page and fragment shows customer names, numbers or addresses:
+        # none of it may stay in the browser's cache or a shared proxy after the shift.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -132,7 +163,6 @@ def _gate():
             return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
         flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    from flask import current_app
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None

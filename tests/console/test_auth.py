@@ -257,3 +257,47 @@ def test_pages_cannot_be_framed_by_other_sites(console):
     resp = console.get("/login")
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_pages_forbid_inline_script_and_the_templates_have_none(console):
+    import pathlib
+    import re
+    policy = console.get("/login").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "style-src 'self'" in policy
+    templates = pathlib.Path(app_module.__file__).parent / "templates"
+    for page in templates.rglob("*.html"):
+        source = page.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", source), f"inline <script> in {page.name}"
+        assert not re.search(r"\son[a-z]+\s*=", source), f"inline event handler in {page.name}"
+        assert not re.search(r"\sstyle\s*=", source), f"inline style in {page.name}"
+
+
+def test_the_softphone_sdk_is_the_only_other_script_source_when_configured(tmp_path, clock):
+    h = make_test_hotline(f"sqlite:///{tmp_path}/sp.db", clock=clock, demo=False, TWILIO_API_KEY="SKx",
+                          TWILIO_API_SECRET="secret", TWILIO_TWIML_APP_SID="APx",
+                          TWILIO_VOICE_SDK_URL="https://assets.example.cn/twilio.min.js")
+    try:
+        policy = create_app(h, {"TESTING": True}).test_client().get("/login").headers["Content-Security-Policy"]
+        assert "script-src 'self' https://assets.example.cn;" in policy
+        assert "wss://*.twilio.com" in policy
+    finally:
+        h.close()
+
+
+def test_pages_with_customer_data_are_not_stored_by_browsers_or_proxies(login, console):
+    assert login("agent1").get("/orders/?phone=8000").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in console.get("/static/css/console.css").headers.get("Cache-Control", "")
+
+
+def test_hsts_is_sent_over_https_only(tmp_path, clock):
+    h = make_test_hotline(f"sqlite:///{tmp_path}/hsts.db", clock=clock, demo=False, TRUSTED_PROXIES="127.0.0.1")
+    try:
+        client = create_app(h, {"TESTING": True}).test_client()
+        assert "Strict-Transport-Security" not in client.get("/login").headers
+        assert client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"] \
+            == "max-age=31536000"
+        proxied = client.get("/login", headers={"X-Forwarded-Proto": "https"})
+        assert "Strict-Transport-Security" in proxied.headers
+    finally:
+        h.close()

@@ -11,7 +11,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import accounts, audit, catalog, console_sessions, franchisees, notices
+from tickets import accounts, audit, catalog, console_sessions, franchisees, notices, workflow
 from tickets.errors import HotlineError, ValidationError
 from tickets.inputs import existing_id, existing_ids, whole_number
 from tickets.models import ROLES, District, Franchisee, Service
@@ -22,7 +22,7 @@ from tickets.seed import categories
 from .app import db, hotline
 from .i18n import t
 from .pages import show_error
-from .policy import AREAS
+from .policy import AREAS, CONTACT_POLICY
 from .security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,6 +68,14 @@ def index():
     s = db()
     with s.begin():
         return render_template("admin/index.html", audit=audit.recent(s, AUDIT_SHOWN))
+
+
+@bp.get("/roles")
+@role_required(ADMIN)
+def roles():
+    """The role table as the server enforces it (read-only: it is code, changed by a release)."""
+    return render_template("admin/roles.html", roles=ROLES, areas=AREAS, moves=workflow.MOVES.values(),
+                           contact=CONTACT_POLICY)
 
 
 # ---------------------------------------------------------------- services and prices

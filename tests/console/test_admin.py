@@ -182,3 +182,23 @@ def test_the_audit_trail_page_lists_writes_with_who(login):
     admin.post("/admin/notices", {"title": "测试公告"})
     page = text(admin.get("/admin/"))
     assert "notice.post" in page and "admin" in page
+
+
+def test_the_role_table_page_shows_what_the_server_enforces(login):
+    import re
+    page = text(login("admin").get("/admin/roles"))
+
+    def allowed(row: str) -> set[str]:
+        found = re.search(rf'data-testid="{row}">(.*?)</tr>', page, re.S)
+        assert found, row
+        return set(re.findall(r'data-role="(\w+)">✓<', found.group(1)))
+    assert allowed("area-orders.create") == {"agent", "dispatcher", "admin"}
+    assert "supervisor" not in allowed("move-reschedule") | allowed("move-cancel")
+    assert "supervisor" in allowed("move-recall") & allowed("area-dispatch") & allowed("area-desk")
+
+
+def test_a_supervisor_monitors_and_intervenes_but_does_not_book(login):
+    supervisor = login("supervisor1")
+    assert supervisor.get("/orders/new").status_code == 403
+    assert supervisor.get("/dispatch/").status_code == 200
+    assert supervisor.get("/desk/complaints").status_code == 200

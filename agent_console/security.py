@@ -143,7 +143,7 @@ def _load_user() -> None:
             session.pop("sid", None)
             g.session_ended = True
             return
-        g.user, g.console_session_id = found[0], found[1].id
+        g.user = found[0]
         g.actor = Actor.from_user(g.user, request.remote_addr or "")
 
 

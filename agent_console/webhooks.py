@@ -23,7 +23,6 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.twilio import TWIML_TYPE, document, element
 from tickets.errors import HotlineError
-
 from tickets.models import WebhookReceipt, utcnow
 from tickets.prepared import Prepared
 

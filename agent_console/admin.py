@@ -11,9 +11,10 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import accounts, audit, catalog, franchisees, holidays, notices
+from tickets import accounts, audit, catalog, console_sessions, franchisees, holidays, notices, workflow
 from tickets.errors import HotlineError, ValidationError
-from tickets.models import ROLES, District
+from tickets.inputs import existing_ids, must_exist, whole_number
+from tickets.models import ROLES, District, Franchisee, Service
 from tickets.money import parse_yuan
 from tickets.pricing import UNIT_NAMES
 from tickets.seed import categories
@@ -22,7 +23,7 @@ from .app import db, hotline
 from .forms import NewUserForm, UserForm
 from .i18n import t
 from .pages import show_error
-from .policy import AREAS
+from .policy import AREAS, CONTACT_POLICY
 from .security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,13 +32,7 @@ AUDIT_SHOWN = 100
 
 
 def _int(name: str, label: str, default: int | None = None) -> int | None:
-    value = request.form.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(f"{label} must be a whole number; got {value!r}") from None
+    return whole_number(request.form.get(name), label, default=default)
 
 
 def _flag(name: str) -> bool:
@@ -85,6 +80,14 @@ def index():
     s = db()
     with s.begin():
         return render_template("admin/index.html", audit=audit.recent(s, AUDIT_SHOWN))
+
+
+@bp.get("/roles")
+@role_required(ADMIN)
+def roles():
+    """The role table as the server enforces it (read-only: it is code, changed by a release)."""
+    return render_template("admin/roles.html", roles=ROLES, areas=AREAS, moves=workflow.MOVES.values(),
+                           contact=CONTACT_POLICY)
 
 
 # ---------------------------------------------------------------- services and prices
@@ -227,25 +230,25 @@ def coverage(franchisee_id: int):
             prio = _int(f"priority_{d.id}", f"priority in {d.name_zh}")
             if prio is not None:
                 prios[d.id] = prio
-        ids = [int(v) for v in request.form.getlist("service_ids") if v.isdigit()]
-        franchisees.set_coverage(s, g.actor, fr, prios, ids)
+        franchisees.set_coverage(s, g.actor, fr, prios,
+                                 existing_ids(s, Service, request.form.getlist("service_ids"), "service"))
     return _write(work, t("admin.coverage_saved"), url_for("admin.franchisee", franchisee_id=franchisee_id),
                   lambda code: _render_franchisee(franchisee_id, code))
 
 
-def _worker_fields(franchisee_id: int) -> dict:
+def _worker_fields(s, franchisee_id: int) -> dict:
     return {"franchisee_id": franchisee_id, "name": request.form.get("name", ""),
             "phone": request.form.get("phone", ""), "id_verified": _flag("id_verified"),
             "health_cert_expires": _date("health_cert_expires", "health certificate expiry"),
             "training_cert": request.form.get("training_cert", ""),
             "background_checked": _flag("background_checked"), "active": _flag("active"),
-            "skill_ids": [int(v) for v in request.form.getlist("skill_ids") if v.isdigit()]}
+            "skill_ids": existing_ids(s, Service, request.form.getlist("skill_ids"), "service")}
 
 
 @bp.post("/franchisees/<int:franchisee_id>/workers")
 @role_required(ADMIN)
 def create_worker(franchisee_id: int):
-    return _write(lambda s: franchisees.save_worker(s, g.actor, None, **_worker_fields(franchisee_id)),
+    return _write(lambda s: franchisees.save_worker(s, g.actor, None, **_worker_fields(s, franchisee_id)),
                   t("admin.saved", what=request.form.get("name", "")),
                   url_for("admin.franchisee", franchisee_id=franchisee_id),
                   lambda code: _render_franchisee(franchisee_id, code))
@@ -270,7 +273,7 @@ def worker(worker_id: int):
 def update_worker(worker_id: int):
     def work(s):
         w = franchisees.get_worker(s, worker_id)
-        franchisees.save_worker(s, g.actor, w, **_worker_fields(w.franchisee_id))
+        franchisees.save_worker(s, g.actor, w, **_worker_fields(s, w.franchisee_id))
     return _write(work, t("admin.saved", what=request.form.get("name", "")),
                   url_for("admin.worker", worker_id=worker_id), lambda code: _render_worker(worker_id, code))
 
@@ -299,15 +302,18 @@ def create_user():
         form.checked()
         accounts.create_user(s, g.actor, username=form.username.data, role=form.role.data,
                              password=form.password.data, display_name=form.display_name.data,
-                             franchisee_id=form.franchisee_id.data, district_ids=form.district_ids.data)
+                             franchisee_id=must_exist(s, Franchisee, form.franchisee_id.data, "franchisee"),
+                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data])
     return _write(work, t("admin.saved", what=form.username.data), url_for("admin.users"), _render_users)
 
 
 def _render_user(user_id: int, code: int = 200):
     s = db()
     with s.begin():
-        return render_template("admin/user.html", u=accounts.get_user(s, user_id), roles=ROLES,
-                               franchisees=franchisees.franchisees(s), districts=catalog.districts(s)), code
+        u = accounts.get_user(s, user_id)
+        return render_template("admin/user.html", u=u, roles=ROLES, franchisees=franchisees.franchisees(s),
+                               districts=catalog.districts(s), sessions=console_sessions.of_user(s, u),
+                               now=hotline().now(), is_open=console_sessions.is_open), code
 
 
 @bp.get("/users/<int:user_id>")
@@ -324,8 +330,9 @@ def update_user(user_id: int):
     def work(s):
         form.checked()
         accounts.update_user(s, g.actor, accounts.get_user(s, user_id), role=form.role.data,
-                             display_name=form.display_name.data, franchisee_id=form.franchisee_id.data,
-                             district_ids=form.district_ids.data)
+                             display_name=form.display_name.data,
+                             franchisee_id=must_exist(s, Franchisee, form.franchisee_id.data, "franchisee"),
+                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data])
     return _write(work, t("admin.saved", what=form.display_name.data), url_for("admin.user", user_id=user_id),
                   lambda code: _render_user(user_id, code))
 
@@ -347,6 +354,14 @@ def user_account(user_id: int):
         abort(400)
     return _write(lambda s: USER_ACTIONS[action](s, accounts.get_user(s, user_id)),
                   t(f"admin.user_{action}"), url_for("admin.user", user_id=user_id),
+                  lambda code: _render_user(user_id, code))
+
+
+@bp.post("/users/<int:user_id>/sessions/<int:session_id>/end")
+@role_required(ADMIN)
+def end_session(user_id: int, session_id: int):
+    return _write(lambda s: console_sessions.end_one(s, g.actor, accounts.get_user(s, user_id), session_id),
+                  t("admin.session_ended"), url_for("admin.user", user_id=user_id),
                   lambda code: _render_user(user_id, code))
 
 

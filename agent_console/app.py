@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
+from tickets import console_sessions
 from tickets.context import Hotline, create_hotline
+from tickets.inputs import MAX_INT
 
 log = logging.getLogger(__name__)
+
+
+class RowId(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits that fit an INTEGER column; anything else is a 404
+    (Werkzeug's own takes any Unicode digit and any size, which overflows the database)."""
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, **kwargs)
 
 
 def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Flask:
@@ -21,6 +33,7 @@ def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Fl
     hl = hotline or create_hotline()
     app = Flask(__name__)
     app.extensions["hotline"] = hl
+    app.url_map.converters["int"] = RowId
     secret = hl.settings.secret_key
     if not secret and hl.settings.demo:
         # Demo without SECRET_KEY: sessions last as long as this process (set it for several processes).
@@ -32,8 +45,9 @@ def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Fl
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=hl.settings.public_base_url.startswith("https://"),
         SESSION_COOKIE_NAME="hotline_session",
-        # One shift; "log out everywhere" ends a session sooner (its epoch no longer matches).
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The cookie lives as long as its server-side session (tickets.console_sessions), which
+        # log-out, an admin or an account change end sooner.
+        PERMANENT_SESSION_LIFETIME=console_sessions.SESSION_LIFETIME,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     if config:

@@ -31,19 +31,19 @@ def login():
             user = accounts.authenticate(s, username, request.form.get("password", ""),
                                          request.remote_addr or "")
             refused = None
+            login_user(s, user)
         except accounts.LoginRefused as exc:
             user, refused = None, exc
     if refused is not None:
         log.info("log-in refused for %r from %s: %s", username, request.remote_addr, refused.reason)
         if refused.reason == "locked":
-            until = to_local(refused.until, hotline().tz).strftime("%H:%M")
+            until = to_local(refused.until, hotline().tz).strftime("%H:%M:%S")
             flash(t("login.locked", until=until), "error")
             code = 429
         else:
             flash(t(f"login.{refused.reason}"), "error")
             code = 401 if refused.reason == "invalid" else 403
         return render_template("login.html", next=safe_path(request.form.get("next")), username=username), code
-    login_user(user)
     log.info("log-in %s (%s) from %s", user.username, user.role, request.remote_addr)
     g.user = user
     flash(t("login.welcome", name=user.display_name or user.username), "info")
@@ -52,7 +52,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    s = db()
+    with s.begin():
+        logout_user(s)
     flash(t("login.logged_out"), "info")
     return redirect(url_for("auth.login"))
 
@@ -62,7 +64,7 @@ def logout_everywhere():
     s = db()
     with s.begin():
         accounts.logout_everywhere(s, g.user, g.actor)
-    logout_user()
+        logout_user(s)
     flash(t("login.logged_out_everywhere"), "info")
     return redirect(url_for("auth.login"))
 

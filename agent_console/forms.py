@@ -10,33 +10,37 @@ templates, the page scripts and the browser tests post.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, IntegerField, StringField
+from wtforms import BooleanField, Field, StringField
 
 from tickets.errors import ValidationError
+from tickets.inputs import whole_number
 
 
 def stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class WholeNumber(IntegerField):
-    """An optional whole number (empty: None); anything else is refused with the field's label and value."""
+class WholeNumber(Field):
+    """An optional whole number (empty: None), read by tickets.inputs.whole_number: anything else
+    is refused with the field's label, the value sent and a good one."""
 
     def process_formdata(self, valuelist):
         self.data = None
-        value = valuelist[0].strip() if valuelist else ""
-        if value:
-            try:
-                self.data = int(value)
-            except ValueError:
-                raise ValueError(f"{self.label.text} must be a whole number; got {value!r}") from None
+        try:
+            self.data = whole_number(valuelist[0] if valuelist else "", self.label.text)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class IdList(Field):
-    """The ids of ticked checkboxes sharing one name; a value that is not an id is ignored."""
+    """The ids of ticked checkboxes sharing one name, each read by tickets.inputs.whole_number."""
 
     def process_formdata(self, valuelist):
-        self.data = [int(v) for v in valuelist if v.isdigit()]
+        self.data = []
+        try:
+            self.data = sorted({whole_number(v, self.label.text, minimum=1) for v in valuelist if v.strip()})
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class PostedForm(FlaskForm):
@@ -63,7 +67,7 @@ class UserForm(PostedForm):
     role = StringField(default="")
     display_name = StringField(default="")
     franchisee_id = WholeNumber("franchisee")
-    district_ids = IdList(default=[])
+    district_ids = IdList("district", default=[])
 
 
 class NewUserForm(UserForm):

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from tickets import board, customers, dispatch, franchisees, orders, workflow
 from tickets import search as order_search
 from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.inputs import must_exist, whole_number
 from tickets.models import Call, District, Franchisee, Worker
 from tickets.money import parse_yuan
 from tickets.pricing import late_change_penalty
@@ -53,15 +54,6 @@ def _date(value: str, name: str) -> date | None:
         raise ValidationError(f"{name} {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01") from None
 
 
-def _int(value: str | None, name: str) -> int | None:
-    if value is None or not str(value).strip():
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number; got {value!r}") from None
-
-
 # ---------------------------------------------------------------- search
 
 @bp.get("/")
@@ -73,7 +65,7 @@ def search():
         code, results = 200, []
         try:
             f = order_search.OrderFilter(number=args["number"], phone=args["phone"], name=args["name"],
-                                         status=args["status"], district_id=_int(args["district"], "district"),
+                                         status=args["status"], district_id=whole_number(args["district"], "district"),
                                          service=args["service"], date_from=_date(args["date_from"], "from"),
                                          date_to=_date(args["date_to"], "to"))
             results = order_search.find_orders(s, f, g.actor)
@@ -129,7 +121,7 @@ def create():
             order = orders.book(
                 s, phone=form.phone.data, service=form.service.data,
                 start=orders.parse_when(form.when.data.replace("T", " "), hotline().tz), actor=g.actor,
-                channel="agent", address=form.address.data or None, district_id=form.district.data,
+                channel="agent", address=form.address.data or None, district_id=must_exist(s, District, form.district.data, "district"),
                 quantity=form.quantity.data, urgent=True if form.urgent.data else None,
                 name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data)
             number = order.number
@@ -169,7 +161,7 @@ def detail(number: str):
 # ---------------------------------------------------------------- moves
 
 def _franchisee(s, value: str | None) -> Franchisee | None:
-    fid = _int(value, "franchisee")
+    fid = whole_number(value, "franchisee")
     if fid is None:
         return None
     fr = s.get(Franchisee, fid)
@@ -179,7 +171,7 @@ def _franchisee(s, value: str | None) -> Franchisee | None:
 
 
 def _worker(s, value: str | None) -> Worker:
-    wid = _int(value, "worker")
+    wid = whole_number(value, "worker")
     w = s.get(Worker, wid) if wid is not None else None
     if w is None:
         raise ValidationError("choose the worker to assign")
@@ -258,7 +250,7 @@ def set_district(number: str):
     try:
         with s.begin():
             order = order_search.visible_order(s, number, g.actor)
-            district_id = _int(request.form.get("district_id"), "district")
+            district_id = whole_number(request.form.get("district_id"), "district")
             district = s.get(District, district_id) if district_id is not None else None
             if district is None:
                 raise ValidationError("choose the district the address is in")

@@ -20,8 +20,10 @@ AREAS: dict[str, frozenset[str]] = {
     # Finding and reading orders: every role; a franchisee and a district manager only see
     # their own orders (tickets.search scopes every query and every single order).
     "orders.read": STAFF | {"franchisee"},
-    # Booking on behalf of a caller: the people who take calls and those who stand in for them.
-    "orders.create": frozenset({"agent", "dispatcher", "supervisor", "admin"}),
+    # Booking on behalf of a caller: agents, and the dispatchers and admins who stand in for them.
+    # Not supervisors: they monitor and intervene (recall, reassign, rework, complaints); a
+    # booking, a new date or a cancellation is an agent's work with the customer.
+    "orders.create": frozenset({"agent", "dispatcher", "admin"}),
     # Changing an order: anyone who may read it; tickets.workflow decides the move itself.
     "orders.act": STAFF | {"franchisee"},
     "dispatch": frozenset({"dispatcher", "district_manager", "supervisor", "admin"}),

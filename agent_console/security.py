@@ -1,8 +1,9 @@
 """Sessions, the log-in gate, roles and CSRF for every console request.
 
-The session is Flask's signed cookie holding the user's id and their `session_epoch`; a
-request whose epoch is no longer the user's (log-out everywhere, password reset,
-deactivation, role change) is treated as logged out. Every endpoint needs a logged-in user
+The session is Flask's signed cookie holding a random token of a server-side session
+(tickets.console_sessions), looked up on every request: once that session has ended (log-out,
+log-out everywhere, an admin ended it, password reset, deactivation, role change) a copy of
+the cookie is worth nothing. Every endpoint needs a logged-in user
 except the log-in page, static files, the language switch and the provider webhooks (which
 are signed by the provider instead). Every state-changing request carries a CSRF token: the
 form field `csrf_token`, or the `X-CSRFToken` header for fetch/XHR.
@@ -12,13 +13,17 @@ from __future__ import annotations
 import functools
 import logging
 from typing import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tickets import accounts
+from ivr.twilio_agents import missing_settings
+from tickets import console_sessions
 from tickets.actors import Actor
+from tickets.config import in_networks
 from tickets.models import User
 
 from .app import db
@@ -46,7 +51,26 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+class FromTrustedProxies:
+    """Werkzeug's ProxyFix (client address and scheme from X-Forwarded-For/-Proto), applied only to
+    requests whose peer is one of TRUSTED_PROXIES: anyone else could name any address in that
+    header and so escape the log-in throttle or forge the audit trail's source address."""
+
+    def __init__(self, wsgi_app, networks: tuple) -> None:
+        self.wsgi_app = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1)
+        self.networks = networks
+
+    def __call__(self, environ, start_response):
+        if in_networks(environ.get("REMOTE_ADDR", ""), self.networks):
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
+    trusted = app.extensions["hotline"].settings.trusted_proxies
+    if trusted:
+        app.wsgi_app = FromTrustedProxies(app.wsgi_app, trusted)
     app.session_interface = CookieSessions()
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     # We call csrf.protect() ourselves so the webhook blueprints can be skipped by name.
@@ -56,6 +80,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_load_user)
     app.before_request(_gate)
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(app.extensions["hotline"].settings)
     app.after_request(_protective_headers)
 
 
@@ -66,11 +91,39 @@ PROTECTIVE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# A year; sent only over https (browsers ignore it on http, and a proxy may be testing plain http).
+HSTS = "max-age=31536000"
+# Where the softphone's Twilio Voice SDK connects (signalling over WebSocket, its sounds).
+TWILIO_CONNECT = ("https://*.twilio.com", "wss://*.twilio.com")
+TWILIO_MEDIA = ("https://*.twilio.com", "https://*.twiliocdn.com")
+
+
+def content_security_policy(settings) -> str:
+    """No script but our own files (and the Twilio Voice SDK when the softphone is configured):
+    an injected <script> or onclick= does not run. No inline styles either."""
+    script, connect, media = ["'self'"], ["'self'"], ["'self'"]
+    if not missing_settings(settings):
+        sdk = urlsplit(settings.twilio_voice_sdk_url)
+        if sdk.netloc:
+            script.append(f"{sdk.scheme}://{sdk.netloc}")
+        connect += TWILIO_CONNECT
+        media += TWILIO_MEDIA
+    return "; ".join((
+        "default-src 'self'", f"script-src {' '.join(script)}", "style-src 'self'", "img-src 'self' data:",
+        f"connect-src {' '.join(connect)}", f"media-src {' '.join(media)}", "object-src 'none'",
+        "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"))
 
 
 def _protective_headers(response):
     for name, value in PROTECTIVE_HEADERS.items():
         response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if g.get("user") is not None and request.endpoint != "static":
+        # Nearly every console page and fragment shows customer names, numbers or addresses:
+        # none of it may stay in the browser's cache or a shared proxy after the shift.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -79,21 +132,20 @@ def _load_user() -> None:
     g.actor = None
     if request.blueprint in WEBHOOK_BLUEPRINTS or request.endpoint == "static":
         return
-    uid, epoch = session.get("uid"), session.get("epoch")
-    if uid is None:
+    token = session.get("sid")
+    if token is None:
         return
     s = db()
     # A short transaction of its own: on SQLite every transaction takes the write lock, and
     # the view opens its own.
     with s.begin():
-        user = accounts.session_user(s, uid, epoch)
-        if user is None:
-            session.pop("uid", None)
-            session.pop("epoch", None)
+        found = console_sessions.user_of(s, token)
+        if found is None:
+            session.pop("sid", None)
             g.session_ended = True
             return
-        g.user = user
-        g.actor = Actor.from_user(user)
+        g.user = found[0]
+        g.actor = Actor.from_user(g.user, request.remote_addr or "")
 
 
 def _gate():
@@ -106,24 +158,27 @@ def _gate():
             return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
         flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    from flask import current_app
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None
 
 
-def login_user(user: User) -> None:
-    """Start a fresh session for `user` (the old one, and anything in it but the language, is dropped)."""
+def login_user(s, user: User) -> None:
+    """Start a fresh session for `user` in the transaction of `s` (the old cookie, and anything
+    in it but the language, is dropped)."""
+    token = console_sessions.start(s, user, request.remote_addr or "", request.user_agent.string)
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
-    session["epoch"] = user.session_epoch
+    session["sid"] = token
     if lang:
         session["lang"] = lang
 
 
-def logout_user() -> None:
+def logout_user(s) -> None:
+    """End this browser's session in the transaction of `s` (a copied cookie stops working) and
+    forget it in the cookie."""
+    console_sessions.logout(s, g.actor, session.get("sid"))
     lang = session.get("lang")
     session.clear()
     if lang:

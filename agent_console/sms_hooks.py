@@ -28,11 +28,12 @@ from sms.inbound import BadPayload, Inbound, from_aliyun, from_tencent, from_twi
 from sms.providers import TWILIO_STATUSES
 
 from .app import db, hotline
-from .webhooks import exactly_once, twilio_signed
+from .webhooks import answer_errors, exactly_once, twilio_signed
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sms_hooks", __name__)
+answer_errors(bp, twiml=False)
 MAX_BATCH = 500      # Aliyun pushes a few dozen at most; more is not a real push
 
 
@@ -47,8 +48,7 @@ def twilio_sms():
     try:
         msg = from_twilio(request.form)
     except BadPayload as exc:
-        log.warning("twilio sms: %s", exc)
-        abort(400)
+        abort(400, f"not a Twilio message: {exc}")
     return exactly_once(db(), "twilio-sms", msg.sid,
                         lambda s: twiml(conversation.receive(s, msg, inline=True)))
 

@@ -23,16 +23,18 @@ from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from ivr import twilio_agents
 from ivr.twilio import Links, TwilioVoice
 from tickets.agents import CALL_TAKING_ROLES
+from tickets.inputs import whole_number
 
 from .app import db, hotline
 from .i18n import STRINGS, t
 from .security import current_user, role_required
-from .webhooks import exactly_once, twilio_signed
+from .webhooks import answer_errors, exactly_once, twilio_signed
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("softphone", __name__, url_prefix="/workspace/softphone")
 hooks = Blueprint("agent_hooks", __name__)
+answer_errors(hooks, twiml=True)
 
 PROVIDER = "twilio-client"
 _VOICE = "ivr.twilio"     # the TwilioVoice voice_hooks installs (prompt files, call states)
@@ -144,7 +146,7 @@ def dialed():
 
 
 def _agent_id() -> int:
-    agent_id = request.args.get("agent", type=int)
+    agent_id = whole_number(request.args.get("agent"), "agent (a user id from our own TwiML)", minimum=1)
     if agent_id is None:
         abort(400, "agent must be a user id from our own TwiML")
     return agent_id

@@ -14,11 +14,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 
 from ivr.twilio import Links, TwilioVoice, event_from
+from tickets.inputs import whole_number
 
 from .app import db
-from .webhooks import exactly_once, twilio_signed
+from .webhooks import answer_errors, exactly_once, twilio_signed
 
 bp = Blueprint("voice_hooks", __name__)
+answer_errors(bp, twiml=True)
 
 PROVIDER = "twilio-voice"
 _VOICE = "ivr.twilio"
@@ -64,8 +66,8 @@ def incoming():
 def step():
     """The caller's answer to a gather or record (or its absence): one step of the menu."""
     sid = _call_sid()
-    number = request.args.get("step", type=int)
-    if number is None or number < 1:
+    number = whole_number(request.args.get("step"), "step (a step number from our own TwiML)", minimum=1)
+    if number is None:
         abort(400, "step must be a step number from our own TwiML")
     token = request.args.get("t", "")
     event = event_from(request.args.get("event"), request.form)

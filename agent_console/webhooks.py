@@ -4,6 +4,8 @@
 URL Twilio used (PUBLIC_BASE_URL + path behind a proxy). `exactly_once` stores the response of a
 webhook under its provider id (MessageSid, CallSid + step...) in the same transaction as the work,
 so a replay gets the same answer and creates nothing twice, and the 200 leaves after the commit.
+`answer_errors` makes a webhook blueprint's errors (bad input, refusals, a crash) TwiML or plain
+text: never the console's HTML page, which carries a CSRF token and is for people.
 """
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ import hmac
 import logging
 from typing import Callable
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import HTTPException
 
+from ivr.twilio import TWIML_TYPE, document, element
+from tickets.errors import HotlineError
 from tickets.models import WebhookReceipt, utcnow
 
 from .app import hotline
+from .pages import status_of
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +84,27 @@ def _refused() -> Response:
                     mimetype="text/plain")
 
 
+def answer_errors(bp: Blueprint, twiml: bool) -> None:
+    """Answer the errors of `bp`'s views as TwiML (Twilio Voice hangs up; the message is in a
+    comment its debugger shows) when `twiml`, else as plain text, with their status."""
+    def answer(message: str, code: int) -> Response:
+        log.warning("webhook %s %s answered %s: %s", request.method, request.path, code, message)
+        if twiml:
+            comment = f"<!-- {code}: {message.replace('--', '- -')} -->"
+            return Response(document(comment + element("Hangup")), status=code, content_type=TWIML_TYPE)
+        return Response(f"{message}\n", status=code, content_type="text/plain; charset=utf-8")
+
+    @bp.errorhandler(HotlineError)
+    def _refused(exc: HotlineError):
+        return answer(str(exc), status_of(exc))
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return answer(exc.description or exc.name, exc.code or 500)
+
+
 def exactly_once(session: Session, provider: str, key: str,
-                 work: Callable[[Session], tuple[str, str] | str], content_type: str = "text/xml") -> Response:
+                 work: Callable[[Session], tuple[str, str] | str], content_type: str = TWIML_TYPE) -> Response:
     """Run `work(session)` once per (provider, key) and answer with its body; replays get the stored body.
 
     `work` runs inside the transaction that also stores the receipt: both commit or neither does.

@@ -10,7 +10,6 @@ per call, with its uniqueid.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import selectors
 import socket
@@ -19,6 +18,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
+
+from tickets.config import in_networks as peer_allowed, parse_networks
 
 from .channel import AgiChannel, ChannelHungUp
 from .environment import read_environment
@@ -48,23 +49,9 @@ class SocketWriter:
         """Nothing is buffered."""
 
 
-def parse_allow(entries: Iterable[str], variable: str = "FASTAGI_ALLOW") -> tuple:
-    """Addresses or CIDR networks -> ip_network objects; a bad entry names the variable."""
-    nets = []
-    for entry in entries:
-        try:
-            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"{variable}: {entry!r} is not an address or a network, "
-                             "e.g. 127.0.0.1,10.0.0.0/24") from None
-    return tuple(nets)
-
-
-def peer_allowed(address: str, allow: tuple) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == net.version and ip in net for net in allow)
+def parse_allow(entries: Iterable[str]) -> tuple:
+    """FASTAGI_ALLOW's addresses or CIDR networks -> ip_network objects; a bad entry names the variable."""
+    return parse_networks(entries, "FASTAGI_ALLOW")
 
 
 class FastAgiServer:

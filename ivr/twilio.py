@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from tickets import calls
 from tickets.bus import publish_after_commit
 from tickets.context import Hotline
+from tickets.errors import ValidationError
+from tickets.inputs import whole_number
 
 from . import hours, phrases, prompts
 from .callstate import CallStates, call_states
@@ -110,6 +112,9 @@ class PromptFiles:
 # tests/twilio/test_twiml_library.py holds these documents equal to what twilio's VoiceResponse writes.
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+# The Content-Type of every TwiML answer: text/xml without a charset means US-ASCII to a strict
+# reader (RFC 7303), and the prompts are Chinese.
+TWIML_TYPE = "text/xml; charset=utf-8"
 
 
 def escape(text: str) -> str:
@@ -199,8 +204,9 @@ def event_from(query_event: str | None, form: Mapping[str, str]) -> dict[str, An
         return {"type": "timeout"}
     if form.get("RecordingUrl"):
         try:
-            duration_ms = max(0, int(float(form.get("RecordingDuration") or 0) * 1000))
-        except ValueError:
+            duration_ms = 1000 * whole_number(form.get("RecordingDuration"), "RecordingDuration", default=0)
+        except ValidationError as exc:
+            log.warning("twilio: %s", exc)
             duration_ms = 0     # the engine asks again for a recording of no known length
         return {"type": "recorded", "file": form["RecordingUrl"], "duration_ms": duration_ms}
     keys = (form.get("Digits") or "").strip()
@@ -250,8 +256,7 @@ class TwilioVoice:
             log.warning("twilio call %s: queue result %r for a call we have no record of", call_sid, result)
         else:
             call.queue_result = QUEUE_RESULTS.get(result, result[:16])
-            if queue_seconds.isdigit():
-                call.hold_seconds = int(queue_seconds)
+            call.hold_seconds = whole_number(queue_seconds, "QueueTime", default=call.hold_seconds)
             summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue or QUEUE,
                        "hold_seconds": call.hold_seconds}
             if call.queue_result == "abandoned":

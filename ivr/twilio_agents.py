@@ -39,6 +39,7 @@ from tickets import agents, calls
 from tickets.agents import CALL_TAKING_ROLES
 from tickets.bus import publish_after_commit
 from tickets.config import ConfigError, Settings
+from tickets.inputs import whole_number
 from tickets.models import AgentEvent, Call, User
 
 from . import phrases
@@ -130,9 +131,7 @@ def connect(session: Session, voice: TwilioVoice, params: Mapping[str, str], age
     call.agent_user_id = agent.id
     call.agent_member = client_name(agent)
     call.queue_result = "answered"
-    seconds = params.get("QueueTime", "")
-    if seconds.isdigit():
-        call.hold_seconds = int(seconds)
+    call.hold_seconds = whole_number(params.get("QueueTime"), "QueueTime", default=call.hold_seconds)
     summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue, "member": call.agent_member,
                "hold_seconds": call.hold_seconds}
     agents.call_taken(session, agent, call)
@@ -162,8 +161,7 @@ def dialed(session: Session, params: Mapping[str, str], agent: User) -> str:
         log.info("twilio agent call %s of %s: dial ended (%s) without a caller", agent_call_sid, agent.username,
                  status or "no status")
         return HANGUP
-    seconds = params.get("DialCallDuration", "")
-    call.talk_seconds = int(seconds) if seconds.isdigit() else 0
+    call.talk_seconds = whole_number(params.get("DialCallDuration"), "DialCallDuration", default=0)
     if status in BRIDGED:
         calls.finish_call(session, call, "agent")
     summary = {"call_id": call.id, "external_id": call.external_id, "queue": call.queue, "member": call.agent_member,

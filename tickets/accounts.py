@@ -1,32 +1,25 @@
-"""Console accounts: log-in with throttling, log-out everywhere, and managing users.
+"""Console accounts: log-in (throttled by tickets.throttle), log-out everywhere, and managing users.
 
-A failed log-in is kept in `login_attempts`. Five failures within 15 minutes for one user
-name lock that name for 15 minutes after the last failure; twenty from one address lock the
-address (higher, because a call center's agents share one office address behind NAT);
-attempts made while locked are refused without checking the password and are not counted,
-so the lock ends on time for the real user. A session is valid only while it carries the
-user's current `session_epoch`: "log out everywhere", a password reset and deactivation bump it.
+Every checked log-in is kept in `login_attempts` (the throttle counts them) and in the audit
+trail with its source address, refused ones too. A user's console sessions
+(tickets.console_sessions) end when they log out everywhere, when their password, role or
+franchisee changes and when they are deactivated.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, console_sessions, throttle
 from .actors import Actor
 from .context import hotline_of
 from .errors import HotlineError, NotFound, ValidationError
 from .models import ROLES, Franchisee, LoginAttempt, User, UserDistrict
 from .passwords import hash_password, verify_password
 
-FAILURE_LIMIT = 5               # per user name
-ADDRESS_FAILURE_LIMIT = 20      # per remote address
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user name is unknown, so a wrong name costs the same time as a
 # wrong password and the response time does not tell which names exist.
@@ -42,44 +35,6 @@ class LoginRefused(HotlineError):
         self.until = until
 
 
-@dataclass(frozen=True)
-class Lock:
-    until: datetime
-    by: str          # "username" or "address"
-
-
-def _failures(session: Session, since: datetime, limit: int, *, username: str | None = None,
-              remote_addr: str | None = None) -> list[datetime]:
-    q = select(LoginAttempt.at).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    if username is not None:
-        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True)))
-        q = q.where(LoginAttempt.username == username)
-        if last_ok is not None:
-            # A successful log-in by the real user starts their count again.
-            q = q.where(LoginAttempt.at > last_ok)
-    if remote_addr is not None:
-        q = q.where(LoginAttempt.remote_addr == remote_addr)
-    return list(session.scalars(q.order_by(LoginAttempt.at.desc()).limit(limit)))
-
-
-def lock_for(session: Session, username: str, remote_addr: str) -> Lock | None:
-    """The lock in force for this user name or address now, if any."""
-    now = hotline_of(session).now()
-    since = now - FAILURE_WINDOW - LOCKOUT
-    for by, limit, kw in (("username", FAILURE_LIMIT, {"username": username}),
-                          ("address", ADDRESS_FAILURE_LIMIT, {"remote_addr": remote_addr})):
-        if by == "address" and not remote_addr:
-            continue
-        recent = _failures(session, since, limit, **kw)
-        # Locked when the last `limit` failures fit in one window and the last is recent.
-        if len(recent) >= limit and recent[0] - recent[-1] <= FAILURE_WINDOW:
-            until = recent[0] + LOCKOUT
-            if until > now:
-                return Lock(until, by)
-    return None
-
-
 def authenticate(session: Session, username: str, password: str, remote_addr: str = "") -> User:
     """The user for these credentials, or LoginRefused.
 
@@ -89,35 +44,36 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     hl = hotline_of(session)
     now = hl.now()
     username = (username or "").strip()[:64]
-    lock = lock_for(session, username, remote_addr)
+    remote_addr = (remote_addr or "")[:64]
+    lock = throttle.lock_for(session, username, remote_addr, now)
     if lock is not None:
-        raise LoginRefused(f"too many failed log-ins for this {lock.by}; try again after "
-                           f"{lock.until.isoformat(timespec='minutes')} UTC or ask an admin to reset the password",
+        # Not checked, not counted, not audited: a flood of these must not grow the delay or
+        # push the real entries off the audit page.
+        raise LoginRefused(f"too many failed log-ins ({lock.by}); try again after "
+                           f"{lock.until.isoformat(timespec='seconds')} UTC or ask an admin to reset the password",
                            reason="locked", until=lock.until)
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "") and user is not None
     if ok and user.is_demo and not hl.settings.demo:
         ok = False     # demo accounts (password `demo`) only work in demo mode
-    session.add(LoginAttempt(username=username, remote_addr=remote_addr[:64], success=ok, at=now))
+    session.add(LoginAttempt(username=username, remote_addr=remote_addr, success=ok, at=now))
     if not ok:
+        visitor = Actor(role="visitor", label=username, remote_addr=remote_addr)
+        audit.record(session, visitor, "login.failed", "user", user.id if user else "", {"username": username})
         raise LoginRefused("wrong user name or password", reason="invalid")
+    actor = Actor.from_user(user, remote_addr)
     if not user.active:
+        audit.record(session, actor, "login.inactive", "user", user.id, {"username": username})
         raise LoginRefused(f"the account {username} is deactivated; ask an admin", reason="inactive")
-    return user
-
-
-def session_user(session: Session, user_id: int, epoch: int) -> User | None:
-    """The user behind a console session, or None when the session is no longer valid."""
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.session_epoch != epoch:
-        return None
+    audit.record(session, actor, "login", "user", user.id, {"username": username})
     return user
 
 
 def logout_everywhere(session: Session, user: User, actor: Actor) -> None:
     """End every session of `user` (each browser, each device)."""
-    user.session_epoch += 1
-    audit.record(session, actor, "user.logout_everywhere", "user", user.id, {"username": user.username})
+    ended = console_sessions.end_all(session, user, "everywhere")
+    audit.record(session, actor, "user.logout_everywhere", "user", user.id,
+                 {"username": user.username, "sessions_ended": ended})
 
 
 # ---------------------------------------------------------------- managing users
@@ -177,7 +133,7 @@ def update_user(session: Session, actor: Actor, user: User, *, role: str, displa
     ids = _set_districts(user, district_ids)
     if before["role"] != role or before["franchisee_id"] != fr:
         # What the open sessions were allowed to do has changed: make them log in again.
-        user.session_epoch += 1
+        console_sessions.end_all(session, user, "role")
     audit.record(session, actor, "user.update", "user", user.id,
                  {"before": before, "after": {"role": role, "franchisee_id": fr, "district_ids": ids}})
     return user
@@ -188,7 +144,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> User
         raise ValidationError("you cannot deactivate your own account; ask another admin")
     user.active = active
     if not active:
-        user.session_epoch += 1
+        console_sessions.end_all(session, user, "deactivated")
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
                  {"username": user.username})
     return user
@@ -197,7 +153,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> User
 def reset_password(session: Session, actor: Actor, user: User, password: str) -> User:
     """Set a new password; every session of the user ends. The password is never audited."""
     user.password_hash = hash_password(check_password(password))
-    user.session_epoch += 1
+    console_sessions.end_all(session, user, "password")
     audit.record(session, actor, "user.reset_password", "user", user.id, {"username": user.username})
     return user
 

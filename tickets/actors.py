@@ -12,12 +12,13 @@ class Actor:
     label: str = ""
     franchisee_id: Optional[int] = None        # for role franchisee
     district_ids: frozenset[int] = field(default_factory=frozenset)  # for role district_manager
+    remote_addr: str = ""                      # where a console user acts from (the audit trail keeps it)
 
     @classmethod
-    def from_user(cls, user) -> "Actor":
+    def from_user(cls, user, remote_addr: str = "") -> "Actor":
         return cls(role=user.role, user_id=user.id, label=user.username,
                    franchisee_id=user.franchisee_id,
-                   district_ids=frozenset(d.district_id for d in user.districts))
+                   district_ids=frozenset(d.district_id for d in user.districts), remote_addr=remote_addr)
 
 
 SYSTEM = Actor(role="system", label="system")

@@ -5,6 +5,7 @@ Each variable has a safe default for a one-machine demo; a bad value raises
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
@@ -37,6 +38,10 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "FASTAGI_BIND": ("127.0.0.1:4573", "0.0.0.0:4573", "Address the FastAGI server listens on."),
     "FASTAGI_ALLOW": ("127.0.0.1,::1", "127.0.0.1,10.0.0.0/24", "Peers (addresses or CIDR networks) allowed to open FastAGI sessions."),
     "FASTAGI_MAX_CALLS": ("200", "500", "Concurrent FastAGI calls served; callers beyond it are refused so Asterisk falls back to the queue."),
+    "TRUSTED_PROXIES": ("", "127.0.0.1,10.0.0.0/24",
+                        "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are "
+                        "believed: the client address (log-in throttling, the audit trail) and https (HSTS) come from "
+                        "them. Empty: the peer's own address, and forwarded headers are ignored."),
     "AMI_URL": ("", "ami://hotline:secret@127.0.0.1:5038", "Asterisk Manager Interface to listen to for queue events (screen-pop). Empty: not started."),
     "PUBLIC_BASE_URL": ("", "https://hotline.example.cn",
                         "The URL Twilio calls, when the app sits behind a proxy; used to check X-Twilio-Signature."),
@@ -109,6 +114,29 @@ def _fixed_now(value: str) -> datetime | None:
     return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
 
 
+def parse_networks(entries, variable: str) -> tuple:
+    """Addresses or CIDR networks -> ip_network objects; a bad entry names the variable."""
+    nets = []
+    for entry in entries:
+        try:
+            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{variable}: {entry!r} is not an address or a network, "
+                              f"e.g. {VARIABLES[variable][1]}") from None
+    return tuple(nets)
+
+
+def in_networks(address: str, networks: tuple) -> bool:
+    """Whether `address` (IPv4, IPv6, IPv4-mapped IPv6, with or without a zone) is in one of `networks`."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
 def _hostport(name: str, value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
@@ -152,6 +180,7 @@ class Settings:
     twilio_voice_sdk_url: str = ""
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
+    trusted_proxies: tuple = ()       # ip_network objects
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -206,4 +235,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
+        trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
     )

@@ -182,7 +182,6 @@ class User(Base):
     presence: Mapped[str] = mapped_column(String(12), default="away")  # available, busy, away
     presence_since: Mapped[Optional[datetime]] = mapped_column(DateTime)   # when `presence` last changed
     extension: Mapped[str] = mapped_column(String(32), default="")     # PJSIP endpoint or Twilio client name
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)     # bumped by "log out everywhere"
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     franchisee: Mapped[Optional[Franchisee]] = relationship()
     districts: Mapped[list["UserDistrict"]] = relationship(cascade="all, delete-orphan")
@@ -193,6 +192,23 @@ class UserDistrict(Base):
     __tablename__ = "user_districts"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ConsoleSession(Base):
+    """One console log-in (one browser), looked up on every request: ending it ends that
+    browser's access at once, whatever cookie it still holds."""
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the random token in the cookie: a leaked table does not give working cookies.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    ended_reason: Mapped[str] = mapped_column(String(24), default="")   # logout, admin, password, role...
 
 
 class LoginAttempt(Base):
@@ -451,6 +467,7 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(32), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")    # where the actor was; empty for jobs
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 

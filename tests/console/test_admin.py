@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.console.conftest import Console, text
 from tickets.dispatch import resolve_district
-from tickets.models import AuditLog, District, Franchisee, Notice, Service, User, Worker
+from tickets.models import AuditLog, ConsoleSession, District, Franchisee, Notice, Service, User, Worker
 
 
 def _audit(hl, action: str) -> AuditLog:
@@ -150,6 +150,31 @@ def test_a_reset_password_replaces_the_old_one_and_is_not_written_to_the_audit(l
     assert "brand-new-secret" not in str(_audit(hl, "user.reset_password").data)
 
 
+def test_an_admin_sees_a_users_sessions_and_ends_one_of_them(login, hl, app):
+    desk, laptop = login("agent2", "10.0.0.5"), login("agent2", "10.0.0.6")
+    admin = login("admin")
+    uid = _user_id(hl, "agent2")
+    page = text(admin.get(f"/admin/users/{uid}"))
+    assert "10.0.0.5" in page and "10.0.0.6" in page
+    with hl.session() as s:
+        laptop_session = s.scalar(select(ConsoleSession.id).where(ConsoleSession.user_id == uid,
+                                                                  ConsoleSession.remote_addr == "10.0.0.6"))
+    resp = admin.post(f"/admin/users/{uid}/sessions/{laptop_session}/end")
+    assert resp.status_code == 302
+    assert laptop.get("/orders/").status_code == 302     # sent to the log-in page
+    assert desk.get("/orders/").status_code == 200
+    assert _audit(hl, "session.end").data["remote_addr"] == "10.0.0.6"
+
+
+def test_ending_a_session_of_another_user_is_refused(login, hl):
+    login("agent1")
+    with hl.session() as s:
+        other = s.scalar(select(ConsoleSession.id).join(User).where(User.username == "agent1"))
+    resp = login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/sessions/{other}/end")
+    assert resp.status_code == 404
+    assert "reload the page and choose again" in text(resp)
+
+
 def test_an_admin_cannot_deactivate_themself(login, hl):
     resp = login("admin").post(f"/admin/users/{_user_id(hl, 'admin')}/account", {"action": "deactivate"})
     assert resp.status_code == 400
@@ -204,3 +229,23 @@ def test_a_calendar_day_with_a_wrong_kind_is_refused_with_the_choices(login, hl)
     resp = login("admin").post("/admin/calendar", {"day": "2027-01-01", "kind": "party", "name": "元旦"})
     assert resp.status_code == 400
     assert "kind must be one of holiday, day_off, workday" in text(resp)
+
+
+def test_the_role_table_page_shows_what_the_server_enforces(login):
+    import re
+    page = text(login("admin").get("/admin/roles"))
+
+    def allowed(row: str) -> set[str]:
+        found = re.search(rf'data-testid="{row}">(.*?)</tr>', page, re.S)
+        assert found, row
+        return set(re.findall(r'data-role="(\w+)">✓<', found.group(1)))
+    assert allowed("area-orders.create") == {"agent", "dispatcher", "admin"}
+    assert "supervisor" not in allowed("move-reschedule") | allowed("move-cancel")
+    assert "supervisor" in allowed("move-recall") & allowed("area-dispatch") & allowed("area-desk")
+
+
+def test_a_supervisor_monitors_and_intervenes_but_does_not_book(login):
+    supervisor = login("supervisor1")
+    assert supervisor.get("/orders/new").status_code == 403
+    assert supervisor.get("/dispatch/").status_code == 200
+    assert supervisor.get("/desk/complaints").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.console.helpers import actor, make_order
-from tickets import accounts, catalog, franchisees, notices, scorecard, search, surveys
+from tickets import accounts, catalog, console_sessions, franchisees, notices, scorecard, search, surveys
 from tickets.actors import SYSTEM
 from tickets.errors import NotFound, ValidationError
 from tickets.models import Franchisee, User
@@ -92,13 +92,27 @@ def test_a_notice_needs_a_title(hl):
             notices.post(s, SYSTEM, "  ", "body")
 
 
-def test_log_out_everywhere_invalidates_every_session_epoch(hl):
+def test_log_out_everywhere_ends_every_session_of_the_user_only(hl):
     with hl.session() as s, s.begin():
         user = s.scalar(select(User).where(User.username == "agent1"))
-        epoch = user.session_epoch
+        other = s.scalar(select(User).where(User.username == "agent2"))
+        desk, phone = console_sessions.start(s, user), console_sessions.start(s, user)
+        elsewhere = console_sessions.start(s, other)
         accounts.logout_everywhere(s, user, actor(s, "agent1"))
-        assert accounts.session_user(s, user.id, epoch) is None
-        assert accounts.session_user(s, user.id, epoch + 1) is user
+        assert console_sessions.user_of(s, desk) is None
+        assert console_sessions.user_of(s, phone) is None
+        assert console_sessions.user_of(s, elsewhere)[0] is other
+
+
+def test_a_session_ends_after_one_shift(hl, clock):
+    with hl.session() as s, s.begin():
+        token = console_sessions.start(s, s.scalar(select(User).where(User.username == "agent1")))
+    clock.advance(hours=11, minutes=59)
+    with hl.session() as s, s.begin():
+        assert console_sessions.user_of(s, token) is not None
+    clock.advance(minutes=1)
+    with hl.session() as s, s.begin():
+        assert console_sessions.user_of(s, token) is None
 
 
 def test_search_and_scorecard_run_on_sqlite_and_postgresql(hl):

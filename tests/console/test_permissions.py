@@ -18,9 +18,9 @@ from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
 from tests.core.helpers import EARLY
-from tickets import catalog, complaints, holidays
+from tickets import catalog, complaints, console_sessions, holidays
 from tickets.actors import SYSTEM
-from tickets.models import District, Franchisee, User
+from tickets.models import ConsoleSession, District, Franchisee, User
 
 USERS = {"agent": "agent1", "dispatcher": "dispatcher1", "district_manager": "manager1", "callback": "callback1",
          "supervisor": "supervisor1", "admin": "admin", "franchisee": "franchisee1", "other_franchisee": "franchisee2"}
@@ -39,7 +39,7 @@ STAFF = ("agent", "dispatcher", "district_manager", "callback", "supervisor", "a
 PAGES: dict[str, dict[str, int]] = {
     "/orders/": only(*ROLES),
     "/orders/{order}": {**only(*ROLES), "other_franchisee": 404},
-    "/orders/new": only("agent", "dispatcher", "supervisor", "admin"),
+    "/orders/new": only("agent", "dispatcher", "admin"),
     "/dispatch/": only("dispatcher", "district_manager", "supervisor", "admin"),
     "/portal/": only("franchisee", "other_franchisee"),
     "/portal/figures": only("franchisee", "other_franchisee"),
@@ -57,6 +57,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/admin/users/1": only("admin"),
     "/admin/notices": only("admin"),
     "/admin/calendar": only("admin"),
+    "/admin/roles": only("admin"),
 }
 
 
@@ -78,9 +79,9 @@ ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
     "start": ("assigned", {"action": "start", "reason": EARLY}, may("franchisee", "admin")),
     "complete": ("in_service", {"action": "complete", "final_price": "120.00"}, may("franchisee", "admin")),
     "reschedule": ("dispatched", {"action": "reschedule", "when": "2026-12-02T09:00", "confirmed": "1"},
-                   may("agent", "dispatcher", "district_manager", "supervisor", "admin")),
+                   may("agent", "dispatcher", "district_manager", "admin")),
     "cancel": ("dispatched", {"action": "cancel", "reason": "plans changed", "confirmed": "1"},
-               may("agent", "dispatcher", "district_manager", "supervisor", "admin")),
+               may("agent", "dispatcher", "district_manager", "admin")),
     "rework": ("completed", {"action": "rework", "reason": "the kitchen was missed"},
                may("dispatcher", "callback", "supervisor", "admin")),
     "note": ("dispatched", {"action": "note", "text": "customer prefers mornings"},
@@ -91,7 +92,7 @@ ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
 OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
     "create order": ("/orders/new", None, {"phone": "13900139000", "service": "BJ", "when": "2026-11-30T09:00",
                                            "dispatch_now": "1"},
-                     may("agent", "dispatcher", "supervisor", "admin", hidden_from=())),
+                     may("agent", "dispatcher", "admin", hidden_from=())),
     "set district": ("/orders/{order}/district", "new", {"district_id": "{district}"},
                      may("agent", "dispatcher", "supervisor", "admin",
                          hidden_from=("district_manager", "franchisee", "other_franchisee"))),
@@ -136,6 +137,8 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
     "deactivate user": ("/admin/users/{agent2}/account", None, {"action": "deactivate"}, may("admin", hidden_from=())),
     "log a user out everywhere": ("/admin/users/{agent2}/account", None, {"action": "logout_everywhere"},
                                   may("admin", hidden_from=())),
+    "end one session of a user": ("/admin/users/{agent2}/sessions/{agent2_session}/end", None, {},
+                                  may("admin", hidden_from=())),
 }
 
 
@@ -160,6 +163,10 @@ def world(tmp_path_factory):
                "district": s.scalar(select(District.id).where(District.name_zh == "天山区")),
                "other_fr": franchisee_id(s, "米东县域便民服务"), "other_worker": worker_id(s, "陈静"),
                "agent2": s.scalar(select(User.id).where(User.username == "agent2"))}
+    with hl.session() as s, s.begin():
+        console_sessions.start(s, s.get(User, ids["agent2"]))
+        s.flush()
+        ids["agent2_session"] = s.scalar(select(ConsoleSession.id).where(ConsoleSession.user_id == ids["agent2"]))
     yield hl, as_role, ids
     hl.close()
 

@@ -48,8 +48,9 @@ EXPECTED_ROLES = {
     "start": {"franchisee", "admin"},
     "complete": {"franchisee", "admin"},
     "close": {"callback", "supervisor", "admin", "customer", "system"},
-    "reschedule": STAFF - {"callback"} | {"customer"},
-    "cancel": STAFF - {"callback"} | {"customer"},
+    # Booking and changing a booking is agents' work: a supervisor monitors and intervenes.
+    "reschedule": STAFF - {"callback", "supervisor"} | {"customer"},
+    "cancel": STAFF - {"callback", "supervisor"} | {"customer"},
     "rework": {"callback", "supervisor", "admin", "dispatcher"},
     "note": STAFF | {"franchisee", "system"},
 }

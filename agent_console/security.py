@@ -16,7 +16,6 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -41,16 +40,6 @@ WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks", "agent_hooks"})
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_language", "static"})
 
 
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the cookie's signer for a request that
-    brings no cookie (every provider webhook; about 40 µs each): an empty session has nothing to check."""
-
-    def open_session(self, app: Flask, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
-
-
 class FromTrustedProxies:
     """Werkzeug's ProxyFix (client address and scheme from X-Forwarded-For/-Proto), applied only to
     requests whose peer is one of TRUSTED_PROXIES: anyone else could name any address in that
@@ -71,7 +60,6 @@ def init_app(app: Flask) -> None:
     trusted = app.extensions["hotline"].settings.trusted_proxies
     if trusted:
         app.wsgi_app = FromTrustedProxies(app.wsgi_app, trusted)
-    app.session_interface = CookieSessions()
     app.config.setdefault("WTF_CSRF_ENABLED", True)
     # We call csrf.protect() ourselves so the webhook blueprints can be skipped by name.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

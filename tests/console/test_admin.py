@@ -112,7 +112,8 @@ def test_a_franchisee_that_is_not_a_number_is_refused_with_what_was_sent(login):
     resp = login("admin").post("/admin/users", {"username": "fr9", "role": "franchisee", "password": "a-long-password",
                                                 "franchisee_id": "天山"})
     assert resp.status_code == 400
-    assert "franchisee must be a whole number; got &#39;天山&#39;" in text(resp)
+    assert "franchisee must be a whole number" in text(resp)
+    assert "got &#39;天山&#39;" in text(resp)
 
 
 def test_a_district_manager_gets_the_ticked_districts(login, hl):

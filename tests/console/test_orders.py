@@ -135,7 +135,8 @@ def test_a_quantity_that_is_not_a_number_keeps_the_form_and_says_so(login):
     resp = login("agent1").post("/orders/new", {"phone": "13800138000", "name": "钱女士", "service": "BJ",
                                                 "when": "2026-11-30T09:00", "quantity": "two"})
     assert resp.status_code == 400
-    assert "quantity must be a whole number; got &#39;two&#39;" in text(resp)
+    assert "quantity must be a whole number" in text(resp)
+    assert "got &#39;two&#39;" in text(resp)
     assert 'value="钱女士"' in text(resp)
     assert 'value="two"' in text(resp)
 

@@ -1,13 +1,14 @@
 """Opt-out (TD/退订/STOP) and opt-in (START/订阅): kept per number and honoured by every send."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
 from tickets.models import SmsOptOut
 from tickets.transactions import transaction_info
 
+_OPTED_OUT = select(SmsOptOut.opted_out).where(SmsOptOut.phone == bindparam("phone"))
 _SEEN = "sms.optout.seen"      # phone -> opted out, as read or written in this transaction
 
 
@@ -18,7 +19,7 @@ def is_opted_out(session: Session, phone: str) -> bool:
     """
     seen = transaction_info(session).setdefault(_SEEN, {})
     if phone not in seen:
-        seen[phone] = bool(session.scalar(select(SmsOptOut.opted_out).where(SmsOptOut.phone == phone)))
+        seen[phone] = bool(session.scalar(_OPTED_OUT, {"phone": phone}))
     return seen[phone]
 
 

@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tickets.context import Hotline, hotline_of
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=1)     # transient failures are retried for this long
 BATCH = 100
+_BY_DEDUPE_KEY = select(SmsMessage).where(SmsMessage.dedupe_key == bindparam("key"))
 # A status only moves forward: a late "sent" callback never undoes "delivered".
 STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
 _SENDER = "sms.sender"
@@ -48,7 +49,7 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     """
     if dedupe_key:
         # Autoflush writes this transaction's own pending rows first, so they are found too.
-        existing = session.scalar(select(SmsMessage).where(SmsMessage.dedupe_key == dedupe_key))
+        existing = session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key})
         if existing is not None:
             return existing
     hl = hotline_of(session)

@@ -9,8 +9,8 @@ A call's row is written from two sides at once: the voice menu (its path, its ou
 queue events (AMI, Twilio: the agent, the times). `update_call` and `finish_call` are single
 UPDATE statements whose new values are computed by the database from the row as it is then
 (the first final outcome wins), so neither side can overwrite what the other just wrote; an
-object of the row in the session is refreshed with what they wrote (SQLAlchemy's ORM-enabled
-UPDATE). `offer_call` reads and writes the agent columns under a row lock.
+object of the row in the session has those columns expired, so it reads what they wrote.
+`offer_call` reads and writes the agent columns under a row lock.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from .bus import publish_after_commit
 from .context import hotline_of
@@ -47,6 +48,7 @@ class OpenedCall:
     district_id: int | None = None
 
 
+_BY_EXTERNAL_ID = select(Call).where(Call.external_id == bindparam("external_id"))
 # Customer.default_address in SQL: the first address marked default, else the first one.
 _DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)
                     .order_by(Address.is_default.desc(), Address.id).limit(1).correlate(Customer).scalar_subquery())
@@ -78,28 +80,37 @@ def start_call(session: Session, external_id: str, transport: str, caller_raw: s
 
 
 def get_call(session: Session, external_id: str) -> Call | None:
-    return session.scalar(select(Call).where(Call.external_id == external_id))
+    return session.scalar(_BY_EXTERNAL_ID, {"external_id": external_id})
+
+
+_CALLS = Call.__table__
 
 
 # The first final outcome wins, except that a call that reached the queue (`agent`) takes the
 # outcome it ends with unless that is only the hang-up; the first abandon point and end time stay.
-def _finish_values(outcome: str, abandoned_at: str, ended_at) -> dict:
+def _finish_values(outcome: str, abandoned_at: str, ended_at) -> dict[str, Any]:
+    c = _CALLS.c
     over_agent = outcome not in _AFTER_AGENT
     return {
-        Call.outcome: case((or_(func.coalesce(Call.outcome, "") == "",
-                                and_(Call.outcome == "agent", bindparam("over_agent", over_agent, type_=Boolean))),
-                            bindparam("new_outcome", outcome)), else_=Call.outcome),
-        Call.abandoned_at: func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at", abandoned_at)),
-        Call.ended_at: func.coalesce(Call.ended_at, bindparam("new_ended_at", ended_at)),
+        "outcome": case((or_(func.coalesce(c.outcome, "") == "",
+                             and_(c.outcome == "agent", bindparam("over_agent", over_agent, type_=Boolean))),
+                         bindparam("new_outcome", outcome)), else_=c.outcome),
+        "abandoned_at": func.coalesce(func.nullif(c.abandoned_at, ""), bindparam("new_abandoned_at", abandoned_at)),
+        "ended_at": func.coalesce(c.ended_at, bindparam("new_ended_at", ended_at)),
     }
 
 
-def _write(session: Session, call_id: int, values: dict) -> None:
-    """One UPDATE of the call's row; the session's object of the row, if any, takes the new values."""
-    result = session.execute(update(Call).where(Call.id == call_id).values(values)
-                             .execution_options(synchronize_session="fetch"))
+def _write(session: Session, call_id: int, values: dict[str, Any]) -> None:
+    """One UPDATE of the call's row (columns by name); the session's object of the row, if it
+    has one, reads those columns again."""
+    call = session.identity_map.get(identity_key(Call, call_id))
+    if call is not None and call in session.dirty:
+        session.flush()                 # its own pending changes first, so none is lost
+    result = session.execute(update(_CALLS).where(_CALLS.c.id == call_id).values(values))
     if result.rowcount == 0:
         raise NoResultFound(f"no call {call_id}")
+    if call is not None:
+        session.expire(call, list(values))
 
 
 def update_call(session: Session, call_id: int, **columns: Any) -> None:
@@ -113,8 +124,7 @@ def finish_call(session: Session, call: Call | int, outcome: str, *, abandoned_a
     outcome wins over a later `abandoned`. `call` is the row's object or its id."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-    values = {**{getattr(Call, k): v for k, v in columns.items()},
-              **_finish_values(outcome, abandoned_at, hotline_of(session).now())}
+    values = {**columns, **_finish_values(outcome, abandoned_at, hotline_of(session).now())}
     _write(session, call if isinstance(call, int) else call.id, values)
 
 

@@ -1,15 +1,16 @@
 """Customers: found by any of their numbers, created on first contact."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import Address, Customer, CustomerPhone
 from .phones import ANONYMOUS, normalize
 
 
-def _by_phone(e164: str):
-    return select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == e164)
+# Built once: every call, text and booking looks its customer up.
+_BY_PHONE = select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == bindparam("e164"))
+_WITH_ADDRESSES = _BY_PHONE.options(selectinload(Customer.addresses))
 
 
 def find_by_phone(session: Session, phone: str) -> Customer | None:
@@ -17,13 +18,13 @@ def find_by_phone(session: Session, phone: str) -> Customer | None:
     if not phone or phone == ANONYMOUS:
         return None
     e164 = phone if phone.startswith("+") else normalize(phone)
-    return session.scalar(_by_phone(e164))
+    return session.scalar(_BY_PHONE, {"e164": e164})
 
 
 def get_or_create(session: Session, phone: str, name: str = "") -> Customer:
     """The customer owning `phone`, with their addresses loaded; created when new."""
     e164 = normalize(phone)
-    cust = session.scalar(_by_phone(e164).options(selectinload(Customer.addresses)))
+    cust = session.scalar(_WITH_ADDRESSES, {"e164": e164})
     if cust is None:
         cust = Customer(name=name or "")
         cust.phones.append(CustomerPhone(e164=e164))

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .actors import SYSTEM, Actor
@@ -108,35 +108,40 @@ def _service_day(session: Session, order: WorkOrder) -> tuple[datetime, datetime
     return start, start + timedelta(days=1)
 
 
-def _booked_that_day(franchisee_id, order: WorkOrder, day: tuple[datetime, datetime]):
-    """The franchisee's orders taking a place on the service day, other than `order` (a count)."""
-    return (select(func.count()).select_from(WorkOrder)
-            .where(WorkOrder.franchisee_id == franchisee_id, WorkOrder.id != order.id,
-                   WorkOrder.scheduled_start >= day[0], WorkOrder.scheduled_start < day[1],
-                   WorkOrder.status.in_(CAPACITY_STATES)))
-
-
-def _open_orders(franchisee_id, order: WorkOrder):
-    """The franchisee's open orders other than `order` (a count): its current load."""
-    return (select(func.count()).select_from(WorkOrder)
-            .where(WorkOrder.franchisee_id == franchisee_id, WorkOrder.id != order.id,
-                   WorkOrder.status.in_(LOAD_STATES)))
+# The statements of a dispatch, built once (they run for every booking). Each counts the orders
+# of the franchisee of the enclosing row, other than the order being dispatched (:order_id).
+_BOOKED_THAT_DAY = (select(func.count()).select_from(WorkOrder)
+                    .where(WorkOrder.franchisee_id == Franchisee.id, WorkOrder.id != bindparam("order_id"),
+                           WorkOrder.scheduled_start >= bindparam("day_start"),
+                           WorkOrder.scheduled_start < bindparam("day_end"),
+                           WorkOrder.status.in_(CAPACITY_STATES))
+                    .scalar_subquery())
+_OPEN_ORDERS = (select(func.count()).select_from(WorkOrder)
+                .where(WorkOrder.franchisee_id == Franchisee.id, WorkOrder.id != bindparam("order_id"),
+                       WorkOrder.status.in_(LOAD_STATES))
+                .scalar_subquery())
+# Each franchisee serving the district and the service, with its priority there, its orders on
+# the service day and its open orders (its load).
+_SERVING = (select(Franchisee, FranchiseeDistrict.priority, _BOOKED_THAT_DAY, _OPEN_ORDERS)
+            .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+            .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
+            .where(FranchiseeDistrict.district_id == bindparam("district_id"),
+                   FranchiseeService.service_id == bindparam("service_id")))
+# The franchisees of the district, locked in id order (see the module's text).
+_LOCK_SERVING = (select(Franchisee.id)
+                 .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
+                 .where(FranchiseeDistrict.district_id == bindparam("district_id"))
+                 .order_by(Franchisee.id).with_for_update(of=Franchisee))
 
 
 def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str]:
     """Ranked candidates for `order`, and when there are none, the reason why."""
     if order.district_id is None:
         return [], "no district: the address matched none, an agent must choose one"
-    day = _service_day(session, order)
+    day_start, day_end = _service_day(session, order)
     local_day = to_local(order.scheduled_start, hotline_of(session).tz).date()
-    rows = session.execute(
-        select(Franchisee, FranchiseeDistrict.priority,
-               _booked_that_day(Franchisee.id, order, day).scalar_subquery(),
-               _open_orders(Franchisee.id, order).scalar_subquery())
-        .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
-        .join(FranchiseeService, FranchiseeService.franchisee_id == Franchisee.id)
-        .where(FranchiseeDistrict.district_id == order.district_id,
-               FranchiseeService.service_id == order.service_id)).all()
+    rows = session.execute(_SERVING, {"district_id": order.district_id, "service_id": order.service_id,
+                                      "order_id": order.id, "day_start": day_start, "day_end": day_end}).all()
     if not rows:
         return [], "no franchisee serves this service in this district"
     excluded = excluded_franchisees(session, order)
@@ -162,10 +167,7 @@ def candidates(session: Session, order: WorkOrder) -> tuple[list[Candidate], str
 
 def _lock_serving(session: Session, order: WorkOrder) -> None:
     """Lock the franchisees that could take `order` until the transaction ends (see the module's text)."""
-    session.execute(select(Franchisee.id)
-                    .join(FranchiseeDistrict, FranchiseeDistrict.franchisee_id == Franchisee.id)
-                    .where(FranchiseeDistrict.district_id == order.district_id)
-                    .order_by(Franchisee.id).with_for_update(of=Franchisee))
+    session.execute(_LOCK_SERVING, {"district_id": order.district_id})
 
 
 def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,

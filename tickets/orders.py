@@ -20,7 +20,7 @@ from .numbers import next_number, parse_number
 from .phones import ANONYMOUS, mask, normalize
 from .pricing import check_quantity, quote
 from .timeutil import to_local, to_utc
-from .workflow import OPEN_STATES, record_creation, transition
+from .workflow import EVENT_TIMES, OPEN_STATES, record_creation, transition
 
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
@@ -150,6 +150,12 @@ def amount_due(order: WorkOrder) -> int:
     return order.price_total_fen
 
 
+def event_data(event, tz) -> dict[str, Any]:
+    """An event's data with its times in local time, like every other time `to_dict` gives."""
+    return {k: to_local(datetime.fromisoformat(v), tz).isoformat() if k in EVENT_TIMES and v else v
+            for k, v in (event.data or {}).items()}
+
+
 def to_dict(order: WorkOrder, tz, *, history: bool = False, masked: bool = False) -> dict[str, Any]:
     """JSON-ready view of an order; `masked` hides the phone and address for people who may not see them."""
     out: dict[str, Any] = {
@@ -175,5 +181,5 @@ def to_dict(order: WorkOrder, tz, *, history: bool = False, masked: bool = False
     if history:
         out["history"] = [{"at": to_local(e.created_at, tz).isoformat(), "action": e.action,
                            "from": e.from_status, "to": e.to_status, "by": e.actor_label or e.actor_role,
-                           "role": e.actor_role, "data": e.data} for e in order.events]
+                           "role": e.actor_role, "data": event_data(e, tz)} for e in order.events]
     return out

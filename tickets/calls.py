@@ -203,6 +203,16 @@ def offer_call(session: Session, call: Call, agent: User, ivr: dict[str, Any] | 
     return push_agent_event(session, agent, "offer", payload, call)
 
 
+def caller_left_queue(session: Session, call: Call, summary: dict[str, Any], *, abandoned_at: str = "queue") -> None:
+    """The caller hung up while waiting for an agent: the call ends abandoned, and every agent whose
+    screen popped it is told, so no card keeps saying it is ringing."""
+    call.queue_result = "abandoned"
+    finish_call(session, call, "abandoned", abandoned_at=abandoned_at)
+    for agent in offered_agents(session, call):
+        push_agent_event(session, agent, "abandon", summary, call)
+    publish_after_commit(session, "call.abandoned", summary)
+
+
 def offered_agents(session: Session, call: Call) -> list[User]:
     """The agents whose screens popped this call (to tell them when the caller leaves the queue)."""
     return list(session.scalars(select(User).join(AgentEvent, AgentEvent.user_id == User.id).where(

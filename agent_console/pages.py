@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from ivr.prompts import menu_path
 from tickets.concurrency import conflict_message
 from tickets.errors import (ConcurrentChange, HotlineError, NotFound, PermissionDenied, TransitionError,
                             ValidationError)
@@ -119,6 +120,7 @@ def init_app(app: Flask) -> None:
                                  minutes_until=minutes_until, name_of=name_of, contact=contact,
                                  phone_for=lambda phone: phone_for(g.actor, phone),
                                  event_actor=history.actor_of,
+                                 menu_path=lambda path: menu_path(path, current_language()),
                                  event_details=lambda event: history.event_details(db(), event, hotline().tz))
     app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)
 

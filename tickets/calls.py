@@ -146,8 +146,9 @@ def customer_card(session: Session, caller: str) -> dict[str, Any]:
                     "district_id": a.district_id, "default": a.is_default} for a in cust.addresses],
         open_orders=[order_row(o) for o in orders if o.status in OPEN_STATES],
         recent_orders=[order_row(o) for o in orders if o.status not in OPEN_STATES][:5],
-        open_complaints=[{"id": c.id, "text": c.text, "due": to_local(c.due_at, tz).strftime("%Y-%m-%d %H:%M")}
-                         for c in complaints],
+        open_complaints=[{"id": c.id, "text": c.text, "recording": bool(c.recording), "source": c.source,
+                          "order": c.order.number if c.order else None,
+                          "due": to_local(c.due_at, tz).strftime("%Y-%m-%d %H:%M")} for c in complaints],
         last_survey_score=last_survey.score if last_survey else None)
     return card
 

@@ -249,6 +249,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "portal.completed_window": ("近 {n} 天完工", "Completed in {n} days"),
     "portal.satisfaction": ("满意度", "Satisfaction"),
     "portal.rating": ("综合评分（{n} 次评价）", "Rating ({n} scores)"),
+    "portal.no_ratings": ("暂无评价", "No ratings yet"),
     "portal.rating_short": ("评分", "Rating"),
     "portal.average_window": ("近 {n} 天回访平均分（{count} 次）", "Average score, {n} days ({count} answers)"),
     "portal.complaints_open": ("处理中的投诉", "Open complaints"),

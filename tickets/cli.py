@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import getpass
 import json
@@ -214,6 +215,18 @@ def demo_environment(environ) -> None:
         environ.setdefault("TWILIO_INSECURE_DEV", "1")
 
 
+def cannot_listen(hl: Hotline, svc, exc: OSError) -> str:
+    """One line for a service that cannot open its port, naming the variable that sets it."""
+    name = getattr(svc, "bind_setting", None)
+    if name is None:
+        return f"{type(svc).__name__} cannot start: {exc.strerror or exc}"
+    host, port = getattr(hl.settings, name.lower())
+    why = "is already in use (another hotline or program listens there)" if exc.errno == errno.EADDRINUSE \
+        else f"cannot be opened: {exc.strerror or exc}"
+    return (f"{name}={host}:{port} {why}; choose another port, e.g. "
+            f"{name}={host}:{port + 1} ./scripts/run.sh (and the same {name} in the second terminal)")
+
+
 def cmd_run(args) -> int:
     if args.demo:
         demo_environment(os.environ)
@@ -228,8 +241,16 @@ def cmd_run(args) -> int:
     services = load_services(hl, only)
     if only is None or "scheduler" in only:
         services.append(Scheduler(hl))
+    started: list = []
     for svc in services:
-        svc.start()
+        try:
+            svc.start()
+        except OSError as exc:
+            for done in reversed(started):
+                done.stop()
+            hl.close()
+            raise ConfigError(cannot_listen(hl, svc, exc)) from None
+        started.append(svc)
     lines = ["", "Hotline is running."]
     for svc in services:
         lines += ["  " + line for line in svc.describe()]

@@ -111,7 +111,8 @@ def cmd_order_create(args) -> int:
     from .actors import Actor
     hl = make_hotline(args)
     with hl.session() as s, s.begin():
-        order = orders.book(s, phone=args.phone, service=args.service, start=orders.parse_when(args.when, hl.tz),
+        start = orders.parse_when(args.when, hl.tz, today=to_local(hl.now(), hl.tz).date())
+        order = orders.book(s, phone=args.phone, service=args.service, start=start,
                             address=args.address, channel=args.channel, quantity=args.quantity,
                             urgent=True if args.urgent else None, name=args.name or "",
                             actor=Actor(role="agent", label="cli"))
@@ -332,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = order.add_parser("create", help="book, price and dispatch an order; prints it as JSON")
     sp.add_argument("--phone", required=True, help="customer's number, e.g. 13800138000")
     sp.add_argument("--service", required=True, help="service code, e.g. BJ (home cleaning)")
-    sp.add_argument("--when", required=True, help='local start time "YYYY-MM-DD HH:MM"')
+    sp.add_argument("--when", required=True, help='local start time "YYYY-MM-DD HH:MM", or "today|tomorrow HH:MM"')
     sp.add_argument("--address", help="free-text address; default: the customer's default address")
     sp.add_argument("--channel", default="agent", help="ivr, agent, sms, online, twilio (default agent)")
     sp.add_argument("--quantity", type=int, help="units (hours, visits...); default: the service's usual")

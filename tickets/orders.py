@@ -1,7 +1,7 @@
 """Booking a work order from any channel, and reading one back."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -38,12 +38,22 @@ def service_by_code(session: Session, code: str) -> Service:
     return session.get(Service, service_id)
 
 
-def parse_when(text: str, tz) -> datetime:
-    """'YYYY-MM-DD HH:MM' in local time -> naive UTC."""
+# Day words `parse_when` takes before HH:MM, given today's local date (so a typed example works any day).
+DAY_WORDS = {"today": 0, "tomorrow": 1, "今天": 0, "明天": 1, "后天": 2}
+
+
+def parse_when(text: str, tz, today: date | None = None) -> datetime:
+    """'YYYY-MM-DD HH:MM' in local time -> naive UTC; with `today`, also 'tomorrow 09:00' (DAY_WORDS)."""
     try:
-        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+        word, _, clock = text.strip().partition(" ")
+        if today is not None and word.lower() in DAY_WORDS:
+            day = today + timedelta(days=DAY_WORDS[word.lower()])
+            local = datetime.combine(day, datetime.strptime(clock.strip(), "%H:%M").time())
+        else:
+            local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
     except (ValueError, AttributeError):
-        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00") from None
+        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00"
+                              + (', or "tomorrow 09:00"' if today is not None else "")) from None
     return to_utc(local, tz)
 
 

@@ -41,6 +41,8 @@ def waitress_threads(hl: Hotline) -> int:
 class WebService:
     """The console and webhooks, served by waitress in a background thread of this process."""
 
+    bind_setting = "WEB_BIND"          # named by `hotline run` when the address is taken
+
     def __init__(self, hl: Hotline, app=None) -> None:
         self.hl = hl
         self.app = app if app is not None else create_app(hl)

@@ -6,7 +6,7 @@ given to the customer (tickets.complaints.resolve).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from tickets import complaints, surveys
 from tickets import search as order_search
@@ -103,3 +103,18 @@ def resolve(complaint_id: int):
         return _render_complaints(show_error(exc))
     flash(t("desk.resolved", id=complaint_id), "success")
     return redirect(safe_path(request.form.get("back")) or url_for("desk.complaints"))
+
+
+@bp.get("/complaints/<int:complaint_id>/recording")
+@role_required(AREAS["recordings"])
+def recording(complaint_id: int):
+    """The caller's voice complaint, for the page's audio player."""
+    s = db()
+    with s.begin():
+        complaint = s.get(Complaint, complaint_id)
+        if complaint is None:
+            raise NotFound(f"no complaint {complaint_id}")
+        source = complaints.recording_source(hotline().settings, complaint)
+    if isinstance(source, str):
+        return redirect(source)
+    return send_file(source, mimetype="audio/wav", conditional=True)

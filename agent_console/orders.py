@@ -72,7 +72,8 @@ def search():
         except (ValidationError, NotFound) as exc:
             code = show_error(exc)
         return render_template("orders/search.html", args=args, results=results, limit=order_search.LIMIT,
-                               choices=form_choices(s)), code
+                               # A district manager filters among their own districts only.
+                               choices={**form_choices(s), "districts": board.district_choices(s, g.actor)}), code
 
 
 # ---------------------------------------------------------------- create

@@ -17,13 +17,15 @@ from werkzeug.exceptions import HTTPException
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from ivr.prompts import menu_path
 from tickets.concurrency import conflict_message
 from tickets.errors import (ConcurrentChange, HotlineError, NotFound, PermissionDenied, TransitionError,
                             ValidationError)
 from tickets.pricing import yuan
 from tickets.timeutil import to_local
 
-from .app import hotline
+from . import history
+from .app import db, hotline
 from .i18n import LANGUAGES, current_language, label, t
 from .navigation import HOME, NAV
 from .policy import contact_of, phone_for
@@ -116,7 +118,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, label=label, has_endpoint=has_endpoint, nav_items=nav_items,
                                  home_url=home_url, languages=LANGUAGES, current_language=current_language,
                                  minutes_until=minutes_until, name_of=name_of, contact=contact,
-                                 phone_for=lambda phone: phone_for(g.actor, phone))
+                                 phone_for=lambda phone: phone_for(g.actor, phone),
+                                 event_actor=history.actor_of,
+                                 menu_path=lambda path: menu_path(path, current_language()),
+                                 event_details=lambda event: history.event_details(db(), event, hotline().tz))
     app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)
 
     @app.context_processor

@@ -145,7 +145,7 @@ def _gate():
         if wants_json():
             return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
         flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("auth.login", next=request.full_path.removesuffix("?") if request.method == "GET" else None))
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None

@@ -24,13 +24,12 @@ from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
 from asterisk import manager as pyst_manager
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import calls
 from tickets.bus import publish_after_commit
 from tickets.context import Hotline
-from tickets.models import AgentEvent, Call, User
+from tickets.models import Call, User
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +147,8 @@ class QueueEvents:
     def caller_abandon(self, s: Session, h: dict[str, str]) -> None:
         call = self._call(s, h)
         call.hold_seconds = _int(h.get("HoldTime"))
-        call.queue_result = "abandoned"
-        calls.finish_call(s, call, "abandoned", abandoned_at="queue")
-        offered = s.scalars(select(User).join(AgentEvent, AgentEvent.user_id == User.id).where(
-            AgentEvent.call_id == call.id, AgentEvent.kind == "offer").distinct()).all()
-        for agent in offered:
-            calls.push_agent_event(s, agent, "abandon", self._summary(call, h, hold_seconds=call.hold_seconds), call)
-        publish_after_commit(s, "call.abandoned", self._summary(
-            call, h, hold_seconds=call.hold_seconds, position=_int(h.get("Position"))))
+        calls.caller_left_queue(s, call, self._summary(call, h, hold_seconds=call.hold_seconds,
+                                                       position=_int(h.get("Position"))))
 
 
 class _Manager(pyst_manager.Manager):

@@ -74,6 +74,8 @@ def menu_server(hl: Hotline, *, bind: tuple[str, int] | None = None, max_calls: 
 class VoiceService:
     """FastAGI, plus the AMI listener when AMI_URL is set: the Asterisk side of `hotline run`."""
 
+    bind_setting = "FASTAGI_BIND"      # named by `hotline run` when the address is taken
+
     def __init__(self, hl: Hotline) -> None:
         self.hl = hl
         self.server = menu_server(hl)

@@ -132,9 +132,16 @@ def stand_in_for_queue(hl, result: CallResult, out: Callable[[str], None]) -> st
             out("  queue: no agent is available (an agent sets their status to available in the console); "
                 "the caller would wait in the queue")
             return ""
-        calls.offer_call(s, call, agent, ivr={"queue": result.variables.get("HOTLINE_QUEUE", "agents")})
+        queue = result.variables.get("HOTLINE_QUEUE", "agents")
+        calls.offer_call(s, call, agent, ivr={"queue": queue})
         out(f"  queue: offered to {agent.username} ({agent.display_name}); their console shows the caller")
-        return agent.username
+    # The simulated caller has already hung up (its call ended above): the agent's card says so
+    # instead of ringing on, as a queue abandon from a PBX would.
+    with hl.session() as s, s.begin():
+        call = calls.get_call(s, result.uniqueid)
+        calls.caller_left_queue(s, call, {"call_id": call.id, "external_id": call.external_id, "queue": queue})
+    out("  queue: the simulated caller hangs up; the agent's card shows 客户已挂断 (caller hung up)")
+    return agent.username
 
 
 def sounds_of(hl) -> Sounds:

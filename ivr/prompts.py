@@ -218,3 +218,48 @@ def all_prompts() -> dict[str, dict[str, str]]:
 def text(key: str, lang: str) -> str:
     """What a caller hears for prompt `key` in `lang`; KeyError names a missing prompt."""
     return all_prompts()[key][lang]
+
+
+# What the caller did at each menu node, as the agent's screen-pop shows the IVR path
+# ("主菜单 › 转人工" rather than node ids). Nodes that only route (start, greet, checks) say
+# nothing; a category's item menu is named by the category (cat.<key>.name).
+MENU_STEPS: dict[str, tuple[str, str]] = {
+    "lang": ("选择语言", "chose a language"),
+    "main": ("主菜单", "main menu"),
+    "book.category": ("预约服务", "booking"),
+    "book.date": ("选日期", "chose a day"),
+    "book.date.enter": ("输入日期", "typed a date"),
+    "book.slot": ("选时段", "chose a time of day"),
+    "book.address.confirm": ("确认地址", "address"),
+    "book.address.record": ("录音留下地址", "recorded the address"),
+    "book.phone": ("输入电话", "typed a phone number"),
+    "book.readback": ("核对预约", "heard the booking read back"),
+    "book.restart": ("重新预约", "started the booking again"),
+    "book.create": ("提交预约", "booked"),
+    "emergency": ("紧急服务", "emergency"),
+    "status": ("查询订单", "order status"),
+    "status.enter": ("输入工单号", "typed an order number"),
+    "complaint": ("投诉建议", "complaint"),
+    "complaint.enter": ("输入投诉的工单号", "typed the order number"),
+    "complaint.record": ("录音投诉", "recorded a complaint"),
+    "agent": ("转人工", "asked for an agent"),
+    "agent.callback": ("非工作时间：提供回拨", "after hours: offered a callback"),
+    "callback.request": ("请求回拨", "asked for a callback"),
+    "fallback": ("未能选择", "got stuck"),
+    "bye": ("结束", "goodbye"),
+}
+
+
+def menu_path(path: list[str], lang: str) -> list[str]:
+    """The caller's way through the menus in words, each step once (a repeated menu is one step)."""
+    out: list[str] = []
+    for node in path:
+        if node.startswith("book.item."):
+            key = f"cat.{node.removeprefix('book.item.')}.name"
+            words = text(key, lang) if key in all_prompts() else None
+        else:
+            pair = MENU_STEPS.get(node)
+            words = pair[LANGS.index(lang)] if pair else None
+        if words and (not out or out[-1] != words):
+            out.append(words)
+    return out

@@ -260,11 +260,7 @@ class TwilioVoice:
             summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue or QUEUE,
                        "hold_seconds": call.hold_seconds}
             if call.queue_result == "abandoned":
-                calls.finish_call(session, call, "abandoned", abandoned_at=ABANDONED_IN_QUEUE)
-                # The popped card is stale now: tell the agents who were offered the call.
-                for agent in calls.offered_agents(session, call):
-                    calls.push_agent_event(session, agent, "abandon", summary, call)
-                publish_after_commit(session, "call.abandoned", summary)
+                calls.caller_left_queue(session, call, summary, abandoned_at=ABANDONED_IN_QUEUE)
             elif call.queue_result == "answered":
                 calls.finish_call(session, call, "agent")
                 publish_after_commit(session, "call.completed", summary)

@@ -156,8 +156,9 @@ def customer_card(session: Session, caller: str) -> dict[str, Any]:
                     "district_id": a.district_id, "default": a.is_default} for a in cust.addresses],
         open_orders=[order_row(o) for o in orders if o.status in OPEN_STATES],
         recent_orders=[order_row(o) for o in orders if o.status not in OPEN_STATES][:5],
-        open_complaints=[{"id": c.id, "text": c.text, "due": to_local(c.due_at, tz).strftime("%Y-%m-%d %H:%M")}
-                         for c in complaints],
+        open_complaints=[{"id": c.id, "text": c.text, "recording": bool(c.recording), "source": c.source,
+                          "order": c.order.number if c.order else None,
+                          "due": to_local(c.due_at, tz).strftime("%Y-%m-%d %H:%M")} for c in complaints],
         last_survey_score=last_survey.score if last_survey else None)
     return card
 
@@ -211,6 +212,16 @@ def offer_call(session: Session, call: Call, agent: User, ivr: dict[str, Any] | 
     payload = {"call_id": call.id, "external_id": call.external_id, "transport": call.transport,
                "card": customer_card(session, call.caller), "ivr": info}
     return push_agent_event(session, agent, "offer", payload, call)
+
+
+def caller_left_queue(session: Session, call: Call, summary: dict[str, Any], *, abandoned_at: str = "queue") -> None:
+    """The caller hung up while waiting for an agent: the call ends abandoned, and every agent whose
+    screen popped it is told, so no card keeps saying it is ringing."""
+    call.queue_result = "abandoned"
+    finish_call(session, call, "abandoned", abandoned_at=abandoned_at)
+    for agent in offered_agents(session, call):
+        push_agent_event(session, agent, "abandon", summary, call)
+    publish_after_commit(session, "call.abandoned", summary)
 
 
 def offered_agents(session: Session, call: Call) -> list[User]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import getpass
 import json
@@ -110,7 +111,8 @@ def cmd_order_create(args) -> int:
     from .actors import Actor
     hl = make_hotline(args)
     with hl.session() as s, s.begin():
-        order = orders.book(s, phone=args.phone, service=args.service, start=orders.parse_when(args.when, hl.tz),
+        start = orders.parse_when(args.when, hl.tz, today=to_local(hl.now(), hl.tz).date())
+        order = orders.book(s, phone=args.phone, service=args.service, start=start,
                             address=args.address, channel=args.channel, quantity=args.quantity,
                             urgent=True if args.urgent else None, name=args.name or "",
                             actor=Actor(role="agent", label="cli"))
@@ -214,6 +216,18 @@ def demo_environment(environ) -> None:
         environ.setdefault("TWILIO_INSECURE_DEV", "1")
 
 
+def cannot_listen(hl: Hotline, svc, exc: OSError) -> str:
+    """One line for a service that cannot open its port, naming the variable that sets it."""
+    name = getattr(svc, "bind_setting", None)
+    if name is None:
+        return f"{type(svc).__name__} cannot start: {exc.strerror or exc}"
+    host, port = getattr(hl.settings, name.lower())
+    why = "is already in use (another hotline or program listens there)" if exc.errno == errno.EADDRINUSE \
+        else f"cannot be opened: {exc.strerror or exc}"
+    return (f"{name}={host}:{port} {why}; choose another port, e.g. "
+            f"{name}={host}:{port + 1} ./scripts/run.sh (and the same {name} in the second terminal)")
+
+
 def cmd_run(args) -> int:
     if args.demo:
         demo_environment(os.environ)
@@ -228,8 +242,16 @@ def cmd_run(args) -> int:
     services = load_services(hl, only)
     if only is None or "scheduler" in only:
         services.append(Scheduler(hl))
+    started: list = []
     for svc in services:
-        svc.start()
+        try:
+            svc.start()
+        except OSError as exc:
+            for done in reversed(started):
+                done.stop()
+            hl.close()
+            raise ConfigError(cannot_listen(hl, svc, exc)) from None
+        started.append(svc)
     lines = ["", "Hotline is running."]
     for svc in services:
         lines += ["  " + line for line in svc.describe()]
@@ -311,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = order.add_parser("create", help="book, price and dispatch an order; prints it as JSON")
     sp.add_argument("--phone", required=True, help="customer's number, e.g. 13800138000")
     sp.add_argument("--service", required=True, help="service code, e.g. BJ (home cleaning)")
-    sp.add_argument("--when", required=True, help='local start time "YYYY-MM-DD HH:MM"')
+    sp.add_argument("--when", required=True, help='local start time "YYYY-MM-DD HH:MM", or "today|tomorrow HH:MM"')
     sp.add_argument("--address", help="free-text address; default: the customer's default address")
     sp.add_argument("--channel", default="agent", help="ivr, agent, sms, online, twilio (default agent)")
     sp.add_argument("--quantity", type=int, help="units (hours, visits...); default: the service's usual")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from .bus import publish_after_commit
 from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .customers import find_by_phone
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 from .models import Complaint, WorkOrder
 
 SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
@@ -56,3 +57,18 @@ def resolve(session: Session, complaint: Complaint, answer: str, actor: Actor) -
 def open_complaints(session: Session) -> list[Complaint]:
     """Open complaints, overdue first (earliest due date first)."""
     return list(session.scalars(select(Complaint).where(Complaint.status == "open").order_by(Complaint.due_at)))
+
+
+def recording_source(settings, complaint: Complaint) -> Path | str:
+    """Where a voice complaint's recording is: a file under RECORDINGS_DIR (Asterisk), or the URL
+    the provider keeps it at (Twilio). A path outside RECORDINGS_DIR is never served."""
+    rec = complaint.recording
+    if not rec:
+        raise NotFound(f"complaint {complaint.id} has no recording")
+    if rec.startswith(("https://", "http://")):
+        return rec
+    root = settings.recordings_dir.resolve()
+    path = (root / rec).resolve()          # an absolute `rec` stays itself
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFound(f"the recording of complaint {complaint.id} is not in RECORDINGS_DIR ({root})")
+    return path

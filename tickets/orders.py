@@ -1,7 +1,7 @@
 """Booking a work order from any channel, and reading one back."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from .numbers import next_number, parse_number
 from .phones import ANONYMOUS, mask, normalize
 from .pricing import check_quantity, quote
 from .timeutil import to_local, to_utc
-from .workflow import OPEN_STATES, record_creation, transition
+from .workflow import EVENT_TIMES, OPEN_STATES, record_creation, transition
 
 CHANNELS = ("ivr", "agent", "sms", "online", "twilio")
 
@@ -38,12 +38,22 @@ def service_by_code(session: Session, code: str) -> Service:
     return session.get(Service, service_id)
 
 
-def parse_when(text: str, tz) -> datetime:
-    """'YYYY-MM-DD HH:MM' in local time -> naive UTC."""
+# Day words `parse_when` takes before HH:MM, given today's local date (so a typed example works any day).
+DAY_WORDS = {"today": 0, "tomorrow": 1, "今天": 0, "明天": 1, "后天": 2}
+
+
+def parse_when(text: str, tz, today: date | None = None) -> datetime:
+    """'YYYY-MM-DD HH:MM' in local time -> naive UTC; with `today`, also 'tomorrow 09:00' (DAY_WORDS)."""
     try:
-        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+        word, _, clock = text.strip().partition(" ")
+        if today is not None and word.lower() in DAY_WORDS:
+            day = today + timedelta(days=DAY_WORDS[word.lower()])
+            local = datetime.combine(day, datetime.strptime(clock.strip(), "%H:%M").time())
+        else:
+            local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
     except (ValueError, AttributeError):
-        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00") from None
+        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00"
+                              + (', or "tomorrow 09:00"' if today is not None else "")) from None
     return to_utc(local, tz)
 
 
@@ -150,6 +160,12 @@ def amount_due(order: WorkOrder) -> int:
     return order.price_total_fen
 
 
+def event_data(event, tz) -> dict[str, Any]:
+    """An event's data with its times in local time, like every other time `to_dict` gives."""
+    return {k: to_local(datetime.fromisoformat(v), tz).isoformat() if k in EVENT_TIMES and v else v
+            for k, v in (event.data or {}).items()}
+
+
 def to_dict(order: WorkOrder, tz, *, history: bool = False, masked: bool = False) -> dict[str, Any]:
     """JSON-ready view of an order; `masked` hides the phone and address for people who may not see them."""
     out: dict[str, Any] = {
@@ -175,5 +191,5 @@ def to_dict(order: WorkOrder, tz, *, history: bool = False, masked: bool = False
     if history:
         out["history"] = [{"at": to_local(e.created_at, tz).isoformat(), "action": e.action,
                            "from": e.from_status, "to": e.to_status, "by": e.actor_label or e.actor_role,
-                           "role": e.actor_role, "data": e.data} for e in order.events]
+                           "role": e.actor_role, "data": event_data(e, tz)} for e in order.events]
     return out

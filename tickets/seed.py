@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from .dispatch import resolve_district
 from .models import (Customer, CustomerPhone, District, DistrictAlias, Franchisee, FranchiseeDistrict,
                      FranchiseeService, Service, User, UserDistrict, WorkOrder, Worker, WorkerSkill)
 from .passwords import DEMO_PASSWORD, hash_password
+from .timeutil import to_local, to_utc
 from .phones import normalize
 from .surveys import record as record_survey
 from .workflow import transition
@@ -152,16 +153,28 @@ def load_demo(session: Session) -> dict:
             add_address(session, cust, a["text"], match.district.id if match.district else None,
                         default=a.get("default", False))
         for h in c["history"]:
-            _past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"])
+            _past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"],
+                        time.fromisoformat(h.get("at", DEMO_SERVICE_AT)))
     return {"franchisees": len(frs), "users": session.scalar(select(func.count()).select_from(User))}
 
 
-def _past_order(session: Session, phone: str, service: Service, days_ago: int, score: int | None) -> WorkOrder:
+# Demo history happens in working hours (local), whatever the hour the demo is loaded at.
+DEMO_SERVICE_AT = "09:00"
+DEMO_BOOKED_AT = time(10, 30)       # two days before the service
+DEMO_SURVEY_AT = time(10, 0)        # the day after
+
+
+def _local(hl, day, at: time) -> datetime:
+    return to_utc(datetime.combine(day, at), hl.tz)
+
+
+def _past_order(session: Session, phone: str, service: Service, days_ago: int, score: int | None,
+                at: time) -> WorkOrder:
     """A finished order in a demo customer's history, walked through the real lifecycle."""
     hl = hotline_of(session)
-    now = hl.now()
-    booked_at = now - timedelta(days=days_ago + 2)
-    start = now - timedelta(days=days_ago)
+    day = to_local(hl.now(), hl.tz).date() - timedelta(days=days_ago)
+    booked_at = _local(hl, day - timedelta(days=2), DEMO_BOOKED_AT)
+    start = _local(hl, day, at)
     with _clock_at(session, booked_at):
         order = orders_mod.book(session, phone=phone, service=service, start=start, channel="agent", actor=SYSTEM)
     if order.franchisee is None:
@@ -179,6 +192,6 @@ def _past_order(session: Session, phone: str, service: Service, days_ago: int, s
     with _clock_at(session, start + timedelta(hours=3)):
         transition(session, order, "complete", fr_actor, final_price_fen=order.price_total_fen, notes="demo")
     if score is not None:
-        with _clock_at(session, start + timedelta(days=1)):
+        with _clock_at(session, _local(hl, day + timedelta(days=1), DEMO_SURVEY_AT)):
             record_survey(session, order, score, Actor(role="callback", label="demo"), channel="phone")
     return order

@@ -174,6 +174,9 @@ def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict
 
 # ---------------------------------------------------------------- effects of moves
 
+# Keys of an event's data that hold a naive-UTC time (ISO); readers show them in local time.
+EVENT_TIMES = frozenset({"accept_deadline", "old", "new"})
+
 def _no_effect(*_args) -> None:
     return None
 

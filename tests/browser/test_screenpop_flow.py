@@ -37,7 +37,7 @@ def test_simulated_call_pops_the_known_callers_card_on_the_available_agents_scre
     expect(pop.locator("[data-testid=pop-name]")).to_have_text("王女士")
     expect(pop.locator("[data-testid=pop-level]")).to_contain_text("VIP")
     expect(pop.locator("[data-testid=pop-addresses]")).to_contain_text("天山区解放南路88号3单元502")
-    expect(pop.locator("[data-testid=pop-ivr]")).to_contain_text("agent")
+    expect(pop.locator("[data-testid=pop-ivr]")).to_contain_text("转人工")
     expect(agent.locator("#recent-calls li").first).to_contain_text("13800138000")
     assert agent.title().startswith("☎")
     screenshot(agent, "02-screenpop")

@@ -47,6 +47,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/desk/": only("callback", "supervisor", "admin"),
     "/desk/complaints": only("callback", "supervisor", "admin"),
     "/desk/survey/{order}": only("callback", "supervisor", "admin"),
+    # A typed complaint has no recording: those allowed are told so (404), the others refused.
+    "/desk/complaints/{complaint}/recording": {r: 404 if r in ("agent", "callback", "supervisor", "admin") else 403
+                                              for r in ROLES},
     "/admin/": only("admin"),
     "/admin/services": only("admin"),
     "/admin/districts": only("admin"),
@@ -180,6 +183,10 @@ def _fill(template: str, values: dict) -> str:
 def test_page_access(world, page, role):
     hl, as_role, _ = world
     url = page.format(order=make_order(hl, "dispatched")) if "{order}" in page else page
+    if "{complaint}" in page:
+        with hl.session() as s, s.begin():
+            url = page.format(complaint=complaints.open_complaint(s, actor=SYSTEM, source="agent",
+                                                                  phone="13800138000", text="late again").id)
     assert as_role(role).get(url).status_code == PAGES[page][role]
 
 

@@ -119,8 +119,19 @@ def test_card_shows_what_the_caller_did_in_the_voice_menu(login, hl):
     event_id = offer_to(hl, "agent1", ivr={"language": "en", "path": ["lang", "greet", "status", "agent"],
                                            "order": "2632700001"})
     html = card_html(agent, event_id)
-    assert "lang › greet › status › agent" in html
+    # What the caller chose, in words; routing nodes (greet, start) say nothing.
+    assert 'data-testid="pop-ivr-path">选择语言 › 查询订单 › 转人工<' in html
     assert 'data-testid="pop-ivr-order">2632700001<' in html
+
+
+def test_card_names_the_menu_steps_in_the_english_view_too(login, hl):
+    agent = login("agent1")
+    agent.post("/language", {"lang": "en"})
+    event_id = offer_to(hl, "agent1", ivr={"path": ["start", "greet", "main", "book.category", "book.item.cleaning",
+                                                    "main", "agent", "agent.transfer"]})
+    html = card_html(agent, event_id)
+    assert ('data-testid="pop-ivr-path">main menu › booking › Cleaning › main menu › asked for an agent<'
+            in html)
 
 
 def test_card_of_another_agents_offer_is_not_shown(login, hl):

@@ -138,3 +138,18 @@ def test_config_warns_when_the_holiday_calendar_does_not_cover_the_next_60_days(
     r = run(["config"], demo_db, HOTLINE_FIXED_NOW="2026-11-23T02:00:00")
     assert r.returncode == 0, r.stderr
     assert "WARNING: The holiday calendar does not cover 2027-01-01" in r.stdout
+
+
+@pytest.mark.parametrize("only, variable", [("web", "WEB_BIND"), ("fastagi", "FASTAGI_BIND")])
+def test_a_taken_port_stops_the_start_with_one_line_naming_the_variable(demo_db, only, variable):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run(["run", "--demo", "--only", only], demo_db, **{variable: f"127.0.0.1:{port}"})
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"hotline: {variable}=127.0.0.1:{port} is already in use")
+    assert f"{variable}=127.0.0.1:{port + 1}" in line

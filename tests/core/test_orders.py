@@ -88,3 +88,11 @@ def test_open_orders_for_phone_lists_earliest_first(session, hl):
     sooner = book(session, hl, days=4)
     numbers = [o.number for o in orders.open_orders_for_phone(session, "+8613800138000")]
     assert numbers.index(sooner.number) < numbers.index(later.number)
+
+
+def test_an_orders_history_gives_its_times_in_local_time_like_the_order(hl, session):
+    order = book(session, hl)
+    out = orders.to_dict(order, hl.tz, history=True)
+    dispatched = next(h for h in out["history"] if h["action"] == "dispatch")
+    # The clock is 02:00 UTC; the 30-minute deadline reads 10:30 in Shanghai, as the order's own field.
+    assert dispatched["data"]["accept_deadline"] == "2026-11-23T10:30:00+08:00" == out["accept_deadline"]

@@ -84,6 +84,22 @@ def test_a_transfer_is_offered_to_an_available_agent_without_a_pbx(cli_env, fast
         assert [e.user_id for e in offers] == [s.scalar(select(User.id).where(User.username == "agent2"))]
 
 
+def test_the_offered_agents_card_hears_that_the_simulated_caller_hung_up(cli_env, fastagi, capsys):
+    """The simulated caller is gone once the menu transfers: the card must not ring on."""
+    from tickets import agents
+    with cli_env.session() as s, s.begin():
+        s.execute(update(User).where(User.username == "agent2").values(presence="available"))
+    host, port = fastagi.address
+    simulate(capsys, WANG, "--keys", "0", "--url", f"agi://{host}:{port}/hotline")
+    with cli_env.session() as s:
+        agent2 = s.scalar(select(User).where(User.username == "agent2"))
+        events = s.scalars(select(AgentEvent).where(AgentEvent.user_id == agent2.id)
+                           .order_by(AgentEvent.id)).all()
+        assert [e.kind for e in events if e.kind != "presence"] == ["offer", "abandon"]
+        pop = agents.screen_pop(s, agent2, next(e.id for e in events if e.kind == "offer"))
+        assert pop["call"]["queue_result"] == "abandoned"      # the card reads 客户已挂断
+
+
 def test_a_transfer_with_no_agent_available_says_so(cli_env, fastagi, capsys):
     host, port = fastagi.address
     out = simulate(capsys, WANG, "--keys", "0", "--url", f"agi://{host}:{port}")

@@ -136,6 +136,8 @@ def test_call_to_complaint_journey_across_the_roles(chromium, live_console, tmp_
     franchisee.select_option(f"#assign-{number}-worker", worker.get_attribute("value"))
     franchisee.click(f"#assign-{number}-submit")
     screenshot(franchisee, "05-franchisee-portal")
+    # Booked for a later day: starting early needs a reason.
+    franchisee.fill(f"#start-{number}-reason", "客户要求提前上门")
     franchisee.click(f"#start-{number}-submit")
     franchisee.fill(f"#complete-{number}-notes", "已完成全屋保洁")
     franchisee.click(f"#complete-{number}-submit")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from agent_console.commands import WebService
 from agent_console.stream import BUSY_RETRY_MS, RECONNECT_MS, StreamHub
 from agent_console.workspace import HUB
-from tests.console.live import Browser, SseStream, demo_template, hotline_from, offer_to, wait_until  # noqa: F401
+from tests.console.live import Browser, SseStream, offer_to, wait_until
 from tests.servers import free_port
 from tickets import calls
 from tickets.config import load_settings
@@ -17,15 +17,14 @@ from tickets.models import User
 
 
 @pytest.fixture
-def serve(demo_template, tmp_path, clock):
+def serve(new_hotline, clock):
     """`serve(**env)` -> a started WebService on a free port over a fresh demo database."""
     started = []
 
     def _serve(**env) -> WebService:
         env.setdefault("STREAM_SLOTS", "8")
         env.setdefault("WEB_THREADS", "4")
-        hl = hotline_from(demo_template, tmp_path / "hotline.db", clock=clock,
-                          WEB_BIND=f"127.0.0.1:{free_port()}", **env)
+        hl = new_hotline(clock=clock, WEB_BIND=f"127.0.0.1:{free_port()}", **env)
         svc = WebService(hl)
         svc.start()
         started.append(svc)
@@ -34,7 +33,6 @@ def serve(demo_template, tmp_path, clock):
     yield _serve
     for svc in started:
         svc.stop()
-        svc.hl.close()
 
 
 def agent_browser(svc: WebService, username: str = "agent1") -> Browser:
@@ -117,11 +115,11 @@ def test_last_event_id_header_wins_over_the_page_position(serve):
     stream.close()
 
 
-def test_event_written_by_another_process_arrives_without_redis(serve, tmp_path):
+def test_event_written_by_another_process_arrives_without_redis(serve):
     svc = serve()
     stream = open_stream(agent_browser(svc))
     # Another process: its own engine and its own in-process bus, which does not reach the server's.
-    other = Hotline(load_settings({"DATABASE_URL": f"sqlite:///{tmp_path}/hotline.db"}))
+    other = Hotline(load_settings({"DATABASE_URL": svc.hl.settings.database_url}))
     try:
         event_id = offer_to(other, "agent1", external_id="from-simulator")
     finally:
@@ -162,10 +160,10 @@ def test_event_whose_publish_was_lost_arrives_at_the_next_heartbeat(serve, redis
 
 
 @pytest.mark.redis
-def test_redis_bus_delivers_an_offer_made_by_another_process(serve, redis_server, tmp_path):
+def test_redis_bus_delivers_an_offer_made_by_another_process(serve, redis_server):
     svc = serve(REDIS_URL=redis_server.url)
     stream = open_stream(agent_browser(svc))
-    other = Hotline(load_settings({"DATABASE_URL": f"sqlite:///{tmp_path}/hotline.db",
+    other = Hotline(load_settings({"DATABASE_URL": svc.hl.settings.database_url,
                                    "REDIS_URL": redis_server.url}))
     try:
         event_id = offer_to(other, "agent1", external_id="via-redis")

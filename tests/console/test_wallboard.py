@@ -7,18 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.console.conftest import text
-from tests.console.live import demo_template, hotline_from  # noqa: F401
 from tests.core.helpers import book
 from tickets import agents, calls, stats
 from tickets.actors import Actor
 from tickets.models import Call, User
-
-
-@pytest.fixture
-def hl(demo_template, tmp_path, clock):
-    h = hotline_from(demo_template, tmp_path / "hotline.db", clock=clock)
-    yield h
-    h.close()
 
 
 def new_call(s, external_id: str, *, started: datetime | None = None, **fields) -> Call:

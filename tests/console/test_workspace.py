@@ -10,16 +10,9 @@ from sqlalchemy import select
 
 from agent_console.workspace import order_prefill
 from tests.console.conftest import text
-from tests.console.live import demo_template, hotline_from, offer_to  # noqa: F401
+from tests.console.live import offer_to
 from tickets import agents
 from tickets.models import Call, User
-
-
-@pytest.fixture
-def hl(demo_template, tmp_path, clock):
-    h = hotline_from(demo_template, tmp_path / "hotline.db", clock=clock)
-    yield h
-    h.close()
 
 
 def user(hl, username: str) -> User:

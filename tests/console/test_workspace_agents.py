@@ -5,18 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.console.live import demo_template, hotline_from  # noqa: F401
 from tickets import agents, calls
 from tickets.actors import Actor
 from tickets.errors import NotFound, PermissionDenied, ValidationError
 from tickets.models import AgentEvent, AuditLog, Call, User
-
-
-@pytest.fixture
-def hl(demo_template, tmp_path, clock):
-    h = hotline_from(demo_template, tmp_path / "hotline.db", clock=clock)
-    yield h
-    h.close()
 
 
 def user(s, username: str) -> User:

@@ -82,15 +82,18 @@ def get_call(session: Session, external_id: str) -> Call | None:
 
 
 # The first final outcome wins, except that a call that reached the queue (`agent`) takes the
-# outcome it ends with unless that is only the hang-up; the first abandon point and end time stay.
+# outcome it ends with unless that is only the hang-up; the first abandon point stays. The end
+# time stays too, except for a call in the queue: the menu's hand-over is not the end of the
+# call, the queue's end of it (AMI AgentComplete, an abandon, Twilio's status) is.
 def _finish_values(outcome: str, abandoned_at: str, ended_at) -> dict:
     over_agent = outcome not in _AFTER_AGENT
+    new_ended_at = bindparam("new_ended_at", ended_at)
     return {
         Call.outcome: case((or_(func.coalesce(Call.outcome, "") == "",
                                 and_(Call.outcome == "agent", bindparam("over_agent", over_agent, type_=Boolean))),
                             bindparam("new_outcome", outcome)), else_=Call.outcome),
         Call.abandoned_at: func.coalesce(func.nullif(Call.abandoned_at, ""), bindparam("new_abandoned_at", abandoned_at)),
-        Call.ended_at: func.coalesce(Call.ended_at, bindparam("new_ended_at", ended_at)),
+        Call.ended_at: case((Call.outcome == "agent", new_ended_at), else_=func.coalesce(Call.ended_at, new_ended_at)),
     }
 
 

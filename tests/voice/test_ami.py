@@ -4,6 +4,7 @@ call 1795422317.8 from 王女士 abandoned while the agent was paused)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -102,6 +103,18 @@ def test_an_abandoned_queue_call_keeps_its_menu_record_and_says_abandoned_in_the
         assert (call.transport, call.outcome) == ("fastagi", "agent")
         assert (call.queue_result, call.abandoned_at, call.hold_seconds) == ("abandoned", "queue", 4)
         assert call.ivr_path == ["start", "main", "agent"]
+
+
+def test_a_call_answered_in_the_queue_ends_when_the_agents_call_ends_not_when_the_menu_did(hl, clock, ami,
+                                                                                          listener):
+    ivr_transferred(hl, ANSWERED, "13800138000")
+    menu_ended = hl.now()
+    clock.advance(minutes=7)
+    assert listener(ami.url).wait_processed(QUEUE_EVENTS, DEADLINE)
+    with hl.session() as s:
+        call = calls.get_call(s, ANSWERED)
+        assert (call.outcome, call.talk_seconds) == ("agent", 4)
+        assert call.ended_at == menu_ended + timedelta(minutes=7)
 
 
 def test_agents_offered_a_call_the_caller_abandons_are_told(hl, listener):

@@ -121,6 +121,17 @@ def finish_call(session: Session, call: Call | int, outcome: str, *, abandoned_a
     _write(session, call if isinstance(call, int) else call.id, values)
 
 
+def menu_failed(session: Session, external_id: str, transport: str, caller_raw: str | None, why: str = "") -> Call:
+    """A call the voice menu could not handle (FastAGI down, refused, crashed), as the PBX reports
+    it: the call gets its record (outcome `failed`, unless the menu already wrote how it ended),
+    so an outage at night leaves a trace for the supervisors' wallboard."""
+    call = start_call(session, external_id, transport, caller_raw)
+    finish_call(session, call, "failed", notes=why[:200] if why and not call.notes else call.notes)
+    publish_after_commit(session, "call.menu_failed", {"call_id": call.id, "external_id": external_id,
+                                                        "caller": call.caller, "why": why})
+    return call
+
+
 def customer_card(session: Session, caller: str) -> dict[str, Any]:
     """What pops on the agent's screen for `caller` (E.164 or 'anonymous')."""
     hl = hotline_of(session)

@@ -148,3 +148,10 @@ def test_the_agents_queue_plays_a_music_on_hold_class_that_is_defined():
     assert queue["musicclass"] in classes
     moh = dict(classes[queue["musicclass"]])
     assert moh["mode"] == "files" and moh["directory"].startswith("/")
+
+
+def test_the_failure_path_tells_the_ami_listener_before_anything_else():
+    steps = dialplan()["hotline-failed"]["s"]
+    assert steps[1].startswith("n,UserEvent(HotlineMenuFailed,")
+    from agi_scripts.ami import EVENT_CLASSES, MENU_FAILED_EVENT
+    assert f"UserEvent({MENU_FAILED_EVENT}," in steps[1] and "user" in EVENT_CLASSES.split(",")

@@ -28,6 +28,7 @@ WALLBOARD_STRINGS: dict[str, tuple[str, str]] = {
     "wb.answered": ("坐席接听", "Answered by agents"),
     "wb.abandoned": ("放弃", "Abandoned"),
     "wb.self_served": ("语音自助完成", "Self-served (voice menu)"),
+    "wb.menu_failed": ("语音菜单故障", "Voice menu failed"),
     "wb.agents": ("坐席状态", "Agents"),
     "wb.orders": ("工单状态", "Work orders by status"),
     "wb.status": ("状态", "Status"),

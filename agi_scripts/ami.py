@@ -10,6 +10,8 @@ asks for the `agent` event class, and handles, each in its own transaction:
 | AgentComplete        | `complete`; talk time; the call is finished (outcome agent)              |
 | AgentRingNoAnswer    | `missed` to that agent (the pop goes away, the queue rings someone else)   |
 | QueueCallerAbandon   | `abandon` to every agent offered the call; the record says abandoned      |
+| UserEvent            | `HotlineMenuFailed` (extensions.conf's hotline-failed): the menu could    |
+|                      | not handle the call; it gets a record, outcome failed (the wallboard)     |
 
 Events carry the caller channel's `Uniqueid`, which is the IVR's `agi_uniqueid`, so the call
 record the voice menu wrote is found and completed; a call that reached the queue without the
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 5038
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 30.0
-EVENT_CLASSES = "agent"
+EVENT_CLASSES = "agent,user"      # queue events; the dialplan's UserEvent on its failure path
+MENU_FAILED_EVENT = "HotlineMenuFailed"
 NO_IVR_TRANSPORT = "asterisk"     # a call that reached the queue without the voice menu
 
 
@@ -67,12 +70,13 @@ class QueueEvents:
             "AgentComplete": self.agent_complete,
             "AgentRingNoAnswer": self.agent_ring_no_answer,
             "QueueCallerAbandon": self.caller_abandon,
+            "UserEvent": self.user_event,
         }
 
     def handle(self, name: str, headers: dict[str, str]) -> bool:
         """Apply one event; True when it was one of ours."""
         handler = self.handlers.get(name)
-        if handler is None:
+        if handler is None or (name == "UserEvent" and headers.get("UserEvent") != MENU_FAILED_EVENT):
             return False
         with self.hl.session() as s, s.begin():
             handler(s, headers)
@@ -149,6 +153,15 @@ class QueueEvents:
         call.hold_seconds = _int(h.get("HoldTime"))
         calls.caller_left_queue(s, call, self._summary(call, h, hold_seconds=call.hold_seconds,
                                                        position=_int(h.get("Position"))))
+
+
+    def user_event(self, s: Session, h: dict[str, str]) -> None:
+        uniqueid = h.get("Uniqueid") or h.get("Linkedid") or ""
+        caller = h.get("CallerIDNum", "")
+        why = f"HOTLINE_RESULT={h.get('Result', '')} AGISTATUS={h.get('AGIStatus', '')}"
+        call = calls.menu_failed(s, uniqueid, NO_IVR_TRANSPORT, caller if caller != "<unknown>" else "", why)
+        log.warning("call %s from %s: the voice menu could not handle it (%s); the dialplan's failure path took it",
+                    uniqueid, call.caller, why)
 
 
 class _Manager(pyst_manager.Manager):

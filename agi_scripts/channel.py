@@ -40,6 +40,16 @@ class ChannelHungUp(pyst.AGIHangup):
     """The caller is gone: a `HANGUP` line, SIGHUP, a `511` reply, or the connection closed."""
 
 
+class CommandFailed(pyst.AGIAppError):
+    """`200 result=-1`: the command failed or the caller hung up; `reason` is what Asterisk put
+    in brackets (RECORD FILE: `writefile` when it cannot open the file, `randomerror` when the
+    beep would not play), '' when it said nothing."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 # Commands Asterisk still executes after the caller hung up (seen in the hang-up captures:
 # GET VARIABLE and SET VARIABLE answer 200 on a dead channel, channel commands answer 511).
 DEAD_CHANNEL_COMMANDS = frozenset({
@@ -191,7 +201,7 @@ class AgiChannel(pyst.AGI):
                 self.mark_hungup("hangup result")
                 raise pyst.AGIResultHangup("the caller hung up during the command")
             if value == "-1":
-                raise pyst.AGIAppError("result=-1: error executing the application, or hang-up")
+                raise CommandFailed("result=-1: error executing the application, or hang-up", data)
             return result
         if code == "511":
             self.mark_hungup("511 dead channel")
@@ -229,9 +239,11 @@ class AgiChannel(pyst.AGI):
 
     def record_file_full(self, filename: str, fmt: str, escape_digits: str, max_ms: int,
                          silence_s: int) -> tuple[str, str, int]:
-        """(key or '', why it ended: 'dtmf'/'timeout'/..., endpos in samples)."""
+        """(key or '', why it ended: 'dtmf'/'timeout'/..., endpos in samples). No beep: asked
+        for, Asterisk plays its own `beep` sound and fails the command without it, so the caller
+        plays the menu's own beep first."""
         reply = self.execute("RECORD FILE", quote(filename), fmt, quote(escape_digits), int(max_ms),
-                             0, "beep", f"s={int(silence_s)}")
+                             0, f"s={int(silence_s)}")
         value, why = reply["result"]
         endpos = int(reply.get("endpos", ("0", ""))[0] or 0)
         return (chr(int(value)) if value not in ("", "0") else ""), why, endpos

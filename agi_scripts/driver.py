@@ -5,19 +5,23 @@ action into AGI commands and each reply into the next event:
 
 | engine action | AGI commands                                                             |
 |---------------|--------------------------------------------------------------------------|
-| play          | VERBOSE "<text>" 3, then per segment                                     |
-|               | STREAM FILE hotline/<lang>/<key> "" / SAY DIGITS / SAY NUMBER            |
-| gather        | the same with every key as escape digit, then GET DATA silence/1 for the |
-|               | rest; a key that stopped the prompt comes back as its ASCII code and is  |
-|               | the first of the keys                                                    |
-| record        | RECORD FILE <RECORDINGS_DIR>/<name> wav "#" <ms> 0 beep s=3              |
+| play          | VERBOSE "<text>" 3, then per segment STREAM FILE hotline/<lang>/<key> "";|
+|               | digits and numbers too, as the catalog's `num.*` prompts (ivr/spoken.py):|
+|               | SAY DIGITS/NUMBER would need digit sounds Asterisk has not for Chinese   |
+| gather        | the same with every key as escape digit, then GET DATA hotline/silence/1 |
+|               | for the rest; a key that stopped the prompt comes back as its ASCII code |
+|               | and is the first of the keys. The plays just before a gather take keys   |
+|               | too (a caller who knows the menu types over the greeting): such a key    |
+|               | skips the rest and is the gather's first key                             |
+| record        | STREAM FILE hotline/beep, then RECORD FILE <RECORDINGS_DIR>/<name> wav   |
+|               | "#" <ms> 0 s=3 (the folder is made first: Asterisk makes none)           |
 | transfer      | SET VARIABLE for each variable, HOTLINE_QUEUE, HOTLINE_RESULT=transfer,  |
 |               | then the script ends and the dialplan runs Queue(hotline-${HOTLINE_QUEUE})|
 | hangup        | SET VARIABLE HOTLINE_RESULT hangup, HANGUP                               |
 
 A hang-up at any point (HANGUP line, SIGHUP, 511, `result=-1` confirmed by CHANNEL STATUS,
 closed connection) becomes the engine's `hangup` event, which records the abandon point on
-the call record; the script then sets HOTLINE_RESULT=abandoned on the dead channel (Asterisk
+the call record (the node whose words were playing, e.g. the greeting, else the node waiting); the script then sets HOTLINE_RESULT=abandoned on the dead channel (Asterisk
 still allows SET VARIABLE there) and ends without a traceback. A prompt file that does not
 exist answers `result=-1` too, but CHANNEL STATUS says the line is still up: it is skipped.
 """
@@ -29,16 +33,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivr.spoken import digit_keys, number_keys
+
 from .channel import AGIAppError, AGIError, AGIHangup, AgiChannel, ChannelHungUp
 
 log = logging.getLogger(__name__)
 
 ANY_KEY = "0123456789*#"
 PROMPT_FILE = "hotline/{lang}/{key}"
-# GET DATA needs a file to play before it listens; the stock one-second silence (in every
-# asterisk-core-sounds install, used in the captures) adds one second, taken off the wait.
-GATHER_SILENCE = "silence/1"
+# GET DATA needs a file to play before it listens; the menu's own second of silence (made by
+# `hotline prompts build`, agi_scripts/sounds.py TONES) adds one second, taken off the wait.
+GATHER_SILENCE = "hotline/silence/1"
 GATHER_SILENCE_MS = 1000
+BEEP = "hotline/beep"
 MIN_WAIT_MS = 1000
 RECORD_FORMAT = "wav"
 RECORD_END_KEY = "#"
@@ -51,7 +58,7 @@ VERBOSE_LEVEL = 3
 RESULT_VAR = "HOTLINE_RESULT"          # transfer, hangup, abandoned, failed
 QUEUE_VAR = "HOTLINE_QUEUE"
 ABANDONED_VAR = "HOTLINE_ABANDONED_AT"
-LANGUAGE_VAR = "CHANNEL(language)"     # so SAY DIGITS/NUMBER speak the caller's language
+LANGUAGE_VAR = "CHANNEL(language)"     # what Asterisk itself says (the queue) in the caller's language
 
 _missing_logged: set[str] = set()
 
@@ -77,6 +84,26 @@ class CallSummary:
                 f"commands={self.commands} missing_prompts={self.missing_prompts} ms={self.seconds * 1000:.0f}")
 
 
+def _leads_to_gather(actions: list[dict[str, Any]], i: int) -> bool:
+    """Whether the words of action `i` come just before a gather (only more words between)."""
+    for later in actions[i + 1:]:
+        if later.get("type") != "play":
+            return later.get("type") == "gather"
+    return False
+
+
+def ensure_recordings_dir(path: Path) -> bool:
+    """Make RECORDINGS_DIR if it is missing (Asterisk's RECORD FILE creates no folder); False,
+    with an error in the log, when it cannot be made."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError as exc:
+        log.error("RECORDINGS_DIR %s cannot be created (%s): voice notes will fail until it exists and the user "
+                  "Asterisk runs as may write to it", path, exc)
+        return False
+
+
 def start_event(env: dict[str, str], transport: str) -> dict[str, Any]:
     """The engine's `start` event from the AGI environment (`agi_arg_1` may name a language)."""
     event = {"type": "start", "call_id": env.get("agi_uniqueid", ""), "caller": env.get("agi_callerid", ""),
@@ -98,6 +125,7 @@ class CallDriver:
         self.recordings_dir = Path(recordings_dir)
         self.answered = answered        # hotline-agi sends ANSWER before its heavy imports
         self.language = ""
+        self.speaking_for = ""          # the node whose words are playing (the abandon point)
         self.state: dict[str, Any] | None = None
         self.summary = CallSummary(uniqueid=channel.env.get("agi_uniqueid", ""),
                                    caller=channel.env.get("agi_callerid", ""))
@@ -136,12 +164,17 @@ class CallDriver:
 
     def perform(self, actions: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Carry out one step's actions; the next event, or None when the call left the menu."""
-        for action in actions:
+        typed = ""      # a key pressed over the words that lead to a gather
+        for i, action in enumerate(actions):
             kind = action.get("type")
             if kind == "play":
-                self.play(action, "")
+                if not typed:
+                    escape = ANY_KEY if _leads_to_gather(actions, i) else ""
+                    self.speaking_for = str(action.get("node") or "")
+                    typed = self.play(action, escape)
+                    self.speaking_for = ""
             elif kind == "gather":
-                return self.gather(action)
+                return self.gather(action, typed)
             elif kind == "record":
                 return self.record(action)
             elif kind == "transfer":
@@ -177,15 +210,17 @@ class CallDriver:
             self.channel.verbose(action["text"], VERBOSE_LEVEL)
         for seg in action.get("segments") or ():
             if "prompt" in seg:
-                key = self.stream(PROMPT_FILE.format(lang=lang, key=seg["prompt"]), escape)
+                keys = [seg["prompt"]]
             elif "digits" in seg:
-                key = self._say(self.channel.say_digits, str(seg["digits"]), escape)
+                keys = digit_keys(str(seg["digits"]))
             elif "number" in seg:
-                key = self._say(self.channel.say_number, int(seg["number"]), escape)
+                keys = number_keys(int(seg["number"]), lang)
             else:
                 raise ValueError(f"a segment this adapter cannot play: {seg!r}")
-            if key:
-                return key
+            for key in keys:
+                pressed = self.stream(PROMPT_FILE.format(lang=lang, key=key), escape)
+                if pressed:
+                    return pressed
         return ""
 
     def stream(self, name: str, escape: str) -> str:
@@ -202,17 +237,6 @@ class CallDriver:
                             "and copy PROMPTS_DIR to the Asterisk sounds directory", self.summary.uniqueid, name)
             return ""
 
-    def _say(self, say, value, escape: str) -> str:
-        try:
-            return say(value, escape)
-        except AGIHangup:
-            raise
-        except AGIAppError:
-            # The line is up but the digit sounds for this language are not installed.
-            self._still_up_or_raise()
-            self.summary.missing_prompts += 1
-            return ""
-
     def _still_up_or_raise(self) -> None:
         """After `result=-1`: a missing file leaves the line up; a hang-up does not."""
         status = self.channel.channel_status()      # raises ChannelHungUp on 511
@@ -222,11 +246,12 @@ class CallDriver:
 
     # ------------------------------------------------------------------ input
 
-    def gather(self, action: dict[str, Any]) -> dict[str, Any]:
+    def gather(self, action: dict[str, Any], typed: str = "") -> dict[str, Any]:
+        """Ask, and read the caller's keys; `typed`: a key already pressed over the words before."""
         max_digits = int(action.get("max_digits") or 1)
         finish = action.get("finish_on_key") or "#"
         wait_ms = max(int(action.get("timeout_ms") or 5000) - GATHER_SILENCE_MS, MIN_WAIT_MS)
-        first = self.play(action, ANY_KEY)
+        first = typed or self.play(action, ANY_KEY)
         if first == finish:
             return {"type": "timeout"}
         if first and max_digits <= 1:
@@ -237,8 +262,8 @@ class CallDriver:
             raise
         except AGIAppError:
             self._still_up_or_raise()
-            log.error("call %s: GET DATA could not play %s; install asterisk-core-sounds",
-                      self.summary.uniqueid, GATHER_SILENCE)
+            log.error("call %s: GET DATA could not play %s; run `hotline prompts build` and copy PROMPTS_DIR "
+                      "to the Asterisk sounds directory", self.summary.uniqueid, GATHER_SILENCE)
             rest = ""
         keys = first + rest
         return {"type": "digits", "digits": keys} if keys else {"type": "timeout"}
@@ -247,15 +272,23 @@ class CallDriver:
         self.play(action, "")
         path = self.recordings_dir / str(action["name"])
         max_ms = int(action.get("max_seconds") or 60) * 1000
+        ensure_recordings_dir(self.recordings_dir)
+        self.stream(BEEP, "")
         try:
             _key, _why, endpos = self.channel.record_file_full(str(path), RECORD_FORMAT, RECORD_END_KEY, max_ms,
                                                               RECORD_SILENCE_S)
         except AGIHangup:
             raise
-        except AGIAppError:
+        except AGIAppError as exc:
             self._still_up_or_raise()
-            log.error("call %s: Asterisk could not write the recording %s (RECORDINGS_DIR must be writable "
-                      "by Asterisk)", self.summary.uniqueid, path)
+            reason = getattr(exc, "reason", "")
+            if reason == "writefile":
+                log.error("call %s: Asterisk could not open the recording %s for writing: RECORDINGS_DIR (%s) must "
+                          "exist and be writable by the user Asterisk runs as", self.summary.uniqueid, path,
+                          self.recordings_dir)
+            else:
+                log.error("call %s: Asterisk's RECORD FILE failed (%s) before recording %s",
+                          self.summary.uniqueid, reason or "no reason given", path)
             return {"type": "timeout"}
         return {"type": "recorded", "file": f"{path}.{RECORD_FORMAT}", "duration_ms": endpos // SAMPLES_PER_MS}
 
@@ -276,8 +309,11 @@ class CallDriver:
         if self.state is None:
             # Hung up before the engine saw the call (during ANSWER): the call still gets its record.
             self.state, _ = self.ivr.step(None, start_event(self.channel.env, self.transport))
-        self.state, _ = self.ivr.step(self.state, {"type": "hangup"})
-        node = self.state.get("node") or ""
+        event = {"type": "hangup"}
+        if self.speaking_for:
+            event["at"] = self.speaking_for
+        self.state, _ = self.ivr.step(self.state, event)
+        node = self.speaking_for or self.state.get("node") or ""
         self._set_quietly(RESULT_VAR, "abandoned")
         self._set_quietly(ABANDONED_VAR, node)
 

@@ -5,7 +5,11 @@ does, reads each command, and answers in the formats recorded from a real Asteri
 ../shared/asterisk-captures/): `200 result=0 endpos=16000`, `200 result=53 endpos=1440` for a
 key pressed during STREAM FILE, `200 result= (timeout)`, `200 result=-1 endpos=0` for a prompt
 file that does not exist, `510`, the `520-` usage block, and after a hang-up `511` for channel
-commands while GET/SET VARIABLE still work.
+commands while GET/SET VARIABLE still work. Where the captures are silent it follows res_agi.c:
+RECORD FILE answers `200 result=-1 (writefile)` when the file cannot be opened (Asterisk
+creates no folder) and `200 result=-1 (randomerror) endpos=0` when the beep it was asked for
+is missing; SAY DIGITS / SAY NUMBER answer `200 result=0` and play nothing when the channel's
+language has no digit sounds (Asterisk's sound packs have none for Chinese).
 
 The caller is scripted: which keys to press for each input (a `KeySource`), whether to press
 during prompts (barge-in), and when to hang up (after N prompts heard). On a hang-up a FastAGI
@@ -39,9 +43,12 @@ BARGE_IN_SAMPLES = 1440                     # where a key interrupts a prompt (a
 DEAD_CHANNEL = "511 Command Not Permitted on a dead channel or intercept routine"
 INVALID = "510 Invalid or unknown command"
 
-# Stock sounds every Asterisk install has (asterisk-core-sounds), used by scripts and captures.
+# Stock sounds of the asterisk-core-sounds packages, used by the captures; an Asterisk without
+# them is `Sounds(stock=False)`.
 STOCK_SOUNDS = frozenset({"beep", "silence/1", "silence/2", "silence/3", "silence/5", "silence/10",
                           "demo-congrats", "vm-goodbye", "pls-hold-while-try", "queue-thankyou"})
+# The languages whose digit and number sounds the stock packages hold (SAY DIGITS / SAY NUMBER).
+STOCK_SAY_LANGUAGES = frozenset({"en"})
 
 _SEQUENCE = itertools.count((os.getpid() % 10000) * 100000)
 
@@ -100,12 +107,13 @@ class Caller:
 class Sounds:
     """The sound files this Asterisk has: stock sounds, named ones, and a prompts directory.
 
-    `hotline/<lang>/<key>` maps to `<prompts_dir>/<lang>/<key>.wav` (how PROMPTS_DIR is laid out).
+    `hotline/<name>` maps to `<prompts_dir>/<name>.wav` (how PROMPTS_DIR is laid out).
     """
 
     def __init__(self, names: Iterable[str] = (), prompts_dir: Path | str | None = None, *,
-                 everything: bool = False, missing: Iterable[str] = ()) -> None:
-        self.names = set(STOCK_SOUNDS) | set(names)
+                 everything: bool = False, missing: Iterable[str] = (), stock: bool = True) -> None:
+        self.names = (set(STOCK_SOUNDS) if stock else set()) | set(names)
+        self.say_languages = STOCK_SAY_LANGUAGES if stock else frozenset()
         self.prompts_dir = Path(prompts_dir) if prompts_dir else None
         self.everything = everything
         self.missing = set(missing)
@@ -419,6 +427,12 @@ class AsteriskChannel:
         return f"200 result=0 endpos={total}"
 
     def _say(self, kind: str, value: str, escape: str) -> str:
+        language = self._lookup("CHANNEL(language)") or ""
+        if not self.sounds.everything and language not in self.sounds.say_languages:
+            # Asterisk looks for <language>/digits/<n> files, finds none, and says so only in
+            # its own log: the script gets success and the caller hears nothing.
+            self.heard.append(Heard("missing", f"{language}/digits ({kind} {value})"))
+            return "200 result=0"
         if not self._audible(kind, value):
             return "200 result=-1"
         key = self._barge_in(escape)
@@ -470,6 +484,16 @@ class AsteriskChannel:
 
     def do_record_file(self, args):
         path, fmt = args[2], args[3]
+        # res_agi.c: a 7th argument that is not a number, or an 8th without '=', asks for the beep.
+        beep = ((len(args) > 6 and not args[6].lstrip("-").isdigit() and "=" not in args[6])
+                or (len(args) > 7 and "=" not in args[7]))
+        if beep and not self.sounds.exists("beep"):
+            self.heard.append(Heard("missing", "beep"))
+            return "200 result=-1 (randomerror) endpos=0"
+        if not Path(path).parent.is_dir():
+            # ast_writefile opens the file in place; it creates no folder.
+            self.failed = True
+            return "200 result=-1 (writefile)"
         if self._hangup_now():
             self.caller_hangs_up()
             return "200 result=-1 (hangup) endpos=0"
@@ -479,6 +503,7 @@ class AsteriskChannel:
         # Silence: Asterisk stops at the silence limit and keeps nothing (endpos=0, as captured).
         samples = self.caller.speech_seconds * SAMPLE_RATE if said else 0
         if not write_silence(f"{path}.{fmt}", samples):
+            self.failed = True
             return "200 result=-1 (writefile)"
         self.prompts_heard += 1
         if said:
@@ -488,10 +513,10 @@ class AsteriskChannel:
 
 
 def write_silence(path: str, samples: int) -> bool:
-    """Write what Asterisk would record: an 8 kHz mono 16-bit wav. False when it cannot."""
+    """Write what Asterisk would record: an 8 kHz mono 16-bit wav. False when it cannot
+    (like Asterisk, it creates no folder)."""
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(path, "wb") as w:
+        with open(path, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(SAMPLE_RATE)

@@ -13,7 +13,7 @@ from pathlib import Path
 from tickets.context import Hotline
 
 from .channel import AgiChannel
-from .driver import RESULT_VAR, CallDriver
+from .driver import RESULT_VAR, CallDriver, ensure_recordings_dir
 from .fastagi import FastAgiServer
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def menu_handler(hl: Hotline, transport: str = "fastagi"):
 
     ivr = Ivr(hl, max_transactions=step_limit(hl))
     recordings = recordings_dir(hl)
+    ensure_recordings_dir(recordings)      # at start-up, so a fresh setup's first voice note works
 
     def handle(channel: AgiChannel) -> str:
         script = channel.env.get("agi_network_script", "")

@@ -5,6 +5,10 @@ turns it into what Asterisk plays without transcoding: 8 kHz, mono, 16-bit signe
 at `<PROMPTS_DIR>/<lang>/<key>.wav` (`STREAM FILE hotline/<lang>/<key>` with PROMPTS_DIR at
 `/var/lib/asterisk/sounds/hotline`). A manifest beside the files remembers what each was made
 from, so a rebuild renders only new or changed prompts.
+
+Beside the prompts it makes the two sounds the menu plays that are not words, so the menu
+needs nothing from Asterisk's own sound packages: `<PROMPTS_DIR>/beep.wav` (the tone before a
+voice note) and `<PROMPTS_DIR>/silence/1.wav` (what GET DATA plays while it waits for keys).
 """
 from __future__ import annotations
 
@@ -31,6 +35,11 @@ MANIFEST = ".manifest.json"
 RENDERER = "espeak-ng+sox v1"      # change it to force every prompt to be rendered again
 TOOLS = ("espeak-ng", "sox")
 INSTALL_HINT = "sudo apt-get install -y espeak-ng sox"
+# Sounds made by sox alone, by name under PROMPTS_DIR (Asterisk: `hotline/<name>`).
+TONES: dict[str, list[str]] = {
+    "beep": ["synth", "0.25", "sine", "1000", "vol", "0.5"],
+    "silence/1": ["trim", "0", "1"],
+}
 
 
 class ToolsMissing(RuntimeError):
@@ -72,9 +81,24 @@ def render(text: str, lang: str, out: Path) -> None:
             os.unlink(tmp)
 
 
+def render_tone(name: str, out: Path) -> None:
+    """Make the tone `name` of TONES into `out`; written whole or not at all. (No dither: the
+    silence must be silent.)"""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=out.parent, prefix=".render-")
+    os.close(fd)
+    try:
+        subprocess.run(["sox", "-q", "-D", "-n", *SOX_OUT, tmp, *TONES[name]], capture_output=True, check=True)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def build(directory: Path, prompts: dict[str, dict[str, str]], *, langs: Iterable[str] = ("zh", "en"),
           keys: Iterable[str] | None = None, force: bool = False, workers: int | None = None) -> BuildReport:
-    """Render the prompts that are new or changed since the last build."""
+    """Render the prompts that are new or changed since the last build (and the TONES, unless
+    only some `keys` are asked for)."""
     check_tools()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -95,11 +119,22 @@ def build(directory: Path, prompts: dict[str, dict[str, str]], *, langs: Iterabl
                 unchanged += 1
                 continue
             jobs.append((name, text, lang, out, fp))
+    for tone, effect in (TONES.items() if keys is None else ()):
+        name = f"tone/{tone}"
+        out = directory / f"{tone}.wav"
+        fp = hashlib.sha256(f"{RENDERER}|{' '.join(effect)}".encode()).hexdigest()[:16]
+        if not force and manifest.get(name) == fp and out.is_file():
+            unchanged += 1
+            continue
+        jobs.append((name, tone, None, out, fp))
 
     def run(job):
         name, text, lang, out, fp = job
         try:
-            render(text, lang, out)
+            if lang is None:
+                render_tone(text, out)
+            else:
+                render(text, lang, out)
             return name, fp, ""
         except subprocess.CalledProcessError as exc:
             return name, fp, (exc.stderr or b"").decode("utf-8", "replace").strip() or str(exc)

@@ -15,6 +15,8 @@ from functools import lru_cache
 from tickets import seed
 from tickets.workflow import STATES
 
+from .spoken import number_prompts
+
 LANGS = ("zh", "en")
 
 # Fixed sentences, grouped by where the menu uses them.
@@ -211,6 +213,7 @@ def all_prompts() -> dict[str, dict[str, str]]:
     """Every prompt key with its text in each language (the renderer and the tests read this)."""
     prompts = dict(SENTENCES)
     prompts.update(word_prompts())
+    prompts.update(number_prompts())     # numbers and digits are prompts too (ivr/spoken.py)
     prompts.update(catalog_prompts())
     return prompts
 

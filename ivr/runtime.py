@@ -53,6 +53,7 @@ class Turn:
         self.vars: dict[str, Any] = state["vars"]
         self.actions: list[dict[str, Any]] = []
         self._said: list[phrases.Segment] = []
+        self._said_at = ""          # the node that began the words in _said
         self._session: Session | None = None
         # The adapter's own transaction, when it has one (Twilio stores its exactly-once receipt
         # and the call state in it): the step then works in a savepoint of it and commits with it.
@@ -68,6 +69,8 @@ class Turn:
 
     def say(self, *segments: phrases.Segment | str) -> None:
         """Queue words to play before the next gather/record/transfer/hangup; a str is a prompt key."""
+        if not self._said:
+            self._said_at = self.state["node"]
         self._said.extend(phrases.prompt(s) if isinstance(s, str) else s for s in segments)
 
     def audible(self, segments: list[phrases.Segment]) -> dict[str, Any]:
@@ -77,7 +80,9 @@ class Turn:
 
     def _flush_said(self) -> None:
         if self._said:
-            self.actions.append({"type": "play", **self.audible(self._said)})
+            # `node`: where a caller who hangs up during these words left (the greeting, not the
+            # main menu that follows it in the same step).
+            self.actions.append({"type": "play", **self.audible(self._said), "node": self._said_at})
             self._said = []
 
     @property
@@ -330,7 +335,9 @@ class Ivr:
         node = self.menus[state["node"]]
         if kind == "hangup":
             outcome = turn.vars.get("outcome")
-            turn.finish(outcome or "abandoned", abandoned_at="" if outcome else node.name)
+            at = event.get("at")
+            where = at if at in state["path"] else node.name     # only a node this call went through
+            turn.finish(outcome or "abandoned", abandoned_at="" if outcome else where)
             return
         if kind == "timeout":
             turn.retry("retry.noinput")

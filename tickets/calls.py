@@ -87,16 +87,19 @@ _CALLS = Call.__table__
 
 
 # The first final outcome wins, except that a call that reached the queue (`agent`) takes the
-# outcome it ends with unless that is only the hang-up; the first abandon point and end time stay.
+# outcome it ends with unless that is only the hang-up; the first abandon point stays. The end
+# time stays too, except for a call in the queue: the menu's hand-over is not the end of the
+# call, the queue's end of it (AMI AgentComplete, an abandon, Twilio's status) is.
 def _finish_values(outcome: str, abandoned_at: str, ended_at) -> dict[str, Any]:
     c = _CALLS.c
     over_agent = outcome not in _AFTER_AGENT
+    new_ended_at = bindparam("new_ended_at", ended_at)
     return {
         "outcome": case((or_(func.coalesce(c.outcome, "") == "",
                              and_(c.outcome == "agent", bindparam("over_agent", over_agent, type_=Boolean))),
                          bindparam("new_outcome", outcome)), else_=c.outcome),
         "abandoned_at": func.coalesce(func.nullif(c.abandoned_at, ""), bindparam("new_abandoned_at", abandoned_at)),
-        "ended_at": func.coalesce(c.ended_at, bindparam("new_ended_at", ended_at)),
+        "ended_at": case((c.outcome == "agent", new_ended_at), else_=func.coalesce(c.ended_at, new_ended_at)),
     }
 
 
@@ -126,6 +129,17 @@ def finish_call(session: Session, call: Call | int, outcome: str, *, abandoned_a
         raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
     values = {**columns, **_finish_values(outcome, abandoned_at, hotline_of(session).now())}
     _write(session, call if isinstance(call, int) else call.id, values)
+
+
+def menu_failed(session: Session, external_id: str, transport: str, caller_raw: str | None, why: str = "") -> Call:
+    """A call the voice menu could not handle (FastAGI down, refused, crashed), as the PBX reports
+    it: the call gets its record (outcome `failed`, unless the menu already wrote how it ended),
+    so an outage at night leaves a trace for the supervisors' wallboard."""
+    call = start_call(session, external_id, transport, caller_raw)
+    finish_call(session, call, "failed", notes=why[:200] if why and not call.notes else call.notes)
+    publish_after_commit(session, "call.menu_failed", {"call_id": call.id, "external_id": external_id,
+                                                        "caller": call.caller, "why": why})
+    return call
 
 
 def customer_card(session: Session, caller: str) -> dict[str, Any]:

@@ -71,7 +71,10 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
-    "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline", "Where voice notes recorded by the IVR are kept."),
+    "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline",
+                       "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
+                       "before each recording (Asterisk's RECORD FILE makes no folder); it must be writable by the "
+                       "user Asterisk runs as."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "

@@ -68,7 +68,8 @@ def agents_by_presence(session: Session) -> dict[str, list[dict[str, Any]]]:
 def calls_today(session: Session) -> dict[str, int]:
     """Today's calls: offered (every call that reached the hotline), answered by an agent (the queue
     reported it answered, or an agent wrapped it up), abandoned (the caller hung up before being
-    served, in the menu or in the queue), self-served (finished in the voice menu)."""
+    served, in the menu or in the queue), self-served (finished in the voice menu), menu failed (the
+    voice menu could not run or broke down: the PBX's failure path took the call)."""
     since = today_start(session)
     answered = or_(Call.queue_result == "answered", Call.disposition != "")
     abandoned = or_(Call.outcome == "abandoned", Call.queue_result == "abandoned")
@@ -76,9 +77,10 @@ def calls_today(session: Session) -> dict[str, int]:
         select(func.count(Call.id),
                func.coalesce(func.sum(case((answered, 1), else_=0)), 0),
                func.coalesce(func.sum(case((abandoned, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((Call.outcome.in_(SELF_SERVICE_OUTCOMES), 1), else_=0)), 0))
+               func.coalesce(func.sum(case((Call.outcome.in_(SELF_SERVICE_OUTCOMES), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((Call.outcome == "failed", 1), else_=0)), 0))
         .where(Call.started_at >= since)).one()
-    return {"offered": row[0], "answered": row[1], "abandoned": row[2], "self_served": row[3]}
+    return {"offered": row[0], "answered": row[1], "abandoned": row[2], "self_served": row[3], "menu_failed": row[4]}
 
 
 def orders_by_status(session: Session) -> dict[str, int]:

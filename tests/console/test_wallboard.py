@@ -76,7 +76,8 @@ def test_calls_today_counts_answered_abandoned_and_self_served(hl):
         new_call(s, "booked-by-voice", outcome="booked")
         new_call(s, "status-by-voice", outcome="status")
         new_call(s, "still-waiting", outcome="agent")
-        assert stats.calls_today(s) == {"offered": 7, "answered": 2, "abandoned": 2, "self_served": 2}
+        assert stats.calls_today(s) == {"offered": 7, "answered": 2, "abandoned": 2, "self_served": 2,
+                                         "menu_failed": 0}
 
 
 def test_agents_are_grouped_by_presence(hl):
@@ -143,7 +144,8 @@ def test_wallboard_and_desk_queries_give_the_same_answers_on_postgresql(pg_hl):
         board = stats.wallboard(s)
         desk = agents.desk(s, agent1)
     assert board["waiting"] == {"count": 1, "longest_seconds": 0}
-    assert board["calls_today"] == {"offered": 2, "answered": 1, "abandoned": 0, "self_served": 0}
+    assert board["calls_today"] == {"offered": 2, "answered": 1, "abandoned": 0, "self_served": 0,
+                                     "menu_failed": 0}
     assert [a["username"] for a in board["agents"]["available"]] == ["agent1"]
     assert sum(board["orders_by_status"].values()) > 0
     assert desk["current_event_id"] == desk["last_event_id"]

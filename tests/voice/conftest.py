@@ -13,14 +13,17 @@ import pytest
 
 from agi_scripts.fake_asterisk import CallResult, Sounds
 from agi_scripts.service import menu_server
+from agi_scripts.sounds import TONES
 from ivr.prompts import LANGS, all_prompts
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "asterisk-captures"
 
 
 def catalog_sounds() -> Sounds:
-    """An Asterisk that has exactly the files `hotline prompts build` makes."""
-    return Sounds(f"hotline/{lang}/{key}" for key in all_prompts() for lang in LANGS)
+    """An Asterisk that has exactly the files `hotline prompts build` makes, and none of its
+    own sound packages."""
+    built = [f"hotline/{lang}/{key}" for key in all_prompts() for lang in LANGS] + [f"hotline/{t}" for t in TONES]
+    return Sounds(built, stock=False)
 
 
 def hotline_agi() -> list[str]:
@@ -53,7 +56,7 @@ def heard_keys_and_texts(result: CallResult) -> list[str]:
     out: list[str] = []
     sentence = None
     for h in result.heard:
-        if h.kind == "prompt" and h.value.startswith("hotline/"):
+        if h.kind == "prompt" and h.value.startswith(tuple(f"hotline/{lang}/" for lang in LANGS)):
             out.append(h.value.split("/", 2)[2])
         elif h.kind == "verbose":
             if sentence is not None:

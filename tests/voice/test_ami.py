@@ -4,6 +4,7 @@ call 1795422317.8 from 王女士 abandoned while the agent was paused)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from agi_scripts.ami import AmiListener, parse_ami_url
 from agi_scripts.commands import fastagi_service
 from agi_scripts.fake_ami import FakeAmiServer, load_events
 from tests.console.live import wait_until
-from tickets import calls
+from tickets import calls, stats
 from tickets.models import AgentEvent, User
 
 from .conftest import CAPTURES
@@ -104,6 +105,18 @@ def test_an_abandoned_queue_call_keeps_its_menu_record_and_says_abandoned_in_the
         assert call.ivr_path == ["start", "main", "agent"]
 
 
+def test_a_call_answered_in_the_queue_ends_when_the_agents_call_ends_not_when_the_menu_did(hl, clock, ami,
+                                                                                          listener):
+    ivr_transferred(hl, ANSWERED, "13800138000")
+    menu_ended = hl.now()
+    clock.advance(minutes=7)
+    assert listener(ami.url).wait_processed(QUEUE_EVENTS, DEADLINE)
+    with hl.session() as s:
+        call = calls.get_call(s, ANSWERED)
+        assert (call.outcome, call.talk_seconds) == ("agent", 4)
+        assert call.ended_at == menu_ended + timedelta(minutes=7)
+
+
 def test_agents_offered_a_call_the_caller_abandons_are_told(hl, listener):
     ivr_transferred(hl, "1795500000.9", "13800138000")
     events = [
@@ -121,10 +134,30 @@ def test_agents_offered_a_call_the_caller_abandons_are_told(hl, listener):
     assert events_of(hl, agent(hl, "agent2")) == [("offer", "1795500000.9"), ("abandon", "1795500000.9")]
 
 
-def test_only_agent_class_events_are_asked_for(hl, ami, listener, captured_events):
+def test_a_call_the_menu_could_not_handle_is_recorded_from_the_dialplans_user_event(hl, listener):
+    # FastAGI down at night: only Asterisk saw the call; its failure path says so (extensions.conf)
+    events = [{"Event": "UserEvent", "Privilege": "user,all", "Channel": "PJSIP/carrier-00000007",
+               "Uniqueid": "1795600000.7", "Linkedid": "1795600000.7", "CallerIDNum": "13800138000",
+               "UserEvent": "HotlineMenuFailed", "Result": "", "AGIStatus": "FAILURE"},
+              {"Event": "UserEvent", "Privilege": "user,all", "Uniqueid": "1795600000.8", "UserEvent": "SomethingElse"}]
+    server = FakeAmiServer(events).start()
+    try:
+        assert listener(server.url).wait_processed(1, DEADLINE)
+        assert server.wait_for("sent", 2, DEADLINE)
+    finally:
+        server.stop()
+    with hl.session() as s:
+        call = calls.get_call(s, "1795600000.7")
+        assert (call.transport, call.caller, call.outcome) == ("asterisk", "+8613800138000", "failed")
+        assert "AGISTATUS=FAILURE" in call.notes
+        assert calls.get_call(s, "1795600000.8") is None
+        assert stats.wallboard(s)["calls_today"]["menu_failed"] == 1
+
+
+def test_only_agent_and_user_class_events_are_asked_for(hl, ami, listener, captured_events):
     lst = listener(ami.url)
     assert lst.wait_processed(QUEUE_EVENTS, DEADLINE)
-    agent_class = [e for e in captured_events if "agent" in e["Privilege"].split(",")]
+    agent_class = [e for e in captured_events if {"agent", "user"} & set(e["Privilege"].split(","))]
     assert ami.wait_for("sent", len(agent_class), DEADLINE)
     assert ami.sent == len(agent_class) < len(captured_events)
 

@@ -47,7 +47,7 @@ def dialplan() -> dict[str, dict[str, list[str]]]:
     return plan
 
 
-@pytest.mark.parametrize("name", ["extensions.conf", "queues.conf", "pjsip.conf", "manager.conf"])
+@pytest.mark.parametrize("name", ["extensions.conf", "queues.conf", "pjsip.conf", "manager.conf", "musiconhold.conf"])
 def test_each_configuration_file_parses(name):
     assert Config(str(CONF / name)).categories
 
@@ -140,3 +140,18 @@ def test_the_manager_interface_listens_on_loopback_only_and_gives_queue_events()
     assert "agent" in user["read"].split(",")
     assert user["permit"].startswith("127.0.0.1/")
     assert VARIABLES["AMI_URL"][1].startswith("ami://hotline:")
+
+
+def test_the_agents_queue_plays_a_music_on_hold_class_that_is_defined():
+    queue = dict(parse("queues.conf")["hotline-agents"])
+    classes = parse("musiconhold.conf")
+    assert queue["musicclass"] in classes
+    moh = dict(classes[queue["musicclass"]])
+    assert moh["mode"] == "files" and moh["directory"].startswith("/")
+
+
+def test_the_failure_path_tells_the_ami_listener_before_anything_else():
+    steps = dialplan()["hotline-failed"]["s"]
+    assert steps[1].startswith("n,UserEvent(HotlineMenuFailed,")
+    from agi_scripts.ami import EVENT_CLASSES, MENU_FAILED_EVENT
+    assert f"UserEvent({MENU_FAILED_EVENT}," in steps[1] and "user" in EVENT_CLASSES.split(",")

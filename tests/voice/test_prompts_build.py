@@ -22,12 +22,12 @@ SOME = {"bye": all_prompts()["bye"], "main.menu": all_prompts()["main.menu"]}
 @needs_tools
 def test_prompts_are_rendered_as_8khz_mono_16bit_wav_in_both_languages(tmp_path):
     report = build(tmp_path, SOME)
-    assert sorted(report.rendered) == ["en/bye", "en/main.menu", "zh/bye", "zh/main.menu"]
+    assert sorted(report.rendered) == ["en/bye", "en/main.menu", "tone/beep", "tone/silence/1", "zh/bye", "zh/main.menu"]
     for name in report.rendered:
-        path = tmp_path / f"{name}.wav"
+        path = tmp_path / f"{name.removeprefix('tone/')}.wav"
         with wave.open(str(path)) as w:
             assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
-            assert w.getnframes() > 8000 * 0.5            # at least half a second of speech
+            assert w.getnframes() >= 8000 * (0.2 if name == "tone/beep" else 0.5)   # speech: at least half a second
         soxi = [subprocess.run(["soxi", flag, str(path)], capture_output=True, text=True, check=True).stdout.strip()
                 for flag in ("-r", "-c", "-b", "-e")]
         assert soxi == ["8000", "1", "16", "Signed Integer PCM"]
@@ -37,11 +37,24 @@ def test_prompts_are_rendered_as_8khz_mono_16bit_wav_in_both_languages(tmp_path)
 def test_a_second_build_renders_only_what_changed(tmp_path):
     build(tmp_path, SOME)
     again = build(tmp_path, SOME)
-    assert (again.rendered, again.unchanged) == ([], 4)
+    assert (again.rendered, again.unchanged) == ([], 6)
     changed = {**SOME, "bye": {"zh": "再见。", "en": "Bye."}}
     third = build(tmp_path, changed)
     assert sorted(third.rendered) == ["en/bye", "zh/bye"]
-    assert third.unchanged == 2
+    assert third.unchanged == 4
+
+
+@needs_tools
+def test_the_build_makes_the_beep_and_the_second_of_silence_the_menu_plays(tmp_path):
+    """Asterisk's sound packages are not needed: without `beep` RECORD FILE fails, without
+    `silence/1` GET DATA does."""
+    build(tmp_path, {})
+    with wave.open(str(tmp_path / "silence" / "1.wav")) as w:
+        assert (w.getframerate(), w.getnframes()) == (8000, 8000)
+        assert set(w.readframes(8000)) == {0}
+    with wave.open(str(tmp_path / "beep.wav")) as w:
+        assert (w.getframerate(), w.getnframes()) == (8000, 2000)
+        assert max(w.readframes(2000)) > 0
 
 
 @needs_tools

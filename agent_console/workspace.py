@@ -22,6 +22,7 @@ from tickets.models import Call
 from tickets.phones import ANONYMOUS
 from tickets.timeutil import to_local
 
+from . import refusals
 from .app import db, hotline
 from .i18n import STRINGS, t
 from .pages import has_endpoint, show_error, status_of, wants_json
@@ -192,7 +193,7 @@ def presence():
             out = {"presence": user.presence, "extension": user.extension}
     except HotlineError as exc:
         if wants_json():
-            return jsonify(error=str(exc)), status_of(exc)
+            return jsonify(error=refusals.message(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
     if wants_json():
@@ -236,7 +237,7 @@ def wrap_up(call_id: int):
             out = {"call_id": call.id, "disposition": call.disposition}
     except HotlineError as exc:
         if wants_json():
-            return jsonify(error=str(exc)), status_of(exc)
+            return jsonify(error=refusals.message(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
     if wants_json():

@@ -6,7 +6,14 @@ from datetime import datetime
 
 import pytest
 
+from contextlib import contextmanager
+
+from flask import Flask, session
+
 from tests.console.conftest import text
+from tests.console.helpers import make_order
+from tickets.concurrency import conflict_message
+from tickets.errors import ConcurrentChange
 from tickets.timeutil import to_utc
 
 
@@ -16,6 +23,16 @@ def at(hl, clock, local: str) -> None:
 
 def english(console) -> None:
     console.post("/language", {"lang": "en"})
+
+
+@contextmanager
+def app_context_in(lang: str):
+    """A request whose session has chosen `lang`, for the words functions outside a page."""
+    app = Flask(__name__)
+    app.secret_key = "test"
+    with app.test_request_context():
+        session["lang"] = lang
+        yield
 
 
 # ---------------------------------------------------------------- the workspace outside business hours
@@ -48,3 +65,41 @@ def test_the_workspace_names_the_statutory_holiday(login, hl, clock):
     at(hl, clock, "2026-10-01 10:00")
     page = text(login("agent1").get("/workspace/"))
     assert "今天是法定节假日（国庆节），人工服务暂停：来电按 0 会预约回电，不会弹屏。" in page
+
+
+# ---------------------------------------------------------------- tickets' refusals in the Chinese view
+
+def test_a_missing_order_is_refused_in_chinese(login):
+    page = text(login("agent1").get("/orders/2632799999"))
+    assert "没有工单 2632799999（或您无权查看）。" in page
+    assert "no work order" not in page
+
+
+def test_a_malformed_order_number_is_refused_in_chinese_with_an_example(login):
+    page = text(login("agent1").get("/orders/abc"))
+    assert "没有工单“abc”：工单号是10位数字，例如 2632700001。" in page
+
+
+def test_a_refused_move_names_the_state_and_the_allowed_moves_by_their_chinese_names(login, hl):
+    number = make_order(hl, "completed")
+    resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "accept"})
+    assert resp.status_code == 409
+    assert f"工单 {number} 当前状态为“已完工”，不能执行“接单”（此状态下可执行：" in text(resp)
+    assert "返工" in text(resp)         # rework: allowed from completed, by its name
+
+
+def test_a_concurrent_change_is_told_in_chinese():
+    from agent_console.refusals import message
+    with app_context_in("zh"):
+        assert message(ConcurrentChange(conflict_message("order 2632700001"))) == \
+            "工单 2632700001 刚刚被其他人修改，请刷新后重试。"
+        assert message(ConcurrentChange(conflict_message("the survey of order 2632700001"))) == \
+            "工单 2632700001 的回访刚刚被其他人修改，请刷新后重试。"
+
+
+def test_the_english_view_shows_tickets_own_words(login, hl):
+    number = make_order(hl, "completed")
+    c = login("franchisee1")
+    english(c)
+    resp = c.post(f"/orders/{number}/act", {"action": "accept"})
+    assert f"order {number} is completed; it cannot accept" in text(resp)

@@ -39,9 +39,9 @@ PHRASES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), k) for p, k 
 ))
 
 
-def phrase(text: str) -> str:
-    """One of the core's English phrases in the page's language (unknown text as written)."""
-    for pattern, key in PHRASES:
+def phrase(text: str, table: tuple[tuple[re.Pattern, str], ...] = PHRASES) -> str:
+    """One of the core's English phrases (of `table`) in the page's language (unknown text as written)."""
+    for pattern, key in table:
         m = pattern.match(text)
         if m:
             return t(key, **dict(zip("abc", m.groups())))

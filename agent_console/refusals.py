@@ -10,6 +10,7 @@ import re
 
 from tickets.errors import HotlineError
 
+from . import history
 from .i18n import current_language, label, t
 
 # The core's wording (tickets/search.py, orders.py, phones.py, workflow.py, concurrency.py) -> i18n key.
@@ -36,14 +37,6 @@ def _moves(text: str) -> str:
     return t("common.sep").join(label("action", m) for m in names) or t("common.none")
 
 
-def _thing(text: str) -> str:
-    for pattern, key in THINGS:
-        m = pattern.match(text)
-        if m:
-            return t(key, **dict(zip("a", m.groups())))
-    return text
-
-
 def _params(key: str, groups: tuple[str, ...]) -> dict[str, str]:
     if key == "refusal.transition":
         number, status, action, allowed = groups
@@ -54,7 +47,7 @@ def _params(key: str, groups: tuple[str, ...]) -> dict[str, str]:
         return {"role": label("role", role), "action": label("action", action), "number": number,
                 "allowed": _moves(mine)}
     if key == "refusal.concurrent":
-        return {"what": _thing(groups[0])}
+        return {"what": history.phrase(groups[0], THINGS)}
     return dict(zip("ab", groups))
 
 

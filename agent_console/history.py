@@ -78,6 +78,21 @@ def _value(session, key: str, value: Any, data: dict, tz) -> str:
     return str(value)
 
 
+def audit_details(data: dict | None) -> list[tuple[str, str]]:
+    """(label, value) lines of an audit row's data, as the admin overview shows them (not raw JSON)."""
+    def show(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return t("common.yes") if value else t("common.no")
+        if key.endswith("_fen") and isinstance(value, int):
+            return t("money.yuan", amount=yuan(value))
+        if isinstance(value, dict):
+            return t("common.sep").join(f"{label('field', k)}: {show(k, v)}" for k, v in value.items())
+        if isinstance(value, list):
+            return t("common.sep").join(show(key, v) for v in value)
+        return "" if value is None else str(value)
+    return [(label("field", k), show(k, v)) for k, v in (data or {}).items()]
+
+
 def event_details(session, event: WorkOrderEvent, tz) -> list[tuple[str, str]]:
     """(label, value) lines of an event's data, empty values left out."""
     data = event.data or {}

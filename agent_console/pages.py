@@ -26,7 +26,7 @@ from tickets.timeutil import to_local
 
 from . import history, refusals
 from .app import db, hotline
-from .i18n import LANGUAGES, current_language, label, t
+from .i18n import LANGUAGES, current_language, label, quantity, t
 from .navigation import HOME, NAV
 from .policy import contact_of, phone_for
 
@@ -119,7 +119,8 @@ def init_app(app: Flask) -> None:
                                  home_url=home_url, languages=LANGUAGES, current_language=current_language,
                                  minutes_until=minutes_until, name_of=name_of, contact=contact,
                                  phone_for=lambda phone: phone_for(g.actor, phone),
-                                 event_actor=history.actor_of,
+                                 event_actor=history.actor_of, audit_details=history.audit_details,
+                                 quantity=quantity,
                                  menu_path=lambda path: menu_path(path, current_language()),
                                  event_details=lambda event: history.event_details(db(), event, hotline().tz))
     app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)

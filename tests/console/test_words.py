@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from flask import Flask, session
 
 from tests.console.conftest import text
+from tests.console.test_admin import SERVICE_FORM
 from tests.console.helpers import make_order
 from tickets.concurrency import conflict_message
 from tickets.errors import ConcurrentChange
@@ -103,3 +104,31 @@ def test_the_english_view_shows_tickets_own_words(login, hl):
     english(c)
     resp = c.post(f"/orders/{number}/act", {"action": "accept"})
     assert f"order {number} is completed; it cannot accept" in text(resp)
+
+
+# ---------------------------------------------------------------- catalog names, audit data, quantities
+
+def test_the_service_table_shows_the_category_by_its_chinese_name(login):
+    page = text(login("admin").get("/admin/services"))
+    assert '<td id="service-BJ-category">清洁服务</td>' in page
+
+
+def test_the_audit_trail_shows_its_data_as_labelled_lines_not_json(login):
+    admin = login("admin")
+    assert admin.post("/admin/services", {**SERVICE_FORM, "price": "45.50"}).status_code == 302
+    page = text(admin.get("/admin/"))
+    assert "<div>指导价: 40.00 元；45.50 元</div>" in page      # was; is
+    assert "guide_price_fen" not in page
+
+
+def test_an_order_in_the_english_view_counts_hours_in_the_plural(login, hl):
+    number = make_order(hl, "dispatched")       # home cleaning, 3 hours
+    c = login("agent1")
+    english(c)
+    page = text(c.get(f"/orders/{number}"))
+    assert "× 3 hours" in page
+
+
+def test_an_order_in_the_chinese_view_counts_hours_in_chinese(login, hl):
+    number = make_order(hl, "dispatched")
+    assert "× 3 小时" in text(login("agent1").get(f"/orders/{number}"))

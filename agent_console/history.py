@@ -39,9 +39,9 @@ PHRASES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), k) for p, k 
 ))
 
 
-def phrase(text: str) -> str:
-    """One of the core's English phrases in the page's language (unknown text as written)."""
-    for pattern, key in PHRASES:
+def phrase(text: str, table: tuple[tuple[re.Pattern, str], ...] = PHRASES) -> str:
+    """One of the core's English phrases (of `table`) in the page's language (unknown text as written)."""
+    for pattern, key in table:
         m = pattern.match(text)
         if m:
             return t(key, **dict(zip("abc", m.groups())))
@@ -76,6 +76,21 @@ def _value(session, key: str, value: Any, data: dict, tz) -> str:
     if key == "cleared_flag":
         return t("common.sep").join(phrase(p) for p in str(value).split("; "))
     return str(value)
+
+
+def audit_details(data: dict | None) -> list[tuple[str, str]]:
+    """(label, value) lines of an audit row's data, as the admin overview shows them (not raw JSON)."""
+    def show(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return t("common.yes") if value else t("common.no")
+        if key.endswith("_fen") and isinstance(value, int):
+            return t("money.yuan", amount=yuan(value))
+        if isinstance(value, dict):
+            return t("common.sep").join(f"{label('field', k)}: {show(k, v)}" for k, v in value.items())
+        if isinstance(value, list):
+            return t("common.sep").join(show(key, v) for v in value)
+        return "" if value is None else str(value)
+    return [(label("field", k), show(k, v)) for k, v in (data or {}).items()]
 
 
 def event_details(session, event: WorkOrderEvent, tz) -> list[tuple[str, str]]:

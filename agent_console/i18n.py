@@ -2,7 +2,8 @@
 
 Templates call `t("key")` (with `{name}` placeholders filled from keyword arguments). The
 language is the session's choice (the zh/en switch in the header), Chinese by default.
-Messages that come from tickets (refused moves, bad input) are shown as tickets wrote them.
+Messages that come from tickets (refused moves, bad input) are shown as tickets wrote them, the common
+ones in Chinese in the Chinese view (refusals.py).
 """
 from __future__ import annotations
 
@@ -73,6 +74,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.login_needed": ("请先登录。", "Please log in first."),
     "error.session_ended": ("您的会话已结束（已在所有设备退出或账号已变更），请重新登录。",
                             "Your session has ended (logged out everywhere or account changed); log in again."),
+    # tickets' refusals in Chinese (agent_console/refusals.py); the English view shows tickets' own words
+    "refusal.bad_order_number": ("没有工单“{a}”：工单号是10位数字，例如 {b}。", "no work order '{a}'; order numbers are 10 digits, like {b}"),
+    "refusal.no_order": ("没有工单 {a}（或您无权查看）。", "no work order {a}"),
+    "refusal.bad_phone": ("“{a}”不是有效的电话号码：请填写手机号（如 13800138000）、带区号的固定电话（如 0991-2345678）"
+                          "或国际格式（如 +8613800138000）。", "'{a}' is not a phone number"),
+    "refusal.transition": ("工单 {number} 当前状态为“{status}”，不能执行“{action}”（此状态下可执行：{allowed}）。",
+                           "order {number} is {status}; it cannot {action} (allowed: {allowed})"),
+    "refusal.not_allowed": ("“{role}”角色不能对工单 {number} 执行“{action}”（您可以：{allowed}）。",
+                            "role {role} may not {action} order {number} (you may: {allowed})"),
+    "refusal.concurrent": ("{what}刚刚被其他人修改，请刷新后重试。",
+                           "{what} was changed by someone else a moment ago; reload it and try again"),
+    "refusal.thing.order": ("工单 {a} ", "order {a}"),
+    "refusal.thing.survey": ("工单 {a} 的回访", "the survey of order {a}"),
+    "refusal.thing.complaint": ("投诉 #{a} ", "complaint {a}"),
+    "refusal.thing.record": ("此记录", "this record"),
     # ---- log-in
     "login.title": ("登录", "Log in"),
     "login.username": ("用户名", "User name"),
@@ -123,6 +139,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unit.visit": ("次", "visit"),
     "unit.month": ("月", "month"),
     "unit.sqm": ("平方米", "m²"),
+    # A quantity with its unit ("3 hours"); `.one` where English says one differently.
+    "count.hour": ("{n} 小时", "{n} hours"),
+    "count.hour.one": ("{n} 小时", "{n} hour"),
+    "count.visit": ("{n} 次", "{n} visits"),
+    "count.visit.one": ("{n} 次", "{n} visit"),
+    "count.month": ("{n} 个月", "{n} months"),
+    "count.month.one": ("{n} 个月", "{n} month"),
+    "count.sqm": ("{n} 平方米", "{n} m²"),
     "level.standard": ("普通会员", "standard member"),
     "level.senior": ("高级会员", "senior member"),
     "level.vip": ("VIP 会员", "VIP member"),
@@ -199,6 +223,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "field.notes": ("完工说明", "Completion notes"),
     "field.flags": ("需人工处理", "Needs an agent"),
     "field.cleared_flag": ("已处理的问题", "Problem cleared"),
+    # keys of the audit trail's data (admin overview); a key not listed shows as its own name
+    "field.username": ("用户名", "User name"),
+    "field.display_name": ("显示名", "Display name"),
+    "field.role": ("角色", "Role"),
+    "field.active": ("启用", "Active"),
+    "field.session_id": ("会话", "Session"),
+    "field.title": ("标题", "Title"),
+    "field.answer": ("答复", "Answer"),
+    "field.alias": ("别名", "Alias"),
+    "field.phone": ("电话", "Phone"),
+    "field.name": ("名称", "Name"),
+    "field.name_zh": ("中文名", "Chinese name"),
+    "field.name_en": ("英文名", "English name"),
+    "field.code": ("代码", "Code"),
+    "field.category": ("类别", "Category"),
+    "field.unit": ("单位", "Unit"),
+    "field.guide_price_fen": ("指导价", "Guide price"),
+    "field.menu_digit": ("语音菜单键", "Voice-menu key"),
+    "field.presence": ("状态", "Presence"),
+    "field.extension": ("分机", "Extension"),
+    "field.disposition": ("通话结果", "Disposition"),
+    "field.kind": ("类型", "Kind"),
+    "field.before": ("修改前", "Before"),
+    "field.after": ("修改后", "After"),
     "money.yuan": ("{amount} 元", "¥{amount}"),
     "common.sep": ("；", "; "),
     "who.system": ("系统（自动）", "the system (automatic)"),
@@ -424,6 +472,12 @@ def t(key: str, **params) -> str:
         return key
     text = pair[LANGUAGES.index(current_language())]
     return text.format(**params) if params else text
+
+
+def quantity(n: int, unit: str) -> str:
+    """A quantity with its unit in words: "3 hours", "1 visit", "3 小时"."""
+    key = f"count.{unit}.one" if n == 1 and f"count.{unit}.one" in STRINGS else f"count.{unit}"
+    return t(key, n=n) if key in STRINGS else f"{n} {label('unit', unit)}"
 
 
 def label(prefix: str, value: str | None) -> str:

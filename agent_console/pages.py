@@ -1,7 +1,7 @@
 """What every page shares: template helpers, and errors shown as messages with the right status.
 
 A refusal from tickets (a move not allowed now, a role that may not, bad input) is shown to the
-user as tickets worded it, in a flash message, with 400 (bad input), 403 (not your role),
+user as tickets worded it (the common ones in Chinese in the Chinese view: refusals.py), in a flash message, with 400 (bad input), 403 (not your role),
 404 (no such thing, or not yours) or 409 (not possible in the order's state, or changed by
 someone else a moment ago).
 """
@@ -24,9 +24,9 @@ from tickets.errors import (ConcurrentChange, HotlineError, NotFound, Permission
 from tickets.pricing import yuan
 from tickets.timeutil import to_local
 
-from . import history
+from . import history, refusals
 from .app import db, hotline
-from .i18n import LANGUAGES, current_language, label, t
+from .i18n import LANGUAGES, current_language, label, quantity, t
 from .navigation import HOME, NAV
 from .policy import contact_of, phone_for
 
@@ -48,7 +48,7 @@ def show_error(exc: HotlineError) -> int:
     """Flash tickets' message for `exc` and return the HTTP status the page should carry."""
     code = status_of(exc)
     log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
-    flash(str(exc), "error")
+    flash(refusals.message(exc), "error")
     return code
 
 
@@ -119,7 +119,8 @@ def init_app(app: Flask) -> None:
                                  home_url=home_url, languages=LANGUAGES, current_language=current_language,
                                  minutes_until=minutes_until, name_of=name_of, contact=contact,
                                  phone_for=lambda phone: phone_for(g.actor, phone),
-                                 event_actor=history.actor_of,
+                                 event_actor=history.actor_of, audit_details=history.audit_details,
+                                 quantity=quantity,
                                  menu_path=lambda path: menu_path(path, current_language()),
                                  event_details=lambda event: history.event_details(db(), event, hotline().tz))
     app.jinja_env.filters.update(yuan=lambda fen: "" if fen is None else yuan(fen), localtime=localtime)
@@ -152,13 +153,13 @@ def init_app(app: Flask) -> None:
         # A view that did not catch a refusal itself: show tickets' message on a plain page.
         code = status_of(exc)
         log.info("%s %s refused (%s): %s", request.method, request.path, code, exc)
-        return _error_page(str(exc), code)
+        return _error_page(refusals.message(exc), code)
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):
         # A versioned row changed by another request between this one's read and its commit.
         log.info("%s %s: concurrent change: %s", request.method, request.path, exc)
-        return _error_page(conflict_message("this record"), 409)
+        return _error_page(refusals.message(conflict_message("this record")), 409)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

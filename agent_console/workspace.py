@@ -15,11 +15,14 @@ import logging
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    url_for)
 
-from tickets import agents
+from ivr import hours
+from tickets import agents, holidays
 from tickets.errors import HotlineError
 from tickets.models import Call
 from tickets.phones import ANONYMOUS
+from tickets.timeutil import to_local
 
+from . import refusals
 from .app import db, hotline
 from .i18n import STRINGS, t
 from .pages import has_endpoint, show_error, status_of, wants_json
@@ -91,6 +94,12 @@ WORKSPACE_STRINGS: dict[str, tuple[str, str]] = {
     "ws.recent.none": ("今天还没有来电。", "No calls yet."),
     "ws.recent.open": ("待处理", "to wrap up"),
     "ws.show": ("查看", "Show"),
+    "ws.closed": ("现在是非服务时间（服务时间 {start}–{end}），来电按 0 会预约回电，不会弹屏。",
+                  "Outside service hours now (service hours {start}–{end}): a caller who presses 0 is offered a "
+                  "callback instead of the queue, so no call pops here."),
+    "ws.holiday": ("今天是法定节假日（{name}），人工服务暂停：来电按 0 会预约回电，不会弹屏。",
+                   "Today is a statutory holiday ({name}) and the agents are closed: a caller who presses 0 is "
+                   "offered a callback instead of the queue, so no call pops here."),
     "ws.sim_hint": ("没有电话交换机时：将状态设为“空闲”，再运行 hotline simulate-call 13800138000 --keys \"0\"。",
                     "Without a PBX: set yourself available, then run hotline simulate-call 13800138000 --keys \"0\"."),
     **{f"disposition.{code}": names for code, names in agents.DISPOSITIONS.items()},
@@ -144,6 +153,20 @@ def _render_pop(pop: dict) -> str:
                            dispositions=agents.DISPOSITIONS)
 
 
+def closed_notice(session) -> str | None:
+    """Why no call will pop now, or None while agents answer: outside BUSINESS_HOURS and on statutory
+    holidays the voice menu offers a callback at key 0 instead of the queue (ivr.hours decides)."""
+    status = hours.agents_status(session)
+    if status == hours.OPEN:
+        return None
+    hl = hotline()
+    if status == hours.HOLIDAY:
+        today = to_local(hl.now(), hl.tz).date()
+        return t("ws.holiday", name=holidays.calendar(session).holiday_name(today) or "")
+    start, end = hl.settings.business_hours
+    return t("ws.closed", start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
+
+
 @bp.get("/")
 @role_required(*agents.CALL_TAKING_ROLES)
 def index():
@@ -152,8 +175,10 @@ def index():
         desk = agents.desk(s, current_user())
         pop_html = _render_pop(agents.screen_pop(s, current_user(), desk["current_event_id"])) \
             if desk["current_event_id"] else None
+        closed = closed_notice(s)
     return render_template("workspace.html", desk=desk, pop_html=pop_html, presences=agents.PRESENCES,
-                           call_presences=agents.CALL_PRESENCES, timezone=hotline().settings.timezone.key)
+                           call_presences=agents.CALL_PRESENCES, timezone=hotline().settings.timezone.key,
+                           closed=closed)
 
 
 @bp.post("/presence")
@@ -168,7 +193,7 @@ def presence():
             out = {"presence": user.presence, "extension": user.extension}
     except HotlineError as exc:
         if wants_json():
-            return jsonify(error=str(exc)), status_of(exc)
+            return jsonify(error=refusals.message(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
     if wants_json():
@@ -212,7 +237,7 @@ def wrap_up(call_id: int):
             out = {"call_id": call.id, "disposition": call.disposition}
     except HotlineError as exc:
         if wants_json():
-            return jsonify(error=str(exc)), status_of(exc)
+            return jsonify(error=refusals.message(exc)), status_of(exc)
         show_error(exc)
         return redirect(url_for(".index"))
     if wants_json():

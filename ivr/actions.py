@@ -333,7 +333,7 @@ def file_complaint(turn: Turn, file: str) -> str:
                                           phone="" if _anonymous(turn) else turn.state["caller"])
     due = to_local(complaint.due_at, turn.hl.tz)
     turn.say("complaint.done", digits(str(complaint.id)), "complaint.due",
-             *say_date(due.date(), turn.lang), *say_time(due, turn.lang))
+             *say_date(due.date(), turn.lang), *say_time(due, turn.lang), "complaint.due.end")
     turn.vars.update(outcome="complaint", complaint=complaint.id)
     if order is not None:
         turn.vars["order"] = order.number
@@ -352,7 +352,7 @@ def route_agent(turn: Turn) -> str:
         start, end = turn.hl.settings.business_hours
         today = _local_today(turn)
         turn.say("agent.closed", *say_time(datetime.combine(today, start), turn.lang), "agent.closed.to",
-                 *say_time(datetime.combine(today, end), turn.lang))
+                 *say_time(datetime.combine(today, end), turn.lang), "agent.closed.end")
     if _anonymous(turn):
         turn.say("agent.callback.anonymous")
         return "bye"

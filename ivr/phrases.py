@@ -22,6 +22,9 @@ TIME_ORDER = {"zh": ("ampm", "hour", "oclock", "minute", "minute_word"), "en": (
 EVENING_FROM = 18
 JOIN = {"zh": "", "en": " "}
 NO_SPACE_BEFORE = ".,;:!?，。；：！？"
+# After a number said digit by digit, the words that follow are a new phrase: a comma gives the
+# pause (<Say> and espeak read "2 6 3 2 7 0 0 0 1 2空调维修" as one run otherwise).
+AFTER_DIGITS = {"zh": "，", "en": ","}
 
 
 def prompt(key: str, text: str | None = None) -> Segment:
@@ -78,8 +81,18 @@ def render(segments: list[Segment], lang: str) -> tuple[list[Segment], str]:
     """The segments an adapter plays and the same sentence as text."""
     played = [{k: v for k, v in seg.items() if k != "text"} for seg in segments]
     out = ""
-    for piece in (segment_text(seg, lang) for seg in segments):
-        if piece:
-            # No space before punctuation that a prompt starts with ("..., 80 yuan. To confirm").
-            out += piece if not out or piece[0] in NO_SPACE_BEFORE else JOIN[lang] + piece
+    after_digits = False
+    for seg in segments:
+        piece = segment_text(seg, lang)
+        if not piece:
+            continue
+        if out and piece[0] in NO_SPACE_BEFORE:
+            # No space before punctuation that a prompt starts with ("..., 80 yuan. To confirm"),
+            # and one full stop where a phrase ends with the mark the next starts with ("8 p.m." ". They").
+            out += piece[1:] if out[-1] == piece[0] else piece
+        elif out:
+            out += (AFTER_DIGITS[lang] if after_digits else "") + JOIN[lang] + piece
+        else:
+            out = piece
+        after_digits = "digits" in seg
     return played, out.strip()

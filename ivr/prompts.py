@@ -116,10 +116,15 @@ SENTENCES: dict[str, dict[str, str]] = {
     "complaint.record": {"zh": "请在提示音后说出您的意见，说完请按井号键。",
                          "en": "After the tone, please tell us what went wrong. Press hash when you have finished."},
     "complaint.done": {"zh": "您的投诉已受理，投诉编号", "en": "Your complaint has been registered. Its number is"},
-    "complaint.due": {"zh": "。我们将在以下时间前给您答复：", "en": ". We will answer you by"},
+    # Around the due date and time: the sentence ends in words, so the goodbye after it is heard apart.
+    "complaint.due": {"zh": "。我们将在", "en": ". We will answer you by"},
+    "complaint.due.end": {"zh": "之前给您答复。", "en": "at the latest."},
     # agent, business hours, callback
-    "agent.closed": {"zh": "现在是非工作时间。人工服务时间为每天", "en": "Our agents are not available now. They answer every day from"},
+    # agent.closed <start time> agent.closed.to <end time> agent.closed.end: the hours sit inside the
+    # sentence, which ends in words, so the callback offer after it is a sentence of its own.
+    "agent.closed": {"zh": "人工服务时间为每天", "en": "Our agents answer every day from"},
     "agent.closed.to": {"zh": "至", "en": "to"},
+    "agent.closed.end": {"zh": "，现在是非工作时间。", "en": ". They are not available now."},
     "agent.holiday": {"zh": "今天是法定节假日，人工服务暂停。", "en": "Today is a public holiday; our agents are not available."},
     "agent.callback": {"zh": "需要客服在工作时间给您回电请按1，结束通话请按2。",
                        "en": "If you would like an agent to call you back during opening hours, press 1. "
@@ -160,17 +165,19 @@ MONTHS = {1: "January", 2: "February", 3: "March", 4: "April", 5: "May", 6: "Jun
           8: "August", 9: "September", 10: "October", 11: "November", 12: "December"}
 UNITS = {"hour": ("小时", "hours"), "visit": ("次", "visit"), "month": ("个月", "month"), "sqm": ("平方米", "square metres")}
 
-# What a caller hears for each work-order state (every state of tickets.workflow.STATES).
+# What a caller hears for each work-order state (every state of tickets.workflow.STATES). The state
+# ends the sentence that reads an order out, so each ends with its full stop: the next order read
+# after it is heard as a new sentence.
 STATUS_WORDS: dict[str, tuple[str, str]] = {
-    "new": ("已受理，等待客服确认", "received, waiting for an agent to confirm it"),
-    "confirmed": ("已确认，正在安排服务商", "confirmed, we are finding a service provider"),
-    "dispatched": ("已派给服务商，等待接单", "passed to a service provider, waiting for them to accept"),
-    "accepted": ("服务商已接单", "accepted by the service provider"),
-    "in_service": ("正在服务中", "in progress"),
-    "completed": ("已完工", "completed"),
-    "closed": ("已完成回访并结案", "completed and closed"),
-    "cancelled": ("已取消", "cancelled"),
-    "rework": ("返工处理中", "being redone"),
+    "new": ("已受理，等待客服确认。", "received, waiting for an agent to confirm it."),
+    "confirmed": ("已确认，正在安排服务商。", "confirmed, we are finding a service provider."),
+    "dispatched": ("已派给服务商，等待接单。", "passed to a service provider, waiting for them to accept."),
+    "accepted": ("服务商已接单。", "accepted by the service provider."),
+    "in_service": ("正在服务中。", "in progress."),
+    "completed": ("已完工。", "completed."),
+    "closed": ("已完成回访并结案。", "completed and closed."),
+    "cancelled": ("已取消。", "cancelled."),
+    "rework": ("返工处理中。", "being redone."),
 }
 
 

@@ -127,7 +127,7 @@ def test_a_bad_phone_number_keeps_the_form_and_says_the_right_format(login):
     resp = login("agent1").post("/orders/new", {"phone": "12345", "name": "钱女士", "service": "BJ",
                                                 "when": "2026-11-30T09:00"})
     assert resp.status_code == 400
-    assert "give a mainland mobile like 13800138000" in text(resp)
+    assert "“12345”不是有效的电话号码：请填写手机号（如 13800138000）" in text(resp)
     assert 'value="钱女士"' in text(resp)
 
 
@@ -172,14 +172,14 @@ def test_a_move_not_possible_in_the_state_says_state_and_allowed_moves_with_409(
     number = make_order(hl, "completed")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "accept"})
     assert resp.status_code == 409
-    assert f"order {number} is completed; it cannot accept" in text(resp)
+    assert f"工单 {number} 当前状态为“已完工”，不能执行“接单”（此状态下可执行：" in text(resp)
 
 
 def test_a_move_of_another_role_is_refused_with_403_and_what_the_role_may_do(login, hl):
     number = make_order(hl, "dispatched")
     resp = login("agent1").post(f"/orders/{number}/act", {"action": "recall", "reason": "x"})
     assert resp.status_code == 403
-    assert "role agent may not recall" in text(resp)
+    assert f"“坐席”角色不能对工单 {number} 执行“改派”（您可以：" in text(resp)
     assert _order(hl, number).status == "dispatched"
 
 

@@ -76,6 +76,7 @@ def test_the_detail_page_shows_every_event_with_who_and_when(login):
     timeline = page[page.index('id="order-timeline"'):]
     assert timeline.count("<li data-action=") == 3           # create, confirm, dispatch
     assert "2026-11-23 10:00:00" in timeline
-    assert "agent1" in timeline
-    assert "system" in timeline
-    assert "franchisee: 天山家政服务有限公司" in timeline
+    assert "agent1（坐席）" in timeline
+    assert "系统（自动）" in timeline
+    assert "加盟商" in timeline
+    assert "天山家政服务有限公司" in timeline

@@ -142,8 +142,7 @@ def _render_detail(number: str, code: int = 200):
         ranked, why_none = dispatch.candidates(s, order) if "dispatch" in actions or "recall" in actions else ([], "")
         # Reassigning offers the others: the current holder is excluded once it is recalled.
         ranked = [c for c in ranked if c.franchisee.id != order.franchisee_id]
-        workers = franchisees.workers_of(s, order.franchisee_id, active_only=True) \
-            if "assign_worker" in actions and order.franchisee_id else []
+        workers = franchisees.workers_for(s, order) if "assign_worker" in actions else []
         may_set_district = order.status == "new" and "confirm" in actions
         return render_template("orders/detail.html", order=order, actions=actions, fields=ACTION_FIELDS,
                                candidates=ranked, why_none=why_none, workers=workers,

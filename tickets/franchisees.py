@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from . import audit
 from .actors import Actor
 from .errors import NotFound, ValidationError
-from .models import District, Franchisee, FranchiseeDistrict, FranchiseeService, Service, Worker, WorkerSkill
+from .models import District, Franchisee, FranchiseeDistrict, FranchiseeService, Service, Worker, WorkerSkill, WorkOrder
 from .phones import normalize
 
 STATUSES = ("active", "suspended")
@@ -89,6 +89,16 @@ def workers_of(session: Session, franchisee_id: int, active_only: bool = False) 
     if active_only:
         q = q.where(Worker.active.is_(True))
     return list(session.scalars(q.order_by(Worker.name)))
+
+
+def workers_for(session: Session, order: WorkOrder) -> list[Worker]:
+    """The active workers of the order's franchisee whose skills cover its service: whom it may be assigned to."""
+    if order.franchisee_id is None:
+        return []
+    return list(session.scalars(
+        select(Worker).join(WorkerSkill, WorkerSkill.worker_id == Worker.id)
+        .where(Worker.franchisee_id == order.franchisee_id, Worker.active.is_(True),
+               WorkerSkill.service_id == order.service_id).order_by(Worker.name)))
 
 
 def get_worker(session: Session, worker_id: int) -> Worker:

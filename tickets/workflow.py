@@ -216,6 +216,10 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
         raise ValidationError(f"worker {worker.name} does not belong to the franchisee of order {order.number}")
     if not worker.active:
         raise ValidationError(f"worker {worker.name} is not active")
+    if not has_skill(worker, order.service_id):
+        raise ValidationError(f"worker {worker.name} cannot be assigned: their skills do not cover "
+                              f"{order.service.name_zh} ({order.service.code}); choose a worker who does this "
+                              "service, or add the skill to the worker's record")
     # The certificate must be valid on the day of the service, not only today.
     day = max(now, order.scheduled_start).date()
     expires = worker.health_cert_expires
@@ -230,6 +234,11 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
                               "renew it or choose another worker")
     order.worker, order.worker_id = worker, worker.id
     data.update(worker_id=worker.id, worker=worker.name)
+
+
+def has_skill(worker: Worker, service_id: int) -> bool:
+    """Whether the worker does this service (their skills, kept by service: WorkerSkill)."""
+    return any(skill.service_id == service_id for skill in worker.skills)
 
 
 def _start(session, order, params, now, data, hl) -> None:

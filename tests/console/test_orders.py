@@ -194,6 +194,20 @@ def test_an_expired_health_certificate_blocks_the_assignment_with_the_reason(log
     assert _order(hl, number).worker_id is None
 
 
+def test_a_worker_without_the_services_skill_is_not_offered_and_is_refused(login, hl):
+    from tests.console.helpers import worker_id
+    number = make_order(hl, "accepted")          # home cleaning
+    with hl.session() as s:
+        electrician = worker_id(s, "马建国")
+    franchisee = login("franchisee1")
+    page = text(franchisee.get(f"/orders/{number}"))
+    assert 'id="action-assign-worker-worker"' in page and "马建国" not in page and "李桂兰" in page
+    resp = franchisee.post(f"/orders/{number}/act", {"action": "assign_worker", "worker_id": str(electrician)})
+    assert resp.status_code == 400
+    assert "their skills do not cover 家庭保洁" in text(resp)
+    assert _order(hl, number).worker_id is None
+
+
 def test_completion_turns_the_yuan_typed_into_exact_fen(login, hl):
     number = make_order(hl, "in_service")
     login("franchisee1").post(f"/orders/{number}/act", {"action": "complete", "final_price": "150.10",

@@ -162,6 +162,22 @@ def test_certificate_expiring_before_the_service_day_blocks_too(session, hl):
         transition(session, order, "assign_worker", franchisee_actor(order), worker=w)
 
 
+def test_a_worker_whose_skills_do_not_cover_the_service_cannot_be_assigned(session, hl):
+    order = order_in(session, hl, "accepted", worker=False)       # BJ, home cleaning
+    electrician = session.scalar(select(Worker).where(Worker.name == "马建国"))   # repair only, valid certificate
+    assert electrician.franchisee_id == order.franchisee_id
+    with pytest.raises(ValidationError, match="马建国 cannot be assigned: their skills do not cover 家庭保洁"):
+        transition(session, order, "assign_worker", franchisee_actor(order), worker=electrician)
+    assert order.worker_id is None
+
+
+def test_only_workers_with_the_services_skill_are_offered(session, hl):
+    from tickets.franchisees import workers_for
+    order = order_in(session, hl, "accepted", worker=False)
+    names = [w.name for w in workers_for(session, order)]
+    assert "马建国" not in names and "李桂兰" in names
+
+
 def test_emergency_service_is_urgent(session, hl):
     assert book(session, hl, service="SD", days=1).urgent is True
     assert book(session, hl, service="BJ").urgent is False

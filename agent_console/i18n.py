@@ -156,6 +156,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "order.notes": ("备注", "Notes"),
     "order.dispatch_now": ("按片区自动派工（不勾选则交调度员）", "Dispatch automatically by district (untick: leave it to a dispatcher)"),
     "order.create": ("创建工单", "Create order"),
+    "order.duplicate": ("该号码已有同一服务、同一时间的工单 {number}，未重复创建。若客户确需再订一单，请勾选“再订一单”后重新提交。",
+                        "This number already has order {number} for the same service at the same time; nothing was "
+                        "booked. If the customer really wants a second one, tick \"Book a second one\" and submit again."),
+    "order.allow_duplicate": ("再订一单（客户确认需要两单）", "Book a second one (the customer confirmed they want two)"),
     "order.created": ("工单 {number} 已创建。", "Order {number} created."),
     "order.from_call": ("来自来电 #{id}，工单将关联此通话。", "From call #{id}; the order will be linked to it."),
     "order.known_customer": ("老客户：{name}", "Known customer: {name}"),

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from tickets import board, customers, dispatch, franchisees, orders, workflow
 from tickets import search as order_search
-from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.errors import DuplicateBooking, HotlineError, NotFound, ValidationError
 from tickets.inputs import must_exist, whole_number
 from tickets.models import Call, District, Franchisee, Worker
 from tickets.money import parse_yuan
@@ -123,8 +123,12 @@ def create():
                 start=orders.parse_when(form.when.data.replace("T", " "), hotline().tz), actor=g.actor,
                 channel="agent", address=form.address.data or None, district_id=must_exist(s, District, form.district.data, "district"),
                 quantity=form.quantity.data, urgent=True if form.urgent.data else None,
-                name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data)
+                name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data,
+                allow_duplicate=form.allow_duplicate.data)
             number = order.number
+    except DuplicateBooking as exc:
+        flash(t("order.duplicate", number=exc.number), "error")
+        return _render_new({**form.typed(), "duplicate_of": exc.number}, 409)
     except HotlineError as exc:
         return _render_new(form.typed(), show_error(exc))
     flash(t("order.created", number=number), "success")

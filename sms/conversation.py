@@ -30,7 +30,7 @@ from tickets.actors import customer
 from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
-from tickets.errors import HotlineError
+from tickets.errors import DuplicateBooking, HotlineError
 from tickets.bookable import holiday_first_day, last_bookable_day, within_window
 from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
@@ -190,6 +190,11 @@ def _book(turn: Turn, req: Request) -> Reply:
         check = "" if default.district_id else replies.TEXTS["check_address"]
     else:
         address_shown = address
+    same = orders.duplicate_of(s, turn.phone, svc, start)
+    if same is not None:
+        # A texter who sends the same booking again is most likely not sure the first went
+        # through: name the order they have; a second one is for the hotline to confirm.
+        return _duplicate(turn, same.number, svc.name_zh, start)
     lines = quote(svc, quantity, start, tz, calendar(turn.session))
     price = sum(line.amount_fen for line in lines)
     _start(turn, "book", {"service": svc.code, "start": start.isoformat(), "quantity": quantity,
@@ -234,8 +239,13 @@ def _confirm_booking(turn: Turn, conv: SmsConversation) -> Reply:
     if why:
         conv.status = "failed"
         return Reply(render("book_failed", why=why))
-    order = orders.book(s, phone=turn.phone, service=p["service"], start=start, actor=ACTOR, channel="sms",
-                        address=p.get("address"), quantity=p.get("quantity"), notes=p.get("notes") or "")
+    try:
+        with s.begin_nested():
+            order = orders.book(s, phone=turn.phone, service=p["service"], start=start, actor=ACTOR, channel="sms",
+                                address=p.get("address"), quantity=p.get("quantity"), notes=p.get("notes") or "")
+    except DuplicateBooking as exc:          # booked by another channel since the read-back
+        conv.status = "failed"
+        return _duplicate(turn, exc.number, orders.service_by_code(s, p["service"]).name_zh, start)
     s.flush()                 # event ids key the notice this reply stands for
     conv.order_id = order.id
     created = order.events[0]
@@ -256,6 +266,11 @@ def _confirm_cancel(turn: Turn, conv: SmsConversation) -> Reply:
     return Reply(render("cancelled", number=order.number, service=order.service.name_zh,
                         penalty=replies.penalty_suffix(ev.data.get("penalty_fen"))),
                  kind="cancelled", order=order, dedupe_key=f"{ev.id}:cancelled")
+
+
+def _duplicate(turn: Turn, number: str, service: str, start: datetime) -> Reply:
+    return Reply(render("duplicate", number=number, service=service,
+                        when=replies.when_text(start, turn.hl.tz, turn.now)))
 
 
 CONFIRM: dict[str, Callable[[Turn, SmsConversation], Reply]] = {"book": _confirm_booking, "cancel": _confirm_cancel}

@@ -31,6 +31,7 @@ def valid_worker(session, order) -> Worker:
 
 
 def book(session, hl, *, days=5, phone="13800138000", service="BJ", **kw):
+    kw.setdefault("allow_duplicate", True)       # tests book the same slot again on purpose (capacity, ranking)
     return orders.book(session, phone=phone, service=service, start=hl.now() + timedelta(days=days),
                        actor=AGENT, **kw)
 

@@ -108,6 +108,30 @@ def test_a_second_y_repeats_the_order_number_and_books_nothing_more(hl, phone):
     assert len(sms_orders(hl, WANG)) == 1
 
 
+def test_the_same_booking_again_is_refused_naming_the_order_it_has(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    reply = wang.text("BJ 明天上午")
+    assert reply == (f"您已预约家庭保洁 11月24日(周二)09:00，订单号{number}，未重复预约。"
+                     f"如需再订一单请致电热线。查询回复CX {number}")
+    assert wang.text("Y") == f"已确认，订单号{number}。查询回复CX {number}"
+    assert len(sms_orders(hl, WANG)) == 1
+
+
+def test_a_booking_made_by_another_channel_since_the_read_back_is_not_made_twice(hl, phone):
+    from datetime import timedelta
+    from tickets.timeutil import to_local, to_utc
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    tomorrow = to_local(hl.now(), hl.tz).date() + timedelta(days=1)
+    with hl.session() as s, s.begin():
+        by_agent = orders.book(s, phone=WANG, service="BJ", start=to_utc(datetime.combine(tomorrow, datetime.min.time())
+                                                                        .replace(hour=9), hl.tz),
+                               actor=Actor(role="agent", label="agent-test")).number
+    assert f"订单号{by_agent}，未重复预约" in wang.text("Y")
+    assert sms_orders(hl, WANG) == []
+
+
 def test_concurrent_y_replies_create_one_order(hl):
     from agent_console.app import create_app
     from tests.sms.conftest import Phone

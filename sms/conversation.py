@@ -12,8 +12,8 @@ The reply to a message that booked or cancelled an order is that event's notice 
 `booked`/`cancelled`, dedupe key of the event), so the customer gets one message, not two
 (sms/notices.py skips events the SMS customer caused).
 
-An opted-out number is not answered except for START/订阅 (opt in) and HELP, as carriers
-require; its messages are still stored.
+Opting out (TD/退订) stops notices, not answers: a message from an opted-out number is answered
+like any other, and the answer says how to resume notices (发送"订阅"恢复通知).
 """
 from __future__ import annotations
 
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 PENDING_FOR = timedelta(minutes=30)
 EXPIRED_NOTICE_WITHIN = timedelta(hours=24)   # a late Y is told its request expired, within this
 ACTOR = customer("sms")
-ANSWERED_WHEN_OPTED_OUT = ("optin", "help")
 
 
 @dataclass(frozen=True)
@@ -95,18 +94,18 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None),
                     lambda name: holiday_first_day(session, name))
         _store(session, row, req.intent)
-        if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
-            return None
         reply = HANDLERS[req.intent](turn, req)
     if reply is None:
         return None
-    text = segments.fit(reply.text)
+    # Read after the handler: TD and 订阅 have just changed it, and their replies say so already.
+    resume = reply.kind not in ("optout", "optin") and is_opted_out(session, msg.phone)
+    text = segments.fit(reply.text, tail=replies.TEXTS["optout_resume"] if resume else "")
     if inline:
         outbox.record_reply(session, msg.phone, text, provider=msg.provider, kind=reply.kind, order=reply.order,
                             dedupe_key=reply.dedupe_key)
     else:
         outbox.enqueue(session, msg.phone, text, kind=reply.kind, order=reply.order, dedupe_key=reply.dedupe_key,
-                       confirms_optout=reply.kind == "optout")
+                       answers_sender=True)
     return text
 
 

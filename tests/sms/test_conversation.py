@@ -307,18 +307,32 @@ def test_cancel_of_someone_elses_order_reads_as_not_found(hl, phone):
 # ---------------------------------------------------------------- opt-out
 
 def test_td_opts_out_and_is_kept(hl, phone):
-    assert phone(WANG).text("TD") == "已退订，您将不再收到本热线短信。回复START或订阅可恢复"
+    assert phone(WANG).text("TD") == "已退订，您将不再收到本热线的通知短信，您发来的短信仍会回复。发送“订阅”或START恢复通知"
     with hl.session() as s:
         assert s.get(SmsOptOut, WANG).opted_out is True
 
 
-def test_an_opted_out_number_gets_no_reply_but_its_messages_are_stored(hl, phone):
+def test_an_opted_out_number_is_still_answered_and_told_how_to_resume_notices(hl, phone):
     wang = phone(WANG)
     wang.text("STOP")
-    assert wang.text("BJ 明天上午") == ""
-    assert wang.text("Y") == ""
+    readback = wang.text("BJ 明天上午")
+    assert readback.startswith("预约家庭保洁") and readback.endswith("（您已退订通知，发送“订阅”恢复通知）")
+    booked = wang.text("Y")
+    [order] = sms_orders(hl, WANG)
+    assert booked.startswith(f"预约成功！订单号{order.number}") and booked.endswith("发送“订阅”恢复通知）")
     assert [m.body for m in messages(hl, phone=WANG, direction="in")] == ["STOP", "BJ 明天上午", "Y"]
-    assert sms_orders(hl, WANG) == []
+    # The notices of the order (its dispatch) are still held back.
+    [dispatched] = messages(hl, order_id=order.id, kind="dispatched")
+    assert dispatched.status == "suppressed"
+
+
+def test_a_long_answer_to_an_opted_out_number_keeps_the_resume_hint(hl, phone):
+    from sms import replies
+    wang = phone(WANG)
+    wang.text("TD")
+    reply = wang.text("HELP")
+    assert reply.endswith(replies.TEXTS["optout_resume"])
+    assert segments.count(reply) <= segments.MAX_REPLY_SEGMENTS
 
 
 def test_help_is_answered_even_when_opted_out(phone):

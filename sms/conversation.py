@@ -25,7 +25,7 @@ from typing import Callable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from tickets import orders, surveys
+from tickets import complaints, orders, surveys
 from tickets.actors import customer
 from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
@@ -363,11 +363,23 @@ def _score(turn: Turn, req: Request) -> Reply:
     return Reply(render("thanks_low" if low else "thanks", score=req.score), kind="survey", order=order)
 
 
+def _complaint(turn: Turn, req: Request) -> Reply:
+    order = _visible_order(turn, req.number) if req.number else None
+    if not req.comment:
+        return Reply(render("complaint_needs_text"))
+    complaint = complaints.open_complaint(turn.session, actor=ACTOR, source="sms", phone=turn.phone, order=order,
+                                          text=req.comment)
+    return Reply(render("complaint_opened", id=complaint.id, order=f"（订单{order.number}）" if order else "",
+                        due=replies.when_text(complaint.due_at, turn.hl.tz, turn.now)),
+                 kind="complaint", order=order)
+
+
 def _format(turn: Turn, req: Request) -> Reply:
     return Reply(render("format"))
 
 
 HANDLERS: dict[str, Callable[[Turn, Request], Reply | None]] = {
-    "book": _book, "yes": _yes, "no": _no, "query": _query, "cancel": _cancel, "optout": _optout,
+    "book": _book, "yes": _yes, "no": _no, "query": _query, "cancel": _cancel, "complaint": _complaint,
+    "optout": _optout,
     "optin": _optin, "help": _help, "score": _score, "empty": _format, "unknown": _format,
 }

@@ -57,6 +57,8 @@ TEXTS = {
     "thanks_low": "已记录您的评价（{score}分），客服会尽快联系您。",
     "no_survey": "没有待评价的订单。预约请发如 " + EXAMPLE,
     "survey_failed": "评价未能记录，请致电热线。",
+    "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
+    "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
     # Notices of order events (sms/notices.py).
     "notice_booked": "已受理预约，订单号{number}：{service} {when}{check}。查询回复CX {number}",
     "notice_dispatched": "订单{number}已派给{franchisee}，服务时间{when}。查询回复CX {number}",

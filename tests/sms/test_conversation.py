@@ -304,6 +304,33 @@ def test_cancel_of_someone_elses_order_reads_as_not_found(hl, phone):
         assert orders.get(s, number).status == "dispatched"
 
 
+# ---------------------------------------------------------------- complaints
+
+def test_a_complaint_by_sms_opens_one_and_the_reply_gives_its_number_and_deadline(hl, phone):
+    reply = phone(LI).text("投诉 师傅迟到了两个小时，态度也不好")
+    with hl.session() as s:
+        [c] = s.scalars(select(Complaint).where(Complaint.phone == LI, Complaint.source == "sms")).all()
+        assert (c.text, c.status, c.order_id) == ("师傅迟到了两个小时,态度也不好", "open", None)   # full-width punctuation read as ASCII (sms.text.clean)
+        # COMPLAINT_DUE_HOURS (48) after the fixed clock, Monday 10:00 local: Wednesday 10:00.
+        assert reply == f"已受理您的投诉，编号{c.id}，我们将在11月25日(周三)10:00前答复您。"
+
+
+def test_a_complaint_naming_the_senders_order_is_about_that_order(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    reply = wang.text(f"投诉 订单{number} 没打扫干净")
+    with hl.session() as s:
+        c = s.scalar(select(Complaint).where(Complaint.source == "sms"))
+        assert c.order_id == orders.get(s, number).id
+    assert f"（订单{number}）" in reply
+
+
+def test_a_complaint_without_words_asks_for_them(hl, phone):
+    assert phone(LI).text("投诉") == "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时"
+    with hl.session() as s:
+        assert s.scalar(select(Complaint).where(Complaint.source == "sms")) is None
+
+
 # ---------------------------------------------------------------- opt-out
 
 def test_td_opts_out_and_is_kept(hl, phone):

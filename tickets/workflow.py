@@ -13,7 +13,7 @@ first: see docs/core-api.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
 from .timeutil import to_local
+from .workhours import accept_deadline
 
 STATES = ("new", "confirmed", "dispatched", "accepted", "in_service", "completed", "closed",
           "cancelled", "rework")
@@ -195,7 +196,8 @@ def _dispatch(session, order, params, now, data, hl) -> None:
     # Both the relationship and the id: readers of either see the change before any flush.
     order.franchisee, order.franchisee_id = fr, fr.id
     order.dispatched_at = now
-    order.accept_deadline = now + timedelta(minutes=hl.settings.accept_deadline_minutes)
+    # Working minutes of the franchisee: a deadline must not run out while they are closed.
+    order.accept_deadline = accept_deadline(hl, fr, now)
     order.unassigned_reason = ""
     data.update(franchisee_id=fr.id, franchisee=fr.name, reasons=params.get("reasons", []),
                 accept_deadline=order.accept_deadline.isoformat())

@@ -105,6 +105,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action.accept": ("接单", "Accept"),
     "action.reject": ("拒单", "Reject"),
     "action.expire": ("接单超时", "Acceptance timed out"),
+    "action.unassigned": ("无人接单", "No franchisee can take it"),
     "action.recall": ("改派", "Reassign"),
     "action.assign_worker": ("指派服务人员", "Assign worker"),
     "action.start": ("开始服务", "Start"),
@@ -199,6 +200,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # ---- dispatch board
     "dispatch.no_district": ("待定片区", "District not known"),
     "dispatch.unassignable": ("暂无可派加盟商", "No franchisee can take"),
+    "dispatch.unassigned_queue": ("无人接单：没有可派的加盟商", "Unassigned: no franchisee can take it"),
     "dispatch.overdue": ("接单超时", "Past accept deadline"),
     "dispatch.empty": ("没有等待派工或接单的工单。", "No orders are waiting for dispatch or acceptance."),
     "dispatch.select": ("选择", "Select"),

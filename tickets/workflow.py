@@ -55,6 +55,8 @@ MOVES: dict[str, Move] = {m.action: m for m in (
     Move("confirm", ("new",), "confirmed",   # district_id= when the address matched none
          STAFF - {"callback"} | {"customer", "system"}, ("district",), "确认"),
     Move("dispatch", ("confirmed",), "dispatched", DISPATCHERS | {"system"}, ("franchisee",), "派工"),
+    # The engine found no franchisee that can take it: the reason is kept, the customer told once.
+    Move("unassigned", ("confirmed",), None, frozenset({"system"}), ("reason",), "无人接单"),
     Move("accept", ("dispatched",), "accepted", frozenset({"franchisee", "admin"}), (), "接单"),
     Move("reject", ("dispatched",), "confirmed", frozenset({"franchisee"}), ("reason",), "拒单"),
     Move("expire", ("dispatched",), "confirmed", frozenset({"system"}), (), "接单超时"),
@@ -203,6 +205,10 @@ def _dispatch(session, order, params, now, data, hl) -> None:
                 accept_deadline=order.accept_deadline.isoformat())
 
 
+def _unassigned(session, order, params, now, data, hl) -> None:
+    order.unassigned_reason = str(params["reason"])[:255]
+
+
 def _release(session, order, params, now, data, hl) -> None:
     # reject / expire / recall: the order goes back to dispatch; who had it is kept in the event.
     data["franchisee_id"] = order.franchisee_id
@@ -298,6 +304,6 @@ def _close(session, order, params, now, data, hl) -> None:
     data["score"] = params["survey"].score
 
 
-_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
+_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "unassigned": _unassigned, "reject": _release, "expire": _release, "recall": _release,
             "assign_worker": _assign_worker, "start": _start, "complete": _complete, "reschedule": _reschedule,
             "cancel": _cancel, "close": _close}

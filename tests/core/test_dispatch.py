@@ -116,6 +116,17 @@ def test_no_franchisee_for_service_in_district_waits_unassigned(session, hl):
     assert "suspended" in order.unassigned_reason
 
 
+def test_an_order_nobody_can_take_records_why_once_and_a_later_batch_adds_nothing(session, hl):
+    franchisee_named(session, "头屯河利民服务社").status = "suspended"
+    franchisee_named(session, "米东县域便民服务").status = "suspended"
+    order = book(session, hl, address="达坂城区盐湖路1号", service="GSBJJ")
+    [ev] = [e for e in order.events if e.action == "unassigned"]
+    assert (ev.actor_role, ev.to_status) == ("system", "confirmed")
+    assert "suspended" in ev.data["reason"]
+    dispatch.batch_dispatch(session, [order], DISPATCHER)
+    assert [e.action for e in order.events].count("unassigned") == 1
+
+
 def test_accept_deadline_missed_goes_to_next_candidate(session, hl, clock):
     order = book(session, hl)
     first = order.franchisee_id

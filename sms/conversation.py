@@ -193,7 +193,7 @@ def _book(turn: Turn, req: Request) -> Reply:
     if same is not None:
         # A texter who sends the same booking again is most likely not sure the first went
         # through: name the order they have; a second one is for the hotline to confirm.
-        return _duplicate(turn, same.number, svc.name_zh, start)
+        return _duplicate(turn, same, svc.name_zh, start)
     lines = quote(svc, quantity, start, tz, calendar(turn.session))
     price = sum(line.amount_fen for line in lines)
     _start(turn, "book", {"service": svc.code, "start": start.isoformat(), "quantity": quantity,

@@ -77,9 +77,9 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
         same = duplicate_of(session, e164, svc, start)
         if same is not None:
             raise DuplicateBooking(
-                f"{mask(e164)} already has order {same.number} for {svc.name_zh} at "
+                f"{mask(e164)} already has order {same} for {svc.name_zh} at "
                 f"{to_local(start, hl.tz):%Y-%m-%d %H:%M}; nothing was booked. Book a second one only if the "
-                f"customer confirms they want two", number=same.number)
+                f"customer confirms they want two", number=same)
     cust = customers_mod.get_or_create(session, e164, name)
 
     flags: list[str] = []
@@ -125,10 +125,11 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     return order
 
 
-def duplicate_of(session: Session, phone: str, service: Service, start: datetime) -> WorkOrder | None:
-    """An open order of this phone (E.164) for the same service at the same start: booking it again is
-    usually a repeated request (a caller who was not sure it went through, an SMS sent twice)."""
-    return session.scalar(select(WorkOrder).where(
+def duplicate_of(session: Session, phone: str, service: Service, start: datetime) -> str | None:
+    """The number of an open order of this phone (E.164) for the same service at the same start:
+    booking it again is usually a repeated request (a caller who was not sure it went through, an
+    SMS sent twice). Only the number is read: every booking asks."""
+    return session.scalar(select(WorkOrder.number).where(
         WorkOrder.phone == phone, WorkOrder.service_id == service.id, WorkOrder.scheduled_start == start,
         WorkOrder.status.in_(OPEN_STATES)).order_by(WorkOrder.id).limit(1))
 

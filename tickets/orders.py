@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import customers as customers_mod
@@ -74,6 +74,7 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
     if not allow_duplicate:
+        _one_booking_of_phone_at_a_time(session, e164)
         same = duplicate_of(session, e164, svc, start)
         if same is not None:
             raise DuplicateBooking(
@@ -123,6 +124,15 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if call is not None:
         call.order_id = order.id
     return order
+
+
+def _one_booking_of_phone_at_a_time(session: Session, phone: str) -> None:
+    """Two identical bookings at once (an SMS Y and a call, a double-clicked form) must not both
+    find no duplicate: on PostgreSQL a booking of this number waits for any other one's transaction
+    to end (an advisory lock on the number, released with the transaction), then reads afresh
+    (READ COMMITTED). SQLite's transactions are serial already (tickets.sqlite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(phone))))
 
 
 def duplicate_of(session: Session, phone: str, service: Service, start: datetime) -> str | None:

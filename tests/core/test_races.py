@@ -216,6 +216,31 @@ def test_the_first_two_orders_of_a_new_day_get_two_numbers(hl):
         assert sorted(n[-5:] for n in numbers) == ["00001", "00002"], numbers
 
 
+def test_the_same_booking_twice_at_once_makes_one_order(hl):
+    from tickets.errors import DuplicateBooking
+    for n in range(ROUNDS):
+        start = hl.now() + timedelta(days=2, hours=n)
+        barrier = threading.Barrier(2, timeout=30)
+        made: list[str] = []
+        refused: list[str] = []
+
+        def book_one() -> None:
+            with hl.session() as s:
+                barrier.wait()
+                try:
+                    with s.begin():
+                        made.append(orders.book(s, phone="13900139000", service="BJ", start=start, actor=AGENT).number)
+                except DuplicateBooking as exc:
+                    refused.append(exc.number)
+
+        threads = [threading.Thread(target=book_one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert len(made) == 1 and refused == made, (made, refused)
+
+
 def race_bookings(hl, n: int) -> list[str]:
     barrier = threading.Barrier(n, timeout=30)
     numbers: list[str] = []

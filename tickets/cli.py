@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import holidays
 from .config import ConfigError, load_settings
 from .context import Hotline, create_hotline
-from .errors import HotlineError
+from .errors import DuplicateBooking, HotlineError
 from .timeutil import to_local, utcnow
 
 log = logging.getLogger("hotline")
@@ -110,11 +110,14 @@ def cmd_order_create(args) -> int:
     from .actors import Actor
     hl = make_hotline(args)
     with hl.session() as s, s.begin():
-        order = orders.book(s, phone=args.phone, service=args.service, start=orders.parse_when(args.when, hl.tz),
-                            address=args.address, channel=args.channel, quantity=args.quantity,
-                            urgent=True if args.urgent else None, name=args.name or "",
-                            allow_duplicate=args.allow_duplicate,
-                            actor=Actor(role="agent", label="cli"))
+        try:
+            order = orders.book(s, phone=args.phone, service=args.service, start=orders.parse_when(args.when, hl.tz),
+                                address=args.address, channel=args.channel, quantity=args.quantity,
+                                urgent=True if args.urgent else None, name=args.name or "",
+                                allow_duplicate=args.allow_duplicate,
+                                actor=Actor(role="agent", label="cli"))
+        except DuplicateBooking as exc:
+            raise HotlineError(f"{exc} (--allow-duplicate)") from None
         out = orders.to_dict(order, hl.tz)
     print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0

@@ -169,7 +169,13 @@ def _render_franchisees(code: int = 200):
     s = db()
     with s.begin():
         return render_template("admin/franchisees.html", franchisees=franchisees.franchisees(s),
-                               statuses=franchisees.STATUSES), code
+                               statuses=franchisees.STATUSES, default_hours=_default_hours()), code
+
+
+def _default_hours() -> str:
+    """BUSINESS_HOURS as a franchisee's hours are written: what an empty field means."""
+    opens, closes = hotline().settings.business_hours
+    return f"{opens:%H:%M}-{closes:%H:%M}"
 
 
 @bp.get("/franchisees")
@@ -181,7 +187,8 @@ def franchisee_list():
 def _franchisee_fields() -> dict:
     return {"name": request.form.get("name", ""), "contact_phone": request.form.get("contact_phone", ""),
             "status": request.form.get("status", "active"),
-            "daily_capacity": _int("daily_capacity", "daily capacity", 20)}
+            "daily_capacity": _int("daily_capacity", "daily capacity", 20),
+            "business_hours": request.form.get("business_hours", "")}
 
 
 @bp.post("/franchisees")
@@ -200,7 +207,7 @@ def _render_franchisee(franchisee_id: int, code: int = 200):
             "admin/franchisee.html", fr=fr, statuses=franchisees.STATUSES, districts=catalog.districts(s),
             services=catalog.services(s), priorities={d.district_id: d.priority for d in fr.districts},
             service_ids={fs.service_id for fs in fr.services}, workers=franchisees.workers_of(s, fr.id),
-            today=hotline().now().date()), code
+            default_hours=_default_hours(), today=hotline().now().date()), code
 
 
 @bp.get("/franchisees/<int:franchisee_id>")

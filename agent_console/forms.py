@@ -91,4 +91,6 @@ class NewOrderForm(PostedForm):
     urgent = BooleanField()
     # Unticked: the order waits on the dispatch board for a dispatcher to choose.
     dispatch_now = BooleanField()
+    # Ticked after the page said the same phone already has this service at this time.
+    allow_duplicate = BooleanField()
     call_id = WholeNumber("call")

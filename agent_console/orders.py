@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from tickets import board, customers, dispatch, franchisees, orders, workflow
 from tickets import search as order_search
-from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.errors import DuplicateBooking, HotlineError, NotFound, ValidationError
 from tickets.inputs import must_exist, whole_number
 from tickets.models import Call, District, Franchisee, Worker
 from tickets.money import parse_yuan
@@ -124,8 +124,12 @@ def create():
                 start=orders.parse_when(form.when.data.replace("T", " "), hotline().tz), actor=g.actor,
                 channel="agent", address=form.address.data or None, district_id=must_exist(s, District, form.district.data, "district"),
                 quantity=form.quantity.data, urgent=True if form.urgent.data else None,
-                name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data)
+                name=form.name.data, notes=form.notes.data, call=call, auto_dispatch=form.dispatch_now.data,
+                allow_duplicate=form.allow_duplicate.data)
             number = order.number
+    except DuplicateBooking as exc:
+        flash(t("order.duplicate", number=exc.number), "error")
+        return _render_new({**form.typed(), "duplicate_of": exc.number}, 409)
     except HotlineError as exc:
         return _render_new(form.typed(), show_error(exc))
     flash(t("order.created", number=number), "success")
@@ -143,8 +147,7 @@ def _render_detail(number: str, code: int = 200):
         ranked, why_none = dispatch.candidates(s, order) if "dispatch" in actions or "recall" in actions else ([], "")
         # Reassigning offers the others: the current holder is excluded once it is recalled.
         ranked = [c for c in ranked if c.franchisee.id != order.franchisee_id]
-        workers = franchisees.workers_of(s, order.franchisee_id, active_only=True) \
-            if "assign_worker" in actions and order.franchisee_id else []
+        workers = franchisees.workers_for(s, order) if "assign_worker" in actions else []
         may_set_district = order.status == "new" and "confirm" in actions
         return render_template("orders/detail.html", order=order, actions=actions, fields=ACTION_FIELDS,
                                candidates=ranked, why_none=why_none, workers=workers,

@@ -33,7 +33,8 @@ def orders_page():
             found = order_search.find_orders(s, order_search.OrderFilter(status=status), g.actor)
         except ValidationError as exc:
             code = show_error(exc)
-        workers = franchisees.workers_of(s, g.actor.franchisee_id, active_only=True)
+        # Each order offers only the workers whose skills cover its service.
+        workers = {o.id: franchisees.workers_for(s, o) for o in found if o.status in ("accepted", "rework")}
         by_status = {st: [o for o in found if o.status == st] for st in SECTIONS}
         return render_template("portal/orders.html", by_status=by_status, sections=SECTIONS, status=status,
                                workers=workers, today=hotline().now().date()), code

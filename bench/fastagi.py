@@ -5,8 +5,10 @@ start-up of `hotline-agi`.
 
 1. `hotline-fastagi` runs in its own process on a fresh demo database (SQLite in a temp
    directory unless --database-url is given). N concurrent fake-Asterisk callers (threads in
-   this process) each place the demo booking (王女士: book, cleaning, home cleaning, tomorrow,
-   morning, default address, confirm) over and over; every session creates, prices and
+   this process) each place 王女士's home-cleaning booking (book, cleaning, home cleaning, a
+   date keyed in, a slot, default address, confirm) over and over, each session on a day and
+   slot of its own (the same booking twice is refused as a duplicate, so the bench allows a
+   year ahead: BOOKING_HORIZON_DAYS=366); every session creates, prices and
    dispatches a work order and writes its call record. Per-command latency is what Asterisk
    would see: from the moment a reply is sent to the moment the next command arrives.
    Closed loop first (each caller answers at once: the most sessions per second, and latency
@@ -28,6 +30,7 @@ server_cpu_ms=<n> echo_server_cpu_ms=<n> cpu_ratio=<r> agi_first_cmd_ms=<n>
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -37,7 +40,9 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 from agi_scripts.fake_asterisk import (Caller, CallResult, FakeAsterisk, ScriptedKeys, Sounds,  # noqa: E402
                                        agi_environment, new_uniqueid)
 
-DEMO_KEYS = "1 1 1 2 1 1 1"
 CALLER = "13800138000"
+HORIZON_DAYS = 366
+_BOOKINGS = itertools.count()
 READY_S = 60.0
 
 
@@ -75,7 +81,7 @@ def hotline_env(workdir: Path, database_url: str | None, port: int, calls: int) 
     env.update({"DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db", "HOTLINE_DEMO": "1",
                 "SMS_PROVIDER": "console", "FASTAGI_BIND": f"127.0.0.1:{port}",
                 "FASTAGI_MAX_CALLS": str(max(calls * 2, 8)), "RECORDINGS_DIR": str(workdir / "recordings"),
-                "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)})
+                "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT), "BOOKING_HORIZON_DAYS": str(HORIZON_DAYS)})
     return env
 
 
@@ -105,8 +111,16 @@ def stop(proc: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------------- the callers
 
+def booking_keys() -> str:
+    """The next free (day, slot) for 王女士's booking: book, cleaning, home cleaning, date MMDD, slot,
+    default address, confirm. Days ahead by local (Asia/Shanghai) date, three slots a day."""
+    n = next(_BOOKINGS)
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1 + n // 3)
+    return f"1 1 1 4 {day:%m%d} {n % 3 + 1} 1 1"
+
+
 def one_call(port: int, sounds: Sounds, pace: float = 0.0) -> CallResult:
-    caller = Caller(CALLER, keys=ScriptedKeys.parse(DEMO_KEYS))
+    caller = Caller(CALLER, keys=ScriptedKeys.parse(booking_keys()))
     return FakeAsterisk(caller, sounds, measure=True, timeout=120, pace=pace).call_fastagi("127.0.0.1", port)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tickets import actors, audit, complaints, orders
 from tickets.bus import publish_after_commit
-from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.errors import DuplicateBooking, HotlineError, NotFound, ValidationError
 from tickets.bookable import last_bookable_day
 from tickets.holidays import calendar
 from tickets.models import WorkOrder
@@ -228,6 +228,13 @@ def create_order(turn: Turn) -> str:
                 start=_booking_start(turn), actor=ACTOR, channel="ivr", urgent=True if turn.vars.get("urgent") else None,
                 voice_note=turn.vars.get("voice_note") or "",
                 default_address=turn.vars.get("address_choice") != "voice", call=turn.call())
+    except DuplicateBooking as exc:
+        # A caller who books the same again is usually not sure the first went through: they
+        # want to hear the order they have, not a second visit.
+        log.info("ivr call %s: same booking as order %s; not booked again", turn.state["call_id"], exc.number)
+        turn.vars.update(order=exc.number, outcome="ended")
+        turn.say("book.duplicate", digits(exc.number), "book.duplicate.agent")
+        return "bye"
     except HotlineError as exc:
         log.warning("ivr call %s: booking refused: %s", turn.state["call_id"], exc)
         turn.say("book.failed")

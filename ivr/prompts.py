@@ -83,6 +83,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     "book.done.dispatched": {"zh": "。我们已为您安排服务商，服务人员会按时上门。",
                              "en": ". We have passed your order to a service provider in your area."},
     "book.failed": {"zh": "抱歉，这个预约未能完成。", "en": "Sorry, we could not complete this booking."},
+    "book.duplicate": {"zh": "您已经预约过这个时间的同一项服务，没有重复预约。您的订单号是",
+                       "en": "You have already booked this service at this time, so nothing new was booked. "
+                             "Your order number is"},
+    "book.duplicate.agent": {"zh": "。如需再订一单，请转人工服务。", "en": ". To book a second one, please talk to an agent."},
     # emergency
     "emergency.intro": {"zh": "您选择了水电紧急抢修，我们将优先为您安排维修师傅。",
                         "en": "This is the emergency repair line for plumbing and electrical faults. "

@@ -53,7 +53,7 @@ class Scenario:
     abandoned_at: str = ""
     absent: tuple[str, ...] = ()                          # prompt keys / fragments that must not be heard
     at: str | None = None
-    orders: tuple[tuple[str, str, int], ...] = ()        # (phone, service code, days ahead) booked before the call
+    orders: tuple[tuple, ...] = ()      # (phone, service code, days ahead[, local "HH:MM", default 10:00]) booked before the call
     order: dict[str, Any] = field(default_factory=dict)  # fields the booked order must have (service, urgent, ...)
     language: str | None = None                          # `language` of the start event
 
@@ -66,6 +66,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("王女士", "main.menu", "book.category", "book.item", "book.date", "book.slot", "book.address.default",
               "天山区解放南路88号", "book.readback", "day.tomorrow", "slot.morning", "svc.BJ.name", "book.done", "bye"),
              "booked", booked=True, absent=("lang.menu",), order={"service": "BJ", "urgent": False, "needs_agent": False}),
+    Scenario("the same booking again: the caller hears the order they already have, and nothing is booked", WANG,
+             DEMO_PATH, ("book.readback", "book.duplicate", "book.duplicate.agent", "bye"), "ended",
+             absent=("book.done",), orders=((WANG, "BJ", 1, "09:00"),)),
     Scenario("booking on a date keyed in as MMDD", WANG, "1 1 1 4 1201 2 1 1",
              ("book.date.enter", "month.12", "slot.afternoon", "book.done"), "booked", booked=True,
              order={"service": "BJ", "local_start": "2026-12-01 14:00"}),
@@ -214,9 +217,11 @@ def prepare(hl: Hotline, scenario: Scenario) -> dict[str, str]:
         return placeholders
     with hl.session() as s, s.begin():
         today = to_local(hl.now(), hl.tz).date()
-        for n, (phone, code, days) in enumerate(scenario.orders):
-            start = to_utc(datetime.combine(today + timedelta(days=days), time(10, 0)), hl.tz)
-            order = orders.book(s, phone=phone, service=code, start=start, actor=actors.SYSTEM, channel="agent")
+        for n, (phone, code, days, *at) in enumerate(scenario.orders):
+            start = to_utc(datetime.combine(today + timedelta(days=days), time.fromisoformat(at[0]) if at else time(10, 0)),
+                           hl.tz)
+            order = orders.book(s, phone=phone, service=code, start=start, actor=actors.SYSTEM, channel="agent",
+                                allow_duplicate=True)
             placeholders[f"order{n}"] = order.number
     return placeholders
 

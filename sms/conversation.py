@@ -12,8 +12,8 @@ The reply to a message that booked or cancelled an order is that event's notice 
 `booked`/`cancelled`, dedupe key of the event), so the customer gets one message, not two
 (sms/notices.py skips events the SMS customer caused).
 
-An opted-out number is not answered except for START/订阅 (opt in) and HELP, as carriers
-require; its messages are still stored.
+Opting out (TD/退订) stops notices, not answers: a message from an opted-out number is answered
+like any other, and the answer says how to resume notices (发送"订阅"恢复通知).
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ from typing import Callable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from tickets import orders, surveys
+from tickets import complaints, orders, surveys
 from tickets.actors import customer
 from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
-from tickets.errors import HotlineError
+from tickets.errors import DuplicateBooking, HotlineError
 from tickets.bookable import holiday_first_day, last_bookable_day, within_window
 from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 PENDING_FOR = timedelta(minutes=30)
 EXPIRED_NOTICE_WITHIN = timedelta(hours=24)   # a late Y is told its request expired, within this
 ACTOR = customer("sms")
-ANSWERED_WHEN_OPTED_OUT = ("optin", "help")
 
 
 @dataclass(frozen=True)
@@ -95,18 +94,18 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         req = parse(msg.body, turn.catalog, to_local(now, hl.tz).replace(tzinfo=None),
                     lambda name: holiday_first_day(session, name))
         _store(session, row, req.intent)
-        if req.intent not in ANSWERED_WHEN_OPTED_OUT and is_opted_out(session, msg.phone):
-            return None
         reply = HANDLERS[req.intent](turn, req)
     if reply is None:
         return None
-    text = segments.fit(reply.text)
+    # Read after the handler: TD and 订阅 have just changed it, and their replies say so already.
+    resume = reply.kind not in ("optout", "optin") and is_opted_out(session, msg.phone)
+    text = segments.fit(reply.text, tail=replies.TEXTS["optout_resume"] if resume else "")
     if inline:
         outbox.record_reply(session, msg.phone, text, provider=msg.provider, kind=reply.kind, order=reply.order,
                             dedupe_key=reply.dedupe_key)
     else:
         outbox.enqueue(session, msg.phone, text, kind=reply.kind, order=reply.order, dedupe_key=reply.dedupe_key,
-                       confirms_optout=reply.kind == "optout")
+                       answers_sender=True)
     return text
 
 
@@ -190,6 +189,11 @@ def _book(turn: Turn, req: Request) -> Reply:
         check = "" if default.district_id else replies.TEXTS["check_address"]
     else:
         address_shown = address
+    same = orders.duplicate_of(s, turn.phone, svc, start)
+    if same is not None:
+        # A texter who sends the same booking again is most likely not sure the first went
+        # through: name the order they have; a second one is for the hotline to confirm.
+        return _duplicate(turn, same, svc.name_zh, start)
     lines = quote(svc, quantity, start, tz, calendar(turn.session))
     price = sum(line.amount_fen for line in lines)
     _start(turn, "book", {"service": svc.code, "start": start.isoformat(), "quantity": quantity,
@@ -234,8 +238,13 @@ def _confirm_booking(turn: Turn, conv: SmsConversation) -> Reply:
     if why:
         conv.status = "failed"
         return Reply(render("book_failed", why=why))
-    order = orders.book(s, phone=turn.phone, service=p["service"], start=start, actor=ACTOR, channel="sms",
-                        address=p.get("address"), quantity=p.get("quantity"), notes=p.get("notes") or "")
+    try:
+        with s.begin_nested():
+            order = orders.book(s, phone=turn.phone, service=p["service"], start=start, actor=ACTOR, channel="sms",
+                                address=p.get("address"), quantity=p.get("quantity"), notes=p.get("notes") or "")
+    except DuplicateBooking as exc:          # booked by another channel since the read-back
+        conv.status = "failed"
+        return _duplicate(turn, exc.number, orders.service_by_code(s, p["service"]).name_zh, start)
     s.flush()                 # event ids key the notice this reply stands for
     conv.order_id = order.id
     created = order.events[0]
@@ -256,6 +265,11 @@ def _confirm_cancel(turn: Turn, conv: SmsConversation) -> Reply:
     return Reply(render("cancelled", number=order.number, service=order.service.name_zh,
                         penalty=replies.penalty_suffix(ev.data.get("penalty_fen"))),
                  kind="cancelled", order=order, dedupe_key=f"{ev.id}:cancelled")
+
+
+def _duplicate(turn: Turn, number: str, service: str, start: datetime) -> Reply:
+    return Reply(render("duplicate", number=number, service=service,
+                        when=replies.when_text(start, turn.hl.tz, turn.now)))
 
 
 CONFIRM: dict[str, Callable[[Turn, SmsConversation], Reply]] = {"book": _confirm_booking, "cancel": _confirm_cancel}
@@ -349,11 +363,23 @@ def _score(turn: Turn, req: Request) -> Reply:
     return Reply(render("thanks_low" if low else "thanks", score=req.score), kind="survey", order=order)
 
 
+def _complaint(turn: Turn, req: Request) -> Reply:
+    order = _visible_order(turn, req.number) if req.number else None
+    if not req.comment:
+        return Reply(render("complaint_needs_text"))
+    complaint = complaints.open_complaint(turn.session, actor=ACTOR, source="sms", phone=turn.phone, order=order,
+                                          text=req.comment)
+    return Reply(render("complaint_opened", id=complaint.id, order=f"（订单{order.number}）" if order else "",
+                        due=replies.when_text(complaint.due_at, turn.hl.tz, turn.now)),
+                 kind="complaint", order=order)
+
+
 def _format(turn: Turn, req: Request) -> Reply:
     return Reply(render("format"))
 
 
 HANDLERS: dict[str, Callable[[Turn, Request], Reply | None]] = {
-    "book": _book, "yes": _yes, "no": _no, "query": _query, "cancel": _cancel, "optout": _optout,
+    "book": _book, "yes": _yes, "no": _no, "query": _query, "cancel": _cancel, "complaint": _complaint,
+    "optout": _optout,
     "optin": _optin, "help": _help, "score": _score, "empty": _format, "unknown": _format,
 }

@@ -1,8 +1,10 @@
-"""SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation).
+"""SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
+and unassigned (no franchisee can take the order: once per order).
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
-`<event id>:<kind>`, so a notice exists once per event however often anything runs.
+`<event id>:<kind>` (`order-<order id>:<kind>` for ONCE_PER_ORDER), so a notice exists once per
+event (or order) however often anything runs.
 Opted-out numbers get a `suppressed` row (see outbox.enqueue), never a message.
 
 Events the customer caused by SMS are not noticed here: the SMS reply already says the same
@@ -21,7 +23,10 @@ from .replies import TEXTS, penalty_suffix, render, when_text
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
 NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
-             "complete": "completed"}
+             "complete": "completed", "unassigned": "unassigned"}
+# Kinds sent once per order, however often the event recurs (the engine finds no franchisee again
+# after another refusal): keyed `<order id>:<kind>` instead of the event's id.
+ONCE_PER_ORDER = frozenset({"unassigned"})
 
 
 def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
@@ -36,7 +41,8 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                   franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
                   penalty=penalty_suffix(data.get("penalty_fen")),
                   check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=f"{ev.id}:{kind}")
+    key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
+    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=key)
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

@@ -41,11 +41,12 @@ _SENDER = "sms.sender"
 
 
 def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
-            dedupe_key: str | None = None, confirms_optout: bool = False) -> SmsMessage:
+            dedupe_key: str | None = None, answers_sender: bool = False) -> SmsMessage:
     """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
 
-    An opted-out number gets a `suppressed` row instead: kept for the record, never sent. The
-    one exception is `confirms_optout`: the reply that confirms the opt-out itself.
+    An opted-out number gets a `suppressed` row instead of a notice: kept for the record, never
+    sent. `answers_sender`: the message answers one the number has just sent (opt-out stops
+    notices, not answers), so it is sent whatever the opt-out.
     """
     if dedupe_key:
         # Autoflush writes this transaction's own pending rows first, so they are found too.
@@ -58,7 +59,7 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
     if parts > segments.MAX_REPLY_SEGMENTS:
         body = segments.fit(body)
         parts = segments.count(body)
-    opted_out = not confirms_optout and is_opted_out(session, phone)
+    opted_out = not answers_sender and is_opted_out(session, phone)
     # The console provider only logs, so its message is 'sent' with the business transaction and
     # logged after the commit: no second transaction.
     console = hl.settings.sms_provider == "console"

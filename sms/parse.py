@@ -12,6 +12,8 @@ Decisions a reader should know:
 - `QX` is both the cancel command and the code of 清洗保洁 (deep cleaning): `QX 2632700001` and
   a bare `QX` cancel, `QX 明天上午` books deep cleaning. 取消 always means cancel.
 - A bare 10-digit order number is a status query (CX).
+- `投诉 ...` is a complaint: the rest of the message is its text, and an order number in it names
+  the order complained about.
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from tickets.pricing import check_quantity
 from . import when as when_mod
 from .text import NUMBER, clean, to_int
 
-INTENTS = ("book", "yes", "no", "query", "cancel", "optout", "optin", "help", "score", "empty", "unknown")
+INTENTS = ("book", "yes", "no", "query", "cancel", "complaint", "optout", "optin", "help", "score", "empty",
+           "unknown")
 
 # Whole-message keywords (compared upper-cased, trailing punctuation ignored).
 KEYWORDS: dict[str, str] = {
@@ -45,6 +48,7 @@ KEYWORDS: dict[str, str] = {
 }
 QUERY_WORDS = ("CX", "查询", "查單", "查单", "查")
 CANCEL_WORDS = ("QX", "取消", "退单")
+COMPLAINT_WORDS = ("投诉", "投訴")
 BOOK_WORDS = ("预约", "預約", "预订", "预定", "我要", "帮我", "需要", "YD")
 # Words around an order number that carry no meaning of their own.
 FILLER = re.compile(r"订单号?|訂單號?|单号|進度|进度|状态|號碼|号码|[#:：,，.。!！\s]")
@@ -158,6 +162,9 @@ def parse(text: str, catalog: Catalog, now: datetime, holiday_day: when_mod.Holi
         return Request("score", score=to_int(m.group(1)), comment=(m.group(2) or "").strip())
     if ORDER_NUMBER.fullmatch(t):
         return Request("query", number=t)
+    for word in COMPLAINT_WORDS:
+        if t.startswith(word):
+            return _complaint(t[len(word):])
     upper = t.upper()
     for word in QUERY_WORDS:
         if upper.startswith(word):
@@ -169,6 +176,12 @@ def parse(text: str, catalog: Catalog, now: datetime, holiday_day: when_mod.Holi
                 break   # QX followed by a time: a deep-cleaning booking
             return _with_number("cancel", rest)
     return _booking(t, catalog, now, holiday_day)
+
+
+def _complaint(rest: str) -> Request:
+    text = rest.strip(_TRIM)
+    m = ORDER_NUMBER.search(text)
+    return Request("complaint", number=m.group(0) if m else None, comment=text[:1000])
 
 
 def _number_or_nothing(rest: str) -> bool:

@@ -73,16 +73,17 @@ def count(text: str) -> int:
     return len(_parts(text, enc, per_part))
 
 
-def fit(text: str, max_segments: int = MAX_REPLY_SEGMENTS) -> str:
-    """`text`, cut with an ellipsis when it would take more than `max_segments` segments."""
-    if count(text) <= max_segments:
-        return text
-    mark = "..." if encoding(text) == "gsm7" else "…"
+def fit(text: str, max_segments: int = MAX_REPLY_SEGMENTS, tail: str = "") -> str:
+    """`text` + `tail`, `text` cut with an ellipsis when the whole would take more than `max_segments`
+    segments (`tail` is kept whole)."""
+    if count(text + tail) <= max_segments:
+        return text + tail
+    mark = "..." if encoding(text + tail) == "gsm7" else "…"
     lo, hi = 0, len(text)
     while lo < hi:   # the longest prefix that still fits with the mark
         mid = (lo + hi + 1) // 2
-        if count(text[:mid].rstrip() + mark) <= max_segments:
+        if count(text[:mid].rstrip() + mark + tail) <= max_segments:
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo].rstrip() + mark
+    return text[:lo].rstrip() + mark + tail

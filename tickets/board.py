@@ -40,6 +40,9 @@ class BoardRow:
 class BoardGroup:
     district: Optional[District]            # None: orders whose district is not known yet
     rows: list[BoardRow]
+    # "district": the district's waiting orders; "unassigned": confirmed orders no franchisee can
+    # take now (无人接单), each with the reason: a dispatcher must act, the engine cannot.
+    queue: str = "district"
 
     @property
     def urgent(self) -> int:
@@ -79,9 +82,11 @@ def waiting_orders(session: Session, actor: Actor) -> list[WorkOrder]:
 
 
 def board(session: Session, actor: Actor) -> list[BoardGroup]:
-    """The board grouped by district (orders without one first), each order with the engine's candidates."""
+    """The board: the unassigned queue (no candidate) first, then the others by district (orders
+    without one first), each order with the engine's candidates."""
     now = hotline_of(session).now()
     groups: dict[Optional[int], BoardGroup] = {}
+    unassigned = BoardGroup(None, [], queue="unassigned")
     for order in waiting_orders(session, actor):
         row = BoardRow(order)
         if order.status == "confirmed":
@@ -94,8 +99,12 @@ def board(session: Session, actor: Actor) -> list[BoardGroup]:
                 row.minutes_left = int((order.accept_deadline - now).total_seconds() // 60)
         elif order.status == "new":
             row.why_none = order.flag_reason
-        groups.setdefault(order.district_id, BoardGroup(order.district, [])).rows.append(row)
-    return sorted(groups.values(), key=lambda g: (g.district is not None, g.district.code if g.district else ""))
+        if order.status == "confirmed" and not row.candidates:
+            unassigned.rows.append(row)
+        else:
+            groups.setdefault(order.district_id, BoardGroup(order.district, [])).rows.append(row)
+    by_district = sorted(groups.values(), key=lambda g: (g.district is not None, g.district.code if g.district else ""))
+    return ([unassigned] if unassigned.rows else []) + by_district
 
 
 def district_choices(session: Session, actor: Actor) -> list[District]:

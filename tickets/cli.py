@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import holidays
 from .config import ConfigError, load_settings
 from .context import Hotline, create_hotline
-from .errors import HotlineError
+from .errors import DuplicateBooking, HotlineError
 from .timeutil import to_local, utcnow
 
 log = logging.getLogger("hotline")
@@ -111,11 +111,15 @@ def cmd_order_create(args) -> int:
     from .actors import Actor
     hl = make_hotline(args)
     with hl.session() as s, s.begin():
-        start = orders.parse_when(args.when, hl.tz, today=to_local(hl.now(), hl.tz).date())
-        order = orders.book(s, phone=args.phone, service=args.service, start=start,
-                            address=args.address, channel=args.channel, quantity=args.quantity,
-                            urgent=True if args.urgent else None, name=args.name or "",
-                            actor=Actor(role="agent", label="cli"))
+        try:
+            order = orders.book(s, phone=args.phone, service=args.service,
+                                start=orders.parse_when(args.when, hl.tz, today=to_local(hl.now(), hl.tz).date()),
+                                address=args.address, channel=args.channel, quantity=args.quantity,
+                                urgent=True if args.urgent else None, name=args.name or "",
+                                allow_duplicate=args.allow_duplicate,
+                                actor=Actor(role="agent", label="cli"))
+        except DuplicateBooking as exc:
+            raise HotlineError(f"{exc} (--allow-duplicate)") from None
         out = orders.to_dict(order, hl.tz)
     print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0
@@ -339,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quantity", type=int, help="units (hours, visits...); default: the service's usual")
     sp.add_argument("--name", help="customer's name, for a new customer")
     sp.add_argument("--urgent", action="store_true", help="mark as an emergency")
+    sp.add_argument("--allow-duplicate", action="store_true",
+                    help="book even when the phone already has this service at this time (the customer wants two)")
     sp.set_defaults(func=cmd_order_create)
     sp = order.add_parser("show", help="one work order with its full history, as JSON")
     sp.add_argument("number")

@@ -62,10 +62,16 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                            "Secret in the query string (?token=) of the Aliyun SmsUp and Tencent Cloud SMS reply callback URLs, "
                            "which those providers do not sign. Empty: the endpoints refuse traffic (unless TWILIO_INSECURE_DEV=1)."),
     "SMS_PROVIDER": ("", "twilio", "Outbound SMS provider: `twilio`, or `console` (stores and logs only). Default: twilio when credentials are set, else console."),
-    "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00", "When agents answer (local time); statutory holidays are closed."),
+    "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00",
+                       "When agents answer (local time); statutory holidays are closed. Also the working hours of a "
+                       "franchisee that has none of its own (admin, franchisee page): accept deadlines count only "
+                       "working minutes."),
     "BOOKING_HORIZON_DAYS": ("90", "60", "How many days ahead (from today, local) a service may be booked, by every "
                              "channel: voice menu, SMS, console, Twilio."),
-    "ACCEPT_DEADLINE_MINUTES": ("30", "60", "Time a franchisee has to accept a dispatched order before it goes to the next one (派工时限)."),
+    "ACCEPT_DEADLINE_MINUTES": ("30", "60",
+                                "Working minutes a franchisee has to accept a dispatched order before it goes to the "
+                                "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
+                                "open 08:00-20:00, it is due at 08:30."),
     "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "

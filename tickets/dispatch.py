@@ -3,7 +3,9 @@
 The choice, in order: active franchisees that serve the order's district and service, that
 have not refused or let this order time out, and that are under their daily capacity on the
 service day; ranked by district priority, then rating, then current load. No candidate: the
-order stays confirmed in the unassigned queue, with the reason, and is never dropped.
+order stays confirmed in the unassigned queue, with the reason (an `unassigned` event: the
+customer is told by SMS, once, and the dispatch board shows it in a queue of its own), and is
+never dropped.
 
 Dispatching locks the rows of the franchisees serving the order (SELECT ... FOR UPDATE on
 PostgreSQL, in id order so that two dispatches never deadlock; SQLite's transactions are serial
@@ -186,7 +188,10 @@ def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
     elif ranked:
         chosen = ranked[0]
     else:
-        order.unassigned_reason = why[:255]
+        # An event (and the customer's notice) the first time, and when the reason changes;
+        # the same finding again on the next batch is not news.
+        if order.unassigned_reason != why[:255]:
+            transition(session, order, "unassigned", SYSTEM, reason=why)
         return None
     transition(session, order, "dispatch", actor, franchisee=chosen.franchisee, reasons=chosen.reasons)
     return chosen.franchisee

@@ -9,6 +9,14 @@ class ValidationError(HotlineError):
     """Input is malformed: a phone number, an amount, a service code, a date."""
 
 
+class DuplicateBooking(ValidationError):
+    """The same phone already has an open order for this service at this time; `number` is that order."""
+
+    def __init__(self, message: str, *, number: str):
+        super().__init__(message)
+        self.number = number
+
+
 class NotFound(HotlineError):
     """The thing named does not exist (or the caller may not see it)."""
 

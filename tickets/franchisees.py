@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, selectinload
 from . import audit
 from .actors import Actor
 from .errors import NotFound, ValidationError
-from .models import District, Franchisee, FranchiseeDistrict, FranchiseeService, Service, Worker, WorkerSkill
+from .models import District, Franchisee, FranchiseeDistrict, FranchiseeService, Service, Worker, WorkerSkill, WorkOrder
 from .phones import normalize
+from .workhours import check_hours
 
 STATUSES = ("active", "suspended")
 
@@ -34,8 +35,8 @@ def get_franchisee(session: Session, franchisee_id: int) -> Franchisee:
 
 
 def save_franchisee(session: Session, actor: Actor, franchisee: Franchisee | None, *, name: str,
-                    contact_phone: str, status: str, daily_capacity: int) -> Franchisee:
-    """Create a franchisee (franchisee=None) or change one."""
+                    contact_phone: str, status: str, daily_capacity: int, business_hours: str = "") -> Franchisee:
+    """Create a franchisee (franchisee=None) or change one; `business_hours` "HH:MM-HH:MM" or "" (BUSINESS_HOURS)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError("a franchisee needs its registered name")
@@ -47,17 +48,20 @@ def save_franchisee(session: Session, actor: Actor, franchisee: Franchisee | Non
     if other is not None and other is not franchisee:
         raise ValidationError(f"there is already a franchisee named {name}")
     phone = normalize(contact_phone) if (contact_phone or "").strip() else ""
+    hours = check_hours(business_hours)
     created = franchisee is None
     before = {} if created else {"name": franchisee.name, "contact_phone": franchisee.contact_phone,
-                                 "status": franchisee.status, "daily_capacity": franchisee.daily_capacity}
+                                 "status": franchisee.status, "daily_capacity": franchisee.daily_capacity,
+                                 "business_hours": franchisee.business_hours}
     fr = franchisee or Franchisee(name=name)
     if created:
         session.add(fr)
     fr.name, fr.contact_phone, fr.status, fr.daily_capacity = name, phone, status, daily_capacity
+    fr.business_hours = hours
     session.flush()
     audit.record(session, actor, "franchisee.create" if created else "franchisee.update", "franchisee", fr.id,
                  {"before": before, "after": {"name": name, "contact_phone": phone, "status": status,
-                                              "daily_capacity": daily_capacity}})
+                                              "daily_capacity": daily_capacity, "business_hours": hours}})
     return fr
 
 
@@ -89,6 +93,16 @@ def workers_of(session: Session, franchisee_id: int, active_only: bool = False) 
     if active_only:
         q = q.where(Worker.active.is_(True))
     return list(session.scalars(q.order_by(Worker.name)))
+
+
+def workers_for(session: Session, order: WorkOrder) -> list[Worker]:
+    """The active workers of the order's franchisee whose skills cover its service: whom it may be assigned to."""
+    if order.franchisee_id is None:
+        return []
+    return list(session.scalars(
+        select(Worker).join(WorkerSkill, WorkerSkill.worker_id == Worker.id)
+        .where(Worker.franchisee_id == order.franchisee_id, Worker.active.is_(True),
+               WorkerSkill.service_id == order.service_id).order_by(Worker.name)))
 
 
 def get_worker(session: Session, worker_id: int) -> Worker:

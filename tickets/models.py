@@ -113,6 +113,8 @@ class Franchisee(Base):
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
     status: Mapped[str] = mapped_column(String(12), default="active")  # active, suspended
     daily_capacity: Mapped[int] = mapped_column(Integer, default=20)
+    # "HH:MM-HH:MM" local, every day; "" = BUSINESS_HOURS. Accept deadlines count only these (tickets.workhours).
+    business_hours: Mapped[str] = mapped_column(String(11), default="", server_default="")
     rating_x100: Mapped[int] = mapped_column(Integer, default=400)     # survey average × 100; 4.00 until scored
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from . import customers as customers_mod
@@ -13,7 +13,7 @@ from .bookable import check_bookable
 from .cache import cached
 from .context import hotline_of
 from .dispatch import dispatch, resolve_district
-from .errors import NotFound, ValidationError
+from .errors import DuplicateBooking, NotFound, ValidationError
 from .holidays import calendar
 from .models import Call, CustomerPhone, PriceLine, Service, WorkOrder
 from .numbers import next_number, parse_number
@@ -61,13 +61,15 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
          channel: str = "agent", address: str | None = None, district_id: int | None = None,
          quantity: int | None = None, urgent: bool | None = None, name: str = "", notes: str = "",
          voice_note: str = "", call: Call | None = None, auto_dispatch: bool = True,
-         default_address: bool = True) -> WorkOrder:
+         default_address: bool = True, allow_duplicate: bool = False) -> WorkOrder:
     """Create, price, confirm and dispatch an order in the caller's transaction.
 
     `start` is naive UTC. With no address the customer's default address is used. An address
     that matches no district, or several, leaves the order `new` and flagged for an agent.
     `default_address=False` means the caller gave a new address only as a voice note (IVR): the
     default is not used and the order waits, flagged, for an agent to transcribe the note.
+    An open order of the same phone, service and start raises DuplicateBooking (naming it) unless
+    `allow_duplicate`: the customer confirmed they want a second one.
     """
     if channel not in CHANNELS:
         raise ValidationError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
@@ -81,6 +83,14 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     check_bookable(hl, start)
     lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
+    if not allow_duplicate:
+        _one_booking_of_phone_at_a_time(session, e164)
+        same = duplicate_of(session, e164, svc, start)
+        if same is not None:
+            raise DuplicateBooking(
+                f"{mask(e164)} already has order {same} for {svc.name_zh} at "
+                f"{to_local(start, hl.tz):%Y-%m-%d %H:%M}; nothing was booked. Book a second one only if the "
+                f"customer confirms they want two", number=same)
     cust = customers_mod.get_or_create(session, e164, name)
 
     flags: list[str] = []
@@ -124,6 +134,24 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     if call is not None:
         call.order_id = order.id
     return order
+
+
+def _one_booking_of_phone_at_a_time(session: Session, phone: str) -> None:
+    """Two identical bookings at once (an SMS Y and a call, a double-clicked form) must not both
+    find no duplicate: on PostgreSQL a booking of this number waits for any other one's transaction
+    to end (an advisory lock on the number, released with the transaction), then reads afresh
+    (READ COMMITTED). SQLite's transactions are serial already (tickets.sqlite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(phone))))
+
+
+def duplicate_of(session: Session, phone: str, service: Service, start: datetime) -> str | None:
+    """The number of an open order of this phone (E.164) for the same service at the same start:
+    booking it again is usually a repeated request (a caller who was not sure it went through, an
+    SMS sent twice). Only the number is read: every booking asks."""
+    return session.scalar(select(WorkOrder.number).where(
+        WorkOrder.phone == phone, WorkOrder.service_id == service.id, WorkOrder.scheduled_start == start,
+        WorkOrder.status.in_(OPEN_STATES)).order_by(WorkOrder.id).limit(1))
 
 
 def get(session: Session, number: str) -> WorkOrder:

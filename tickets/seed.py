@@ -21,7 +21,7 @@ from .passwords import DEMO_PASSWORD, hash_password
 from .timeutil import to_local, to_utc
 from .phones import normalize
 from .surveys import record as record_survey
-from .workflow import transition
+from .workflow import has_skill, transition
 
 log = logging.getLogger(__name__)
 SEED_DIR = Path(__file__).resolve().parent.parent / "sql" / "seed"
@@ -180,8 +180,8 @@ def _past_order(session: Session, phone: str, service: Service, days_ago: int, s
     if order.franchisee is None:
         return order
     fr_actor = Actor(role="franchisee", label="demo", franchisee_id=order.franchisee_id)
-    worker = next((w for w in order.franchisee.workers
-                   if w.health_cert_expires and w.health_cert_expires >= start.date()), None)
+    worker = next((w for w in order.franchisee.workers if has_skill(w, service.id)
+                   and w.health_cert_expires and w.health_cert_expires >= start.date()), None)
     if worker is None:
         return order
     with _clock_at(session, booked_at + timedelta(minutes=10)):

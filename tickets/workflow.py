@@ -13,7 +13,7 @@ first: see docs/core-api.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from .errors import PermissionDenied, TransitionError, ValidationError
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
 from .timeutil import to_local
+from .workhours import accept_deadline
 
 STATES = ("new", "confirmed", "dispatched", "accepted", "in_service", "completed", "closed",
           "cancelled", "rework")
@@ -54,6 +55,8 @@ MOVES: dict[str, Move] = {m.action: m for m in (
     Move("confirm", ("new",), "confirmed",   # district_id= when the address matched none
          STAFF - {"callback"} | {"customer", "system"}, ("district",), "确认"),
     Move("dispatch", ("confirmed",), "dispatched", DISPATCHERS | {"system"}, ("franchisee",), "派工"),
+    # The engine found no franchisee that can take it: the reason is kept, the customer told once.
+    Move("unassigned", ("confirmed",), None, frozenset({"system"}), ("reason",), "无人接单"),
     Move("accept", ("dispatched",), "accepted", frozenset({"franchisee", "admin"}), (), "接单"),
     Move("reject", ("dispatched",), "confirmed", frozenset({"franchisee"}), ("reason",), "拒单"),
     Move("expire", ("dispatched",), "confirmed", frozenset({"system"}), (), "接单超时"),
@@ -198,10 +201,15 @@ def _dispatch(session, order, params, now, data, hl) -> None:
     # Both the relationship and the id: readers of either see the change before any flush.
     order.franchisee, order.franchisee_id = fr, fr.id
     order.dispatched_at = now
-    order.accept_deadline = now + timedelta(minutes=hl.settings.accept_deadline_minutes)
+    # Working minutes of the franchisee: a deadline must not run out while they are closed.
+    order.accept_deadline = accept_deadline(hl, fr, now)
     order.unassigned_reason = ""
     data.update(franchisee_id=fr.id, franchisee=fr.name, reasons=params.get("reasons", []),
                 accept_deadline=order.accept_deadline.isoformat())
+
+
+def _unassigned(session, order, params, now, data, hl) -> None:
+    order.unassigned_reason = str(params["reason"])[:255]
 
 
 def _release(session, order, params, now, data, hl) -> None:
@@ -219,6 +227,10 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
         raise ValidationError(f"worker {worker.name} does not belong to the franchisee of order {order.number}")
     if not worker.active:
         raise ValidationError(f"worker {worker.name} is not active")
+    if not has_skill(worker, order.service_id):
+        raise ValidationError(f"worker {worker.name} cannot be assigned: their skills do not cover "
+                              f"{order.service.name_zh} ({order.service.code}); choose a worker who does this "
+                              "service, or add the skill to the worker's record")
     # The certificate must be valid on the day of the service, not only today.
     day = max(now, order.scheduled_start).date()
     expires = worker.health_cert_expires
@@ -233,6 +245,11 @@ def _assign_worker(session, order, params, now, data, hl) -> None:
                               "renew it or choose another worker")
     order.worker, order.worker_id = worker, worker.id
     data.update(worker_id=worker.id, worker=worker.name)
+
+
+def has_skill(worker: Worker, service_id: int) -> bool:
+    """Whether the worker does this service (their skills, kept by service: WorkerSkill)."""
+    return any(skill.service_id == service_id for skill in worker.skills)
 
 
 def _start(session, order, params, now, data, hl) -> None:
@@ -290,6 +307,6 @@ def _close(session, order, params, now, data, hl) -> None:
     data["score"] = params["survey"].score
 
 
-_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "reject": _release, "expire": _release, "recall": _release,
+_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "unassigned": _unassigned, "reject": _release, "expire": _release, "recall": _release,
             "assign_worker": _assign_worker, "start": _start, "complete": _complete, "reschedule": _reschedule,
             "cancel": _cancel, "close": _close}

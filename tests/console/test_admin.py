@@ -79,6 +79,21 @@ def test_a_franchisees_coverage_is_replaced_and_audited(login, hl):
     assert _audit(hl, "franchisee.coverage").actor_label == "admin"
 
 
+def test_a_franchisees_working_hours_are_saved_and_bad_ones_refused_with_the_format(login, hl):
+    with hl.session() as s:
+        fr = s.scalar(select(Franchisee).where(Franchisee.name == "米东县域便民服务"))
+    form = {"name": fr.name, "contact_phone": "", "status": "active", "daily_capacity": "20"}
+    admin = login("admin")
+    assert 'name="business_hours" placeholder="08:00-20:00"' in text(admin.get(f"/admin/franchisees/{fr.id}"))
+    bad = admin.post(f"/admin/franchisees/{fr.id}", {**form, "business_hours": "9点到6点"})
+    assert bad.status_code == 400
+    assert "not HH:MM-HH:MM (local time), e.g. 08:00-20:00" in text(bad)
+    assert admin.post(f"/admin/franchisees/{fr.id}", {**form, "business_hours": "09:00-18:00"}).status_code == 302
+    with hl.session() as s:
+        assert s.get(Franchisee, fr.id).business_hours == "09:00-18:00"
+    assert _audit(hl, "franchisee.update").data["after"]["business_hours"] == "09:00-18:00"
+
+
 def test_a_workers_certificate_date_is_saved(login, hl):
     with hl.session() as s:
         w = s.scalar(select(Worker).where(Worker.name == "阿依古丽"))

@@ -106,6 +106,22 @@ def test_an_order_no_one_can_take_stays_in_the_unassigned_queue_with_the_reason(
     assert 'id="sum-unassignable">1<' in page
 
 
+
+def test_orders_no_one_can_take_are_a_queue_of_their_own_above_the_districts(login, hl):
+    with hl.session() as s, s.begin():
+        catalog.save_service(s, SYSTEM, "ZXC", name_zh="宠物照看", name_en="Pet sitting", category="other",
+                             unit="visit", guide_price_fen=8000, default_quantity=1, holiday_pay=False,
+                             emergency=False, active=True)
+    stuck = make_order(hl, "dispatched", service="ZXC")      # the engine finds no one: it stays confirmed
+    waiting = make_order(hl, "confirmed")                     # has candidates: waits in its district
+    page = text(login("dispatcher1").get("/dispatch/"))
+    queue = page[page.index('id="queue-unassigned"'):page.index('id="district-tianshan"')]
+    assert "无人接单" in queue
+    assert f'data-testid="board-row-{stuck}"' in queue and waiting not in queue
+    assert f'id="why-none-{stuck}">no franchisee serves this service in this district<' in queue
+    assert f'data-testid="board-row-{waiting}"' in page[page.index('id="district-tianshan"'):]
+
+
 def test_a_district_manager_sees_only_their_districts(login, hl):
     mine = make_order(hl, "confirmed")
     theirs = make_order(hl, "confirmed", address="沙依巴克区友好南路5号")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from tests.console.conftest import text
@@ -107,6 +107,23 @@ def test_booking_from_a_call_links_the_order_to_the_call(login, hl):
         assert s.get(Call, call_id).order_id == order.id
 
 
+def test_the_same_booking_again_asks_for_confirmation_and_books_only_when_ticked(login, hl):
+    form = {"phone": "13800138000", "service": "BJ", "when": "2026-11-30T09:00", "dispatch_now": "1"}
+    agent = login("agent1")
+    first = agent.post("/orders/new", form).headers["Location"].rsplit("/", 1)[1]
+    again = agent.post("/orders/new", form)
+    assert again.status_code == 409
+    page = text(again)
+    assert f"该号码已有同一服务、同一时间的工单 {first}" in page
+    assert 'id="order-allow-duplicate"' in page and 'value="13800138000"' in page
+    with hl.session() as s:
+        assert s.scalar(select(func.count()).select_from(WorkOrder).where(
+            WorkOrder.phone == "+8613800138000", WorkOrder.scheduled_start == _order(hl, first).scheduled_start)) == 1
+    second = agent.post("/orders/new", {**form, "allow_duplicate": "1"})
+    assert second.status_code == 302
+    assert second.headers["Location"].rsplit("/", 1)[1] != first
+
+
 def test_a_new_callers_order_creates_the_customer(login, hl):
     resp = login("agent1").post("/orders/new", {"phone": "13500135000", "name": "钱女士", "service": "BJ",
                                                 "when": "2026-11-30T09:00", "address": "天山区新华北路1号"})
@@ -191,6 +208,20 @@ def test_an_expired_health_certificate_blocks_the_assignment_with_the_reason(log
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "assign_worker", "worker_id": str(expired)})
     assert resp.status_code == 400
     assert "health certificate (健康证) expired on" in text(resp)
+    assert _order(hl, number).worker_id is None
+
+
+def test_a_worker_without_the_services_skill_is_not_offered_and_is_refused(login, hl):
+    from tests.console.helpers import worker_id
+    number = make_order(hl, "accepted")          # home cleaning
+    with hl.session() as s:
+        electrician = worker_id(s, "马建国")
+    franchisee = login("franchisee1")
+    page = text(franchisee.get(f"/orders/{number}"))
+    assert 'id="action-assign-worker-worker"' in page and "马建国" not in page and "李桂兰" in page
+    resp = franchisee.post(f"/orders/{number}/act", {"action": "assign_worker", "worker_id": str(electrician)})
+    assert resp.status_code == 400
+    assert "their skills do not cover 家庭保洁" in text(resp)
     assert _order(hl, number).worker_id is None
 
 

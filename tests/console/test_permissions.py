@@ -93,8 +93,9 @@ ORDER_ACTIONS: dict[str, tuple[str, dict, dict[str, int]]] = {
 
 # Other writes: (url, state of the order it needs or None, form, role -> status).
 OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
+    # Every role books the same slot in one shared world: each says the customer wants another.
     "create order": ("/orders/new", None, {"phone": "13900139000", "service": "BJ", "when": "2026-11-30T09:00",
-                                           "dispatch_now": "1"},
+                                           "dispatch_now": "1", "allow_duplicate": "1"},
                      may("agent", "dispatcher", "admin", hidden_from=())),
     "set district": ("/orders/{order}/district", "new", {"district_id": "{district}"},
                      may("agent", "dispatcher", "supervisor", "admin",

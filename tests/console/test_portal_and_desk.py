@@ -30,6 +30,17 @@ def test_the_portal_lists_the_franchisees_orders_by_state_with_the_customers_num
     assert re.search(rf'data-testid="portal-phone-{waiting}">13800138000<', page)
 
 
+def test_the_portal_offers_each_order_only_the_workers_who_do_its_service(login, hl):
+    cleaning, repair = make_order(hl, "accepted"), make_order(hl, "accepted", service="SD")
+    page = text(login("franchisee1").get("/portal/"))
+
+    def offered(number):
+        form = page[page.index(f'id="assign-{number}-worker"'):]
+        return form[:form.index("</select>")]
+    assert "李桂兰" in offered(cleaning) and "马建国" not in offered(cleaning)
+    assert "马建国" in offered(repair) and "李桂兰" not in offered(repair)
+
+
 def test_a_rejected_order_goes_back_to_dispatch_and_to_the_next_franchisee(login, hl):
     number = make_order(hl, "dispatched")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "reject", "reason": "无人手",

@@ -21,14 +21,17 @@ def franchisee_actor(order) -> Actor:
 
 
 def valid_worker(session, order) -> Worker:
-    """A worker of the order's franchisee (any franchisee's when it has none) with a valid certificate."""
+    """A worker of the order's franchisee (any franchisee's when it has none) with a valid certificate
+    and the skill of the order's service."""
     fr = session.get(Franchisee, order.franchisee_id) if order.franchisee_id else \
         franchisee_named(session, "天山家政服务有限公司")
     return next(w for w in fr.workers
-                if w.health_cert_expires and w.health_cert_expires > order.scheduled_start.date())
+                if w.health_cert_expires and w.health_cert_expires > order.scheduled_start.date()
+                and any(skill.service_id == order.service_id for skill in w.skills))
 
 
 def book(session, hl, *, days=5, phone="13800138000", service="BJ", **kw):
+    kw.setdefault("allow_duplicate", True)       # tests book the same slot again on purpose (capacity, ranking)
     return orders.book(session, phone=phone, service=service, start=hl.now() + timedelta(days=days),
                        actor=AGENT, **kw)
 

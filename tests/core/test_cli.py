@@ -66,6 +66,18 @@ def test_order_create_with_bad_input_says_what_is_right(demo_db):
     assert "YYYY-MM-DD HH:MM" in r.stderr
 
 
+def test_order_create_of_the_same_booking_again_names_the_order_and_the_option(demo_db):
+    later = f"{date.today() + timedelta(days=8):%Y-%m-%d} 10:00"
+    args = ["order", "create", "--phone", "13900139000", "--service", "BJ", "--when", later]
+    first = json.loads(run(args, demo_db).stdout)["number"]
+    again = run(args, demo_db)
+    assert again.returncode == 1
+    assert f"already has order {first}" in again.stderr and "(--allow-duplicate)" in again.stderr
+    second = run(args + ["--allow-duplicate"], demo_db)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["number"] != first
+
+
 def test_production_start_with_demo_passwords_refuses_to_run(demo_db):
     r = run(["run"], demo_db, SECRET_KEY="x" * 40)
     assert r.returncode == 1

@@ -116,6 +116,17 @@ def test_no_franchisee_for_service_in_district_waits_unassigned(session, hl):
     assert "suspended" in order.unassigned_reason
 
 
+def test_an_order_nobody_can_take_records_why_once_and_a_later_batch_adds_nothing(session, hl):
+    franchisee_named(session, "头屯河利民服务社").status = "suspended"
+    franchisee_named(session, "米东县域便民服务").status = "suspended"
+    order = book(session, hl, address="达坂城区盐湖路1号", service="GSBJJ")
+    [ev] = [e for e in order.events if e.action == "unassigned"]
+    assert (ev.actor_role, ev.to_status) == ("system", "confirmed")
+    assert "suspended" in ev.data["reason"]
+    dispatch.batch_dispatch(session, [order], DISPATCHER)
+    assert [e.action for e in order.events].count("unassigned") == 1
+
+
 def test_accept_deadline_missed_goes_to_next_candidate(session, hl, clock):
     order = book(session, hl)
     first = order.franchisee_id
@@ -162,6 +173,22 @@ def test_certificate_expiring_before_the_service_day_blocks_too(session, hl):
         transition(session, order, "assign_worker", franchisee_actor(order), worker=w)
 
 
+def test_a_worker_whose_skills_do_not_cover_the_service_cannot_be_assigned(session, hl):
+    order = order_in(session, hl, "accepted", worker=False)       # BJ, home cleaning
+    electrician = session.scalar(select(Worker).where(Worker.name == "马建国"))   # repair only, valid certificate
+    assert electrician.franchisee_id == order.franchisee_id
+    with pytest.raises(ValidationError, match="马建国 cannot be assigned: their skills do not cover 家庭保洁"):
+        transition(session, order, "assign_worker", franchisee_actor(order), worker=electrician)
+    assert order.worker_id is None
+
+
+def test_only_workers_with_the_services_skill_are_offered(session, hl):
+    from tickets.franchisees import workers_for
+    order = order_in(session, hl, "accepted", worker=False)
+    names = [w.name for w in workers_for(session, order)]
+    assert "马建国" not in names and "李桂兰" in names
+
+
 def test_emergency_service_is_urgent(session, hl):
     assert book(session, hl, service="SD", days=1).urgent is True
     assert book(session, hl, service="BJ").urgent is False
@@ -187,3 +214,59 @@ def test_open_orders_break_a_tie_of_priority_and_rating(session, hl):
     assert {c.franchisee.name for c in tied[:2]} == {"天山家政服务有限公司", b.name}
     assert tied[0].load <= tied[1].load
     assert f"open orders {tied[0].load}" in tied[0].reasons
+
+
+# ---------------------------------------------------------------- accept deadlines in working hours
+
+def _local(hl, order_time):
+    from tickets.timeutil import to_local
+    return to_local(order_time, hl.tz).strftime("%m-%d %H:%M")
+
+
+def test_an_order_dispatched_at_night_is_due_30_working_minutes_after_the_next_opening(session, hl, clock):
+    clock.advance(hours=13, minutes=38)                  # Monday 23:38 local; BUSINESS_HOURS 08:00-20:00
+    order = book(session, hl)
+    assert order.status == "dispatched"
+    assert _local(hl, order.accept_deadline) == "11-24 08:30"
+
+
+def test_a_deadline_that_reaches_the_closing_time_goes_on_at_the_next_opening(session, hl, clock):
+    clock.advance(hours=9, minutes=50)                   # Monday 19:50 local: 10 minutes today, 20 tomorrow
+    assert _local(hl, book(session, hl).accept_deadline) == "11-24 08:20"
+
+
+def test_inside_working_hours_the_deadline_is_30_minutes_away(session, hl):
+    assert _local(hl, book(session, hl).accept_deadline) == "11-23 10:30"
+
+
+def test_a_franchisee_with_hours_of_its_own_has_deadlines_in_them(session, hl, clock):
+    from tickets.franchisees import save_franchisee
+    from tickets.actors import Actor
+    fr = franchisee_named(session, "天山家政服务有限公司")
+    save_franchisee(session, Actor(role="admin", label="admin"), fr, name=fr.name, contact_phone=fr.contact_phone,
+                    status=fr.status, daily_capacity=fr.daily_capacity, business_hours="07:00-23:45")
+    clock.advance(hours=13, minutes=38)                  # 23:38: 7 minutes tonight, 23 from 07:00
+    order = book(session, hl)
+    assert order.franchisee_id == fr.id
+    assert _local(hl, order.accept_deadline) == "11-24 07:23"
+
+
+def test_the_watchdog_leaves_an_order_dispatched_at_night_alone_until_the_morning(session, hl, clock):
+    clock.advance(hours=13, minutes=38)
+    order = book(session, hl)
+    holder = order.franchisee_id
+    clock.advance(minutes=40)                            # 00:18, past the old wall-clock deadline
+    assert dispatch.expire_overdue(session) == []
+    assert (order.status, order.franchisee_id) == ("dispatched", holder)
+    clock.advance(hours=8, minutes=13)                   # 08:31
+    assert dispatch.expire_overdue(session) == [order.number]
+
+
+@pytest.mark.parametrize("hours", ["8-20", "08:00-25:00", "morning"])
+def test_malformed_working_hours_are_refused_with_the_format(session, hours):
+    from tickets.franchisees import save_franchisee
+    from tickets.actors import Actor
+    fr = franchisee_named(session, "天山家政服务有限公司")
+    with pytest.raises(ValidationError, match=r"not HH:MM-HH:MM \(local time\), e.g. 08:00-20:00"):
+        save_franchisee(session, Actor(role="admin", label="admin"), fr, name=fr.name, contact_phone="",
+                        status="active", daily_capacity=20, business_hours=hours)

@@ -41,7 +41,8 @@ def _create_many(hl, n, out, errors):
     try:
         for _ in range(n):
             with hl.session() as s, s.begin():
-                o = orders.book(s, phone="13800138000", service="BJ", start=hl.now() + timedelta(days=3), actor=AGENT)
+                o = orders.book(s, phone="13800138000", service="BJ", start=hl.now() + timedelta(days=3), actor=AGENT,
+                                allow_duplicate=True)      # the same booking each time: numbers are what is raced
                 out.append(o.number)
     except Exception as exc:  # noqa: BLE001 - reported by the test
         errors.append(exc)

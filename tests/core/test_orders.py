@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tests.core.helpers import AGENT, book
 from tickets import orders
-from tickets.errors import NotFound, ValidationError
+from tickets.errors import DuplicateBooking, NotFound, ValidationError
 from tickets.models import Customer, WorkOrder, WorkOrderEvent
 
 
@@ -96,3 +96,28 @@ def test_an_orders_history_gives_its_times_in_local_time_like_the_order(hl, sess
     dispatched = next(h for h in out["history"] if h["action"] == "dispatch")
     # The clock is 02:00 UTC; the 30-minute deadline reads 10:30 in Shanghai, as the order's own field.
     assert dispatched["data"]["accept_deadline"] == "2026-11-23T10:30:00+08:00" == out["accept_deadline"]
+
+
+def test_the_same_booking_again_is_refused_naming_the_order_it_has(session, hl):
+    first = book(session, hl, allow_duplicate=False)
+    with pytest.raises(DuplicateBooking, match=f"already has order {first.number} for 家庭保洁 at .*nothing was booked") as err:
+        book(session, hl, allow_duplicate=False, phone="+86 138 0013 8000")
+    assert err.value.number == first.number
+    assert session.scalar(select(func.count()).select_from(WorkOrder)
+                          .where(WorkOrder.phone == first.phone, WorkOrder.scheduled_start == first.scheduled_start)) == 1
+
+
+def test_a_second_identical_booking_is_made_when_the_customer_confirms_it(session, hl):
+    first = book(session, hl, allow_duplicate=False)
+    second = book(session, hl, allow_duplicate=True)
+    assert second.number != first.number
+
+
+def test_another_service_time_or_a_cancelled_order_is_no_duplicate(session, hl):
+    from tests.core.helpers import AGENT as agent
+    from tickets.workflow import transition
+    first = book(session, hl, allow_duplicate=False)
+    book(session, hl, allow_duplicate=False, service="XSG")
+    book(session, hl, allow_duplicate=False, days=6)
+    transition(session, first, "cancel", agent, reason="changed plans")
+    assert book(session, hl, allow_duplicate=False).number != first.number

@@ -194,7 +194,7 @@ def test_two_bookings_for_the_last_place_of_a_franchisees_day_take_it_once(hl):
                 barrier.wait()
                 with s.begin():
                     numbers.append(orders.book(s, phone=phone, service="BJ", start=start, actor=AGENT,
-                                               address="天山区光明路1号").number)
+                                               address="天山区光明路1号", allow_duplicate=True).number)
 
         threads = [threading.Thread(target=book_one, args=(p,)) for p in ("13800138001", "13800138002")]
         for t in threads:
@@ -216,6 +216,31 @@ def test_the_first_two_orders_of_a_new_day_get_two_numbers(hl):
         assert sorted(n[-5:] for n in numbers) == ["00001", "00002"], numbers
 
 
+def test_the_same_booking_twice_at_once_makes_one_order(hl):
+    from tickets.errors import DuplicateBooking
+    for n in range(ROUNDS):
+        start = hl.now() + timedelta(days=2, hours=n)
+        barrier = threading.Barrier(2, timeout=30)
+        made: list[str] = []
+        refused: list[str] = []
+
+        def book_one() -> None:
+            with hl.session() as s:
+                barrier.wait()
+                try:
+                    with s.begin():
+                        made.append(orders.book(s, phone="13900139000", service="BJ", start=start, actor=AGENT).number)
+                except DuplicateBooking as exc:
+                    refused.append(exc.number)
+
+        threads = [threading.Thread(target=book_one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert len(made) == 1 and refused == made, (made, refused)
+
+
 def race_bookings(hl, n: int) -> list[str]:
     barrier = threading.Barrier(n, timeout=30)
     numbers: list[str] = []
@@ -224,8 +249,9 @@ def race_bookings(hl, n: int) -> list[str]:
         with hl.session() as s:
             barrier.wait()
             with s.begin():
-                numbers.append(orders.book(s, phone="13800138000", service="BJ",
-                                           start=hl.now() + timedelta(days=3), actor=SYSTEM).number)
+                # The same booking each time, on purpose: the race is for the order number.
+                numbers.append(orders.book(s, phone="13800138000", service="BJ", start=hl.now() + timedelta(days=3),
+                                           actor=SYSTEM, allow_duplicate=True).number)
 
     threads = [threading.Thread(target=book_one) for _ in range(n)]
     for t in threads:

@@ -17,6 +17,7 @@ from tickets.workflow import MOVES, STATES, transition
 EXPECTED = {
     ("new", "confirm"): "confirmed",
     ("confirmed", "dispatch"): "dispatched",
+    ("confirmed", "unassigned"): "=",
     ("dispatched", "accept"): "accepted",
     ("dispatched", "reject"): "confirmed",
     ("dispatched", "expire"): "confirmed",
@@ -43,6 +44,7 @@ EXPECTED_ROLES = {
     "accept": {"franchisee", "admin"},
     "reject": {"franchisee"},
     "expire": {"system"},
+    "unassigned": {"system"},
     "recall": {"dispatcher", "district_manager", "supervisor", "admin"},
     "assign_worker": {"franchisee", "admin"},
     "start": {"franchisee", "admin"},

@@ -108,6 +108,30 @@ def test_a_second_y_repeats_the_order_number_and_books_nothing_more(hl, phone):
     assert len(sms_orders(hl, WANG)) == 1
 
 
+def test_the_same_booking_again_is_refused_naming_the_order_it_has(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    reply = wang.text("BJ 明天上午")
+    assert reply == (f"您已预约家庭保洁 11月24日(周二)09:00，订单号{number}，未重复预约。"
+                     f"如需再订一单请致电热线。查询回复CX {number}")
+    assert wang.text("Y") == f"已确认，订单号{number}。查询回复CX {number}"
+    assert len(sms_orders(hl, WANG)) == 1
+
+
+def test_a_booking_made_by_another_channel_since_the_read_back_is_not_made_twice(hl, phone):
+    from datetime import timedelta
+    from tickets.timeutil import to_local, to_utc
+    wang = phone(WANG)
+    wang.text("BJ 明天上午")
+    tomorrow = to_local(hl.now(), hl.tz).date() + timedelta(days=1)
+    with hl.session() as s, s.begin():
+        by_agent = orders.book(s, phone=WANG, service="BJ", start=to_utc(datetime.combine(tomorrow, datetime.min.time())
+                                                                        .replace(hour=9), hl.tz),
+                               actor=Actor(role="agent", label="agent-test")).number
+    assert f"订单号{by_agent}，未重复预约" in wang.text("Y")
+    assert sms_orders(hl, WANG) == []
+
+
 def test_concurrent_y_replies_create_one_order(hl):
     from agent_console.app import create_app
     from tests.sms.conftest import Phone
@@ -280,21 +304,62 @@ def test_cancel_of_someone_elses_order_reads_as_not_found(hl, phone):
         assert orders.get(s, number).status == "dispatched"
 
 
+# ---------------------------------------------------------------- complaints
+
+def test_a_complaint_by_sms_opens_one_and_the_reply_gives_its_number_and_deadline(hl, phone):
+    reply = phone(LI).text("投诉 师傅迟到了两个小时，态度也不好")
+    with hl.session() as s:
+        [c] = s.scalars(select(Complaint).where(Complaint.phone == LI, Complaint.source == "sms")).all()
+        assert (c.text, c.status, c.order_id) == ("师傅迟到了两个小时,态度也不好", "open", None)   # full-width punctuation read as ASCII (sms.text.clean)
+        # COMPLAINT_DUE_HOURS (48) after the fixed clock, Monday 10:00 local: Wednesday 10:00.
+        assert reply == f"已受理您的投诉，编号{c.id}，我们将在11月25日(周三)10:00前答复您。"
+
+
+def test_a_complaint_naming_the_senders_order_is_about_that_order(hl, phone):
+    wang = phone(WANG)
+    number = book_by_sms(wang)
+    reply = wang.text(f"投诉 订单{number} 没打扫干净")
+    with hl.session() as s:
+        c = s.scalar(select(Complaint).where(Complaint.source == "sms"))
+        assert c.order_id == orders.get(s, number).id
+    assert f"（订单{number}）" in reply
+
+
+def test_a_complaint_without_words_asks_for_them(hl, phone):
+    assert phone(LI).text("投诉") == "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时"
+    with hl.session() as s:
+        assert s.scalar(select(Complaint).where(Complaint.source == "sms")) is None
+
+
 # ---------------------------------------------------------------- opt-out
 
 def test_td_opts_out_and_is_kept(hl, phone):
-    assert phone(WANG).text("TD") == "已退订，您将不再收到本热线短信。回复START或订阅可恢复"
+    assert phone(WANG).text("TD") == "已退订，您将不再收到本热线的通知短信，您发来的短信仍会回复。发送“订阅”或START恢复通知"
     with hl.session() as s:
         assert s.get(SmsOptOut, WANG).opted_out is True
 
 
-def test_an_opted_out_number_gets_no_reply_but_its_messages_are_stored(hl, phone):
+def test_an_opted_out_number_is_still_answered_and_told_how_to_resume_notices(hl, phone):
     wang = phone(WANG)
     wang.text("STOP")
-    assert wang.text("BJ 明天上午") == ""
-    assert wang.text("Y") == ""
+    readback = wang.text("BJ 明天上午")
+    assert readback.startswith("预约家庭保洁") and readback.endswith("（您已退订通知，发送“订阅”恢复通知）")
+    booked = wang.text("Y")
+    [order] = sms_orders(hl, WANG)
+    assert booked.startswith(f"预约成功！订单号{order.number}") and booked.endswith("发送“订阅”恢复通知）")
     assert [m.body for m in messages(hl, phone=WANG, direction="in")] == ["STOP", "BJ 明天上午", "Y"]
-    assert sms_orders(hl, WANG) == []
+    # The notices of the order (its dispatch) are still held back.
+    [dispatched] = messages(hl, order_id=order.id, kind="dispatched")
+    assert dispatched.status == "suppressed"
+
+
+def test_a_long_answer_to_an_opted_out_number_keeps_the_resume_hint(hl, phone):
+    from sms import replies
+    wang = phone(WANG)
+    wang.text("TD")
+    reply = wang.text("HELP")
+    assert reply.endswith(replies.TEXTS["optout_resume"])
+    assert segments.count(reply) <= segments.MAX_REPLY_SEGMENTS
 
 
 def test_help_is_answered_even_when_opted_out(phone):

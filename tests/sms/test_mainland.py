@@ -96,6 +96,14 @@ def test_a_tencent_reply_is_acknowledged_and_answered(mainland):
     assert reply.status == "sent"    # the confirmation of an opt-out still goes out
 
 
+def test_an_answer_to_an_opted_out_number_goes_out_through_the_provider(mainland):
+    hl, client = mainland
+    client.post(f"/sms/tencent/reply?token={TOKEN}", json=tencent("TD", time=1795399200))
+    client.post(f"/sms/tencent/reply?token={TOKEN}", json=tencent("CX", time=1795399260))
+    [answer] = [m for m in messages(hl, phone=WANG, direction="out") if m.kind == "reply"]
+    assert answer.status == "sent" and answer.body.endswith("发送“订阅”恢复通知）")
+
+
 def test_a_retried_tencent_callback_is_processed_once(mainland):
     hl, client = mainland
     for _ in range(3):

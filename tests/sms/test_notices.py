@@ -139,3 +139,21 @@ def test_a_cancellation_by_sms_is_noticed_once_by_the_reply(hl, phone):
         order = orders.get(s, number)
     cancelled = [m for m in notices_of(hl, order) if m.kind == "cancelled"]
     assert [(m.provider, m.status) for m in cancelled] == [("twilio", "sent")]
+
+
+def test_a_customer_whose_order_nobody_can_take_is_told_once(hl):
+    from tests.core.helpers import franchisee_named
+    order = book(hl)                                         # 天山家政 has it
+    with hl.session() as s, s.begin():
+        o = s.get(WorkOrder, order.id)
+        from tickets import dispatch
+        dispatch.release_and_redispatch(s, o, "reject", franchisee_actor(o), reason="no staff")   # -> 沙依巴克洁家
+        dispatch.release_and_redispatch(s, o, "reject", franchisee_actor(o), reason="too far")    # -> nobody
+        assert o.status == "confirmed"
+        franchisee_named(s, "天山家政服务有限公司").status = "suspended"   # another finding, another reason
+        dispatch.dispatch(s, o)
+        assert [e.action for e in o.events].count("unassigned") == 2
+    [told] = [m for m in notices_of(hl, order) if m.kind == "unassigned"]
+    assert told.body == (f"订单{order.number}（家庭保洁 11月24日(周二)10:00）暂时没有服务商能接，"
+                         f"客服会尽快与您联系另行安排。查询回复CX {order.number}")
+    assert told.status == "sent"

@@ -143,6 +143,8 @@ INTENTS = [
     ("查询订单 2632700001", "query", "2632700001"),
     ("QX 2632700001", "cancel", "2632700001"), ("取消 2632700001", "cancel", "2632700001"),
     ("取消订单2632700001", "cancel", "2632700001"), ("QX", "cancel", None), ("取消", "cancel", None),
+    ("投诉 师傅迟到两小时", "complaint", None), ("投诉：订单2632700001 没打扫干净", "complaint", "2632700001"),
+    ("投诉", "complaint", None),
     ("", "empty", None), ("   ", "empty", None),
     ("你好", "unknown", None), ("😀", "unknown", None), ("请问几点开门", "unknown", None),
     ("预约", "unknown", None), ("我要预约，怎么发？", "unknown", None),
@@ -153,6 +155,11 @@ INTENTS = [
 def test_commands_are_recognised(catalog, text, intent, number):
     req = parse(text, catalog, NOW)
     assert (req.intent, req.number, req.problems) == (intent, number, ())
+
+
+def test_a_complaint_keeps_its_words_as_the_text(catalog):
+    req = parse("投诉，保洁师傅迟到两小时！", catalog, NOW)
+    assert (req.intent, req.comment) == ("complaint", "保洁师傅迟到两小时")
 
 
 def test_a_query_with_a_malformed_number_says_what_a_number_looks_like(catalog):

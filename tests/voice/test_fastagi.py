@@ -84,7 +84,8 @@ def test_a_bad_allow_list_entry_names_the_variable():
 
 def test_calls_beyond_the_limit_are_refused_and_the_others_carry_on(hl):
     server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=2).start()
-    held = [HeldKeys(DEMO_PATH), HeldKeys(DEMO_PATH)]
+    # Morning and afternoon: the same booking twice would be refused as a duplicate.
+    held = [HeldKeys(DEMO_PATH), HeldKeys("1 1 1 2 2 1 1")]
     try:
         running = [place_in_thread(server, Caller(WANG, keys=h)) for h in held]
         for h in held:
@@ -284,7 +285,9 @@ def test_twenty_calls_at_once_on_sqlite_all_book(hl):
     # time out under this load, and those callers end up with an agent instead of an order.
     server = menu_server(hl, bind=("127.0.0.1", 0), max_calls=20).start()
     try:
-        running = [place_in_thread(server, Caller(WANG, keys=ScriptedKeys.parse(DEMO_PATH))) for _ in range(20)]
+        # Each on a day of its own (December 1-20): the same booking twice would be refused as a duplicate.
+        running = [place_in_thread(server, Caller(WANG, keys=ScriptedKeys.parse(f"1 1 1 4 12{n + 1:02d} 1 1 1")))
+                   for n in range(20)]
         for t, _ in running:
             t.join(DEADLINE * 4)
     finally:

@@ -66,6 +66,18 @@ TEXTS = {
     "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
     "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
+    # Follow-through (tickets.followup via sms/notices.py): the day-before reminders, urging (催办)
+    # a late order's franchisee, and telling it the order went to the district manager.
+    "notice_reminder_customer": "服务提醒：订单{number} {service} {when}，{franchisee}上门，地址{address}。"
+                                "改期请致电热线，取消回复QX {number}",
+    "notice_reminder_franchisee": "服务提醒：订单{number} {service} {when}，地址{address}，服务人员{worker}。",
+    "notice_reminder_worker": "服务提醒：{when} {service}，地址{address}，客户电话{phone}，订单{number}。",
+    "notice_urging": "催办：订单{number}（{service} {when}）{late}，请立即处理。第{count}次催办",
+    "notice_escalation": "订单{number}（{service} {when}）{late}，催办{count}次未处理，已上报片区经理。",
+    "late_not_accepted": "尚未接单",
+    "late_not_started": "已过服务时间仍未开始",
+    "late_not_completed": "已过预计完工时间仍未完工",
+    "worker_none": "待指派",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }

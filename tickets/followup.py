@@ -22,7 +22,7 @@ No SMS leave in quiet hours, so the jobs wait for the morning then.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .actors import SYSTEM, Actor
 from .context import Hotline, hotline_of
+from .dispatch import candidates
 from .errors import ConcurrentChange
 from .models import WorkOrder, WorkOrderEvent
 from .search import scope
@@ -175,7 +176,29 @@ def urge_overdue(session: Session) -> list[tuple[str, str]]:
     return done
 
 
-def escalated_orders(session: Session, actor: Actor) -> list[Overdue]:
-    """The late orders handed to the district managers, those `actor` may see: the board's
-    "overdue and escalated" list."""
-    return [late for late in overdue_orders(session, actor) if late.escalated]
+# Orders a manager can hand to another franchisee from the escalated list (an order in service
+# stays with the one doing it).
+REASSIGNABLE = ("confirmed", "dispatched", "accepted")
+
+
+@dataclass
+class EscalatedRow:
+    """An escalated order on the dispatch board, with the franchisees it could go to instead."""
+    late: Overdue
+    candidates: list = field(default_factory=list)
+    why_none: str = ""
+
+
+def escalated_rows(session: Session, actor: Actor) -> list[EscalatedRow]:
+    """The dispatch board's "overdue and escalated" list of the orders `actor` may see (a district
+    manager: their districts), each with whom it could be reassigned to."""
+    rows = []
+    for late in overdue_orders(session, actor):
+        if not late.escalated:
+            continue
+        row = EscalatedRow(late)
+        if late.order.status in REASSIGNABLE:
+            ranked, row.why_none = candidates(session, late.order)
+            row.candidates = [c for c in ranked if c.franchisee.id != late.order.franchisee_id]
+        rows.append(row)
+    return rows

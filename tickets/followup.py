@@ -12,8 +12,10 @@ late, and do each thing once:
   the deadline the order goes to the next franchisee; from then on the order counts as late for
   acceptance, and whoever holds it is urged until someone accepts it.
 - A late order's franchisee is urged every URGE_EVERY_MINUTES (`urge` event, `urge_count`);
-  after ESCALATE_AFTER_URGINGS urgings, or ESCALATE_AFTER_MINUTES late whatever the count, it
-  escalates once (`escalate` event, `escalated_at`) and the district manager takes it from there.
+  an interval after its ESCALATE_AFTER_URGINGS-th urging, or after any urging once the order is
+  ESCALATE_AFTER_MINUTES late (the second deadline), it escalates once (`escalate` event,
+  `escalated_at`) and the district manager takes it from there. An order nobody holds (no one to
+  urge) escalates at the second deadline.
 Each action is an order transition with the order's version check, so of two runners at once
 the second is refused (ConcurrentChange) instead of doing it again. The SMS of each event are
 queued by the order listeners (sms/notices.py), keyed on the event: once per event.
@@ -164,13 +166,20 @@ def urge_overdue(session: Session) -> list[tuple[str, str]]:
         if late.escalated:
             continue
         last_urged = order.urged_at if late.urgings else None
-        if ((late.urgings >= cfg.escalate_after_urgings and now - last_urged >= every)
-                or now - late.since >= timedelta(minutes=cfg.escalate_after_minutes)):
+        past_second = now - late.since >= timedelta(minutes=cfg.escalate_after_minutes)
+        if order.franchisee_id is None:
+            # Nobody holds it to urge: only the second deadline moves it.
+            if not past_second:
+                continue
             action = "escalate"
-        elif order.franchisee_id is not None and (last_urged is None or now - last_urged >= every):
+        elif last_urged is None or now - last_urged < every:
+            # Whoever holds it is urged at least once, and has an interval to act, before it goes
+            # over their head (late for hours overnight, it is urged in the morning first).
+            if last_urged is not None:
+                continue
             action = "urge"
-        else:       # nobody holds it to urge: the second deadline escalates it
-            continue
+        else:
+            action = "escalate" if late.urgings >= cfg.escalate_after_urgings or past_second else "urge"
         if _act(session, order, action, overdue=late):
             done.append((order.number, action))
     return done

@@ -148,14 +148,29 @@ def test_urging_repeats_every_interval_then_escalates_after_the_configured_count
 
 
 def test_order_late_past_the_second_deadline_escalates_whatever_the_count(new_hotline, clock):
-    hl = new_hotline(URGE_EVERY_MINUTES="600", ESCALATE_AFTER_URGINGS="5", ESCALATE_AFTER_MINUTES="60")
+    hl = new_hotline(URGE_EVERY_MINUTES="30", ESCALATE_AFTER_URGINGS="5", ESCALATE_AFTER_MINUTES="60")
     number, *_ = _accepted_tomorrow(hl)
     _to_start_deadline(hl, clock)
     assert _urge(hl) == [(number, "urge")]
-    clock.advance(minutes=60)
+    clock.advance(minutes=30)
+    assert _urge(hl) == [(number, "urge")]
+    clock.advance(minutes=30)
     assert _urge(hl) == [(number, "escalate")]
     [data] = _events(hl, number, "escalate")
-    assert data["urge_count"] == 1 and data["overdue"] == "not_started"
+    assert data["urge_count"] == 2 and data["overdue"] == "not_started"
+
+
+def test_order_late_overnight_is_urged_in_the_morning_before_it_escalates(hl, clock):
+    with hl.session() as s, s.begin():
+        number = order_in(s, hl, "accepted", days=1).number
+    clock.advance(days=1, hours=12)               # Tuesday 22:00, twelve hours late, quiet hours
+    assert _urge(hl) == []
+    clock.advance(hours=10)                       # 08:00
+    assert _urge(hl) == [(number, "urge")]
+    clock.advance(minutes=hl.settings.urge_every_minutes - 1)
+    assert _urge(hl) == []                        # the holder has an interval to act
+    clock.advance(minutes=1)
+    assert _urge(hl) == [(number, "escalate")]
 
 
 def test_urging_job_run_twice_urges_once(hl, clock):
@@ -174,7 +189,7 @@ def test_no_urging_in_quiet_hours(hl, clock):
     clock.advance(hours=11)                       # 21:00 local, 15 minutes late: quiet
     assert _urge(hl) == []
     clock.advance(hours=11)                       # 08:00
-    assert [a for _, a in _urge(hl)] == ["escalate"]   # late since 20:45: past the second deadline
+    assert [a for _, a in _urge(hl)] == ["urge"]
 
 
 def test_order_missing_its_accept_deadline_goes_to_the_next_franchisee_who_is_urged_to_accept(hl, clock):

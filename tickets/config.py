@@ -80,12 +80,15 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                       "franchisee, worker); an order booked later than that is reminded at once, quiet hours permitting."),
     "URGE_START_GRACE_MINUTES": ("15", "30", "An accepted order not started this long after its service time is "
                                  "overdue (not started) and its franchisee is urged (催办)."),
-    "SERVICE_EXPECTED_MINUTES": ("180", "240", "Expected length of a job not priced by the hour (hourly services: their "
-                                 "hours); an order still in service after its start plus this is overdue (not completed)."),
+    "SERVICE_EXPECTED_MINUTES": ("180", "240", "Expected length of a visit (services sold by the visit or the square "
+                                 "metre; by the hour: their hours; by the month: 30 days a month); an order still in "
+                                 "service after its start plus this is overdue (not completed)."),
     "URGE_EVERY_MINUTES": ("30", "60", "Time between two urgings (催办 SMS to the franchisee) of one overdue order."),
-    "ESCALATE_AFTER_URGINGS": ("3", "2", "An overdue order urged this many times escalates to its district manager."),
-    "ESCALATE_AFTER_MINUTES": ("120", "60", "The second deadline: an order overdue this long escalates to its district "
-                               "manager whatever the number of urgings (orders nobody has, which no one can urge, too)."),
+    "ESCALATE_AFTER_URGINGS": ("3", "2", "An overdue order escalates to its district manager URGE_EVERY_MINUTES "
+                               "after its franchisee's urging number this, unless done by then."),
+    "ESCALATE_AFTER_MINUTES": ("120", "60", "The second deadline: an order overdue this long escalates whatever the "
+                               "number of urgings, once its franchisee was urged and had URGE_EVERY_MINUTES to act; an "
+                               "order nobody holds (no one to urge) escalates at it."),
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.core.helpers import AGENT, DISPATCHER, order_in
@@ -266,3 +267,22 @@ def test_two_job_runners_at_once_on_postgresql_urge_and_remind_once(pg_hl, clock
                                .group_by(WorkOrderEvent.order_id)).all()
             assert len(counts) == rounds and {n for _, n in counts} == {1}, action
         assert s.scalar(select(func.count()).select_from(SmsMessage).where(SmsMessage.kind == "urging")) == rounds
+
+
+def test_follow_through_settings_that_are_unusable_name_the_variable_and_an_example():
+    from tickets.config import ConfigError, load_settings
+    for env, says in (({"QUIET_HOURS": "9pm-8am"}, "QUIET_HOURS='9pm-8am' is not HH:MM-HH:MM, e.g. 22:00-07:30"),
+                      ({"REMINDER_HOUR": "24"}, "REMINDER_HOUR='24' must be an hour from 0 to 23"),
+                      ({"URGE_EVERY_MINUTES": "0"}, "URGE_EVERY_MINUTES='0' must be from 1 to 1440")):
+        with pytest.raises(ConfigError) as refused:
+            load_settings(env)
+        assert says in str(refused.value)
+
+
+def test_empty_quiet_hours_let_reminders_go_at_night(new_hotline, clock):
+    hl = new_hotline(QUIET_HOURS="")
+    with hl.session() as s, s.begin():
+        number = order_in(s, hl, "accepted", days=1).number
+    clock.advance(hours=13)                       # 23:00 local
+    with hl.session() as s, s.begin():
+        assert send_reminders(s) == [number]

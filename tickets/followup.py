@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from .actors import SYSTEM, Actor
 from .context import Hotline, hotline_of
@@ -87,9 +87,15 @@ def expected_end(hl: Hotline, order: WorkOrder) -> datetime:
 # What the events and their notices read, loaded with the orders: a lazy load inside a
 # transition would flush the change before its version check could report a concurrent one.
 _FOR_NOTICES = (selectinload(WorkOrder.service), selectinload(WorkOrder.franchisee), selectinload(WorkOrder.worker))
-# When an order first missed an accept deadline (the watchdog's `expire`).
+# When an order first missed an accept deadline (the watchdog's `expire`) since it was last
+# accepted: one accepted and then recalled starts waiting for acceptance afresh.
+_ACCEPT = aliased(WorkOrderEvent)
+_LAST_ACCEPT = (select(func.coalesce(func.max(_ACCEPT.id), 0))
+                .where(_ACCEPT.order_id == WorkOrder.id, _ACCEPT.action == "accept")
+                .correlate(WorkOrder).scalar_subquery())
 _FIRST_EXPIRY = (select(func.min(WorkOrderEvent.created_at))
-                 .where(WorkOrderEvent.order_id == WorkOrder.id, WorkOrderEvent.action == "expire")
+                 .where(WorkOrderEvent.order_id == WorkOrder.id, WorkOrderEvent.action == "expire",
+                        WorkOrderEvent.id > _LAST_ACCEPT)
                  .correlate(WorkOrder).scalar_subquery())
 
 
@@ -97,17 +103,16 @@ def overdue_orders(session: Session, actor: Actor | None = None) -> list[Overdue
     """Every open order past one of its deadlines (those `actor` may see), longest late first."""
     hl = hotline_of(session)
     now = hl.now()
-    start_deadline = now - timedelta(minutes=hl.settings.urge_start_grace_minutes)
+    grace = timedelta(minutes=hl.settings.urge_start_grace_minutes)
     q = (select(WorkOrder, _FIRST_EXPIRY)
          .where(WorkOrder.status.in_(tuple(REASON_OF_STATE)),
-                or_(WorkOrder.scheduled_start <= start_deadline,
+                or_(WorkOrder.scheduled_start <= now - grace,
                     WorkOrder.status == "in_service",   # its expected end is checked below
                     WorkOrder.status.in_(("confirmed", "dispatched")) & _FIRST_EXPIRY.is_not(None)))
          .options(*_FOR_NOTICES, selectinload(WorkOrder.district), selectinload(WorkOrder.customer)))
     cond = scope(actor) if actor is not None else None
     if cond is not None:
         q = q.where(cond)
-    grace = timedelta(minutes=hl.settings.urge_start_grace_minutes)
     out = []
     for order, first_expiry in session.execute(q):
         reason = REASON_OF_STATE[order.status]
@@ -169,18 +174,16 @@ def urge_overdue(session: Session) -> list[tuple[str, str]]:
         past_second = now - late.since >= timedelta(minutes=cfg.escalate_after_minutes)
         if order.franchisee_id is None:
             # Nobody holds it to urge: only the second deadline moves it.
-            if not past_second:
-                continue
-            action = "escalate"
-        elif last_urged is None or now - last_urged < every:
+            action = "escalate" if past_second else None
+        elif last_urged is None:
             # Whoever holds it is urged at least once, and has an interval to act, before it goes
             # over their head (late for hours overnight, it is urged in the morning first).
-            if last_urged is not None:
-                continue
             action = "urge"
+        elif now - last_urged < every:
+            action = None
         else:
             action = "escalate" if late.urgings >= cfg.escalate_after_urgings or past_second else "urge"
-        if _act(session, order, action, overdue=late):
+        if action and _act(session, order, action, overdue=late):
             done.append((order.number, action))
     return done
 

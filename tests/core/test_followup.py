@@ -208,6 +208,20 @@ def test_order_missing_its_accept_deadline_goes_to_the_next_franchisee_who_is_ur
     assert phone == next_holder and "尚未接单" in body
 
 
+def test_order_accepted_after_missing_a_deadline_and_then_recalled_waits_afresh(hl, clock):
+    with hl.session() as s, s.begin():
+        number = order_in(s, hl, "dispatched").number
+    clock.advance(minutes=hl.settings.accept_deadline_minutes + 1)
+    with hl.session() as s, s.begin():
+        expire_overdue(s)
+        order = orders.get(s, number)
+        transition(s, order, "accept", Actor(role="franchisee", label="fr", franchisee_id=order.franchisee_id))
+        transition(s, order, "recall", DISPATCHER, reason="customer asked for another")
+    with hl.session() as s:
+        assert orders.get(s, number).status == "confirmed"
+        assert overdue_orders(s) == []
+
+
 def test_order_in_service_past_its_expected_end_is_overdue_not_completed(hl, clock):
     with hl.session() as s, s.begin():
         o = order_in(s, hl, "in_service", days=1)

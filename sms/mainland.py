@@ -31,9 +31,12 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as tencent_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
+from sqlalchemy.orm import Session
+
 from tickets.config import MainlandProvider
 from tickets.phones import normalize
 
+from . import outbox
 from .kinds import positional
 from .providers import Outgoing, ProviderError, Sent
 
@@ -161,3 +164,21 @@ def tencent_receipt(item: dict) -> tuple[str, str, str, str, str]:
     phone = normalize(f"+{item.get('nationcode') or '86'}{item['mobile']}" if not str(item["mobile"]).startswith("+")
                       else str(item["mobile"]))
     return (phone, str(item["sid"]), str(item.get("ext") or ""), "delivered" if delivered else "failed", error)
+
+
+RECEIPT_PARSERS = {"aliyun": aliyun_receipt, "tencent": tencent_receipt}
+
+
+def apply_receipts(session: Session, provider: str, items: list) -> int:
+    """Apply a pushed batch of delivery receipts (in the caller's transaction); how many matched a
+    message. A malformed element is skipped and logged: it will not improve on the provider's retry."""
+    matched = 0
+    for item in items:
+        try:
+            phone, sid, ref, status, error = RECEIPT_PARSERS[provider](item)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("sms %s receipt skipped: %r (%s)", provider, item, exc)
+            continue
+        if outbox.record_status(session, provider, sid, status, error, ref=ref, phone=phone) is not None:
+            matched += 1
+    return matched

@@ -200,19 +200,19 @@ def send_pending(hl: Hotline, limit: int = BATCH) -> int:
 
 
 def record_status(session: Session, provider: str, sid: str, status: str | None, error: str = "",
-                  ref: str = "") -> SmsMessage | None:
+                  ref: str = "", phone: str = "") -> SmsMessage | None:
     """Apply a provider's delivery report (status already in our terms); None when unknown or ignored.
 
     `ref` is our id as the provider echoed it (OutId, SessionContext): it finds a message whose
     provider id we never stored (no answer, or a crash after the send), which then takes the
-    receipt's provider, id and status whatever it was marked meanwhile.
+    receipt's provider, id and status whatever it was marked meanwhile (`phone` must match).
     """
     if not sid or status not in STATUS_RANK:
         return None
     row = session.scalar(select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.provider_sid == sid))
     if row is None and ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX):].isdigit():
         row = session.get(SmsMessage, int(ref[len(REF_PREFIX):]))
-        if row is not None and (row.direction != "out" or row.provider_sid is not None):
+        if row is not None and (row.direction != "out" or row.provider_sid is not None or row.phone != phone):
             row = None
         if row is not None:
             row.provider, row.provider_sid, row.status = provider, sid, "sent"

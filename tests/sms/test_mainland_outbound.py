@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from agent_console.app import create_app
 from sms import kinds, outbox
 from sms.plugin import outbox_job
-from tests.sms.conftest import WANG
+from tests.sms.conftest import WANG, messages
 from tests.sms.fake_mainland import ALIYUN_KEY, TENCENT_KEY, FakeMainland, acs3_signature
 from tickets.config import ConfigError, load_settings
 from tickets.context import Hotline
@@ -256,3 +257,113 @@ def test_an_unknown_kind_in_the_templates_is_named(tmp_path):
 def test_a_malformed_mainland_setting_names_the_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
+
+
+# ---------------------------------------------------------------- delivery receipts (pushed by the providers)
+
+TOKEN = "callback-secret"
+
+
+@pytest.fixture
+def receipts(make):
+    """(hl, post) with post(path, payload) -> the JSON answer."""
+    hl = make(SMS_CALLBACK_TOKEN=TOKEN)
+    client = create_app(hl).test_client()
+
+    def post(path: str, payload, token: str = TOKEN):
+        return client.post(f"{path}?token={token}", json=payload)
+    return hl, post
+
+
+def aliyun_report(row: SmsMessage, success: bool = True, **more) -> dict:
+    return {"phone_number": row.phone.removeprefix("+86"), "send_time": "2026-11-23 10:00:00",
+            "report_time": "2026-11-23 10:00:05", "success": success, "err_code": "DELIVERED" if success else "MK:0001",
+            "err_msg": "用户接收成功" if success else "停机", "sms_size": "1", "biz_id": row.provider_sid,
+            "out_id": f"hl-{row.id}", **more}
+
+
+def tencent_report(row: SmsMessage, status: str = "SUCCESS", **more) -> dict:
+    return {"user_receive_time": "2026-11-23 10:00:05", "nationcode": "86", "mobile": row.phone.removeprefix("+86"),
+            "report_status": status, "errmsg": "DELIVRD" if status == "SUCCESS" else "MK:0005",
+            "description": "用户短信送达成功" if status == "SUCCESS" else "空号", "sid": row.provider_sid,
+            "ext": f"hl-{row.id}", **more}
+
+
+def test_an_aliyun_receipt_marks_the_message_delivered(receipts):
+    hl, post = receipts
+    row = notify(hl)
+    answer = post("/sms/aliyun/report", [aliyun_report(row)])
+    assert (answer.status_code, answer.get_json()["code"]) == (200, 0)
+    assert stored(hl, row.id).status == "delivered"
+
+
+def test_a_failed_tencent_receipt_marks_the_message_failed_with_the_carriers_reason(receipts, fake):
+    hl, post = receipts
+    fake.aliyun_refuses("isv.AMOUNT_NOT_ENOUGH", "账户余额不足")
+    row = notify(hl)
+    answer = post("/sms/tencent/status", [tencent_report(row, "FAIL")])
+    assert answer.get_json() == {"result": 0, "errmsg": "OK"}
+    row = stored(hl, row.id)
+    assert (row.status, row.error) == ("failed", "MK:0005: 空号")
+
+
+def test_a_late_receipt_never_undoes_a_later_status_and_a_repeated_one_changes_nothing(receipts):
+    hl, post = receipts
+    row = notify(hl)
+    for _ in range(2):
+        post("/sms/aliyun/report", [aliyun_report(row)])
+    post("/sms/aliyun/report", [aliyun_report(row, success=False)])
+    assert stored(hl, row.id).status == "delivered"
+
+
+def test_a_receipt_finds_a_message_that_got_no_answer_by_our_id_and_records_it_arrived(receipts, fake):
+    hl, post = receipts
+    fake.hangs_up("aliyun")
+    row = notify(hl)
+    assert (row.status, row.provider_sid) == ("failed", None)
+    post("/sms/aliyun/report", [aliyun_report(row, biz_id="900619746936498999^0")])
+    row = stored(hl, row.id)
+    assert (row.status, row.provider, row.provider_sid, row.error) == ("delivered", "aliyun", "900619746936498999^0", "")
+
+
+def test_a_crash_between_the_providers_accept_and_our_commit_sends_nothing_twice(receipts, fake, clock):
+    # The row was claimed ("sending") and handed to Tencent, then the process died before it stored
+    # the answer: the job fails it rather than resending, and Tencent's receipt brings it back.
+    hl, post = receipts
+    with hl.session() as s, s.begin():
+        s.add(SmsMessage(direction="out", provider="tencent", phone=WANG, body="已派工", kind="dispatched",
+                         template="dispatched", params=NOTICE, status="sending", created_at=hl.now(),
+                         updated_at=hl.now()))
+    clock.advance(minutes=11)
+    outbox_job(hl)
+    [row] = [m for m in messages(hl, body="已派工")]
+    assert row.status == "failed" and fake.requests == []
+    post("/sms/tencent/status", [tencent_report(row, sid="2640:77")])
+    assert (stored(hl, row.id).status, stored(hl, row.id).provider_sid) == ("delivered", "2640:77")
+
+
+def test_a_receipt_naming_another_number_does_not_touch_the_message(receipts, fake):
+    hl, post = receipts
+    fake.hangs_up("aliyun")
+    row = notify(hl)
+    post("/sms/aliyun/report", [aliyun_report(row, phone_number="13900139000", biz_id="1^0")])
+    assert stored(hl, row.id).status == "failed"
+
+
+def test_a_malformed_receipt_is_skipped_and_the_rest_applied(receipts):
+    hl, post = receipts
+    row = notify(hl)
+    answer = post("/sms/aliyun/report", [{"success": True}, "not an object", aliyun_report(row)])
+    assert answer.get_json()["code"] == 0
+    assert stored(hl, row.id).status == "delivered"
+
+
+@pytest.mark.parametrize("path", ["/sms/aliyun/report", "/sms/tencent/status"])
+def test_a_receipt_without_the_token_is_refused(receipts, path):
+    _, post = receipts
+    assert post(path, [], token="wrong").status_code == 403
+
+
+def test_a_receipt_push_that_is_not_a_batch_is_a_bad_request(receipts):
+    _, post = receipts
+    assert post("/sms/aliyun/report", "text").status_code == 400

@@ -3,7 +3,10 @@ APIs (tests/sms/fake_mainland.py), signatures checked there, and the outbox's fa
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -367,3 +370,15 @@ def test_a_receipt_without_the_token_is_refused(receipts, path):
 def test_a_receipt_push_that_is_not_a_batch_is_a_bad_request(receipts):
     _, post = receipts
     assert post("/sms/aliyun/report", "text").status_code == 400
+
+
+@pytest.mark.parametrize("command", [["config"], ["run", "--only", "web"]])
+def test_hotline_config_and_run_stop_on_a_missing_template_naming_the_variable(tmp_path, command):
+    env = {**os.environ, **mainland_env("127.0.0.1:9", "tencent", TENCENT_SMS_TEMPLATES=templates("19000")
+                                        .replace(",otp=", ",otq=")),
+           "DATABASE_URL": f"sqlite:///{tmp_path}/hotline.db", "LOG_LEVEL": "WARNING"}
+    r = subprocess.run([sys.executable, "-m", "tickets.cli", *command], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 1
+    assert "TENCENT_SMS_TEMPLATES has no template for otp" in r.stderr
+    assert "unknown kinds otq" in r.stderr

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -382,3 +383,33 @@ def test_hotline_config_and_run_stop_on_a_missing_template_naming_the_variable(t
     assert r.returncode == 1
     assert "TENCENT_SMS_TEMPLATES has no template for otp" in r.stderr
     assert "unknown kinds otq" in r.stderr
+
+
+# ---------------------------------------------------------------- two senders at once
+
+def test_two_senders_racing_for_one_message_send_it_once(make, fake):
+    # The web process's after-commit sender and the leader's outbox job both find the row queued:
+    # the claim (queued -> sending in one UPDATE) lets one of them through, on both backends.
+    hl = make()
+    rounds = 6
+    with hl.session() as s, s.begin():
+        rows = [SmsMessage(direction="out", provider="aliyun", phone=WANG, body=f"第{i}条", kind="completed",
+                           template="completed", params={"number": f"263270000{i}"}, status="queued",
+                           created_at=hl.now(), updated_at=hl.now()) for i in range(rounds)]
+        s.add_all(rows)
+        s.flush()
+        ids = [r.id for r in rows]
+    for row_id in ids:
+        barrier = threading.Barrier(2, timeout=30)
+        results = []
+
+        def send() -> None:
+            barrier.wait()
+            results.append(outbox.send_one(hl, row_id))
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(results, key=str) == [None, "sent"]
+    assert sorted(r["params"]["OutId"] for r in fake.requests) == sorted(f"hl-{i}" for i in ids)

@@ -1,5 +1,6 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
-and unassigned (no franchisee can take the order: once per order).
+and unassigned (no franchisee can take the order: once per order). Their texts and parameters
+are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -19,7 +20,8 @@ from tickets.models import WorkOrder, WorkOrderEvent
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
-from .replies import TEXTS, penalty_suffix, render, when_text
+from .kinds import KINDS
+from .replies import TEXTS, penalty_suffix, when_text
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
 NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
@@ -36,13 +38,14 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
         return
     hl = hotline_of(session)
     data = ev.data or {}
-    text = render(f"notice_{kind}", number=order.number, service=order.service.name_zh,
-                  when=when_text(order.scheduled_start, hl.tz, hl.now()),
-                  franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
-                  penalty=penalty_suffix(data.get("penalty_fen")),
-                  check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
+    values = {"number": order.number, "service": order.service.name_zh,
+              "when": when_text(order.scheduled_start, hl.tz, hl.now()),
+              "franchisee": data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
+              "penalty": penalty_suffix(data.get("penalty_fen")),
+              "check": TEXTS["check_address"] if _needs_agent(order, ev) else ""}
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=key)
+    outbox.enqueue(session, order.phone, kind=kind, params={p: values[p] for p in KINDS[kind].params},
+                   order=order, dedupe_key=key)
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

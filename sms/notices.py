@@ -1,7 +1,8 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
 and unassigned (no franchisee can take the order: once per order); and the follow-through's
 (tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
-urging of a late order's franchisee, and its escalation to the district manager.
+urging of a late order's franchisee, and its escalation to the district manager. Their texts and
+parameters are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -21,7 +22,8 @@ from tickets.models import WorkOrder, WorkOrderEvent
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
-from .replies import TEXTS, penalty_suffix, render, when_text
+from .kinds import KINDS
+from .replies import TEXTS, penalty_suffix, when_text
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
 NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
@@ -46,15 +48,23 @@ def _phone_of(order: WorkOrder, recipient: str) -> str:
     return order.worker.phone if order.worker else ""
 
 
-def _follow_up_text(order: WorkOrder, ev: WorkOrderEvent, kind: str, recipient: str, when: str) -> str:
+# Whom each reminder names as the contact: the customer's franchisee, the franchisee's worker,
+# the worker's customer (by phone).
+def _contact(order: WorkOrder, recipient: str) -> str:
+    if recipient == "customer":
+        return order.franchisee.name if order.franchisee else ""
+    if recipient == "franchisee":
+        return order.worker.name if order.worker else TEXTS["worker_none"]
+    return order.phone
+
+
+def _follow_up_params(order: WorkOrder, ev: WorkOrderEvent, kind: str, recipient: str, when: str) -> dict:
     data = ev.data or {}
-    if kind == "reminder":
-        return render(f"notice_reminder_{recipient}", number=order.number, service=order.service.name_zh, when=when,
-                      address=order.address_text, phone=order.phone,
-                      franchisee=order.franchisee.name if order.franchisee else "",
-                      worker=order.worker.name if order.worker else TEXTS["worker_none"])
-    return render(f"notice_{kind}", number=order.number, service=order.service.name_zh, when=when,
-                  late=TEXTS[f"late_{data.get('overdue')}"], count=data.get("urge_count", 0))
+    why = TEXTS.get(f"late_{data.get('overdue')}", "")
+    values = {"number": order.number, "service": order.service.name_zh, "when": when, "address": order.address_text,
+              "contact": _contact(order, recipient), "why": why,
+              "franchisee": order.franchisee.name if order.franchisee else "", "count": str(data.get("urge_count", 0))}
+    return {p: values[p] for p in KINDS[kind].params}
 
 
 def _queue_follow_up(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
@@ -63,7 +73,7 @@ def _queue_follow_up(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> 
     for kind, recipient in FOLLOW_UP[ev.action]:
         phone = _phone_of(order, recipient)
         if phone:
-            outbox.enqueue(session, phone, _follow_up_text(order, ev, kind, recipient, when), kind=kind,
+            outbox.enqueue(session, phone, kind=kind, params=_follow_up_params(order, ev, kind, recipient, when),
                            order=order, dedupe_key=f"{ev.id}:{kind}:{recipient}")
 
 
@@ -77,13 +87,14 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
         return
     hl = hotline_of(session)
     data = ev.data or {}
-    text = render(f"notice_{kind}", number=order.number, service=order.service.name_zh,
-                  when=when_text(order.scheduled_start, hl.tz, hl.now()),
-                  franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
-                  penalty=penalty_suffix(data.get("penalty_fen")),
-                  check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
+    values = {"number": order.number, "service": order.service.name_zh,
+              "when": when_text(order.scheduled_start, hl.tz, hl.now()),
+              "franchisee": data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
+              "penalty": penalty_suffix(data.get("penalty_fen")),
+              "check": TEXTS["check_address"] if _needs_agent(order, ev) else ""}
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=key)
+    outbox.enqueue(session, order.phone, kind=kind, params={p: values[p] for p in KINDS[kind].params},
+                   order=order, dedupe_key=key)
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

@@ -59,21 +59,7 @@ TEXTS = {
     "survey_failed": "评价未能记录，请致电热线。",
     "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
     "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
-    # Notices of order events (sms/notices.py).
-    "notice_booked": "已受理预约，订单号{number}：{service} {when}{check}。查询回复CX {number}",
-    "notice_dispatched": "订单{number}已派给{franchisee}，服务时间{when}。查询回复CX {number}",
-    "notice_rescheduled": "订单{number}已改期至{when}{penalty}。",
-    "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
-    "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
-    "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
-    # Follow-through (tickets.followup via sms/notices.py): the day-before reminders, urging (催办)
-    # a late order's franchisee, and telling it the order went to the district manager.
-    "notice_reminder_customer": "服务提醒：订单{number} {service} {when}，{franchisee}上门，地址{address}。"
-                                "改期请致电热线，取消回复QX {number}",
-    "notice_reminder_franchisee": "服务提醒：订单{number} {service} {when}，地址{address}，服务人员{worker}。",
-    "notice_reminder_worker": "服务提醒：{when} {service}，地址{address}，客户电话{phone}，订单{number}。",
-    "notice_urging": "催办：订单{number}（{service} {when}）{late}，请立即处理。第{count}次催办",
-    "notice_escalation": "订单{number}（{service} {when}）{late}，催办{count}次未处理，已上报片区经理。",
+    # Follow-through words (sms/notices.py): why a late order is urged, a worker not assigned yet.
     "late_not_accepted": "尚未接单",
     "late_not_started": "已过服务时间仍未开始",
     "late_not_completed": "已过预计完工时间仍未完工",

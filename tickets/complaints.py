@@ -22,7 +22,7 @@ SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
 def open_complaint(session: Session, *, actor: Actor, source: str, phone: str = "", order: WorkOrder | None = None,
                    text: str = "", recording: str = "") -> Complaint:
     if source not in SOURCES:
-        raise ValidationError(f"complaint source {source!r} is not one of {', '.join(SOURCES)}")
+        raise ValidationError("complaint source {source!r} is not one of {sources}", source=source, sources=', '.join(SOURCES))
     if not (text.strip() or recording or order):
         raise ValidationError("a complaint needs a text, a recording or an order")
     hl = hotline_of(session)
@@ -42,7 +42,7 @@ def open_complaint(session: Session, *, actor: Actor, source: str, phone: str = 
 
 def resolve(session: Session, complaint: Complaint, answer: str, actor: Actor) -> Complaint:
     if complaint.status != "open":
-        raise ValidationError(f"complaint {complaint.id} is already {complaint.status}")
+        raise ValidationError("complaint {id} is already {status}", id=complaint.id, status=complaint.status)
     if not answer.strip():
         raise ValidationError("resolving a complaint needs the answer given to the customer")
     complaint.status = "resolved"
@@ -64,11 +64,11 @@ def recording_source(settings, complaint: Complaint) -> Path | str:
     the provider keeps it at (Twilio). A path outside RECORDINGS_DIR is never served."""
     rec = complaint.recording
     if not rec:
-        raise NotFound(f"complaint {complaint.id} has no recording")
+        raise NotFound("complaint {id} has no recording", id=complaint.id)
     if rec.startswith(("https://", "http://")):
         return rec
     root = settings.recordings_dir.resolve()
     path = (root / rec).resolve()          # an absolute `rec` stays itself
     if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound(f"the recording of complaint {complaint.id} is not in RECORDINGS_DIR ({root})")
+        raise NotFound("the recording of complaint {id} is not in RECORDINGS_DIR ({root})", id=complaint.id, root=root)
     return path

@@ -50,7 +50,7 @@ def test_reminder_goes_to_customer_franchisee_and_worker_from_the_reminder_hour_
     sent = _sms(hl, "reminder")
     assert sorted(p for p, _ in sent) == sorted([customer, franchisee, worker])
     to_customer = next(body for p, body in sent if p == customer)
-    assert number in to_customer and "天山家政服务有限公司" in to_customer and "QX" in to_customer
+    assert number in to_customer and "天山家政服务有限公司" in to_customer and "改约请致电热线" in to_customer
 
 
 def test_reminder_job_run_twice_reminds_once(hl, clock):

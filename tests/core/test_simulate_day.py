@@ -36,7 +36,7 @@ def test_a_simulated_day_prints_the_reminders_urgings_and_escalation_with_their_
     # Quiet until 08:00, then the reminders the day before could not send after its 18:00.
     assert any(line.startswith(f"08:00  order {o['number']} remind") for line in lines)
     for phone in (o["customer"], o["franchisee"], o["worker"]):
-        assert any(line.startswith(f"08:00  SMS reminder -> {phone} [sent]: 服务提醒") for line in lines)
+        assert any(line.startswith(f"08:00  SMS reminder -> {phone} [sent]: 提醒：订单{o['number']}") for line in lines)
     assert f"10:15  order {o['number']} urge (overdue=not_started urge_count=1)" in lines
     assert any(line.startswith(f"10:15  SMS urging -> {o['franchisee']} [sent]: 催办：订单{o['number']}")
                for line in lines)

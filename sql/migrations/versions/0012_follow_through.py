@@ -1,7 +1,7 @@
 """follow-through: day-before reminders, urging (催办) and escalation of late work orders
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-05 07:00:00
 
 Each work order keeps the service time its reminder was sent for, and the state of its urging:
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -149,7 +149,7 @@ def cmd_simulate_day(args) -> int:
 
     from .simulation import simulate_day
     if not 1 <= args.step <= 240:
-        raise HotlineError(f"--step {args.step} must be from 1 to 240 minutes, e.g. --step 5")
+        raise HotlineError("--step {step} must be from 1 to 240 minutes, e.g. --step 5", step=args.step)
     settings = load_settings(SMS_PROVIDER="console")     # a simulated day sends nothing for real
     fixed = settings.fixed_now
     hl = create_hotline(settings, **({"clock": lambda: fixed} if fixed else {}))
@@ -158,7 +158,7 @@ def cmd_simulate_day(args) -> int:
             try:
                 day = date.fromisoformat(args.date)
             except ValueError:
-                raise HotlineError(f"--date {args.date!r} is not a date, e.g. --date 2026-11-24") from None
+                raise HotlineError("--date {date!r} is not a date, e.g. --date 2026-11-24", date=args.date) from None
         else:
             day = to_local(hl.now(), hl.tz).date() + timedelta(days=1)
         try:

@@ -1,5 +1,6 @@
 """The dispatch board (dispatchers, district managers): waiting orders by district, the engine's
-suggestion with its reasons, manual choice, batch dispatch and reassignment.
+suggestion with its reasons, manual choice, batch dispatch and reassignment; the late orders
+escalated to the district managers (tickets.followup) on top, and the overdue list.
 
 Single moves (dispatch to one franchisee, reassign) post to `orders.act`, the one place every
 order move goes through; this blueprint shows the board and runs the batch.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import board, dispatch
+from tickets import board, dispatch, followup
 from tickets import search as order_search
 from tickets.errors import HotlineError, NotFound
 
@@ -26,13 +27,23 @@ def _render_board(code: int = 200):
     with s.begin():
         groups = board.board(s, g.actor)
         return render_template("dispatch/board.html", groups=groups, summary=board.summary(groups),
-                               districts=board.district_choices(s, g.actor)), code
+                               districts=board.district_choices(s, g.actor),
+                               escalated=followup.escalated_rows(s, g.actor)), code
 
 
 @bp.get("/", endpoint="board")
 @role_required(AREAS["dispatch"])
 def board_page():
     return _render_board()
+
+
+@bp.get("/overdue", endpoint="overdue")
+@role_required(AREAS["dispatch"])
+def overdue_page():
+    """Every order past one of its deadlines that the user may see: why, since when, what was done."""
+    s = db()
+    with s.begin():
+        return render_template("dispatch/overdue.html", rows=followup.overdue_orders(s, g.actor))
 
 
 @bp.post("/batch")

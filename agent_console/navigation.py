@@ -23,6 +23,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("orders.search", "nav.orders", AREAS["orders.read"] - {"franchisee"}, "o"),
     NavItem("orders.new", "nav.new_order", AREAS["orders.create"], "n"),
     NavItem("dispatch.board", "nav.dispatch", AREAS["dispatch"], "d"),
+    NavItem("dispatch.overdue", "nav.overdue", AREAS["dispatch"], "l"),
     NavItem("portal.orders", "nav.portal", AREAS["portal"], "o"),
     NavItem("portal.figures", "nav.portal_figures", AREAS["portal"], "f"),
     NavItem("portal.notices", "nav.notices", AREAS["portal"], "i"),

@@ -1,6 +1,8 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
-and unassigned (no franchisee can take the order: once per order). Their texts and parameters
-are the kinds of sms/kinds.py.
+and unassigned (no franchisee can take the order: once per order); and the follow-through's
+(tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
+urging of a late order's franchisee, and its escalation to the district manager. Their texts and
+parameters are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -31,8 +33,55 @@ NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "resche
 ONCE_PER_ORDER = frozenset({"unassigned"})
 
 
+# Follow-through event action -> (notice kind, recipient) pairs; each recipient's notice is keyed
+# `<event id>:<kind>:<recipient>`. A recipient without a number (no worker yet) gets none.
+FOLLOW_UP = {"remind": (("reminder", "customer"), ("reminder", "franchisee"), ("reminder", "worker")),
+             "urge": (("urging", "franchisee"),),
+             "escalate": (("escalation", "franchisee"),)}
+
+
+def _phone_of(order: WorkOrder, recipient: str) -> str:
+    if recipient == "customer":
+        return order.phone
+    if recipient == "franchisee":
+        return order.franchisee.contact_phone if order.franchisee else ""
+    return order.worker.phone if order.worker else ""
+
+
+# Whom each reminder names as the contact: the customer's franchisee, the franchisee's worker,
+# the worker's customer (by phone).
+def _contact(order: WorkOrder, recipient: str) -> str:
+    if recipient == "customer":
+        return order.franchisee.name if order.franchisee else ""
+    if recipient == "franchisee":
+        return order.worker.name if order.worker else TEXTS["worker_none"]
+    return order.phone
+
+
+def _follow_up_params(order: WorkOrder, ev: WorkOrderEvent, kind: str, recipient: str, when: str) -> dict:
+    data = ev.data or {}
+    why = TEXTS.get(f"late_{data.get('overdue')}", "")
+    values = {"number": order.number, "service": order.service.name_zh, "when": when, "address": order.address_text,
+              "contact": _contact(order, recipient), "why": why,
+              "franchisee": order.franchisee.name if order.franchisee else "", "count": str(data.get("urge_count", 0))}
+    return {p: values[p] for p in KINDS[kind].params}
+
+
+def _queue_follow_up(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
+    hl = hotline_of(session)
+    when = when_text(order.scheduled_start, hl.tz, hl.now())
+    for kind, recipient in FOLLOW_UP[ev.action]:
+        phone = _phone_of(order, recipient)
+        if phone:
+            outbox.enqueue(session, phone, kind=kind, params=_follow_up_params(order, ev, kind, recipient, when),
+                           order=order, dedupe_key=f"{ev.id}:{kind}:{recipient}")
+
+
 def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
-    """Queue the notice of `ev` for the number on the order, once."""
+    """Queue the notice of `ev` for the number on the order (follow-through: for each of its recipients), once."""
+    if ev.action in FOLLOW_UP:
+        _queue_follow_up(session, order, ev)
+        return
     kind = NOTICE_OF.get(ev.action)
     if kind is None or (ev.actor_role == SMS_CUSTOMER.role and ev.actor_label == SMS_CUSTOMER.label):
         return

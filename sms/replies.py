@@ -59,6 +59,11 @@ TEXTS = {
     "survey_failed": "评价未能记录，请致电热线。",
     "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
     "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
+    # Follow-through words (sms/notices.py): why a late order is urged, a worker not assigned yet.
+    "late_not_accepted": "尚未接单",
+    "late_not_started": "已过服务时间仍未开始",
+    "late_not_completed": "已过预计完工时间仍未完工",
+    "worker_none": "待指派",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }

@@ -144,6 +144,32 @@ def cmd_dispatch_batch(args) -> int:
     return 0
 
 
+def cmd_simulate_day(args) -> int:
+    from datetime import date, timedelta
+
+    from .simulation import simulate_day
+    if not 1 <= args.step <= 240:
+        raise HotlineError("--step {step} must be from 1 to 240 minutes, e.g. --step 5", step=args.step)
+    settings = load_settings(SMS_PROVIDER="console")     # a simulated day sends nothing for real
+    fixed = settings.fixed_now
+    hl = create_hotline(settings, **({"clock": lambda: fixed} if fixed else {}))
+    try:
+        if args.date:
+            try:
+                day = date.fromisoformat(args.date)
+            except ValueError:
+                raise HotlineError("--date {date!r} is not a date, e.g. --date 2026-11-24", date=args.date) from None
+        else:
+            day = to_local(hl.now(), hl.tz).date() + timedelta(days=1)
+        try:
+            simulate_day(hl, day, timedelta(minutes=args.step))
+        except RuntimeError as exc:
+            raise HotlineError(str(exc)) from None
+    finally:
+        hl.close()
+    return 0
+
+
 # ---------------------------------------------------------------- users
 
 def cmd_user_add(args) -> int:
@@ -356,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("dispatch", help="batch-dispatch every confirmed order waiting for a franchisee")
     sp.set_defaults(func=cmd_dispatch_batch)
+
+    sp = sub.add_parser("simulate-day", help="run every scheduler job over one day on a fixed clock and print what "
+                        "was sent (reminders, urgings, escalations...); writes to the database, SMS to the console only")
+    sp.add_argument("--date", help="the local day to simulate, YYYY-MM-DD; default tomorrow")
+    sp.add_argument("--step", type=int, default=5, help="minutes between two runs of the jobs (default 5)")
+    sp.set_defaults(func=cmd_simulate_day)
 
     sp = sub.add_parser("user", help="manage console users").add_subparsers(dest="user_cmd", metavar="ACTION")
     up = sp.add_parser("add", help="add a user (password from HOTLINE_NEW_PASSWORD or asked)")

@@ -99,6 +99,22 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
                                 "open 08:00-20:00, it is due at 08:30."),
     "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
+    "QUIET_HOURS": ("21:00-08:00", "22:00-07:30",
+                    "Local hours in which the platform sends no reminder, urging or escalation SMS (the follow-through "
+                    "jobs wait for the morning). Empty: no quiet hours."),
+    "REMINDER_HOUR": ("18", "17", "Local hour of the day before the service from which its reminders go out (customer, "
+                      "franchisee, worker); an order booked later than that is reminded at once, quiet hours permitting."),
+    "URGE_START_GRACE_MINUTES": ("15", "30", "An accepted order not started this long after its service time is "
+                                 "overdue (not started) and its franchisee is urged (催办)."),
+    "SERVICE_EXPECTED_MINUTES": ("180", "240", "Expected length of a visit (services sold by the visit or the square "
+                                 "metre; by the hour: their hours; by the month: 30 days a month); an order still in "
+                                 "service after its start plus this is overdue (not completed)."),
+    "URGE_EVERY_MINUTES": ("30", "60", "Time between two urgings (催办 SMS to the franchisee) of one overdue order."),
+    "ESCALATE_AFTER_URGINGS": ("3", "2", "An overdue order escalates to its district manager URGE_EVERY_MINUTES "
+                               "after its franchisee's urging number this, unless done by then."),
+    "ESCALATE_AFTER_MINUTES": ("120", "60", "The second deadline: an order overdue this long escalates whatever the "
+                               "number of urgings, once its franchisee was urged and had URGE_EVERY_MINUTES to act; an "
+                               "order nobody holds (no one to urge) escalates at it."),
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),
@@ -114,14 +130,25 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _parse_hours(value: str) -> tuple[time, time]:
+def _parse_hours(value: str, name: str = "BUSINESS_HOURS") -> tuple[time, time]:
     try:
         start, end = value.split("-")
         h1, m1 = (int(x) for x in start.split(":"))
         h2, m2 = (int(x) for x in end.split(":"))
         return time(h1, m1), time(h2, m2)
     except Exception:  # noqa: BLE001 - any malformed value gets the same clear message
-        raise ConfigError(f"BUSINESS_HOURS={value!r} is not HH:MM-HH:MM, e.g. 08:00-20:00") from None
+        raise ConfigError(f"{name}={value!r} is not HH:MM-HH:MM, e.g. {VARIABLES[name][1]}") from None
+
+
+def _quiet_hours(value: str) -> tuple[time, time] | None:
+    return _parse_hours(value, "QUIET_HOURS") if value else None
+
+
+def _positive(name: str, value: str, most: int) -> int:
+    n = _int(name, value)
+    if not 1 <= n <= most:
+        raise ConfigError(f"{name}={value!r} must be from 1 to {most}, e.g. {VARIABLES[name][1]}")
+    return n
 
 
 def _int(name: str, value: str) -> int:
@@ -136,6 +163,13 @@ def _horizon(value: str) -> int:
     if not 1 <= days <= 366:
         raise ConfigError(f"BOOKING_HORIZON_DAYS={value!r} must be from 1 to 366 days, e.g. 90")
     return days
+
+
+def _hour(value: str) -> int:
+    hour = _int("REMINDER_HOUR", value)
+    if not 0 <= hour <= 23:
+        raise ConfigError(f"REMINDER_HOUR={value!r} must be an hour from 0 to 23, e.g. 18")
+    return hour
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -294,6 +328,14 @@ class Settings:
     trusted_proxies: tuple = ()       # ip_network objects
     sms_providers: tuple = ("console",)   # failover order; sms_provider is the first
     mainland: dict = field(default_factory=dict)   # name -> MainlandProvider
+    # Follow-through (tickets.followup): quiet hours (local start, end) or None, reminders, urging.
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(8, 0))
+    reminder_hour: int = 18
+    urge_start_grace_minutes: int = 15
+    service_expected_minutes: int = 180
+    urge_every_minutes: int = 30
+    escalate_after_urgings: int = 3
+    escalate_after_minutes: int = 120
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -347,4 +389,11 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
+        quiet_hours=_quiet_hours(get("QUIET_HOURS")),
+        reminder_hour=_hour(get("REMINDER_HOUR")),
+        urge_start_grace_minutes=_positive("URGE_START_GRACE_MINUTES", get("URGE_START_GRACE_MINUTES"), 24 * 60),
+        service_expected_minutes=_positive("SERVICE_EXPECTED_MINUTES", get("SERVICE_EXPECTED_MINUTES"), 24 * 60),
+        urge_every_minutes=_positive("URGE_EVERY_MINUTES", get("URGE_EVERY_MINUTES"), 24 * 60),
+        escalate_after_urgings=_positive("ESCALATE_AFTER_URGINGS", get("ESCALATE_AFTER_URGINGS"), 100),
+        escalate_after_minutes=_positive("ESCALATE_AFTER_MINUTES", get("ESCALATE_AFTER_MINUTES"), 7 * 24 * 60),
     )

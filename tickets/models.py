@@ -260,6 +260,16 @@ class WorkOrder(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     completion_notes: Mapped[str] = mapped_column(Text, default="")
     call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id", use_alter=True, name="fk_work_orders_call_id"))
+    # Follow-through (tickets.followup). The service time the day-before reminder went out for:
+    # a rescheduled order no longer matches it and is reminded again.
+    reminded_for: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # Urging (催办) of the order's current lateness: why it is late (not_accepted, not_started,
+    # not_completed), how often its franchisee was urged for it, when last, and when it went to
+    # the district manager. A new kind of lateness starts the count again.
+    urge_reason: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    urged_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    escalated_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from .agents import end_due_wrap_ups
 from .context import Hotline, Job
 from .dispatch import expire_overdue
+from .followup import send_reminders, urge_overdue
 from .models import SchedulerLock
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,28 @@ def _wrap_up_timer(hl: Hotline) -> None:
         log.info("wrap-up time over, available again: %s", ", ".join(freed))
 
 
+def _reminders(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        reminded = send_reminders(s)
+    if reminded:
+        log.info("reminders: %d orders reminded of tomorrow's service: %s", len(reminded), ", ".join(reminded))
+
+
+def _urging(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        done = urge_overdue(s)
+    if done:
+        log.info("urging: %s", ", ".join(f"{number} {action}" for number, action in done))
+
+
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
+             Job("service-reminders", _reminders, 60), Job("urging", _urging, 60)]
+
+
+def registered_jobs(hl: Hotline) -> list[Job]:
+    """Every job the scheduler runs: the core's and those the plugins added."""
+    return CORE_JOBS + hl.jobs
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:
@@ -84,15 +105,16 @@ class Scheduler:
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
 
     def start(self) -> None:
-        for job in CORE_JOBS + self.hl.jobs:
+        jobs = registered_jobs(self.hl)
+        for job in jobs:
             self._sched.add_job(self.run_job, "interval", args=[job], seconds=job.seconds, id=job.name,
                                 max_instances=1, coalesce=True)
         self._sched.start()
-        log.info("scheduler started (%d jobs, lease holder %s)", len(CORE_JOBS) + len(self.hl.jobs), self.holder)
+        log.info("scheduler started (%d jobs, lease holder %s)", len(jobs), self.holder)
 
     def stop(self) -> None:
         self._sched.shutdown(wait=True)
         release_lease(self.hl, self.holder)
 
     def describe(self) -> list[str]:
-        return [f"scheduler: {', '.join(j.name for j in CORE_JOBS + self.hl.jobs)}"]
+        return [f"scheduler: {', '.join(j.name for j in registered_jobs(self.hl))}"]

@@ -74,6 +74,13 @@ MOVES: dict[str, Move] = {m.action: m for m in (
     Move("rework", ("completed", "closed"), "rework",
          frozenset({"callback", "supervisor", "admin", "dispatcher"}), ("reason",), "返工"),
     Move("note", OPEN_STATES + ("completed",), None, STAFF | {"franchisee", "system"}, ("text",), "备注"),
+    # The follow-through jobs (tickets.followup): the day-before reminder, urging (催办) a late
+    # order's franchisee, and handing it to the district manager. Audited changes of no state.
+    Move("remind", ("dispatched", "accepted"), None, frozenset({"system"}), (), "服务提醒"),
+    Move("urge", ("confirmed", "dispatched", "accepted", "in_service"), None, frozenset({"system"}),
+         ("overdue",), "催办"),
+    Move("escalate", ("confirmed", "dispatched", "accepted", "in_service"), None, frozenset({"system"}),
+         ("overdue",), "升级至片区经理"),
 )}
 
 
@@ -108,7 +115,7 @@ def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
             missing.append(req)
         elif req == "assigned_worker" and order.worker_id is None:
             missing.append(req)
-        elif req in ("franchisee", "worker", "when", "survey") and params.get(req) is None:
+        elif req in ("franchisee", "worker", "when", "survey", "overdue") and params.get(req) is None:
             missing.append(req)
         elif req in ("reason", "text") and not str(params.get(req) or "").strip():
             missing.append(req)
@@ -182,7 +189,7 @@ def record_creation(session: Session, order: WorkOrder, actor: Actor, data: dict
 # ---------------------------------------------------------------- effects of moves
 
 # Keys of an event's data that hold a naive-UTC time (ISO); readers show them in local time.
-EVENT_TIMES = frozenset({"accept_deadline", "old", "new"})
+EVENT_TIMES = frozenset({"accept_deadline", "old", "new", "service_time", "since"})
 
 def _no_effect(*_args) -> None:
     return None
@@ -310,6 +317,36 @@ def _close(session, order, params, now, data, hl) -> None:
     data["score"] = params["survey"].score
 
 
-_EFFECTS = {"confirm": _confirm, "dispatch": _dispatch, "unassigned": _unassigned, "reject": _release, "expire": _release, "recall": _release,
+def _remind(session, order, params, now, data, hl) -> None:
+    order.reminded_for = order.scheduled_start
+    data["service_time"] = order.scheduled_start.isoformat()
+    if order.worker is not None:
+        data["worker"] = order.worker.name
+
+
+def _lateness(order: WorkOrder, params, data) -> None:
+    """Urge and escalate: a new kind of lateness (params["overdue"]: an Overdue) starts afresh."""
+    late = params["overdue"]
+    if late.reason != order.urge_reason:
+        order.urge_reason, order.urge_count, order.urged_at, order.escalated_at = late.reason, 0, None, None
+    data.update(overdue=late.reason, since=late.since.isoformat())
+    if order.franchisee_id is not None:
+        data["franchisee_id"] = order.franchisee_id
+
+
+def _urge(session, order, params, now, data, hl) -> None:
+    _lateness(order, params, data)
+    order.urge_count += 1
+    order.urged_at = now
+    data["urge_count"] = order.urge_count
+
+
+def _escalate(session, order, params, now, data, hl) -> None:
+    _lateness(order, params, data)
+    order.escalated_at = now
+    data["urge_count"] = order.urge_count
+
+
+_EFFECTS = {"remind": _remind, "urge": _urge, "escalate": _escalate, "confirm": _confirm, "dispatch": _dispatch, "unassigned": _unassigned, "reject": _release, "expire": _release, "recall": _release,
             "assign_worker": _assign_worker, "start": _start, "complete": _complete, "reschedule": _reschedule,
             "cancel": _cancel, "close": _close}

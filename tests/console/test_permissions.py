@@ -41,6 +41,7 @@ PAGES: dict[str, dict[str, int]] = {
     "/orders/{order}": {**only(*ROLES), "other_franchisee": 404},
     "/orders/new": only("agent", "dispatcher", "admin"),
     "/dispatch/": only("dispatcher", "district_manager", "supervisor", "admin"),
+    "/dispatch/overdue": only("dispatcher", "district_manager", "supervisor", "admin"),
     "/portal/": only("franchisee", "other_franchisee"),
     "/portal/figures": only("franchisee", "other_franchisee"),
     "/portal/notices": only("franchisee", "other_franchisee"),

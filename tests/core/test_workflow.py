@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from tests.core.helpers import AGENT, CALLBACK, EARLY, franchisee_actor, order_in, valid_worker
 from tickets.actors import Actor
+from tickets.followup import Overdue
 from tickets.errors import PermissionDenied, TransitionError, ValidationError
 from tickets.models import Survey, WorkOrderEvent
 from tickets.workflow import MOVES, STATES, transition
@@ -35,6 +36,10 @@ EXPECTED = {
     **{(s, "reschedule"): "=" for s in ("new", "confirmed", "dispatched", "accepted")},
     **{(s, "cancel"): "cancelled" for s in ("new", "confirmed", "dispatched", "accepted")},
     **{(s, "note"): "=" for s in ("new", "confirmed", "dispatched", "accepted", "in_service", "rework", "completed")},
+    # The follow-through (tickets.followup): reminders before the service, urging and escalation
+    # of late orders, none of which changes the state.
+    **{(s, "remind"): "=" for s in ("dispatched", "accepted")},
+    **{(s, a): "=" for s in ("confirmed", "dispatched", "accepted", "in_service") for a in ("urge", "escalate")},
 }
 # Which roles may take each action (independent of the module under test).
 STAFF = {"agent", "dispatcher", "district_manager", "callback", "supervisor", "admin"}
@@ -55,6 +60,9 @@ EXPECTED_ROLES = {
     "cancel": STAFF - {"callback", "supervisor"} | {"customer"},
     "rework": {"callback", "supervisor", "admin", "dispatcher"},
     "note": STAFF | {"franchisee", "system"},
+    "remind": {"system"},
+    "urge": {"system"},
+    "escalate": {"system"},
 }
 ALL_ROLES = sorted(STAFF | {"franchisee", "customer", "system"})
 LIFECYCLE_STATES = [s for s in STATES if s != "cancelled"] + ["cancelled"]
@@ -81,6 +89,8 @@ def _params(session, order, action, hl):
         return {"survey": Survey(order_id=order.id, phone=order.phone, score=4)}
     if action == "reschedule":
         return {"when": order.scheduled_start + timedelta(days=7)}
+    if action in ("urge", "escalate"):
+        return {"overdue": Overdue(order, "not_started", order.scheduled_start)}
     return {"reason": "test reason", "text": "test note"}
 
 

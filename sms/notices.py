@@ -1,5 +1,6 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
-and unassigned (no franchisee can take the order: once per order).
+and unassigned (no franchisee can take the order: once per order); and of complaints: accepted and
+answered (`on_complaint_event`).
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -15,7 +16,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
-from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.models import Complaint, WorkOrder, WorkOrderEvent
+from tickets.pricing import yuan
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
@@ -51,3 +53,29 @@ def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
     if ev.action == "create" and ev.data is not None and "flags" in ev.data:
         return bool(ev.data["flags"])
     return order.needs_agent
+
+
+# Complaint listener "what" -> notice kind.
+COMPLAINT_NOTICE_OF = {"accepted": "complaint_accepted", "answered": "complaint_answered"}
+
+
+def on_complaint_event(session: Session, complaint: Complaint, what: str) -> None:
+    """Queue the complainant's notice that their complaint was accepted, or answered: once per
+    complaint for the acceptance, once per answer (a reopened complaint answered again is told again)."""
+    kind = COMPLAINT_NOTICE_OF.get(what)
+    # A complaint sent by SMS was accepted in the reply to it (sms/conversation.py).
+    if kind is None or not complaint.phone or (kind == "complaint_accepted" and complaint.source == "sms"):
+        return
+    hl = hotline_of(session)
+    order = complaint.order
+    if kind == "complaint_accepted":
+        text = render("notice_complaint_accepted", id=complaint.id, order=f"（订单{order.number}）" if order else "",
+                      due=when_text(complaint.due_at, hl.tz, hl.now()))
+        key = f"complaint-{complaint.id}:{kind}"
+    else:
+        compensation = TEXTS[f"compensation_{complaint.compensation_kind}"].format(
+            amount=yuan(complaint.compensation_fen)) if complaint.compensation_kind else ""
+        text = render("notice_complaint_answered", id=complaint.id, answer=" ".join(complaint.answer.split()),
+                      compensation=compensation)
+        key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
+    outbox.enqueue(session, complaint.phone, text, kind=kind, order=order, dedupe_key=key)

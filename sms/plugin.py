@@ -22,10 +22,11 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order notices as an order listener, the outbox job, and the after-commit sender."""
+    """Order and complaint notices as listeners, the outbox job, and the after-commit sender."""
     if hl.extensions.get(_INSTALLED):
         return
     hl.extensions[_INSTALLED] = True
     hl.order_listeners.append(notices.on_order_event)
+    hl.complaint_listeners.append(notices.on_complaint_event)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
     outbox.install_sender(hl)

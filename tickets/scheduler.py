@@ -16,7 +16,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .actors import SYSTEM
 from .agents import end_due_wrap_ups
+from .complaints import escalate_overdue
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .models import SchedulerLock
@@ -40,8 +42,16 @@ def _wrap_up_timer(hl: Hotline) -> None:
         log.info("wrap-up time over, available again: %s", ", ".join(freed))
 
 
+def _complaint_escalation(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        escalated = escalate_overdue(s, SYSTEM)
+    if escalated:
+        log.info("complaints past their deadline escalated: %s", ", ".join(map(str, escalated)))
+
+
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
+             Job("complaint-escalation", _complaint_escalation, 60)]
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:

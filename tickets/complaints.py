@@ -20,20 +20,21 @@ win: the second gets ConcurrentChange.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .actors import Actor
+from .actors import SYSTEM, Actor
 from .bus import publish_after_commit
 from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .customers import find_by_phone
 from .errors import ConcurrentChange, NotFound, PermissionDenied, ValidationError
 from .models import AuditLog, Complaint, User, UserDistrict, WorkOrder
+from .timeutil import to_utc
 
 SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
 
@@ -112,10 +113,21 @@ def open_complaint(session: Session, *, actor: Actor, source: str, phone: str = 
     return c
 
 
+def _visible(actor: Actor):
+    """The complaints `actor` may see, as a WHERE condition (None: all): a franchisee the ones
+    concerning it, a district manager those about orders of their districts."""
+    if actor.role == "franchisee":
+        return Complaint.franchisee_id == actor.franchisee_id
+    if actor.role == "district_manager":
+        return Complaint.order_id.in_(select(WorkOrder.id).where(WorkOrder.district_id.in_(actor.district_ids)))
+    return None
+
+
 def get(session: Session, complaint_id: int, actor: Actor) -> Complaint:
-    """The complaint `complaint_id` as `actor` may see it: a franchisee only its own (else NotFound)."""
+    """The complaint `complaint_id` if `actor` may see it (see `_visible`), else NotFound."""
+    where = _visible(actor)
     c = session.get(Complaint, complaint_id)
-    if c is None or (actor.role == "franchisee" and c.franchisee_id != actor.franchisee_id):
+    if c is None or (where is not None and session.scalar(select(Complaint.id).where(Complaint.id == c.id, where)) is None):
         raise NotFound(f"no complaint {complaint_id}")
     return c
 
@@ -126,7 +138,7 @@ def set_category(session: Session, complaint: Complaint, code: str, actor: Actor
     if cat.code == complaint.category:
         return complaint
     before, complaint.category = complaint.category, cat.code
-    _record(session, complaint, actor, "category", {"from": before, "to": cat.code})
+    _record(session, complaint, actor, "category", {"before": before, "after": cat.code})
     return complaint
 
 
@@ -238,7 +250,7 @@ def escalate_overdue(session: Session, actor: Actor) -> list[int]:
             with session.begin_nested():
                 to = escalation_recipients(session, c)
                 c.escalated_at = now
-                _record(session, c, actor, "escalate", {"to": [u.username for u in to],
+                _record(session, c, actor, "escalate", {"recipients": [u.username for u in to],
                                                         "overdue_minutes": int((now - c.due_at).total_seconds() // 60)})
         except ConcurrentChange:
             continue    # changed by someone meanwhile: the next run sees it afresh
@@ -246,9 +258,12 @@ def escalate_overdue(session: Session, actor: Actor) -> list[int]:
     return done
 
 
-def open_complaints(session: Session) -> list[Complaint]:
-    """Unresolved complaints, overdue first (earliest due date first)."""
-    return list(session.scalars(select(Complaint).where(Complaint.status.in_(UNRESOLVED)).order_by(Complaint.due_at)))
+def open_complaints(session: Session, actor: Actor = SYSTEM) -> list[Complaint]:
+    """Unresolved complaints `actor` may see, overdue first (earliest due date first)."""
+    where = [Complaint.status.in_(UNRESOLVED)]
+    if (visible := _visible(actor)) is not None:
+        where.append(visible)
+    return list(session.scalars(select(Complaint).where(*where).order_by(Complaint.due_at)))
 
 
 def history(session: Session, complaint: Complaint) -> list[AuditLog]:
@@ -257,20 +272,13 @@ def history(session: Session, complaint: Complaint) -> list[AuditLog]:
                                                        AuditLog.entity_id == str(complaint.id)).order_by(AuditLog.id)))
 
 
-def of_franchisee(session: Session, franchisee_id: int) -> list[Complaint]:
-    """The complaints concerning one franchisee: unresolved first (earliest due first), then the latest resolved."""
-    rows = session.scalars(select(Complaint).where(Complaint.franchisee_id == franchisee_id)
-                           .order_by(Complaint.status == "resolved", Complaint.due_at, Complaint.id.desc()).limit(200))
-    return list(rows)
-
-
 @dataclass(frozen=True)
 class ClosedFilter:
     """The closed-complaints list's filters; empty values filter nothing."""
     category: str = ""
     franchisee_id: int | None = None
-    resolved_from: datetime | None = None     # UTC, inclusive
-    resolved_until: datetime | None = None    # UTC, exclusive
+    resolved_from: date | None = None     # local days, both included
+    resolved_to: date | None = None
     compensated: bool = False
 
 
@@ -286,17 +294,18 @@ def closed(session: Session, flt: ClosedFilter, actor: Actor, *, page: int = 1, 
     """Resolved complaints, latest first, filtered and paged; a franchisee sees only its own."""
     if flt.category:
         category(flt.category)
+    tz = hotline_of(session).tz
     where = [Complaint.status == "resolved"]
-    if actor.role == "franchisee":
-        where.append(Complaint.franchisee_id == actor.franchisee_id)
+    if (visible := _visible(actor)) is not None:
+        where.append(visible)
     if flt.category:
         where.append(Complaint.category == flt.category)
     if flt.franchisee_id is not None:
         where.append(Complaint.franchisee_id == flt.franchisee_id)
     if flt.resolved_from is not None:
-        where.append(Complaint.resolved_at >= flt.resolved_from)
-    if flt.resolved_until is not None:
-        where.append(Complaint.resolved_at < flt.resolved_until)
+        where.append(Complaint.resolved_at >= to_utc(datetime.combine(flt.resolved_from, time()), tz))
+    if flt.resolved_to is not None:
+        where.append(Complaint.resolved_at < to_utc(datetime.combine(flt.resolved_to + timedelta(days=1), time()), tz))
     if flt.compensated:
         where.append(Complaint.compensation_kind != "")
     total = session.scalar(select(func.count()).select_from(Complaint).where(*where))

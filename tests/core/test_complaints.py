@@ -138,7 +138,7 @@ def test_an_overdue_complaint_escalates_once_to_the_supervisors_and_district_man
     assert c.id in complaints.escalate_overdue(session, SYSTEM)      # with the demo's overdue one
     assert complaints.escalate_overdue(session, SYSTEM) == []
     [entry] = [e for e in complaints.history(session, c) if e.action == "complaint.escalate"]
-    assert set(entry.data["to"]) == {"supervisor1", "manager1"}
+    assert set(entry.data["recipients"]) == {"supervisor1", "manager1"}
     assert c.escalated_at == hl.now()
 
 

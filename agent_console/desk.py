@@ -76,17 +76,13 @@ def record_survey(number: str):
     return redirect(url_for("desk.surveys"))
 
 
-def _render_complaints(code: int = 200):
-    s = db()
-    with s.begin():
-        return render_template("desk/complaints.html", complaints=complaints.open_complaints(s, g.actor),
-                               now=hotline().now()), code
-
-
 @bp.get("/complaints", endpoint="complaints")
 @role_required(AREAS["complaints.read"])
 def complaints_page():
-    return _render_complaints()
+    s = db()
+    with s.begin():
+        return render_template("desk/complaints.html", complaints=complaints.open_complaints(s, g.actor),
+                               now=hotline().now())
 
 
 @bp.get("/complaints/<int:complaint_id>/recording")

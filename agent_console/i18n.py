@@ -400,7 +400,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "desk.recording": ("录音", "recording"),
     "desk.answer": ("给客户的答复", "Answer given to the customer"),
     "desk.resolve": ("答复并结案", "Resolve"),
-    "desk.resolved": ("投诉 #{id} 已答复。", "Complaint #{id} resolved."),
     "source.ivr": ("语音", "voice menu"),
     "source.sms": ("短信", "SMS"),
     "source.agent": ("坐席", "agent"),

@@ -78,7 +78,8 @@ def _render_detail(complaint_id: int, code: int = 200):
         c = complaints.get(s, complaint_id, g.actor)
         return render_template("complaints/detail.html", c=c, history=complaints.history(s, c),
                                categories=complaints.CATEGORIES, kinds=complaints.COMPENSATION_KINDS,
-                               now=hotline().now()), code
+                               may_file=g.actor.role in AREAS["complaints.open"],
+                               may_decide=g.actor.role in AREAS["complaints.decide"], now=hotline().now()), code
 
 
 @bp.get("/<int:complaint_id>")

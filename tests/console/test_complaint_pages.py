@@ -169,3 +169,16 @@ def test_the_complaint_pages_speak_english(login, hl):
     supervisor = login("supervisor1")
     supervisor.post("/language", {"lang": "en"})
     assert "<h2>Decision</h2>" in text(supervisor.get(f"/complaints/{cid}"))
+
+
+def test_the_order_page_offers_a_complaint_form_prefilled_with_its_number(login, hl):
+    number = make_order(hl, "completed")
+    agent = login("agent1")
+    assert f'/complaints/new?number={number}' in text(agent.get(f"/orders/{number}"))
+    assert f'name="number" value="{number}"' in text(agent.get(f"/complaints/new?number={number}"))
+
+
+def test_only_the_platform_is_offered_the_decision_form(login, hl):
+    cid = _complaint(hl)
+    assert 'id="complaint-decide-form"' in text(login("supervisor1").get(f"/complaints/{cid}"))
+    assert 'id="complaint-decide-form"' not in text(login("agent1").get(f"/complaints/{cid}"))

@@ -46,7 +46,7 @@ def _date(name: str, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{label} {value!r} is not a date; write YYYY-MM-DD, e.g. 2027-06-30") from None
+        raise ValidationError("{label} {value!r} is not a date; write YYYY-MM-DD, e.g. 2027-06-30", label=label, value=value) from None
 
 
 @bp.context_processor

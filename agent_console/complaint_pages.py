@@ -8,7 +8,6 @@ its refusal as a message.
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Callable
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -24,6 +23,7 @@ from .app import db, hotline
 from .forms import (ComplaintAccountForm, ComplaintCategoryForm, ComplaintDecisionForm, ComplaintReopenForm,
                     NewComplaintForm, PostedForm)
 from .i18n import t
+from .orders import _date     # the search pages' reading of a typed date
 from .pages import show_error
 from .policy import AREAS
 from .security import role_required
@@ -127,13 +127,6 @@ def reopen(complaint_id: int):
 
 # ---------------------------------------------------------------- closed complaints
 
-def _day(value: str, name: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise ValidationError(f"{name} {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01") from None
-
-
 def _closed_page(template: str, endpoint: str):
     """The closed complaints `template` shows, filtered and paged by the query; `endpoint`: the page's own."""
     args = {k: request.args.get(k, "").strip() for k in CLOSED_FIELDS}
@@ -143,8 +136,8 @@ def _closed_page(template: str, endpoint: str):
         try:
             flt = complaints.ClosedFilter(category=args["category"],
                                           franchisee_id=whole_number(args["franchisee"], "franchisee"),
-                                          resolved_from=_day(args["date_from"], "from"),
-                                          resolved_to=_day(args["date_to"], "to"),
+                                          resolved_from=_date(args["date_from"], "from"),
+                                          resolved_to=_date(args["date_to"], "to"),
                                           compensated=bool(args["compensated"]))
             found = complaints.closed(s, flt, g.actor, page=whole_number(args["page"], "page", minimum=1, default=1),
                                       per_page=PER_PAGE)

@@ -26,7 +26,7 @@ def _score(value: str | None) -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise ValidationError(f"choose a satisfaction score from 1 (very unhappy) to 5 (very happy); got {value!r}") from None
+        raise ValidationError("choose a satisfaction score from 1 (very unhappy) to 5 (very happy); got {value!r}", value=value) from None
 
 
 def _render_surveys(code: int = 200):
@@ -93,7 +93,7 @@ def recording(complaint_id: int):
     with s.begin():
         complaint = s.get(Complaint, complaint_id)
         if complaint is None:
-            raise NotFound(f"no complaint {complaint_id}")
+            raise NotFound("no complaint {complaint_id}", complaint_id=complaint_id)
         source = complaints.recording_source(hotline().settings, complaint)
     if isinstance(source, str):
         return redirect(source)

@@ -76,17 +76,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.login_needed": ("请先登录。", "Please log in first."),
     "error.session_ended": ("您的会话已结束（已在所有设备退出或账号已变更），请重新登录。",
                             "Your session has ended (logged out everywhere or account changed); log in again."),
-    # tickets' refusals in Chinese (agent_console/refusals.py); the English view shows tickets' own words
-    "refusal.bad_order_number": ("没有工单“{a}”：工单号是10位数字，例如 {b}。", "no work order '{a}'; order numbers are 10 digits, like {b}"),
-    "refusal.no_order": ("没有工单 {a}（或您无权查看）。", "no work order {a}"),
-    "refusal.bad_phone": ("“{a}”不是有效的电话号码：请填写手机号（如 13800138000）、带区号的固定电话（如 0991-2345678）"
-                          "或国际格式（如 +8613800138000）。", "'{a}' is not a phone number"),
-    "refusal.transition": ("工单 {number} 当前状态为“{status}”，不能执行“{action}”（此状态下可执行：{allowed}）。",
-                           "order {number} is {status}; it cannot {action} (allowed: {allowed})"),
-    "refusal.not_allowed": ("“{role}”角色不能对工单 {number} 执行“{action}”（您可以：{allowed}）。",
-                            "role {role} may not {action} order {number} (you may: {allowed})"),
-    "refusal.concurrent": ("{what}刚刚被其他人修改，请刷新后重试。",
-                           "{what} was changed by someone else a moment ago; reload it and try again"),
+    # what a concurrent-change refusal names (agent_console/refusals.py)
     "refusal.thing.order": ("工单 {a} ", "order {a}"),
     "refusal.thing.survey": ("工单 {a} 的回访", "the survey of order {a}"),
     "refusal.thing.complaint": ("投诉 #{a} ", "complaint {a}"),

@@ -51,7 +51,7 @@ def _date(value: str, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{name} {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01") from None
+        raise ValidationError("{name} {value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01", name=name, value=value) from None
 
 
 # ---------------------------------------------------------------- search
@@ -118,7 +118,7 @@ def create():
             if form.call_id.data is not None:
                 call = s.get(Call, form.call_id.data)
                 if call is None:
-                    raise NotFound(f"no call {form.call_id.data} to link; open the form from the call's card again")
+                    raise NotFound("no call {data} to link; open the form from the call's card again", data=form.call_id.data)
             order = orders.book(
                 s, phone=form.phone.data, service=form.service.data,
                 start=orders.parse_when(form.when.data.replace("T", " "), hotline().tz), actor=g.actor,
@@ -170,7 +170,7 @@ def _franchisee(s, value: str | None) -> Franchisee | None:
         return None
     fr = s.get(Franchisee, fid)
     if fr is None:
-        raise ValidationError(f"no franchisee {fid}; choose one from the list")
+        raise ValidationError("no franchisee {fid}; choose one from the list", fid=fid)
     return fr
 
 
@@ -226,7 +226,7 @@ def act(number: str):
                     # Check the input now so the confirmation step does not hide a mistake.
                     new_when = _when(request.form.get("when", "")) if action == "reschedule" else None
                     if action == "cancel" and not request.form.get("reason", "").strip():
-                        raise ValidationError(f"cancel of order {order.number} needs a reason")
+                        raise ValidationError("cancel of order {number} needs a reason", number=order.number)
                     penalty = late_change_penalty(order.price_total_fen, order.scheduled_start, hotline().now())
                     return render_template("orders/confirm.html", order=order, action=action, penalty=penalty,
                                            form=request.form, new_when=new_when)

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from sqlalchemy.orm.exc import StaleDataError
 
 from ivr.prompts import menu_path
-from tickets.concurrency import conflict_message
+from tickets.concurrency import CONFLICT
 from tickets.errors import (ConcurrentChange, HotlineError, NotFound, PermissionDenied, TransitionError,
                             ValidationError)
 from tickets.pricing import yuan
@@ -159,7 +159,7 @@ def init_app(app: Flask) -> None:
     def _stale(exc: StaleDataError):
         # A versioned row changed by another request between this one's read and its commit.
         log.info("%s %s: concurrent change: %s", request.method, request.path, exc)
-        return _error_page(refusals.message(conflict_message("this record")), 409)
+        return _error_page(refusals.message(ConcurrentChange(CONFLICT, what="this record")), 409)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

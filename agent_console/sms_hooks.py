@@ -1,4 +1,5 @@
-"""SMS webhooks: Twilio Messaging (inbound and status callbacks), Aliyun SmsUp, Tencent Cloud SMS replies.
+"""SMS webhooks: Twilio Messaging (inbound and status callbacks), Aliyun SmsUp, Tencent Cloud SMS replies,
+and the mainland providers' delivery receipts.
 
 Thin views: each checks who is calling, turns the provider's payload into `sms.inbound.Inbound`
 and hands it to `sms.conversation.receive` inside `exactly_once`, so a replayed message gets the
@@ -8,6 +9,8 @@ Configure in Twilio (Messaging, "A message comes in"): POST {PUBLIC_BASE_URL}/tw
 callbacks come to /twilio/sms/status (set per message by the Twilio provider).
 Aliyun SmsUp HTTP batch push: POST {PUBLIC_BASE_URL}/sms/aliyun/smsup?token={SMS_CALLBACK_TOKEN}.
 Tencent Cloud reply callback: POST {PUBLIC_BASE_URL}/sms/tencent/reply?token={SMS_CALLBACK_TOKEN}.
+Delivery receipts: Aliyun SmsReport HTTP push to {PUBLIC_BASE_URL}/sms/aliyun/report?token=..., Tencent
+status callback to {PUBLIC_BASE_URL}/sms/tencent/status?token=...
 Neither of those two signs its requests, hence the secret in the URL.
 
 The blueprint is named "sms_hooks" so the console's CSRF layer can exempt it: providers cannot
@@ -23,7 +26,7 @@ from typing import Callable
 from flask import Blueprint, Response, abort, jsonify, request
 
 from ivr.twilio import document, element, escape
-from sms import conversation, outbox
+from sms import conversation, mainland, outbox
 from sms.inbound import BadPayload, Inbound, from_aliyun, from_tencent, from_twilio
 from sms.providers import TWILIO_STATUSES
 
@@ -121,4 +124,33 @@ def tencent_reply():
     if not items or len(items) > MAX_BATCH or not all(isinstance(i, dict) for i in items):
         return jsonify(result=1, errmsg="expected the reply callback JSON object"), 400
     _receive_all(items, from_tencent)
+    return jsonify(result=0, errmsg="OK")
+
+
+def _receipts(provider: str):
+    """A pushed receipt batch applied in one transaction; None when the payload is not a batch."""
+    items = request.get_json(silent=True)
+    if isinstance(items, dict):     # a single report, as Tencent's console test sends
+        items = [items]
+    if not isinstance(items, list) or len(items) > MAX_BATCH:
+        return None
+    s = db()
+    with s.begin():
+        mainland.apply_receipts(s, provider, items)
+    return len(items)
+
+
+@bp.post("/sms/aliyun/report")
+@callback_token_checked
+def aliyun_report():
+    if _receipts("aliyun") is None:
+        return jsonify(code=1, msg=f"expected a JSON array of at most {MAX_BATCH} SmsReport receipts"), 400
+    return jsonify(code=0, msg="接收成功")
+
+
+@bp.post("/sms/tencent/status")
+@callback_token_checked
+def tencent_status():
+    if _receipts("tencent") is None:
+        return jsonify(result=1, errmsg=f"expected a JSON array of at most {MAX_BATCH} status reports"), 400
     return jsonify(result=0, errmsg="OK")

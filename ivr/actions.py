@@ -102,10 +102,9 @@ def _too_many_lookups(turn: Turn) -> bool:
 
 
 def _read_order(turn: Turn, order: WorkOrder, with_number: bool) -> None:
-    segs: list[Segment] = [prompt("status.order")]
-    if with_number:
-        segs.append(digits(order.number))
-    segs += [_service_name(turn, order.service_id), *_when(turn, order.scheduled_start),
+    # Each part its own clause: "订单2632800001，水电维修，时间：11月23日…，状态：等待接单。"
+    segs: list[Segment] = [prompt("status.order"), digits(order.number)] if with_number else []
+    segs += [_service_name(turn, order.service_id), prompt("status.time"), *_when(turn, order.scheduled_start),
              prompt("status.state"), prompt(f"state.{order.status}")]
     turn.say(*segs)
 
@@ -195,7 +194,8 @@ def readback(turn: Turn) -> list[Segment]:
     if not turn.vars.get("asap"):
         if turn.vars.get("day") is not None:
             segs.append(prompt(DAY_WORDS[int(turn.vars["day"])]))
-        segs += say_date(_booking_day(turn), turn.lang) + [prompt(f"slot.{turn.vars['slot']}")]
+        segs += say_date(_booking_day(turn), turn.lang) + [prompt(f"slot.{turn.vars['slot']}"),
+                                                            prompt("book.readback.service")]
     segs += [prompt(f"svc.{svc.code}.name"), number(svc.default_quantity), prompt(f"unit.{svc.unit}"),
              prompt("book.readback.price"),
              *say_money(sum(line.amount_fen for line in quote(svc, svc.default_quantity, start, turn.hl.tz, calendar(turn.session))))]
@@ -268,7 +268,7 @@ def list_orders(turn: Turn) -> str:
     if not open_:
         turn.say("status.none")
         return "status.menu"
-    turn.say("status.count", number(len(open_)), "status.count.tail")
+    turn.say("status.count", number(len(open_)), "status.count.tail.one" if len(open_) == 1 else "status.count.tail")
     for order in open_[:MAX_ORDERS_READ]:
         _read_order(turn, order, with_number=False)
     if len(open_) > MAX_ORDERS_READ:

@@ -104,8 +104,8 @@ def receive(session: Session, msg: Inbound, *, inline: bool) -> str | None:
         outbox.record_reply(session, msg.phone, text, provider=msg.provider, kind=reply.kind, order=reply.order,
                             dedupe_key=reply.dedupe_key)
     else:
-        outbox.enqueue(session, msg.phone, text, kind=reply.kind, order=reply.order, dedupe_key=reply.dedupe_key,
-                       answers_sender=True)
+        outbox.enqueue(session, msg.phone, kind=reply.kind, template="reply", params={"text": text}, order=reply.order,
+                       dedupe_key=reply.dedupe_key, answers_sender=True)
     return text
 
 

@@ -1,6 +1,7 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
 and unassigned (no franchisee can take the order: once per order); and of complaints: accepted and
-answered (`on_complaint_event`).
+answered (`on_complaint_event`, a complaint listener). Their texts and parameters are the kinds
+of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -21,7 +22,8 @@ from tickets.pricing import yuan
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
-from .replies import TEXTS, penalty_suffix, render, when_text
+from .kinds import KINDS
+from .replies import TEXTS, penalty_suffix, when_text
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
 NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
@@ -38,13 +40,14 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
         return
     hl = hotline_of(session)
     data = ev.data or {}
-    text = render(f"notice_{kind}", number=order.number, service=order.service.name_zh,
-                  when=when_text(order.scheduled_start, hl.tz, hl.now()),
-                  franchisee=data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
-                  penalty=penalty_suffix(data.get("penalty_fen")),
-                  check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
+    values = {"number": order.number, "service": order.service.name_zh,
+              "when": when_text(order.scheduled_start, hl.tz, hl.now()),
+              "franchisee": data.get("franchisee") or (order.franchisee.name if order.franchisee else ""),
+              "penalty": penalty_suffix(data.get("penalty_fen")),
+              "check": TEXTS["check_address"] if _needs_agent(order, ev) else ""}
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
-    outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=key)
+    outbox.enqueue(session, order.phone, kind=kind, params={p: values[p] for p in KINDS[kind].params},
+                   order=order, dedupe_key=key)
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
@@ -66,16 +69,13 @@ def on_complaint_event(session: Session, complaint: Complaint, what: str) -> Non
     # A complaint sent by SMS was accepted in the reply to it (sms/conversation.py).
     if kind is None or not complaint.phone or (kind == "complaint_accepted" and complaint.source == "sms"):
         return
-    hl = hotline_of(session)
-    order = complaint.order
     if kind == "complaint_accepted":
-        text = render("notice_complaint_accepted", id=complaint.id, order=f"（订单{order.number}）" if order else "",
-                      due=when_text(complaint.due_at, hl.tz, hl.now()))
+        hl = hotline_of(session)
+        params = {"id": complaint.id, "due": when_text(complaint.due_at, hl.tz, hl.now())}
         key = f"complaint-{complaint.id}:{kind}"
     else:
         compensation = TEXTS[f"compensation_{complaint.compensation_kind}"].format(
             amount=yuan(complaint.compensation_fen)) if complaint.compensation_kind else ""
-        text = render("notice_complaint_answered", id=complaint.id, answer=" ".join(complaint.answer.split()),
-                      compensation=compensation)
+        params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
         key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
-    outbox.enqueue(session, complaint.phone, text, kind=kind, order=order, dedupe_key=key)
+    outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)

@@ -7,9 +7,21 @@ on a small thread pool for network providers, so a web request never waits for T
 `sms-outbox` job sends whatever is still queued (a crash, a transient failure), so a lost
 hand-off is retried from the database.
 
+A message is a notice kind and its parameters (sms/kinds.py): `enqueue(session, phone, kind=...,
+params={...})`. The row keeps both beside the rendered body, so a mainland provider sends the
+kind's approved template and Twilio or the console the text.
+
 Each send first claims its row (`queued` -> `sending` in one UPDATE), so two senders never
-send the same message. A send interrupted half-way is marked failed rather than retried: a
-duplicate notice is worse than a missing one, and the console shows the failure.
+send the same message. With several providers (SMS_PROVIDER=aliyun,tencent) a send tries them in
+order: one over its per-number limit (sms/limits.py) or refusing (quota, template, signature,
+keys, 5xx, no connection) passes the message to the next; when none takes it, it stays `queued`
+with the reasons and `next_attempt_at` (back-off doubling from BACKOFF_FIRST to BACKOFF_MAX, or
+when a limit frees), for GIVE_UP_AFTER. A refusal that blames the number is final (`failed`).
+
+Never twice: a send that got no answer (the request may have arrived), or one interrupted
+half-way (a crash between the provider's accept and our commit), is not retried and not passed
+on, but marked failed; our message id travels with it (OutId / SessionContext), so the provider's
+delivery receipt still finds the row and records that it arrived (`record_status`).
 """
 from __future__ import annotations
 
@@ -18,36 +30,46 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from tickets.config import MAINLAND_PROVIDERS
 from tickets.context import Hotline, hotline_of
 from tickets.models import SmsMessage, WorkOrder
 from tickets.transactions import after_commit
 
-from . import segments
+from . import kinds, limits, segments
 from .optout import is_opted_out
-from .providers import ProviderError, provider_for
+from .providers import Outgoing, ProviderError, provider_for
 
 log = logging.getLogger(__name__)
 
 STALE_SENDING = timedelta(minutes=10)
-GIVE_UP_AFTER = timedelta(hours=1)     # transient failures are retried for this long
+GIVE_UP_AFTER = timedelta(hours=24)    # refused messages are retried for this long
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(minutes=30)
+REF_PREFIX = "hl-"                     # our id as the providers echo it: OutId, SessionContext
 BATCH = 100
 _BY_DEDUPE_KEY = select(SmsMessage).where(SmsMessage.dedupe_key == bindparam("key"))
+_DUE = or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= bindparam("now"))
 # A status only moves forward: a late "sent" callback never undoes "delivered".
 STATUS_RANK = {"received": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "suppressed": 3}
 _SENDER = "sms.sender"
 
 
-def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOrder | None = None,
-            dedupe_key: str | None = None, answers_sender: bool = False) -> SmsMessage:
-    """Queue a message in the caller's transaction; one row per `dedupe_key`, ever.
+def enqueue(session: Session, phone: str, *, kind: str, params: dict, template: str | None = None,
+            order: WorkOrder | None = None, dedupe_key: str | None = None,
+            answers_sender: bool = False) -> SmsMessage:
+    """Queue the notice `template` (default: `kind`) with `params` in the caller's transaction; one
+    row per `dedupe_key`, ever. `kind` is what the row is recorded as (a reply records what it
+    answers; its template is "reply"). Raises kinds.BadNotice for params the template does not take.
 
     An opted-out number gets a `suppressed` row instead of a notice: kept for the record, never
     sent. `answers_sender`: the message answers one the number has just sent (opt-out stops
     notices, not answers), so it is sent whatever the opt-out.
     """
+    template = template or kind
+    params = kinds.checked_params(template, params)
     if dedupe_key:
         # Autoflush writes this transaction's own pending rows first, so they are found too.
         existing = session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key})
@@ -55,24 +77,22 @@ def enqueue(session: Session, phone: str, body: str, *, kind: str, order: WorkOr
             return existing
     hl = hotline_of(session)
     now = hl.now()
-    parts = segments.count(body)
-    if parts > segments.MAX_REPLY_SEGMENTS:
-        body = segments.fit(body)
-        parts = segments.count(body)
+    body = kinds.render(template, params)
     opted_out = not answers_sender and is_opted_out(session, phone)
     # The console provider only logs, so its message is 'sent' with the business transaction and
     # logged after the commit: no second transaction.
     console = hl.settings.sms_provider == "console"
     status = "suppressed" if opted_out else ("sent" if console else "queued")
-    row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body, segments=parts,
-                     kind=kind, dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
+    row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
+                     segments=segments.count(body), kind=kind, template=template, params=params,
+                     dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
                      status=status, error="recipient opted out (TD/STOP)" if opted_out else "",
-                     created_at=now, updated_at=now)
+                     created_at=now, updated_at=now, sent_at=now if console else None)
     session.add(row)
     if opted_out:
         return row
     if console:
-        after_commit(session, lambda: provider_for(hl, "console").send(phone, body))
+        after_commit(session, lambda: provider_for(hl, "console").send(Outgoing(phone, body, template, params)))
     else:
         after_commit(session, lambda: _hand_to_sender(hl, row.id))
     return row
@@ -90,39 +110,79 @@ def record_reply(session: Session, phone: str, body: str, *, provider: str, kind
 
 
 def send_one(hl: Hotline, message_id: int) -> str | None:
-    """Claim and send one queued message; its new status, or None when someone else has it."""
+    """Claim and send one queued message that is due; its new status, or None when someone else has
+    it (or it is not due)."""
+    now = hl.now()
     with hl.session() as s, s.begin():
-        claimed = s.execute(update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
-                            .values(status="sending", updated_at=hl.now())).rowcount
+        claimed = s.execute(update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued", _DUE)
+                            .values(status="sending", attempts=SmsMessage.attempts + 1, updated_at=now),
+                            {"now": now}).rowcount
         if not claimed:
             return None
         row = s.get(SmsMessage, message_id)
-        phone, body, provider_name, created_at = row.phone, row.body, row.provider, row.created_at
-    try:
-        sent = provider_for(hl, provider_name).send(phone, body)
-        values = {"status": sent.status, "provider_sid": sent.sid, "error": ""}
-    except ProviderError as exc:
-        retry = exc.transient and hl.now() - created_at < GIVE_UP_AFTER
-        values = {"status": "queued" if retry else "failed", "error": str(exc)[:255]}
-        log.warning("sms %s to %s via %s: %s (%s)", message_id, phone, provider_name, exc,
-                    "will retry" if retry else "given up")
+        msg = Outgoing(row.phone, row.body, row.template or "reply", row.params or {"text": row.body},
+                       ref=f"{REF_PREFIX}{row.id}")
+        primary, created_at, attempts = row.provider, row.created_at, row.attempts
+    values = _try_providers(hl, msg, _order_of(hl, primary), created_at, attempts)
+    log_level = logging.INFO if values["status"] == "sent" else logging.WARNING
+    log.log(log_level, "sms %s to %s: %s %s", message_id, msg.phone, values["status"], values.get("error", ""))
     with hl.session() as s, s.begin():
         s.execute(update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "sending")
                   .values(updated_at=hl.now(), **values))
     return values["status"]
 
 
+def _order_of(hl: Hotline, primary: str) -> tuple[str, ...]:
+    """The providers a message may go through, in order: the configured mainland failover order,
+    or the one provider it was queued for."""
+    order = hl.settings.sms_providers
+    return order if primary in order and primary in MAINLAND_PROVIDERS else (primary,)
+
+
+def _try_providers(hl: Hotline, msg: Outgoing, order: tuple[str, ...], created_at, attempts: int) -> dict:
+    """Hand `msg` to the first provider in `order` that takes it; the row's new values."""
+    reasons, waits = [], []
+    for name in order:
+        if name in MAINLAND_PROVIDERS:
+            with hl.session() as s:
+                blocked = limits.free_at(s, msg.phone, name, hl.settings.mainland[name].limits, hl.now())
+            if blocked is not None:
+                reasons.append(f"{name}: per-number limit until {blocked:%H:%M} UTC")
+                waits.append(blocked)
+                continue
+        try:
+            sent = provider_for(hl, name).send(msg)
+        except ProviderError as exc:
+            if exc.ambiguous:
+                return {"status": "failed", "provider": name,
+                        "error": f"{exc} (may have been sent: not retried, so it cannot arrive twice)"[:255]}
+            if not exc.transient:
+                return {"status": "failed", "provider": name, "error": str(exc)[:255]}
+            reasons.append(str(exc))
+            continue
+        return {"status": sent.status, "provider": name, "provider_sid": sent.sid, "sent_at": hl.now(),
+                "error": "", "next_attempt_at": None}
+    now = hl.now()
+    error = "; ".join(reasons)[:255]
+    if now - created_at >= GIVE_UP_AFTER:
+        return {"status": "failed", "error": f"given up after {GIVE_UP_AFTER}: {error}"[:255]}
+    backoff = min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    # Only limits in the way: try when the first one frees; a refusal waits its back-off.
+    retry_at = min(waits) if len(waits) == len(reasons) else now + backoff
+    return {"status": "queued", "error": error, "next_attempt_at": retry_at}
+
+
 def send_console_batch(hl: Hotline, ids: list[int]) -> int:
     """Console provider: claim and 'send' (log) queued messages in one transaction."""
     provider = provider_for(hl, "console")
     with hl.session() as s, s.begin():
-        rows = s.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.body).where(
+        rows = s.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.body, SmsMessage.template).where(
             SmsMessage.id.in_(ids), SmsMessage.status == "queued", SmsMessage.provider == "console")).all()
         if rows:
             s.execute(update(SmsMessage).where(SmsMessage.id.in_([r.id for r in rows]), SmsMessage.status == "queued")
-                      .values(status="sent", updated_at=hl.now()))
+                      .values(status="sent", updated_at=hl.now(), sent_at=hl.now()))
     for row in rows:
-        provider.send(row.phone, row.body)
+        provider.send(Outgoing(row.phone, row.body, row.template))
     return len(rows)
 
 
@@ -134,16 +194,30 @@ def send_pending(hl: Hotline, limit: int = BATCH) -> int:
                                            SmsMessage.updated_at < now - STALE_SENDING)
                   .values(status="failed", updated_at=now,
                           error="interrupted while sending; not retried so it cannot arrive twice"))
-        ids = s.scalars(select(SmsMessage.id).where(SmsMessage.direction == "out", SmsMessage.status == "queued")
-                        .order_by(SmsMessage.id).limit(limit)).all()
+        ids = s.scalars(select(SmsMessage.id).where(SmsMessage.direction == "out", SmsMessage.status == "queued", _DUE)
+                        .order_by(SmsMessage.id).limit(limit), {"now": now}).all()
     return sum(1 for message_id in ids if send_one(hl, message_id) is not None)
 
 
-def record_status(session: Session, provider: str, sid: str, status: str | None, error: str = "") -> SmsMessage | None:
-    """Apply a provider's delivery report (status already in our terms); None when unknown or ignored."""
+def record_status(session: Session, provider: str, sid: str, status: str | None, error: str = "",
+                  ref: str = "", phone: str = "") -> SmsMessage | None:
+    """Apply a provider's delivery report (status already in our terms); None when unknown or ignored.
+
+    `ref` is our id as the provider echoed it (OutId, SessionContext): it finds a message whose
+    provider id we never stored (no answer, or a crash after the send), which then takes the
+    receipt's provider, id and status whatever it was marked meanwhile (`phone` must match).
+    """
     if not sid or status not in STATUS_RANK:
         return None
     row = session.scalar(select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.provider_sid == sid))
+    if row is None and ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX):].isdigit():
+        row = session.get(SmsMessage, int(ref[len(REF_PREFIX):]))
+        if row is not None and (row.direction != "out" or row.provider_sid is not None or row.phone != phone):
+            row = None
+        if row is not None:
+            row.provider, row.provider_sid, row.status = provider, sid, "sent"
+            row.sent_at = row.sent_at or hotline_of(session).now()
+            row.error = ""
     if row is None:
         log.info("sms status %s for unknown %s message %s ignored", status, provider, sid)
         return None

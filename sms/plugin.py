@@ -5,7 +5,7 @@ import logging
 
 from tickets.context import Hotline, Job
 
-from . import conversation, notices, outbox
+from . import conversation, kinds, notices, outbox
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,15 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order and complaint notices as listeners, the outbox job, and the after-commit sender."""
+    """Order and complaint notices as listeners, the outbox job, and the after-commit sender.
+
+    Checks first that every notice kind has a template at each configured mainland provider
+    (ConfigError naming the variables otherwise): `hotline run`, `hotline config` and the console
+    app all build their Hotline through here.
+    """
     if hl.extensions.get(_INSTALLED):
         return
+    kinds.check_config(hl.settings)
     hl.extensions[_INSTALLED] = True
     hl.order_listeners.append(notices.on_order_event)
     hl.complaint_listeners.append(notices.on_complaint_event)

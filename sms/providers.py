@@ -1,13 +1,17 @@
-"""Outbound messaging providers behind one interface: `send(phone, body) -> Sent`.
+"""Outbound messaging providers behind one interface: `send(Outgoing) -> Sent`.
 
 - `ConsoleProvider` (the default without Twilio credentials) only logs; the message row is
   what the console shows.
-- `TwilioProvider` sends through the REST API (`Client.messages.create`) with a status
-  callback to PUBLIC_BASE_URL/twilio/sms/status, so delivery and failure come back later.
+- `TwilioProvider` sends the rendered body through the REST API (`Client.messages.create`) with a
+  status callback to PUBLIC_BASE_URL/twilio/sms/status, so delivery and failure come back later.
+- `AliyunProvider` and `TencentProvider` (sms/mainland.py) send the notice's approved template
+  with its parameters, for mainland phones.
 
 A provider raises `ProviderError` when it could not hand the message over; `transient` says
-whether trying again later can help (network trouble, 5xx, 429) or not (a bad number, an
-unsubscribed recipient, missing configuration).
+whether trying again later (or another provider) can help (network trouble, 5xx, 429, quota, a
+template or signature not approved yet) or not (a bad number, an unsubscribed recipient).
+`ambiguous`: the request may have reached the provider (no answer came back), so sending it
+again could deliver it twice.
 """
 from __future__ import annotations
 
@@ -29,29 +33,41 @@ TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """One message as a provider needs it: the rendered body, and the notice as (template, params).
+    `ref` is our own id for it, echoed by the mainland providers (OutId, SessionContext)."""
+    phone: str
+    body: str
+    template: str = "reply"
+    params: dict | None = None
+    ref: str = ""
+
+
+@dataclass(frozen=True)
 class Sent:
     sid: str | None
     status: str = "sent"
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+        self.ambiguous = ambiguous
 
 
 class Provider(Protocol):
     name: str
 
-    def send(self, phone: str, body: str) -> Sent: ...
+    def send(self, msg: Outgoing) -> Sent: ...
 
 
 class ConsoleProvider:
     """Stores (the caller keeps the row) and logs; nothing leaves the machine."""
     name = "console"
 
-    def send(self, phone: str, body: str) -> Sent:
-        log.info("sms (console provider, not sent) to %s: %s", phone, body)
+    def send(self, msg: Outgoing) -> Sent:
+        log.info("sms (console provider, not sent) to %s: %s", msg.phone, msg.body)
         return Sent(sid=None, status="sent")
 
 
@@ -65,12 +81,12 @@ class TwilioProvider:
         if http_client is None:
             self._client.http_client.timeout = TIMEOUT_SECONDS
 
-    def send(self, phone: str, body: str) -> Sent:
+    def send(self, msg: Outgoing) -> Sent:
         s = self._settings
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_number):
             raise ProviderError("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER "
                                 "(e.g. TWILIO_NUMBER=+8610xxxxxxxx)", transient=False)
-        kwargs = {"to": phone, "from_": s.twilio_number, "body": body}
+        kwargs = {"to": msg.phone, "from_": s.twilio_number, "body": msg.body}
         if s.public_base_url:
             kwargs["status_callback"] = s.public_base_url + STATUS_CALLBACK_PATH
         try:
@@ -83,7 +99,16 @@ class TwilioProvider:
         return Sent(sid=msg.sid, status="sent")
 
 
-FACTORIES = {"console": lambda settings: ConsoleProvider(), "twilio": TwilioProvider}
+def _mainland_factory(name: str):
+    def make(settings: Settings) -> Provider:
+        # Imported when first used: the SDKs are only loaded where a mainland provider is configured.
+        from . import mainland
+        return mainland.PROVIDERS[name](settings.mainland[name])
+    return make
+
+
+FACTORIES = {"console": lambda settings: ConsoleProvider(), "twilio": TwilioProvider,
+             "aliyun": _mainland_factory("aliyun"), "tencent": _mainland_factory("tencent")}
 _KEY = "sms.providers"
 
 

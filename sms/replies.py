@@ -59,16 +59,8 @@ TEXTS = {
     "survey_failed": "评价未能记录，请致电热线。",
     "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
     "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
-    # Notices of order events (sms/notices.py).
-    "notice_booked": "已受理预约，订单号{number}：{service} {when}{check}。查询回复CX {number}",
-    "notice_dispatched": "订单{number}已派给{franchisee}，服务时间{when}。查询回复CX {number}",
-    "notice_rescheduled": "订单{number}已改期至{when}{penalty}。",
-    "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
-    "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
-    "notice_complaint_accepted": "您的投诉已受理，编号{id}{order}，我们将在{due}前答复您。",
-    "notice_complaint_answered": "您的投诉（编号{id}）已处理：{answer}{compensation}。如有异议请致电热线。",
+    # A complaint's compensation, after the decision in the complaint_answered notice (sms/notices.py).
     "compensation_refund": "，退款{amount}元",
-    "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }

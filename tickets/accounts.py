@@ -29,8 +29,8 @@ _DUMMY_HASH = hash_password("not a real password, only for timing")
 class LoginRefused(HotlineError):
     """A log-in was refused. `reason` is `invalid`, `locked` or `inactive`; `until` is set when locked."""
 
-    def __init__(self, message: str, *, reason: str, until: datetime | None = None):
-        super().__init__(message)
+    def __init__(self, template: str, /, *, reason: str, until: datetime | None = None, **params):
+        super().__init__(template, until=until, **params)
         self.reason = reason
         self.until = until
 
@@ -49,9 +49,8 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     if lock is not None:
         # Not checked, not counted, not audited: a flood of these must not grow the delay or
         # push the real entries off the audit page.
-        raise LoginRefused(f"too many failed log-ins ({lock.by}); try again after "
-                           f"{lock.until.isoformat(timespec='seconds')} UTC or ask an admin to reset the password",
-                           reason="locked", until=lock.until)
+        raise LoginRefused("too many failed log-ins ({by}); try again after {until:%Y-%m-%d %H:%M:%S} UTC "
+                           "or ask an admin to reset the password", by=lock.by, reason="locked", until=lock.until)
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "") and user is not None
     if ok and user.is_demo and not hl.settings.demo:
@@ -64,7 +63,7 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     actor = Actor.from_user(user, remote_addr)
     if not user.active:
         audit.record(session, actor, "login.inactive", "user", user.id, {"username": username})
-        raise LoginRefused(f"the account {username} is deactivated; ask an admin", reason="inactive")
+        raise LoginRefused("the account {username} is deactivated; ask an admin", username=username, reason="inactive")
     audit.record(session, actor, "login", "user", user.id, {"username": username})
     return user
 
@@ -80,13 +79,13 @@ def logout_everywhere(session: Session, user: User, actor: Actor) -> None:
 
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationError("a password needs at least {min_password_length} characters", min_password_length=MIN_PASSWORD_LENGTH)
     return password
 
 
 def _check_role(session: Session, role: str, franchisee_id: int | None) -> int | None:
     if role not in ROLES:
-        raise ValidationError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        raise ValidationError("role {role!r} is not one of {roles}", role=role, roles=', '.join(ROLES))
     if role == "franchisee":
         if franchisee_id is None or session.get(Franchisee, franchisee_id) is None:
             raise ValidationError("a franchisee user needs the franchisee it works for; choose one")
@@ -107,7 +106,7 @@ def create_user(session: Session, actor: Actor, *, username: str, role: str, pas
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("a user name is 1 to 64 characters without spaces, e.g. agent3")
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise ValidationError(f"the user name {username} is taken; choose another")
+        raise ValidationError("the user name {username} is taken; choose another", username=username)
     fr = _check_role(session, role, franchisee_id)
     user = User(username=username, display_name=(display_name or username).strip()[:64], role=role,
                 password_hash=hash_password(check_password(password)), franchisee_id=fr,
@@ -161,7 +160,7 @@ def reset_password(session: Session, actor: Actor, user: User, password: str) ->
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound("no user {user_id}", user_id=user_id)
     return user
 
 

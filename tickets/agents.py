@@ -64,23 +64,21 @@ def set_presence(session: Session, user: User, actor: Actor, presence: str,
     Only the user themself, a supervisor or an admin may change it.
     """
     if user.role not in CALL_TAKING_ROLES:
-        raise ValidationError(f"{user.username} is a {user.role}; presence is for {', '.join(CALL_TAKING_ROLES)}")
+        raise ValidationError("{username} is a {role}; presence is for {call_taking_roles}", username=user.username, role=user.role, call_taking_roles=', '.join(CALL_TAKING_ROLES))
     if actor.user_id != user.id and actor.role not in ("supervisor", "admin"):
         raise PermissionDenied("only the agent themself, a supervisor or an admin may change an agent's presence")
     if presence not in PRESENCES:
-        raise ValidationError(f"presence {presence!r} is not one of {', '.join(PRESENCES)}")
+        raise ValidationError("presence {presence!r} is not one of {presences}", presence=presence, presences=', '.join(PRESENCES))
     changes: dict[str, list[str]] = {}
     if extension is not None:
         extension = extension.strip()
         if extension and not _EXTENSION.match(extension):
-            raise ValidationError(f"extension {extension!r} is not a queue member or Twilio client name; "
-                                  "use e.g. PJSIP/agent1 or client:agent1 (letters, digits, / : @ . _ - +)")
+            raise ValidationError("extension {extension!r} is not a queue member or Twilio client name; use e.g. PJSIP/agent1 or client:agent1 (letters, digits, / : @ . _ - +)", extension=extension)
         if extension:
             holder = session.scalar(select(User).where(User.extension == extension, User.active,
                                                        User.id != user.id))
             if holder is not None:
-                raise ValidationError(f"extension {extension} is already used by {holder.username}; "
-                                      "each agent needs their own so calls pop on the right screen")
+                raise ValidationError("extension {extension} is already used by {username}; each agent needs their own so calls pop on the right screen", extension=extension, username=holder.username)
         if extension != user.extension:
             changes["extension"] = [user.extension, extension]
             user.extension = extension
@@ -145,10 +143,10 @@ def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes:
     if actor.user_id is None or (actor.user_id != call.agent_user_id and actor.role not in ("supervisor", "admin")):
         raise PermissionDenied("only the agent who took the call, a supervisor or an admin may wrap it up")
     if disposition not in DISPOSITIONS:
-        raise ValidationError(f"disposition {disposition!r} is not one of {', '.join(DISPOSITIONS)}")
+        raise ValidationError("disposition {disposition!r} is not one of {dispositions}", disposition=disposition, dispositions=', '.join(DISPOSITIONS))
     notes = (notes or "").strip()
     if len(notes) > NOTES_MAX:
-        raise ValidationError(f"call notes are {len(notes)} characters; keep them under {NOTES_MAX}")
+        raise ValidationError("call notes are {length} characters; keep them under {notes_max}", length=len(notes), notes_max=NOTES_MAX)
     audit.record(session, actor, "call.wrap_up", "call", call.id,
                  {"disposition": [call.disposition, disposition], "notes": notes})
     call.disposition = disposition
@@ -203,7 +201,7 @@ def screen_pop(session: Session, user: User, event_id: int) -> dict[str, Any]:
     """
     ev = session.get(AgentEvent, event_id)
     if ev is None or ev.user_id != user.id or ev.kind != "offer" or ev.call_id is None:
-        raise NotFound(f"no call offer {event_id} on your screen")
+        raise NotFound("no call offer {event_id} on your screen", event_id=event_id)
     call = session.get(Call, ev.call_id)
     hl = hotline_of(session)
     return {"event_id": ev.id, "call": _call_row(call, hl.tz), "card": customer_card(session, call.caller),

@@ -128,9 +128,9 @@ def set_district(session: Session, order: WorkOrder, district: District, actor: 
                  auto_dispatch: bool = True) -> Franchisee | None:
     """Choose the district of a `new` order (its address matched none or several), confirm it and dispatch it."""
     if order.status != "new":
-        raise ValidationError(f"order {order.number} is {order.status}; its district is chosen only while it is new")
+        raise ValidationError("order {number} is {status}; its district is chosen only while it is new", number=order.number, status=order.status)
     if not may_see(actor, order) or (actor.role == "district_manager" and district.id not in actor.district_ids):
-        raise PermissionDenied(f"role {actor.role} may not place orders in district {district.name_zh}")
+        raise PermissionDenied("role {role} may not place orders in district {name_zh}", role=actor.role, name_zh=district.name_zh)
     old = order.district_id
     order.district_id = district.id
     order.needs_agent = False

@@ -16,11 +16,6 @@ def last_bookable_day(hl: Hotline) -> date:
     return to_local(hl.now(), hl.tz).date() + timedelta(days=hl.settings.booking_horizon_days)
 
 
-def too_far_message(hl: Hotline) -> str:
-    return (f"bookings are taken up to {hl.settings.booking_horizon_days} days ahead, "
-            f"until {last_bookable_day(hl):%Y-%m-%d}; choose an earlier date")
-
-
 def within_window(hl: Hotline, start_utc: datetime) -> bool:
     """Whether a start is no later than the last bookable day (the past is orders.book's check)."""
     return to_local(start_utc, hl.tz).date() <= last_bookable_day(hl)
@@ -30,7 +25,9 @@ def check_bookable(hl: Hotline, start_utc: datetime) -> None:
     """Refuse a start after the last bookable day, saying which days may be booked."""
     if not within_window(hl, start_utc):
         local = to_local(start_utc, hl.tz)
-        raise ValidationError(f"{too_far_message(hl)} (got {local:%Y-%m-%d})")
+        raise ValidationError("bookings are taken up to {days} days ahead, until {last:%Y-%m-%d}; choose an earlier "
+                              "date (got {day:%Y-%m-%d})", days=hl.settings.booking_horizon_days,
+                              last=last_bookable_day(hl), day=local)
 
 
 def holiday_first_day(session: Session, name: str) -> date | None:

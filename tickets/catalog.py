@@ -35,9 +35,10 @@ def districts(session: Session) -> list[District]:
 def _check_service(values: dict[str, Any]) -> None:
     keys = {c["key"] for c in categories()}
     if values["category"] not in keys:
-        raise ValidationError(f"category {values['category']!r} is not one of {', '.join(sorted(keys))}")
+        raise ValidationError("category {category!r} is not one of {categories}", category=values['category'],
+                              categories=", ".join(sorted(keys)))
     if values["unit"] not in UNIT_NAMES:
-        raise ValidationError(f"unit {values['unit']!r} is not one of {', '.join(UNIT_NAMES)}")
+        raise ValidationError("unit {unit!r} is not one of {units}", unit=values['unit'], units=", ".join(UNIT_NAMES))
     if not values["name_zh"].strip() or not values["name_en"].strip():
         raise ValidationError("a service needs its Chinese and English names")
     check_fen(values["guide_price_fen"], "guide price")
@@ -49,17 +50,16 @@ def save_service(session: Session, actor: Actor, code: str, *, menu_digit: int |
     """Create the service `code` or change it; `values` are SERVICE_FIELDS."""
     code = (code or "").strip().upper()
     if not _CODE.match(code):
-        raise ValidationError(f"a service code is 1 to 8 capital letters or digits starting with a letter, "
-                              f"e.g. BJ; got {code!r}")
+        raise ValidationError("a service code is 1 to 8 capital letters or digits starting with a letter, e.g. BJ; got {code!r}", code=code)
     unknown = set(values) - set(SERVICE_FIELDS)
     if unknown:
-        raise ValidationError(f"unknown service fields: {', '.join(sorted(unknown))}")
+        raise ValidationError("unknown service fields: {fields}", fields=", ".join(sorted(unknown)))
     svc = session.scalar(select(Service).where(Service.code == code))
     current = {f: getattr(svc, f) for f in SERVICE_FIELDS} if svc else {}
     merged = {**current, **values}
     missing = [f for f in SERVICE_FIELDS if merged.get(f) is None]
     if missing:
-        raise ValidationError(f"a new service needs: {', '.join(missing)}")
+        raise ValidationError("a new service needs: {missing}", missing=", ".join(missing))
     _check_service(merged)
     digit = {c["key"]: c["digit"] for c in categories()}[merged["category"]]
     if svc is None or svc.category != merged["category"] or menu_digit is not None:
@@ -68,11 +68,12 @@ def save_service(session: Session, actor: Actor, code: str, *, menu_digit: int |
         if menu_digit is None:
             free = [d for d in range(1, 10) if d not in taken]
             if not free:
-                raise ValidationError(f"category {merged['category']} has no free voice-menu key (1-9)")
+                raise ValidationError("category {category} has no free voice-menu key (1-9)", category=merged['category'])
             menu_digit = free[0]
         elif not 1 <= menu_digit <= 9 or menu_digit in taken:
-            raise ValidationError(f"voice-menu key {menu_digit} is taken or not 1-9 in {merged['category']}; "
-                                  f"free: {', '.join(str(d) for d in range(1, 10) if d not in taken)}")
+            raise ValidationError("voice-menu key {menu_digit} is taken or not 1-9 in {category}; free: {free}",
+                                  menu_digit=menu_digit, category=merged['category'],
+                                  free=", ".join(str(d) for d in range(1, 10) if d not in taken))
     created = svc is None
     if created:
         svc = Service(code=code)
@@ -97,7 +98,7 @@ def save_district(session: Session, actor: Actor, code: str, name_zh: str, name_
         raise ValidationError("a district needs a code, a Chinese name and an English name, e.g. tianshan, 天山区, Tianshan")
     other = session.scalar(select(District).where(District.name_zh == name_zh, District.code != code))
     if other is not None:
-        raise ValidationError(f"the name {name_zh} is already district {other.code}")
+        raise ValidationError("the name {name_zh} is already district {code}", name_zh=name_zh, code=other.code)
     d = session.scalar(select(District).where(District.code == code))
     created = d is None
     before = {} if created else {"name_zh": d.name_zh, "name_en": d.name_en}
@@ -119,7 +120,7 @@ def add_alias(session: Session, actor: Actor, district: District, alias: str) ->
         raise ValidationError("an alias needs at least 2 characters, e.g. 红山 or 友好路")
     taken = session.scalar(select(DistrictAlias).where(DistrictAlias.alias == alias))
     if taken is not None:
-        raise ValidationError(f"{alias} already points at {taken.district.name_zh}; remove it there first")
+        raise ValidationError("{alias} already points at {name_zh}; remove it there first", alias=alias, name_zh=taken.district.name_zh)
     row = DistrictAlias(alias=alias)
     district.aliases.append(row)
     session.flush()
@@ -131,7 +132,7 @@ def add_alias(session: Session, actor: Actor, district: District, alias: str) ->
 def remove_alias(session: Session, actor: Actor, alias_id: int) -> None:
     row = session.get(DistrictAlias, alias_id)
     if row is None:
-        raise NotFound(f"no district alias {alias_id}")
+        raise NotFound("no district alias {alias_id}", alias_id=alias_id)
     audit.record(session, actor, "district.alias_remove", "district", row.district.code, {"alias": row.alias})
     session.delete(row)
     session.flush()

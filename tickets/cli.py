@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import holidays
 from .config import ConfigError, load_settings
 from .context import Hotline, create_hotline
+from .db import make_engine
 from .errors import DuplicateBooking, HotlineError
 from .timeutil import to_local, utcnow
 
@@ -302,7 +303,10 @@ def cmd_config(args) -> int:
     log.debug("settings parsed: %s", settings.database_url)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        # No database yet (and none created by looking): the package alone is checked.
+        # No database yet (and none created by looking): the package alone is checked, and the
+        # plugins' own checks (sms: a template for every notice kind) run as they install, on an
+        # in-memory engine that is never used.
+        Hotline(settings, engine=make_engine("sqlite://")).load_plugins().close()
         fixed = settings.fixed_now
         today = to_local(fixed or utcnow(), settings.timezone).date()
         warning = holidays.uncovered_warning(holidays.Calendar({}), today)

@@ -34,6 +34,7 @@ from .context import hotline_of
 from .customers import find_by_phone
 from .errors import ConcurrentChange, NotFound, PermissionDenied, ValidationError
 from .models import AuditLog, Complaint, User, UserDistrict, WorkOrder
+from .pricing import yuan
 from .timeutil import to_utc
 
 SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
@@ -71,7 +72,8 @@ def category(code: str) -> Category:
     """The category `code`, or a ValidationError naming the known ones."""
     found = CATEGORY_OF.get((code or "").strip())
     if found is None:
-        raise ValidationError(f"complaint category {code!r} is not one of {', '.join(CATEGORY_OF)}")
+        raise ValidationError("complaint category {code!r} is not one of {categories}", code=code,
+                              categories=", ".join(CATEGORY_OF))
     return found
 
 
@@ -91,7 +93,7 @@ def open_complaint(session: Session, *, actor: Actor, source: str, phone: str = 
                    text: str = "", recording: str = "", category_code: str = "other") -> Complaint:
     """Record a complaint (受理), assigned to the franchisee of its order, due COMPLAINT_DUE_HOURS from now."""
     if source not in SOURCES:
-        raise ValidationError(f"complaint source {source!r} is not one of {', '.join(SOURCES)}")
+        raise ValidationError("complaint source {source!r} is not one of {sources}", source=source, sources=", ".join(SOURCES))
     if not (text.strip() or recording or order):
         raise ValidationError("a complaint needs a text, a recording or an order")
     cat = category(category_code)
@@ -128,7 +130,7 @@ def get(session: Session, complaint_id: int, actor: Actor) -> Complaint:
     where = _visible(actor)
     c = session.get(Complaint, complaint_id)
     if c is None or (where is not None and session.scalar(select(Complaint.id).where(Complaint.id == c.id, where)) is None):
-        raise NotFound(f"no complaint {complaint_id}")
+        raise NotFound("no complaint {complaint_id}", complaint_id=complaint_id)
     return c
 
 
@@ -144,7 +146,8 @@ def set_category(session: Session, complaint: Complaint, code: str, actor: Actor
 
 def _unresolved(complaint: Complaint) -> None:
     if complaint.status not in UNRESOLVED:
-        raise ValidationError(f"complaint {complaint.id} is already {complaint.status}; reopen it first")
+        raise ValidationError("complaint {id} is already {status}; reopen it first", id=complaint.id,
+                              status=complaint.status)
 
 
 def _first_response(complaint: Complaint, now: datetime) -> None:
@@ -174,15 +177,19 @@ def _compensation(complaint: Complaint, kind: str, amount_fen: int, max_refund_f
             raise ValidationError("choose the kind of compensation for the amount, or leave the amount empty")
         return "", 0
     if kind not in COMPENSATION_KINDS:
-        raise ValidationError(f"compensation kind {kind!r} is not one of {', '.join(COMPENSATION_KINDS)}")
+        raise ValidationError("compensation kind {kind!r} is not one of {kinds}", kind=kind,
+                              kinds=", ".join(COMPENSATION_KINDS))
     if amount_fen <= 0:
         raise ValidationError("a compensation needs an amount above 0 yuan, e.g. 50")
     order = complaint.order
     paid = (order.final_price_fen if order.final_price_fen is not None else order.price_total_fen) if order else None
     limit = min(max_refund_fen, paid) if paid else max_refund_fen
     if amount_fen > limit:
-        why = "the order's price" if paid and paid <= max_refund_fen else "COMPLAINT_MAX_REFUND_YUAN"
-        raise ValidationError(f"a refund of {amount_fen / 100:.2f} yuan is more than {limit / 100:.2f} yuan ({why})")
+        if paid and paid <= max_refund_fen:
+            raise ValidationError("a refund of {amount} yuan is more than the order's price, {limit} yuan",
+                                  amount=yuan(amount_fen), limit=yuan(limit))
+        raise ValidationError("a refund of {amount} yuan is more than COMPLAINT_MAX_REFUND_YUAN, {limit} yuan",
+                              amount=yuan(amount_fen), limit=yuan(limit))
     return kind, amount_fen
 
 
@@ -213,7 +220,8 @@ def reopen(session: Session, complaint: Complaint, reason: str, actor: Actor) ->
     if actor.role not in DECIDERS:
         raise PermissionDenied("only a supervisor or an admin reopens a complaint")
     if complaint.status != "resolved":
-        raise ValidationError(f"complaint {complaint.id} is {complaint.status}, not resolved: there is nothing to reopen")
+        raise ValidationError("complaint {id} is {status}, not resolved: there is nothing to reopen", id=complaint.id,
+                              status=complaint.status)
     if not reason.strip():
         raise ValidationError("say why the complaint is reopened, e.g. the customer does not accept the answer")
     hl = hotline_of(session)
@@ -357,11 +365,11 @@ def recording_source(settings, complaint: Complaint) -> Path | str:
     the provider keeps it at (Twilio). A path outside RECORDINGS_DIR is never served."""
     rec = complaint.recording
     if not rec:
-        raise NotFound(f"complaint {complaint.id} has no recording")
+        raise NotFound("complaint {id} has no recording", id=complaint.id)
     if rec.startswith(("https://", "http://")):
         return rec
     root = settings.recordings_dir.resolve()
     path = (root / rec).resolve()          # an absolute `rec` stays itself
     if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound(f"the recording of complaint {complaint.id} is not in RECORDINGS_DIR ({root})")
+        raise NotFound("the recording of complaint {id} is not in RECORDINGS_DIR ({root})", id=complaint.id, root=root)
     return path

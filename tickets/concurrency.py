@@ -13,8 +13,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from .errors import ConcurrentChange
 
 
+CONFLICT = "{what} was changed by someone else a moment ago; reload it and try again"
+
+
 def conflict_message(what: str) -> str:
-    return f"{what} was changed by someone else a moment ago; reload it and try again"
+    return CONFLICT.format(what=what)
 
 
 def flush_or_conflict(session: Session, what: str) -> None:
@@ -23,4 +26,4 @@ def flush_or_conflict(session: Session, what: str) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ConcurrentChange(conflict_message(what)) from exc
+        raise ConcurrentChange(CONFLICT, what=what) from exc

@@ -61,7 +61,33 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "SMS_CALLBACK_TOKEN": ("", "a long random string",
                            "Secret in the query string (?token=) of the Aliyun SmsUp and Tencent Cloud SMS reply callback URLs, "
                            "which those providers do not sign. Empty: the endpoints refuse traffic (unless TWILIO_INSECURE_DEV=1)."),
-    "SMS_PROVIDER": ("", "twilio", "Outbound SMS provider: `twilio`, or `console` (stores and logs only). Default: twilio when credentials are set, else console."),
+    "SMS_PROVIDER": ("", "aliyun,tencent",
+                     "Outbound SMS provider: `twilio`, `console` (stores and logs only), or the mainland providers "
+                     "`aliyun` and/or `tencent` in failover order (a message the first refuses goes to the next). "
+                     "Default: twilio when credentials are set, else console. See \"SMS to mainland phones\"."),
+    "ALIYUN_SMS_ACCESS_KEY_ID": ("", "LTAI5txxxxxxxx", "Aliyun AccessKey ID (a RAM user allowed dysms:SendSms)."),
+    "ALIYUN_SMS_ACCESS_KEY_SECRET": ("", "the AccessKey secret", "Secret of ALIYUN_SMS_ACCESS_KEY_ID."),
+    "ALIYUN_SMS_SIGN_NAME": ("", "乌鲁木齐家政热线", "Aliyun's approved signature (签名), without 【】."),
+    "ALIYUN_SMS_ENDPOINT": ("dysmsapi.aliyuncs.com", "dysmsapi.aliyuncs.com", "Aliyun SMS API host (HOST or HOST:PORT)."),
+    "ALIYUN_SMS_TEMPLATES": ("", "booked=SMS_480001,dispatched=SMS_480002,...",
+                             "Aliyun template code (模板CODE) of every notice kind, `kind=code` pairs; each kind of the "
+                             "table in sms/kinds.py needs one (checked at start-up)."),
+    "ALIYUN_SMS_LIMITS": ("50/day", "1/min,5/h,40/day",
+                          "Messages one number may get from Aliyun: `count/period` (period s, min, h, day, optionally "
+                          "with a number: 1/30s); beyond them the message waits or goes to the next provider."),
+    "ALIYUN_SMS_PER_SECOND": ("100", "500", "Messages this process hands to Aliyun per second at most (the account's QPS)."),
+    "TENCENT_SMS_SECRET_ID": ("", "AKIDxxxxxxxx", "Tencent Cloud SecretId (CAM user allowed sms:SendSms)."),
+    "TENCENT_SMS_SECRET_KEY": ("", "the SecretKey", "Secret of TENCENT_SMS_SECRET_ID."),
+    "TENCENT_SMS_SDK_APP_ID": ("", "1400000000", "Tencent SMS application (SmsSdkAppId)."),
+    "TENCENT_SMS_SIGN_NAME": ("", "乌鲁木齐家政热线", "Tencent's approved signature (签名) text."),
+    "TENCENT_SMS_REGION": ("ap-guangzhou", "ap-beijing", "Tencent Cloud region of the SMS API."),
+    "TENCENT_SMS_ENDPOINT": ("sms.tencentcloudapi.com", "sms.tencentcloudapi.com", "Tencent SMS API host (HOST or HOST:PORT)."),
+    "TENCENT_SMS_TEMPLATES": ("", "booked=1900001,dispatched=1900002,...",
+                              "Tencent template ID of every notice kind, `kind=id` pairs (checked at start-up)."),
+    "TENCENT_SMS_LIMITS": ("10/day", "1/30s,5/h,10/day",
+                           "Messages one number may get from Tencent (same form as ALIYUN_SMS_LIMITS)."),
+    "TENCENT_SMS_PER_SECOND": ("100", "3000", "Messages this process hands to Tencent per second at most."),
+    "SMS_PROVIDER_HTTP": ("https", "http", "Scheme of the mainland providers' API (`http` only for a local stand-in in tests)."),
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00",
                        "When agents answer (local time); statutory holidays are closed. Also the working hours of a "
                        "franchisee that has none of its own (admin, franchisee page): accept deadlines count only "
@@ -164,6 +190,82 @@ def _hostport(name: str, value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+MAINLAND_PROVIDERS = ("aliyun", "tencent")
+OUTBOUND_PROVIDERS = ("twilio", "console") + MAINLAND_PROVIDERS
+_PERIODS = {"s": 1, "min": 60, "h": 3600, "day": 86400}
+
+
+def _templates(name: str, value: str) -> dict[str, str]:
+    """`kind=code,kind=code` -> {kind: code}."""
+    out = {}
+    for pair in (p.strip() for p in value.split(",") if p.strip()):
+        kind, sep, code = (x.strip() for x in pair.partition("="))
+        if not (sep and kind and code):
+            raise ConfigError(f"{name}: {pair!r} is not kind=code, e.g. {VARIABLES[name][1]}")
+        out[kind] = code
+    return out
+
+
+def _limits(name: str, value: str) -> tuple[tuple[int, int], ...]:
+    """`1/min,5/h,10/day` -> ((1, 60), (5, 3600), (10, 86400)): (count, seconds) pairs."""
+    out = []
+    for item in (p.strip() for p in value.split(",") if p.strip()):
+        count, _, period = item.partition("/")
+        digits = period.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = period[len(digits):]
+        if not (count.isdigit() and int(count) > 0 and unit in _PERIODS and (digits.isdigit() or not digits)):
+            raise ConfigError(f"{name}: {item!r} is not count/period (period s, min, h or day), "
+                              f"e.g. {VARIABLES[name][1]}")
+        out.append((int(count), int(digits or 1) * _PERIODS[unit]))
+    return tuple(out)
+
+
+def _providers(value: str, twilio_set: bool) -> tuple[str, ...]:
+    names = tuple(p.strip().lower() for p in value.split(",") if p.strip())
+    if not names:
+        return ("twilio",) if twilio_set else ("console",)
+    bad = [n for n in names if n not in OUTBOUND_PROVIDERS]
+    if bad or len(set(names)) != len(names) or (len(names) > 1 and set(names) - set(MAINLAND_PROVIDERS)):
+        raise ConfigError(f"SMS_PROVIDER={value!r}: one of twilio, console, or aliyun and/or tencent in failover "
+                          "order, e.g. SMS_PROVIDER=aliyun,tencent")
+    return names
+
+
+@dataclass(frozen=True)
+class MainlandProvider:
+    """One mainland provider's account, signature, templates and limits."""
+    name: str
+    key_id: str
+    secret: str
+    sign_name: str
+    endpoint: str
+    templates: dict
+    limits: tuple               # (count, seconds) per number
+    per_second: int
+    region: str = ""
+    app_id: str = ""            # Tencent's SmsSdkAppId
+    scheme: str = "https"
+
+
+def _mainland(get) -> dict[str, MainlandProvider]:
+    scheme = get("SMS_PROVIDER_HTTP").lower()
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"SMS_PROVIDER_HTTP={scheme!r} is not http or https, e.g. https")
+    return {
+        "aliyun": MainlandProvider(
+            "aliyun", get("ALIYUN_SMS_ACCESS_KEY_ID"), get("ALIYUN_SMS_ACCESS_KEY_SECRET"), get("ALIYUN_SMS_SIGN_NAME"),
+            get("ALIYUN_SMS_ENDPOINT"), _templates("ALIYUN_SMS_TEMPLATES", get("ALIYUN_SMS_TEMPLATES")),
+            _limits("ALIYUN_SMS_LIMITS", get("ALIYUN_SMS_LIMITS")),
+            _int("ALIYUN_SMS_PER_SECOND", get("ALIYUN_SMS_PER_SECOND")), scheme=scheme),
+        "tencent": MainlandProvider(
+            "tencent", get("TENCENT_SMS_SECRET_ID"), get("TENCENT_SMS_SECRET_KEY"), get("TENCENT_SMS_SIGN_NAME"),
+            get("TENCENT_SMS_ENDPOINT"), _templates("TENCENT_SMS_TEMPLATES", get("TENCENT_SMS_TEMPLATES")),
+            _limits("TENCENT_SMS_LIMITS", get("TENCENT_SMS_LIMITS")),
+            _int("TENCENT_SMS_PER_SECOND", get("TENCENT_SMS_PER_SECOND")), region=get("TENCENT_SMS_REGION"),
+            app_id=get("TENCENT_SMS_SDK_APP_ID"), scheme=scheme),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -202,6 +304,8 @@ class Settings:
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
     trusted_proxies: tuple = ()       # ip_network objects
+    sms_providers: tuple = ("console",)   # failover order; sms_provider is the first
+    mainland: dict = field(default_factory=dict)   # name -> MainlandProvider
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -217,11 +321,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         tz = ZoneInfo(tzname)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TIMEZONE={tzname!r} is not an IANA zone, e.g. Asia/Shanghai") from None
-    provider = get("SMS_PROVIDER").lower()
-    if not provider:
-        provider = "twilio" if get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN") else "console"
-    if provider not in ("twilio", "console"):
-        raise ConfigError(f"SMS_PROVIDER={provider!r} is not one of twilio, console")
+    providers = _providers(get("SMS_PROVIDER"), bool(get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN")))
     return Settings(
         database_url=get("DATABASE_URL"),
         redis_url=get("REDIS_URL"),
@@ -241,7 +341,9 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
         twilio_number=get("TWILIO_NUMBER"),
         twilio_insecure_dev=get("TWILIO_INSECURE_DEV") in ("1", "true", "yes"),
-        sms_provider=provider,
+        sms_provider=providers[0],
+        sms_providers=providers,
+        mainland=_mainland(get),
         sms_callback_token=get("SMS_CALLBACK_TOKEN"),
         business_hours=_parse_hours(get("BUSINESS_HOURS")),
         accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),

@@ -92,7 +92,7 @@ def end_one(session: Session, actor: Actor, user: User, session_id: int) -> Cons
     cs = session.scalar(select(ConsoleSession).where(ConsoleSession.id == session_id,
                                                      ConsoleSession.user_id == user.id))
     if cs is None:
-        raise NotFound(f"{user.username} has no session {session_id}; reload the page and choose again")
+        raise NotFound("{username} has no session {session_id}; reload the page and choose again", username=user.username, session_id=session_id)
     if cs.ended_at is None:
         cs.ended_at, cs.ended_reason = hotline_of(session).now(), "admin"
         audit.record(session, actor, "session.end", "user", user.id,

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # States in which an order occupies its franchisee's capacity for the service day.
 CAPACITY_STATES = ("dispatched", "accepted", "in_service", "completed", "closed", "rework")
 LOAD_STATES = ("dispatched", "accepted", "in_service", "rework")
+NOT_A_CANDIDATE = "it is not among the candidates (district, service, capacity, or it refused before)"
 
 
 @dataclass
@@ -181,10 +182,12 @@ def dispatch(session: Session, order: WorkOrder, actor: Actor = SYSTEM,
     if franchisee is not None:
         chosen = next((c for c in ranked if c.franchisee.id == franchisee.id), None)
         if chosen is None:
-            raise ValidationError(
-                f"{franchisee.name} cannot take order {order.number}: "
-                + (why or "it is not among the candidates (district, service, capacity, or it refused before)")
-                + (f"; candidates: {', '.join(c.franchisee.name for c in ranked)}" if ranked else ""))
+            if ranked:
+                raise ValidationError("{franchisee} cannot take order {number}: {why}; candidates: {candidates}",
+                                      franchisee=franchisee.name, number=order.number, why=why or NOT_A_CANDIDATE,
+                                      candidates=", ".join(c.franchisee.name for c in ranked))
+            raise ValidationError("{franchisee} cannot take order {number}: {why}", franchisee=franchisee.name,
+                                  number=order.number, why=why or NOT_A_CANDIDATE)
     elif ranked:
         chosen = ranked[0]
     else:

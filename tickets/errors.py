@@ -1,8 +1,20 @@
-"""Errors raised by the core; each message says what was wrong and what would be right."""
+"""Errors raised by the core; each message says what was wrong and what would be right.
+
+A message is a template and its values (`ValidationError("no district {district_id}",
+district_id=7)`): `str()` is the English sentence the logs, the CLI and staff SMS tools show, and
+the console finds the same template in its Chinese catalog (agent_console/refusals.py) and fills
+in the same values. tests/console/test_words.py holds every template raised here to a translation.
+"""
+from typing import Any
 
 
 class HotlineError(Exception):
     """Base of every error a user can cause; `str()` is the message to show them."""
+
+    def __init__(self, template: str = "", /, **params: Any):
+        super().__init__(template.format(**params) if params else template)
+        self.template = template
+        self.params = params
 
 
 class ValidationError(HotlineError):
@@ -12,8 +24,8 @@ class ValidationError(HotlineError):
 class DuplicateBooking(ValidationError):
     """The same phone already has an open order for this service at this time; `number` is that order."""
 
-    def __init__(self, message: str, *, number: str):
-        super().__init__(message)
+    def __init__(self, template: str, /, *, number: str, **params: Any):
+        super().__init__(template, number=number, **params)
         self.number = number
 
 
@@ -24,8 +36,8 @@ class NotFound(HotlineError):
 class TransitionError(HotlineError):
     """A work-order move is not allowed now; names the current state and the allowed moves."""
 
-    def __init__(self, message: str, *, status: str = "", allowed: tuple[str, ...] = ()):
-        super().__init__(message)
+    def __init__(self, template: str, /, *, status: str = "", allowed: tuple[str, ...] = (), **params: Any):
+        super().__init__(template, status=status, **params)
         self.status = status
         self.allowed = allowed
 

@@ -30,7 +30,7 @@ def franchisees(session: Session) -> list[Franchisee]:
 def get_franchisee(session: Session, franchisee_id: int) -> Franchisee:
     fr = session.get(Franchisee, franchisee_id)
     if fr is None:
-        raise NotFound(f"no franchisee {franchisee_id}")
+        raise NotFound("no franchisee {franchisee_id}", franchisee_id=franchisee_id)
     return fr
 
 
@@ -41,12 +41,12 @@ def save_franchisee(session: Session, actor: Actor, franchisee: Franchisee | Non
     if not name:
         raise ValidationError("a franchisee needs its registered name")
     if status not in STATUSES:
-        raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        raise ValidationError("status {status!r} is not one of {statuses}", status=status, statuses=', '.join(STATUSES))
     if isinstance(daily_capacity, bool) or not isinstance(daily_capacity, int) or not 0 <= daily_capacity <= 10000:
-        raise ValidationError(f"daily capacity is a whole number of orders from 0 to 10000; got {daily_capacity!r}")
+        raise ValidationError("daily capacity is a whole number of orders from 0 to 10000; got {daily_capacity!r}", daily_capacity=daily_capacity)
     other = session.scalar(select(Franchisee).where(Franchisee.name == name))
     if other is not None and other is not franchisee:
-        raise ValidationError(f"there is already a franchisee named {name}")
+        raise ValidationError("there is already a franchisee named {name}", name=name)
     phone = normalize(contact_phone) if (contact_phone or "").strip() else ""
     hours = check_hours(business_hours)
     created = franchisee is None
@@ -70,13 +70,13 @@ def set_coverage(session: Session, actor: Actor, franchisee: Franchisee, distric
     """Replace the franchisee's districts (district id -> priority, 1 first) and services."""
     for district_id, prio in districts.items():
         if session.get(District, district_id) is None:
-            raise ValidationError(f"no district {district_id}")
+            raise ValidationError("no district {district_id}", district_id=district_id)
         if isinstance(prio, bool) or not isinstance(prio, int) or not 1 <= prio <= 9:
-            raise ValidationError(f"a district priority is 1 (first choice) to 9; got {prio!r}")
+            raise ValidationError("a district priority is 1 (first choice) to 9; got {prio!r}", prio=prio)
     ids = sorted(set(service_ids))
     known = set(session.scalars(select(Service.id).where(Service.id.in_(ids))))
     if known != set(ids):
-        raise ValidationError(f"no services {sorted(set(ids) - known)}")
+        raise ValidationError("no services {ids}", ids=sorted(set(ids) - known))
     before = {"districts": {str(d.district_id): d.priority for d in franchisee.districts},
               "services": sorted(s.service_id for s in franchisee.services)}
     franchisee.districts = [FranchiseeDistrict(district_id=d, priority=p) for d, p in sorted(districts.items())]
@@ -108,7 +108,7 @@ def workers_for(session: Session, order: WorkOrder) -> list[Worker]:
 def get_worker(session: Session, worker_id: int) -> Worker:
     w = session.get(Worker, worker_id)
     if w is None:
-        raise NotFound(f"no worker {worker_id}")
+        raise NotFound("no worker {worker_id}", worker_id=worker_id)
     return w
 
 
@@ -126,7 +126,7 @@ def save_worker(session: Session, actor: Actor, worker: Worker | None, *, franch
     if created:
         session.add(w)
     elif w.franchisee_id != franchisee_id:
-        raise ValidationError(f"worker {w.name} belongs to another franchisee; add them there as a new worker")
+        raise ValidationError("worker {name} belongs to another franchisee; add them there as a new worker", name=w.name)
     before = {} if created else _worker_facts(w)
     w.name, w.phone, w.id_verified, w.health_cert_expires = name, e164, id_verified, health_cert_expires
     w.training_cert, w.background_checked, w.active = (training_cert or "").strip()[:64], background_checked, active

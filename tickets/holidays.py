@@ -142,11 +142,10 @@ def overrides(session: Session) -> list[CalendarOverride]:
 def set_override(session: Session, actor: Actor, day: date, kind: str, name: str = "") -> CalendarOverride:
     """Enter (or change) what `day` is, in the caller's transaction; audited."""
     if kind not in KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+        raise ValidationError("kind must be one of {kinds}; got {kind!r}", kinds=', '.join(KINDS), kind=kind)
     name = (name or "").strip()
     if name not in HOLIDAY_NAMES:
-        raise ValidationError(f"holiday name must be one of {', '.join(HOLIDAY_NAMES)} "
-                              f"(the holiday the day belongs to, a make-up workday's too); got {name!r}")
+        raise ValidationError("holiday name must be one of {holiday_names} (the holiday the day belongs to, a make-up workday's too); got {name!r}", holiday_names=', '.join(HOLIDAY_NAMES), name=name)
     row = session.get(CalendarOverride, day)
     old = {"kind": row.kind, "name": row.name} if row else None
     if row is None:
@@ -162,7 +161,7 @@ def set_override(session: Session, actor: Actor, day: date, kind: str, name: str
 def remove_override(session: Session, actor: Actor, day: date) -> None:
     row = session.get(CalendarOverride, day)
     if row is None:
-        raise ValidationError(f"no calendar entry for {day:%Y-%m-%d}")
+        raise ValidationError("no calendar entry for {day:%Y-%m-%d}", day=day)
     session.delete(row)
     catalog_changed(session)
     audit.record(session, actor, "calendar.remove", "calendar_override", day.isoformat(),

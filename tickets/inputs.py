@@ -25,8 +25,9 @@ def whole_number(value: str | None, name: str, *, minimum: int = 0, maximum: int
         return default
     if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS) \
             or not minimum <= int(text) <= maximum:
-        raise ValidationError(f"{name} must be a whole number from {minimum} to {maximum} in digits 0-9, "
-                              f"e.g. {max(minimum, min(maximum, 1))}; got {text[:24]!r}")
+        raise ValidationError("{name} must be a whole number from {minimum} to {maximum} in digits 0-9, e.g. {example}; "
+                              "got {text!r}", name=name, minimum=minimum, maximum=maximum,
+                              example=max(minimum, min(maximum, 1)), text=text[:24])
     return int(text)
 
 
@@ -38,7 +39,7 @@ def existing_id(session: Session, model: type, value: str | None, name: str) -> 
 def must_exist(session: Session, model: type, row_id: int | None, name: str) -> int | None:
     """`row_id` (already a number, e.g. read by a form) when a `model` row has it, or None."""
     if row_id is not None and session.get(model, row_id) is None:
-        raise ValidationError(f"there is no {name} {row_id}; choose one from the list")
+        raise ValidationError("there is no {name} {row_id}; choose one from the list", name=name, row_id=row_id)
     return row_id
 
 

@@ -427,7 +427,17 @@ class SmsMessage(Base):
     error: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-    __table_args__ = (Index("ix_sms_provider_sid", "provider", "provider_sid", unique=True),)
+    # The notice as data (sms/kinds.py): mainland providers send `template`'s approved template with
+    # `params`; `body` is the same text rendered for Twilio and the console. Empty for inbound rows.
+    template: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    params: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # Outbound retries: how often a provider was tried, and not before when the next try is.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # When a provider accepted it: per-number rate limits count these.
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_sms_provider_sid", "provider", "provider_sid", unique=True),
+                      Index("ix_sms_phone_sent", "phone", "sent_at"))
 
 
 class SmsOptOut(Base):

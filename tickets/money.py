@@ -16,7 +16,6 @@ def parse_yuan(text: str, name: str = "amount") -> int:
     raw = (text or "").strip().lstrip("¥￥").strip()
     m = _YUAN.match(raw)
     if m is None:
-        raise ValidationError(f"{name} must be an amount in yuan with at most 2 decimals, e.g. 120 or 120.50; "
-                              f"got {text!r}")
+        raise ValidationError("{name} must be an amount in yuan with at most 2 decimals, e.g. 120 or 120.50; got {text!r}", name=name, text=text)
     whole, frac = m.group(1), (m.group(2) or "").ljust(2, "0")
     return int(whole) * 100 + int(frac)

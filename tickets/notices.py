@@ -16,7 +16,7 @@ def post(session: Session, actor: Actor, title: str, body: str) -> Notice:
     if not title:
         raise ValidationError("a notice needs a title")
     if len(title) > 128:
-        raise ValidationError(f"a notice title has at most 128 characters; this one has {len(title)}")
+        raise ValidationError("a notice title has at most 128 characters; this one has {length}", length=len(title))
     n = Notice(title=title, body=(body or "").strip(), created_by=actor.user_id, created_at=hotline_of(session).now())
     session.add(n)
     session.flush()

@@ -46,7 +46,7 @@ def next_number(session: Session, now_utc: datetime, tz: ZoneInfo) -> str:
         except IntegrityError:
             seq = session.scalar(_INCREMENT, {"day_": day})
     if seq > PER_DAY:
-        raise ValidationError(f"more than {PER_DAY} work orders on day {day}; numbers would not fit in 10 digits")
+        raise ValidationError("more than {per_day} work orders on day {day}; numbers would not fit in 10 digits", per_day=PER_DAY, day=day)
     return f"{day}{seq:05d}"
 
 
@@ -57,5 +57,5 @@ def looks_like_number(text: str) -> bool:
 def parse_number(text: str) -> str:
     digits = "".join(ch for ch in (text or "") if ch.isdigit())
     if not looks_like_number(digits):
-        raise ValidationError(f"{text!r} is not a work-order number; they are 10 digits, like 2632700001")
+        raise ValidationError("{text!r} is not a work-order number; they are 10 digits, like 2632700001", text=text)
     return digits

@@ -34,7 +34,8 @@ def service_by_code(session: Session, code: str) -> Service:
     """The active service with this SMS code (any case)."""
     service_id = _active_services(session).get((code or "").strip().upper())
     if service_id is None:
-        raise ValidationError(f"unknown service code {code!r}; codes are: {', '.join(sorted(_active_services(session)))}")
+        raise ValidationError("unknown service code {code!r}; codes are: {codes}", code=code,
+                              codes=", ".join(sorted(_active_services(session))))
     return session.get(Service, service_id)
 
 
@@ -52,8 +53,10 @@ def parse_when(text: str, tz, today: date | None = None) -> datetime:
         else:
             local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
     except (ValueError, AttributeError):
-        raise ValidationError(f"{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00"
-                              + (', or "tomorrow 09:00"' if today is not None else "")) from None
+        if today is None:
+            raise ValidationError("{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00", text=text) from None
+        raise ValidationError('{text!r} is not a time; write YYYY-MM-DD HH:MM, e.g. 2026-12-01 09:00, or "tomorrow 09:00"',
+                              text=text) from None
     return to_utc(local, tz)
 
 
@@ -72,14 +75,13 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
     `allow_duplicate`: the customer confirmed they want a second one.
     """
     if channel not in CHANNELS:
-        raise ValidationError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+        raise ValidationError("channel {channel!r} is not one of {channels}", channel=channel, channels=', '.join(CHANNELS))
     hl = hotline_of(session)
     now = hl.now()
     svc = service if isinstance(service, Service) else service_by_code(session, service)
     qty = check_quantity(quantity if quantity is not None else svc.default_quantity)
     if start <= now:
-        raise ValidationError(f"the service time must be in the future; "
-                              f"got {to_local(start, hl.tz):%Y-%m-%d %H:%M} local time")
+        raise ValidationError("the service time must be in the future; got {value:%Y-%m-%d %H:%M} local time", value=to_local(start, hl.tz))
     check_bookable(hl, start)
     lines = quote(svc, qty, start, hl.tz, calendar(session))
     e164 = normalize(phone)
@@ -87,10 +89,9 @@ def book(session: Session, *, phone: str, service: Service | str, start: datetim
         _one_booking_of_phone_at_a_time(session, e164)
         same = duplicate_of(session, e164, svc, start)
         if same is not None:
-            raise DuplicateBooking(
-                f"{mask(e164)} already has order {same} for {svc.name_zh} at "
-                f"{to_local(start, hl.tz):%Y-%m-%d %H:%M}; nothing was booked. Book a second one only if the "
-                f"customer confirms they want two", number=same)
+            raise DuplicateBooking("{phone} already has order {number} for {service} at {start:%Y-%m-%d %H:%M}; nothing was "
+                                   "booked. Book a second one only if the customer confirms they want two",
+                                   phone=mask(e164), number=same, service=svc.name_zh, start=to_local(start, hl.tz))
     cust = customers_mod.get_or_create(session, e164, name)
 
     flags: list[str] = []
@@ -159,7 +160,7 @@ def get(session: Session, number: str) -> WorkOrder:
     order = session.scalar(select(WorkOrder).where(WorkOrder.number == num)
                            .options(selectinload(WorkOrder.events), selectinload(WorkOrder.price_lines)))
     if order is None:
-        raise NotFound(f"no work order {num}")
+        raise NotFound("no work order {num}", num=num)
     return order
 
 

@@ -27,8 +27,7 @@ def _normalize(text: str, region: str) -> str:
         num = None
     if num is None or not phonenumbers.is_possible_number(num) or not phonenumbers.is_valid_number(num):
         raise ValidationError(
-            f"{text!r} is not a phone number; give a mainland mobile like 13800138000, "
-            "a landline with area code like 0991-2345678, or +E.164 like +8613800138000")
+            "{text!r} is not a phone number; give a mainland mobile like 13800138000, a landline with area code like 0991-2345678, or +E.164 like +8613800138000", text=text)
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 

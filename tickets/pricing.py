@@ -31,15 +31,15 @@ class Line:
 def check_fen(value, name: str = "amount") -> int:
     """An amount of money must be a non-negative whole number of fen (no floats, no bools)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be a whole number of fen (分), e.g. 12000 for ¥120.00; got {value!r}")
+        raise ValidationError("{name} must be a whole number of fen (分), e.g. 12000 for ¥120.00; got {value!r}", name=name, value=value)
     if value < 0:
-        raise ValidationError(f"{name} must not be negative; got {value}")
+        raise ValidationError("{name} must not be negative; got {value}", name=name, value=value)
     return value
 
 
 def check_quantity(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > 1000:
-        raise ValidationError(f"quantity must be a whole number from 1 to 1000; got {value!r}")
+        raise ValidationError("quantity must be a whole number from 1 to 1000; got {value!r}", value=value)
     return value
 
 

@@ -49,7 +49,7 @@ def scorecard(session: Session, franchisee_id: int) -> Scorecard:
     now = hl.now()
     fr = session.get(Franchisee, franchisee_id)
     if fr is None:
-        raise NotFound(f"no franchisee {franchisee_id}")
+        raise NotFound("no franchisee {franchisee_id}", franchisee_id=franchisee_id)
     since = now - timedelta(days=WINDOW_DAYS)
     today = to_local(now, hl.tz).date()
     day_start = to_utc(datetime.combine(today, datetime.min.time()), hl.tz)

@@ -66,11 +66,11 @@ def visible_order(session: Session, number: str, actor: Actor) -> WorkOrder:
     try:
         num = parse_number(number)
     except ValidationError:
-        raise NotFound(f"no work order {number!r}; order numbers are 10 digits, like 2632700001") from None
+        raise NotFound("no work order {number!r}; order numbers are 10 digits, like 2632700001", number=number) from None
     order = session.scalar(select(WorkOrder).where(WorkOrder.number == num).options(
         selectinload(WorkOrder.events), selectinload(WorkOrder.price_lines)))
     if order is None or not may_see(actor, order):
-        raise NotFound(f"no work order {num}")
+        raise NotFound("no work order {num}", num=num)
     return order
 
 
@@ -121,20 +121,20 @@ def find_orders(session: Session, f: OrderFilter, actor: Actor, limit: int = LIM
         elif f.status in STATES:
             q = q.where(WorkOrder.status == f.status)
         else:
-            raise ValidationError(f"status {f.status!r} is not one of: open, {', '.join(STATES)}")
+            raise ValidationError("status {status!r} is not one of: open, {states}", status=f.status, states=', '.join(STATES))
     if f.district_id is not None:
         if session.get(District, f.district_id) is None:
-            raise ValidationError(f"no district {f.district_id}; choose one from the list")
+            raise ValidationError("no district {district_id}; choose one from the list", district_id=f.district_id)
         q = q.where(WorkOrder.district_id == f.district_id)
     if f.service.strip():
         svc = session.scalar(select(Service).where(Service.code == f.service.strip().upper()))
         if svc is None:
-            raise ValidationError(f"unknown service code {f.service!r}; choose one from the list")
+            raise ValidationError("unknown service code {service!r}; choose one from the list", service=f.service)
         q = q.where(WorkOrder.service_id == svc.id)
     if f.franchisee_id is not None:
         q = q.where(WorkOrder.franchisee_id == f.franchisee_id)
     if f.date_from and f.date_to and f.date_to < f.date_from:
-        raise ValidationError(f"the end date {f.date_to} is before the start date {f.date_from}; swap them")
+        raise ValidationError("the end date {date_to} is before the start date {date_from}; swap them", date_to=f.date_to, date_from=f.date_from)
     if f.date_from:
         q = q.where(WorkOrder.scheduled_start >= _day_start(f.date_from, tz))
     if f.date_to:

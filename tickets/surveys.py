@@ -35,10 +35,10 @@ def record(session: Session, order: WorkOrder, score: int, actor: Actor, *, comm
            channel: str = "phone") -> Survey:
     """Record the answer, close the order, update ratings; a low score opens a complaint."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-        raise ValidationError(f"a satisfaction score is a whole number from 1 (very unhappy) to 5 (very happy); got {score!r}")
+        raise ValidationError("a satisfaction score is a whole number from 1 (very unhappy) to 5 (very happy); got {score!r}", score=score)
     s = invite(session, order)
     if s.status == "answered":
-        raise ValidationError(f"the survey of order {order.number} was already answered ({s.score})")
+        raise ValidationError("the survey of order {number} was already answered ({score})", number=order.number, score=s.score)
     s.status, s.score, s.comment, s.channel = "answered", score, comment.strip()[:2000], channel
     s.answered_at = hotline_of(session).now()
     s.answered_by = actor.user_id

@@ -18,8 +18,7 @@ def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
         return dt.astimezone(timezone.utc).replace(tzinfo=None)
     except OverflowError:
         # 0001-01-01 00:00 east of UTC (or 9999-12-31 west of it) has no UTC date.
-        raise ValidationError(f"{dt:%Y-%m-%d %H:%M} is out of range; write a date of this century, "
-                              "e.g. 2026-12-01 09:00") from None
+        raise ValidationError("{dt:%Y-%m-%d %H:%M} is out of range; write a date of this century, e.g. 2026-12-01 09:00", dt=dt) from None
 
 
 def to_local(dt: datetime, tz: ZoneInfo) -> datetime:

@@ -96,24 +96,30 @@ def _may(actor: Actor, move: Move, order: WorkOrder) -> bool:
     return True
 
 
+# What a move's requirement is called when it is missing (`needs` keeps the keys for translations).
+REQUIREMENT_WORDS = {"district": "a district (the address matched none; pick one)",
+                     "assigned_worker": "an assigned worker", "final_price_fen": "the final price in fen"}
+
+
 def _require(move: Move, order: WorkOrder, params: dict[str, Any]) -> None:
     missing = []
     for req in move.requires:
         if req == "district" and order.district_id is None and params.get("district_id") is None:
-            missing.append("a district (the address matched none; pick one)")
+            missing.append(req)
         elif req == "assigned_worker" and order.worker_id is None:
-            missing.append("an assigned worker")
+            missing.append(req)
         elif req in ("franchisee", "worker", "when", "survey") and params.get(req) is None:
             missing.append(req)
         elif req in ("reason", "text") and not str(params.get(req) or "").strip():
             missing.append(req)
         elif req == "final_price_fen":
             if params.get(req) is None:
-                missing.append("the final price in fen")
+                missing.append(req)
             else:
                 check_fen(params[req], "final price")
     if missing:
-        raise ValidationError(f"{move.action} of order {order.number} needs " + ", ".join(missing))
+        raise ValidationError("{action} of order {number} needs {missing}", action=move.action, number=order.number,
+                              missing=", ".join(REQUIREMENT_WORDS.get(m, m) for m in missing), needs=tuple(missing))
 
 
 def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **params: Any) -> WorkOrderEvent:
@@ -123,19 +129,17 @@ def transition(session: Session, order: WorkOrder, action: str, actor: Actor, **
     """
     move = MOVES.get(action)
     if move is None:
-        raise TransitionError(f"unknown action {action!r}; actions are: {', '.join(MOVES)}",
+        raise TransitionError("unknown action {action!r}; actions are: {moves}", action=action, moves=", ".join(MOVES),
                               status=order.status, allowed=tuple(allowed_actions(order)))
     if order.status not in move.sources:
         allowed = tuple(allowed_actions(order))
-        raise TransitionError(
-            f"order {order.number} is {order.status}; it cannot {action} "
-            f"(from {order.status} the allowed moves are: {', '.join(allowed) or 'none'})",
-            status=order.status, allowed=allowed)
+        raise TransitionError("order {number} is {status}; it cannot {action} (from {status} the allowed moves are: {moves})",
+                              number=order.number, action=action, moves=", ".join(allowed) or "none",
+                              status=order.status, allowed=allowed)
     if not _may(actor, move, order):
         mine = tuple(allowed_actions(order, actor))
-        raise PermissionDenied(
-            f"role {actor.role} may not {action} order {order.number} "
-            f"(you may: {', '.join(mine) or 'nothing on this order'})")
+        raise PermissionDenied("role {role} may not {action} order {number} (you may: {moves})", role=actor.role,
+                               action=action, number=order.number, moves=", ".join(mine) or "nothing on this order")
     _require(move, order, params)
     hl = hotline_of(session)
     now = hl.now()
@@ -224,25 +228,25 @@ def _release(session, order, params, now, data, hl) -> None:
 def _assign_worker(session, order, params, now, data, hl) -> None:
     worker: Worker = params["worker"]
     if worker.franchisee_id != order.franchisee_id:
-        raise ValidationError(f"worker {worker.name} does not belong to the franchisee of order {order.number}")
+        raise ValidationError("worker {name} does not belong to the franchisee of order {number}", name=worker.name, number=order.number)
     if not worker.active:
-        raise ValidationError(f"worker {worker.name} is not active")
+        raise ValidationError("worker {name} is not active", name=worker.name)
     if not has_skill(worker, order.service_id):
-        raise ValidationError(f"worker {worker.name} cannot be assigned: their skills do not cover "
-                              f"{order.service.name_zh} ({order.service.code}); choose a worker who does this "
-                              "service, or add the skill to the worker's record")
+        raise ValidationError("worker {name} cannot be assigned: their skills do not cover {service} ({code}); choose a "
+                              "worker who does this service, or add the skill to the worker's record",
+                              name=worker.name, service=order.service.name_zh, code=order.service.code)
     # The certificate must be valid on the day of the service, not only today.
     day = max(now, order.scheduled_start).date()
     expires = worker.health_cert_expires
-    if expires is None or expires < day:
-        if expires is None:
-            problem = "missing"
-        elif expires < now.date():
-            problem = f"expired on {expires.isoformat()}"
-        else:
-            problem = f"expires before the service day, {expires.isoformat()}"
-        raise ValidationError(f"worker {worker.name} cannot be assigned: health certificate (健康证) {problem}; "
-                              "renew it or choose another worker")
+    if expires is None:
+        raise ValidationError("worker {name} cannot be assigned: health certificate (健康证) missing; add it or choose "
+                              "another worker", name=worker.name)
+    if expires < now.date():
+        raise ValidationError("worker {name} cannot be assigned: health certificate (健康证) expired on "
+                              "{expires:%Y-%m-%d}; renew it or choose another worker", name=worker.name, expires=expires)
+    if expires < day:
+        raise ValidationError("worker {name} cannot be assigned: health certificate (健康证) expires before the service "
+                              "day, {expires:%Y-%m-%d}; renew it or choose another worker", name=worker.name, expires=expires)
     order.worker, order.worker_id = worker, worker.id
     data.update(worker_id=worker.id, worker=worker.name)
 
@@ -257,8 +261,7 @@ def _start(session, order, params, now, data, hl) -> None:
     # before the service day only with a reason, which `transition` keeps in the event.
     day = to_local(order.scheduled_start, hl.tz).date()
     if to_local(now, hl.tz).date() < day and not str(params.get("reason") or "").strip():
-        raise ValidationError(f"order {order.number} is booked for {day:%Y-%m-%d}: it cannot start before "
-                              f"its service day unless you give a reason (e.g. moved forward at the customer's request)")
+        raise ValidationError("order {number} is booked for {day:%Y-%m-%d}: it cannot start before its service day unless you give a reason (e.g. moved forward at the customer's request)", number=order.number, day=day)
 
 
 def _complete(session, order, params, now, data, hl) -> None:
@@ -292,7 +295,7 @@ def _penalty(order: WorkOrder, now: datetime, data: dict) -> None:
 def _reschedule(session, order, params, now, data, hl) -> None:
     when: datetime = params["when"]
     if when <= now:
-        raise ValidationError(f"the new time must be in the future; got {when.isoformat()} (UTC)")
+        raise ValidationError("the new time must be in the future; got {value} (UTC)", value=when.isoformat())
     check_bookable(hl, when)
     _penalty(order, now, data)
     data.update(old=order.scheduled_start.isoformat(), new=when.isoformat())

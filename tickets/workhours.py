@@ -23,8 +23,7 @@ def parse_hours(text: str) -> tuple[time, time]:
         start, end = text.strip().split("-")
         return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
-        raise ValidationError(f"working hours {text!r} are not HH:MM-HH:MM (local time), e.g. 08:00-20:00; "
-                              "leave them empty for the hotline's BUSINESS_HOURS") from None
+        raise ValidationError("working hours {text!r} are not HH:MM-HH:MM (local time), e.g. 08:00-20:00; leave them empty for the hotline's BUSINESS_HOURS", text=text) from None
 
 
 def check_hours(text: str) -> str:

@@ -30,7 +30,7 @@ def test_a_price_typed_in_yuan_is_stored_in_fen_and_audited(login, hl):
 def test_a_malformed_price_keeps_the_old_one_and_says_the_format(login, hl):
     resp = login("admin").post("/admin/services", {**SERVICE_FORM, "price": "45,5"})
     assert resp.status_code == 400
-    assert "e.g. 120 or 120.50" in text(resp)
+    assert "例如 120 或 120.50" in text(resp)
     with hl.session() as s:
         assert s.scalar(select(Service.guide_price_fen).where(Service.code == "BJ")) == 4000
 
@@ -62,7 +62,7 @@ def test_an_alias_already_used_elsewhere_is_refused(login, hl):
     admin.post(f"/admin/districts/{mid.id}/aliases", {"alias": "卡子湾新村"})
     resp = admin.post(f"/admin/districts/{tian.id}/aliases", {"alias": "卡子湾新村"})
     assert resp.status_code == 400
-    assert "already points at 米东区" in text(resp)
+    assert "已指向 米东区" in text(resp)
 
 
 def test_a_franchisees_coverage_is_replaced_and_audited(login, hl):
@@ -87,7 +87,7 @@ def test_a_franchisees_working_hours_are_saved_and_bad_ones_refused_with_the_for
     assert 'name="business_hours" placeholder="08:00-20:00"' in text(admin.get(f"/admin/franchisees/{fr.id}"))
     bad = admin.post(f"/admin/franchisees/{fr.id}", {**form, "business_hours": "9点到6点"})
     assert bad.status_code == 400
-    assert "not HH:MM-HH:MM (local time), e.g. 08:00-20:00" in text(bad)
+    assert "格式应为 HH:MM-HH:MM（本地时间），例如 08:00-20:00" in text(bad)
     assert admin.post(f"/admin/franchisees/{fr.id}", {**form, "business_hours": "09:00-18:00"}).status_code == 302
     with hl.session() as s:
         assert s.get(Franchisee, fr.id).business_hours == "09:00-18:00"
@@ -114,13 +114,13 @@ def test_a_created_user_can_log_in_with_the_role_given(login, hl, app):
 def test_a_short_password_is_refused(login):
     resp = login("admin").post("/admin/users", {"username": "agent9", "role": "agent", "password": "short"})
     assert resp.status_code == 400
-    assert "at least 10 characters" in text(resp)
+    assert "密码至少需要 10 个字符" in text(resp)
 
 
 def test_a_franchisee_user_needs_its_franchisee(login):
     resp = login("admin").post("/admin/users", {"username": "fr9", "role": "franchisee", "password": "a-long-password"})
     assert resp.status_code == 400
-    assert "needs the franchisee it works for" in text(resp)
+    assert "需要选择其所属的加盟商" in text(resp)
 
 
 def test_a_franchisee_that_is_not_a_number_is_refused_with_what_was_sent(login):
@@ -188,13 +188,13 @@ def test_ending_a_session_of_another_user_is_refused(login, hl):
         other = s.scalar(select(ConsoleSession.id).join(User).where(User.username == "agent1"))
     resp = login("admin").post(f"/admin/users/{_user_id(hl, 'agent2')}/sessions/{other}/end")
     assert resp.status_code == 404
-    assert "reload the page and choose again" in text(resp)
+    assert "请刷新页面后重新选择" in text(resp)
 
 
 def test_an_admin_cannot_deactivate_themself(login, hl):
     resp = login("admin").post(f"/admin/users/{_user_id(hl, 'admin')}/account", {"action": "deactivate"})
     assert resp.status_code == 400
-    assert "ask another admin" in text(resp)
+    assert "请让另一位管理员操作" in text(resp)
 
 
 def test_changing_a_users_role_ends_their_sessions(login, hl):
@@ -244,7 +244,7 @@ def test_an_entered_2027_holiday_is_priced_audited_and_ends_the_warning(login, h
 def test_a_calendar_day_with_a_wrong_kind_is_refused_with_the_choices(login, hl):
     resp = login("admin").post("/admin/calendar", {"day": "2027-01-01", "kind": "party", "name": "元旦"})
     assert resp.status_code == 400
-    assert "kind must be one of holiday, day_off, workday" in text(resp)
+    assert "类型必须是 holiday, day_off, workday 之一" in text(resp)
 
 
 def test_the_role_table_page_shows_what_the_server_enforces(login):

@@ -30,7 +30,7 @@ def test_a_new_order_with_a_district_that_is_not_one_is_refused(login, hl, value
 def test_a_new_order_in_the_year_one_is_refused_with_the_format(login, hl):
     resp = login("agent1").post("/orders/new", {**ORDER, "when": "0001-01-01T00:00"})
     assert resp.status_code == 400
-    assert "e.g. 2026-12-01 09:00" in text(resp)
+    assert "例如 2026-12-01 09:00" in text(resp)
 
 
 @pytest.mark.parametrize("value", BAD_IDS.values(), ids=BAD_IDS.keys())

@@ -40,8 +40,8 @@ def test_an_agent_takes_a_complaint_about_an_order_and_it_goes_to_its_franchisee
 
 
 @pytest.mark.parametrize("form, message", [
-    ({"number": "", "phone": "", "category": "other", "text": "late"}, "order number the complaint is about"),
-    ({"phone": "13800138000", "category": "weather", "text": "late"}, "is not one of service, lateness"),
+    ({"number": "", "phone": "", "category": "other", "text": "late"}, "请填写投诉涉及的工单号"),
+    ({"phone": "13800138000", "category": "weather", "text": "late"}, "投诉类别“weather”无效"),
     ({"phone": "12", "category": "other", "text": "late"}, "12"),
 ])
 def test_a_complaint_that_cannot_be_taken_says_why(login, form, message):
@@ -74,14 +74,14 @@ def test_an_empty_account_is_refused_with_a_message(login, hl):
     cid = _complaint(hl)
     resp = login("franchisee1").post(f"/portal/complaints/{cid}/account", {"account": "  "})
     assert resp.status_code == 400
-    assert "write your account of what happened" in text(resp)
+    assert "请填写情况说明" in text(resp)
 
 
 def test_a_closed_complaint_cannot_be_answered(login, hl):
     cid = _complaint(hl, resolved=True)
     resp = login("franchisee1").post(f"/portal/complaints/{cid}/account", {"account": "late reply"})
     assert resp.status_code == 400
-    assert "already resolved" in text(resp)
+    assert "请先重新打开" in text(resp)
 
 
 def test_the_supervisor_decides_with_a_refund_in_fen(login, hl):
@@ -99,8 +99,8 @@ def test_the_supervisor_decides_with_a_refund_in_fen(login, hl):
 @pytest.mark.parametrize("amount, message", [
     ("-5", "amount in yuan"),
     ("abc", "amount in yuan"),
-    ("999999", "more than"),
-    ("0", "an amount above 0"),
+    ("999999", "超过了"),
+    ("0", "补偿金额须大于 0 元"),
 ])
 def test_a_bad_refund_amount_is_refused_with_a_message(login, hl, amount, message):
     cid = _complaint(hl)
@@ -143,7 +143,7 @@ def test_the_closed_list_pages(login, hl):
 def test_a_bad_page_or_date_in_the_closed_list_gets_a_message(login):
     resp = login("supervisor1").get("/complaints/closed?date_from=yesterday")
     assert resp.status_code == 400
-    assert "write YYYY-MM-DD" in text(resp)
+    assert "YYYY-MM-DD" in text(resp)
 
 
 def test_an_escalated_complaint_is_marked_on_the_desk_list(login, hl, clock):

@@ -71,7 +71,7 @@ def test_search_by_a_day_with_no_orders_finds_none(login, hl):
 def test_a_bad_search_says_what_to_type_with_400(login):
     resp = login("agent1").get("/orders/?phone=12")
     assert resp.status_code == 400
-    assert "at least 4 of its digits" in text(resp)
+    assert "至少其中4位数字" in text(resp)
 
 
 # ---------------------------------------------------------------- booking
@@ -135,7 +135,7 @@ def test_a_new_callers_order_creates_the_customer(login, hl):
 def test_a_date_past_the_bookable_window_is_refused_with_the_last_bookable_day(login, hl):
     resp = login("agent1").post("/orders/new", {"phone": "13800138000", "service": "BJ", "when": "9999-12-31T09:00"})
     assert resp.status_code == 400
-    assert "bookings are taken up to 90 days ahead, until 2027-02-21" in text(resp)
+    assert "最多可预约 90 天内的服务（至 2027-02-21）" in text(resp)
     with hl.session() as s:
         assert s.scalar(select(WorkOrder).where(WorkOrder.scheduled_start > datetime(2027, 3, 1))) is None
 
@@ -167,7 +167,7 @@ def test_an_unticked_dispatch_box_stays_unticked_when_the_form_comes_back(login)
 def test_a_time_in_the_past_is_refused(login):
     resp = login("agent1").post("/orders/new", {"phone": "13800138000", "service": "BJ", "when": "2026-11-20T09:00"})
     assert resp.status_code == 400
-    assert "must be in the future" in text(resp)
+    assert "服务时间必须在将来" in text(resp)
 
 
 def test_an_order_left_to_the_dispatcher_waits_confirmed(login, hl):
@@ -207,7 +207,7 @@ def test_an_expired_health_certificate_blocks_the_assignment_with_the_reason(log
         expired = worker_id(s, "阿依古丽")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "assign_worker", "worker_id": str(expired)})
     assert resp.status_code == 400
-    assert "health certificate (健康证) expired on" in text(resp)
+    assert "健康证已于" in text(resp)
     assert _order(hl, number).worker_id is None
 
 
@@ -221,7 +221,7 @@ def test_a_worker_without_the_services_skill_is_not_offered_and_is_refused(login
     assert 'id="action-assign-worker-worker"' in page and "马建国" not in page and "李桂兰" in page
     resp = franchisee.post(f"/orders/{number}/act", {"action": "assign_worker", "worker_id": str(electrician)})
     assert resp.status_code == 400
-    assert "their skills do not cover 家庭保洁" in text(resp)
+    assert "其技能不包括家庭保洁" in text(resp)
     assert _order(hl, number).worker_id is None
 
 
@@ -238,7 +238,7 @@ def test_a_price_that_is_not_yuan_is_refused(login, hl):
     number = make_order(hl, "in_service")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "complete", "final_price": "150.105"})
     assert resp.status_code == 400
-    assert "at most 2 decimals" in text(resp)
+    assert "最多两位小数" in text(resp)
     assert _order(hl, number).status == "in_service"
 
 
@@ -284,7 +284,7 @@ def test_a_bad_new_time_is_refused_before_the_confirmation_step(login, hl):
     number = make_order(hl, "dispatched")
     resp = login("agent1").post(f"/orders/{number}/act", {"action": "reschedule", "when": "next week"})
     assert resp.status_code == 400
-    assert "write YYYY-MM-DD HH:MM" in text(resp)
+    assert "请按 YYYY-MM-DD HH:MM 填写" in text(resp)
 
 
 def test_a_cancel_by_a_role_that_may_not_is_refused_without_a_confirmation_step(login, hl):

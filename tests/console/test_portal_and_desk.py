@@ -53,7 +53,7 @@ def test_a_reject_needs_a_reason(login, hl):
     number = make_order(hl, "dispatched")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "reject", "reason": " "})
     assert resp.status_code == 400
-    assert "needs reason" in text(resp)
+    assert "需要：原因" in text(resp)
 
 
 def test_the_figures_show_workload_and_satisfaction(login, hl):
@@ -103,7 +103,7 @@ def test_a_survey_without_a_score_is_refused(login, hl):
     number = make_order(hl, "completed")
     resp = login("callback1").post(f"/desk/survey/{number}", {"score": "", "back": "list"})
     assert resp.status_code == 400
-    assert "from 1 (very unhappy) to 5" in text(resp)
+    assert "1（很不满意）到 5" in text(resp)
     assert _order(hl, number)[0] == "completed"
 
 
@@ -113,7 +113,7 @@ def test_a_survey_cannot_be_recorded_twice(login, hl):
     callback.post(f"/desk/survey/{number}", {"score": "4"})
     resp = callback.post(f"/desk/survey/{number}", {"score": "2"})
     assert resp.status_code == 400
-    assert "already answered" in text(resp)
+    assert "回访已完成" in text(resp)
 
 
 def _complaint(hl, text_: str, hours_ago: int = 0) -> int:
@@ -145,7 +145,7 @@ def test_resolving_needs_the_answer(login, hl):
     cid = _complaint(hl, "服务员迟到")
     resp = login("supervisor1").post(f"/complaints/{cid}/decide", {"answer": ""})
     assert resp.status_code == 400
-    assert "needs the answer given to the customer" in text(resp)
+    assert "需要填写给客户的答复" in text(resp)
 
 
 def test_an_early_start_is_refused_in_the_portal_which_offers_the_reason_field(login, hl):
@@ -155,7 +155,7 @@ def test_an_early_start_is_refused_in_the_portal_which_offers_the_reason_field(l
     resp = franchisee.post(f"/orders/{number}/act", {"action": "start", "back": "/portal/"})
     assert resp.status_code == 400
     page = text(resp)
-    assert "it cannot start before its service day unless you give a reason" in page
+    assert "服务日之前开工需要填写原因" in page
     assert 'id="action-start-reason"' in page
     resp = franchisee.post(f"/orders/{number}/act", {"action": "start", "reason": "客户要求提前", "back": "/portal/"})
     assert resp.status_code == 302

@@ -2,19 +2,21 @@
 in the Chinese view, catalog names instead of keys, readable audit data, quantities in words."""
 from __future__ import annotations
 
+import ast
+import string
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import pytest
-
-from contextlib import contextmanager
 
 from flask import Flask, session
 
 from tests.console.conftest import text
 from tests.console.test_admin import SERVICE_FORM
 from tests.console.helpers import make_order
-from tickets.concurrency import conflict_message
-from tickets.errors import ConcurrentChange
+from tickets.concurrency import CONFLICT
+from tickets.errors import ConcurrentChange, PermissionDenied, ValidationError
 from tickets.timeutil import to_utc
 
 
@@ -92,9 +94,9 @@ def test_a_refused_move_names_the_state_and_the_allowed_moves_by_their_chinese_n
 def test_a_concurrent_change_is_told_in_chinese():
     from agent_console.refusals import message
     with app_context_in("zh"):
-        assert message(ConcurrentChange(conflict_message("order 2632700001"))) == \
+        assert message(ConcurrentChange(CONFLICT, what="order 2632700001")) == \
             "工单 2632700001 刚刚被其他人修改，请刷新后重试。"
-        assert message(ConcurrentChange(conflict_message("the survey of order 2632700001"))) == \
+        assert message(ConcurrentChange(CONFLICT, what="the survey of order 2632700001")) == \
             "工单 2632700001 的回访刚刚被其他人修改，请刷新后重试。"
 
 
@@ -132,3 +134,84 @@ def test_an_order_in_the_english_view_counts_hours_in_the_plural(login, hl):
 def test_an_order_in_the_chinese_view_counts_hours_in_chinese(login, hl):
     number = make_order(hl, "dispatched")
     assert "× 3 小时" in text(login("agent1").get(f"/orders/{number}"))
+
+
+# ---------------------------------------------------------------- every refusal has its Chinese sentence
+REFUSAL_CLASSES = {"HotlineError", "ValidationError", "NotFound", "PermissionDenied", "TransitionError",
+                   "DuplicateBooking", "ConcurrentChange", "LoginRefused"}
+CONSOLE_FACING = ("tickets", "agent_console")
+NOT_CONSOLE_FACING = {"cli.py", "commands.py"}     # the command line's own errors are read in a terminal
+
+
+def raised_templates() -> tuple[dict[str, str], list[str]]:
+    """Every refusal template raised where a console page can show it -> where; and the raises whose
+    message is not a template (an f-string or an expression the catalog cannot hold)."""
+    root = Path(__file__).resolve().parents[2]
+    found: dict[str, str] = {}
+    not_templates: list[str] = []
+    for package in CONSOLE_FACING:
+        for path in sorted((root / package).glob("*.py")):
+            if path.name in NOT_CONSOLE_FACING:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                         and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                         for target in node.targets if isinstance(target, ast.Name)}
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args):
+                    continue
+                func = node.exc.func
+                if (func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")) not in REFUSAL_CLASSES:
+                    continue
+                first, where = node.exc.args[0], f"{package}/{path.name}:{node.lineno}"
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found[first.value] = where
+                elif isinstance(first, ast.Name) and first.id in constants:
+                    found[constants[first.id]] = where
+                elif not (isinstance(first, ast.Call) and getattr(first.func, "id", "") == "next"):
+                    not_templates.append(where)     # forms.py re-raises a form's own (translated) message
+    return found, not_templates
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_refusal_the_console_can_show_is_a_template_not_a_finished_sentence():
+    _, not_templates = raised_templates()
+    assert not_templates == [], "raise a template and its values, e.g. ValidationError(\"no district {id}\", id=7)"
+
+
+def test_every_refusal_template_has_a_chinese_sentence():
+    from agent_console.refusals import ZH
+    found, _ = raised_templates()
+    missing = {where: template for template, where in found.items() if template not in ZH}
+    assert missing == {}
+
+
+def test_each_chinese_sentence_names_only_values_its_template_is_given():
+    from agent_console.refusals import ZH
+    # {needs} is the keys of {missing}, given beside it (tickets.workflow._require).
+    extra = {template: fields(zh) - fields(template) - {"needs"} for template, zh in ZH.items()}
+    assert {t: names for t, names in extra.items() if names} == {}
+
+
+def test_no_chinese_sentence_is_kept_for_a_refusal_nobody_raises():
+    from agent_console.refusals import ZH
+    found, _ = raised_templates()
+    assert set(ZH) - set(found) == set()
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (ValidationError("{action} of order {number} needs {missing}", action="cancel", number="2632700001",
+                     missing="reason", needs=("reason",)), "工单 2632700001 执行“取消工单”需要：原因。"),
+    (ValidationError("{name} must be a whole number from {minimum} to {maximum} in digits 0-9, e.g. {example}; "
+                     "got {text!r}", name="district", minimum=1, maximum=99, example=1, text="x"),
+     "片区必须是 1 到 99 的整数（数字0-9），例如 1；当前为“x”。"),
+    (PermissionDenied("only the agent who took the call, a supervisor or an admin may wrap it up"),
+     "只有接听此来电的坐席、班长或管理员可以做话后处理。"),
+])
+def test_rarer_refusals_read_in_chinese_with_their_values_by_name(exc, expected):
+    from agent_console.refusals import message
+    with app_context_in("zh"):
+        assert message(exc) == expected

@@ -55,7 +55,7 @@ def test_refused_presence_says_why(login):
     resp = agent.client.post("/workspace/presence", json={"presence": "available", "extension": "PJSIP/agent2"},
                              headers={"X-CSRFToken": agent.token()})
     assert resp.status_code == 400
-    assert "already used by agent2" in resp.json["error"]
+    assert "已由 agent2 使用" in resp.json["error"]
 
 
 def test_presence_without_csrf_token_is_refused(login, hl):

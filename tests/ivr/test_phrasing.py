@@ -16,8 +16,25 @@ def transcript(hl, clock, scenario: Scenario) -> str:
 
 def test_each_order_read_out_ends_before_the_next_one_starts(hl, clock):
     said = transcript(hl, clock, Scenario("status", LI, "2 H", (), "abandoned", orders=((LI, "SD", 1), (LI, "BJ", 2))))
-    assert "等待接单。订单" in said
-    assert "等待接单订单" not in said
+    assert "等待接单。家庭保洁" in said
+    assert "等待接单家庭保洁" not in said
+
+
+def test_an_orders_service_and_its_day_are_separate_clauses(hl, clock):
+    said = transcript(hl, clock, Scenario("status", LI, "2 H", (), "abandoned", orders=((LI, "SD", 1),)))
+    assert "水电维修，时间：" in said
+    assert "水电维修11月" not in said
+
+
+def test_one_open_order_is_counted_in_the_singular(hl, clock):
+    said = transcript(hl, clock, Scenario("status", SMITH, "2 H", (), "abandoned", orders=((SMITH, "BJ", 1),)))
+    assert "You have 1 open order." in said
+    assert "1 open orders" not in said
+
+
+def test_the_booking_read_back_names_the_time_and_the_service_as_separate_clauses(hl, clock):
+    said = transcript(hl, clock, Scenario("book", WANG, "1 1 1 2 1 1 H", (), "abandoned"))
+    assert "点，项目是" in said
 
 
 def test_an_order_read_out_in_english_ends_with_a_full_stop(hl, clock):

@@ -18,7 +18,7 @@ TWILIO_NUMBER = "+8610000000"
 
 def queue(hl, body: str = "订单2632700001已派工", **kw) -> int:
     with hl.session() as s, s.begin():
-        queued = outbox.enqueue(s, WANG, body, kind="test", **kw)
+        queued = outbox.enqueue(s, WANG, kind="test", template="reply", params={"text": body}, **kw)
     return queued.id
 
 
@@ -32,7 +32,7 @@ def row(hl, row_id: int) -> SmsMessage:
 def test_a_console_message_is_written_in_the_transaction_and_logged_after_the_commit(hl, caplog):
     caplog.set_level(logging.INFO, logger="sms.providers")
     with hl.session() as s, s.begin():
-        queued = outbox.enqueue(s, WANG, "订单2632700001已派工", kind="test")
+        queued = outbox.enqueue(s, WANG, kind="test", template="reply", params={"text": "订单2632700001已派工"})
         s.flush()
         # The console provider only logs: its row is final with the business transaction.
         assert queued.status == "sent"
@@ -43,7 +43,7 @@ def test_a_console_message_is_written_in_the_transaction_and_logged_after_the_co
 
 def test_a_rolled_back_message_is_never_sent(hl):
     with pytest.raises(RuntimeError), hl.session() as s, s.begin():
-        outbox.enqueue(s, WANG, "不该发出", kind="test")
+        outbox.enqueue(s, WANG, kind="test", template="reply", params={"text": "不该发出"})
         raise RuntimeError("the business transaction failed")
     assert messages(hl, body="不该发出") == []
 
@@ -114,21 +114,24 @@ def test_a_refusal_by_twilio_fails_the_message_with_the_reason(twilio_hl, fake):
     assert len(fake.requests) == 1      # not retried
 
 
-def test_a_server_error_is_retried_by_the_outbox_job(twilio_hl, fake, clock):
+def test_a_server_error_is_retried_by_the_outbox_job_after_its_back_off(twilio_hl, fake, clock):
     fake.refuse(503, 20503, "Service unavailable")
     stored = sent_after_commit(twilio_hl)
     assert stored.status == "queued"
     assert "HTTP 503" in stored.error
-    clock.advance(seconds=15)
+    clock.advance(seconds=30)
+    outbox_job(twilio_hl)
+    assert len(fake.requests) == 1      # not due yet: the first back-off is a minute
+    clock.advance(seconds=31)
     outbox_job(twilio_hl)
     stored = row(twilio_hl, stored.id)
     assert (stored.status, stored.error, len(fake.requests)) == ("sent", "", 2)
 
 
-def test_transient_failures_are_given_up_after_an_hour(twilio_hl, fake, clock):
+def test_transient_failures_are_given_up_after_a_day(twilio_hl, fake, clock):
     fake.refuse(503, 20503, "Service unavailable")
     stored = sent_after_commit(twilio_hl)
-    clock.advance(hours=1, seconds=1)
+    clock.advance(hours=24, seconds=1)
     fake.refuse(503, 20503, "Service unavailable")
     outbox_job(twilio_hl)
     assert row(twilio_hl, stored.id).status == "failed"
@@ -204,7 +207,7 @@ def test_the_job_sends_what_the_after_commit_hand_off_missed(new_hotline, tmp_pa
                                   "TWILIO_AUTH_TOKEN": "test-twilio-token", **env}), clock=clock)
     try:
         with bare.session() as s, s.begin():
-            queued = outbox.enqueue(s, WANG, "等待发送", kind="test")
+            queued = outbox.enqueue(s, WANG, kind="test", template="reply", params={"text": "等待发送"})
         assert row(h, queued.id).status == "queued"
         assert fake.requests == []
         outbox_job(h)

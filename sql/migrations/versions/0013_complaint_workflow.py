@@ -1,7 +1,7 @@
 """complaint workflow: category, franchisee concerned and its account, escalation, compensation, reopen
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-05 07:00:00
 
 A complaint is assigned to the franchisee of its order, which answers with its account; past its
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = '0013'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

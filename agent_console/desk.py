@@ -1,8 +1,8 @@
 """The callback and complaint desk: satisfaction calls after completion, and complaints to answer.
 
 Recording a survey answer (tickets.surveys.record) closes the order; a score of 3 or less opens
-a complaint there, not here. Complaints are listed overdue first and resolved with the answer
-given to the customer (tickets.complaints.resolve).
+a complaint there, not here. Complaints are listed overdue first, each linking to its page
+(complaint_pages.py), where the franchisee's account and the platform's decision are.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tickets.models import Complaint
 
 from .app import db, hotline
 from .i18n import t
-from .pages import safe_path, show_error
+from .pages import show_error
 from .policy import AREAS
 from .security import role_required
 
@@ -76,33 +76,13 @@ def record_survey(number: str):
     return redirect(url_for("desk.surveys"))
 
 
-def _render_complaints(code: int = 200):
+@bp.get("/complaints", endpoint="complaints")
+@role_required(AREAS["complaints.read"])
+def complaints_page():
     s = db()
     with s.begin():
-        return render_template("desk/complaints.html", complaints=complaints.open_complaints(s),
-                               now=hotline().now()), code
-
-
-@bp.get("/complaints", endpoint="complaints")
-@role_required(AREAS["desk"])
-def complaints_page():
-    return _render_complaints()
-
-
-@bp.post("/complaints/<int:complaint_id>/resolve")
-@role_required(AREAS["desk"])
-def resolve(complaint_id: int):
-    s = db()
-    try:
-        with s.begin():
-            complaint = s.get(Complaint, complaint_id)
-            if complaint is None:
-                abort(404)
-            complaints.resolve(s, complaint, request.form.get("answer", ""), g.actor)
-    except HotlineError as exc:
-        return _render_complaints(show_error(exc))
-    flash(t("desk.resolved", id=complaint_id), "success")
-    return redirect(safe_path(request.form.get("back")) or url_for("desk.complaints"))
+        return render_template("desk/complaints.html", complaints=complaints.open_complaints(s, g.actor),
+                               now=hotline().now())
 
 
 @bp.get("/complaints/<int:complaint_id>/recording")

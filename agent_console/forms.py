@@ -14,6 +14,7 @@ from wtforms import BooleanField, Field, StringField
 
 from tickets.errors import ValidationError
 from tickets.inputs import whole_number
+from tickets.money import parse_yuan
 
 
 def stripped(value):
@@ -94,3 +95,45 @@ class NewOrderForm(PostedForm):
     # Ticked after the page said the same phone already has this service at this time.
     allow_duplicate = BooleanField()
     call_id = WholeNumber("call")
+
+
+# ---------------------------------------------------------------- complaints
+
+class YuanAmount(Field):
+    """An optional amount of money typed in yuan (empty: 0 fen), read by tickets.money.parse_yuan."""
+
+    def process_formdata(self, valuelist):
+        self.data = 0
+        raw = valuelist[0].strip() if valuelist else ""
+        try:
+            self.data = parse_yuan(raw, self.label.text) if raw else 0
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class NewComplaintForm(PostedForm):
+    """A complaint taken by an agent or the desk: about an order (its number) or a phone number."""
+    number = StringField(default="", filters=[stripped])
+    phone = StringField(default="", filters=[stripped])
+    category = StringField(default="other", filters=[stripped])
+    text = StringField(default="", filters=[stripped])
+
+
+class ComplaintCategoryForm(PostedForm):
+    category = StringField(default="", filters=[stripped])
+
+
+class ComplaintDecisionForm(PostedForm):
+    """The platform's decision: the answer to the complainant and an optional compensation."""
+    answer = StringField(default="", filters=[stripped])
+    compensation_kind = StringField(default="", filters=[stripped])
+    compensation = YuanAmount("compensation")
+
+
+class ComplaintReopenForm(PostedForm):
+    reason = StringField(default="", filters=[stripped])
+
+
+class ComplaintAccountForm(PostedForm):
+    """The franchisee's account of what happened."""
+    account = StringField(default="", filters=[stripped])

@@ -28,7 +28,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("portal.figures", "nav.portal_figures", AREAS["portal"], "f"),
     NavItem("portal.notices", "nav.notices", AREAS["portal"], "i"),
     NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
-    NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
+    NavItem("desk.complaints", "nav.complaints", AREAS["complaints.read"], "c"),
+    NavItem("complaints.closed", "nav.closed_complaints", AREAS["complaints.read"]),
+    NavItem("portal_complaints.list", "nav.portal_complaints", AREAS["portal"], "c"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
     NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),
 )

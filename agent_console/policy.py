@@ -29,6 +29,13 @@ AREAS: dict[str, frozenset[str]] = {
     "dispatch": frozenset({"dispatcher", "district_manager", "supervisor", "admin"}),
     "portal": frozenset({"franchisee"}),
     "desk": frozenset({"callback", "supervisor", "admin"}),
+    # Complaints (tickets.complaints): agents and callback staff take them and file them by
+    # category; a district manager reads those of their districts (escalated to them); the
+    # platform (supervisor, admin) decides, compensates and reopens. The franchisee concerned
+    # answers in its portal ("portal"), and tickets checks it is the one concerned.
+    "complaints.open": frozenset({"agent", "callback", "supervisor", "admin"}),
+    "complaints.read": frozenset({"agent", "callback", "district_manager", "supervisor", "admin"}),
+    "complaints.decide": frozenset({"supervisor", "admin"}),
     # A voice complaint's recording: the desk answering it, and the agent whose caller's card shows it.
     "recordings": frozenset({"agent", "callback", "supervisor", "admin"}),
     "admin": frozenset({"admin"}),

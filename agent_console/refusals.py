@@ -28,7 +28,8 @@ THINGS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), k) for p, k i
 FIELDS = {"district": "片区", "franchisee": "加盟商", "worker": "服务人员", "service": "服务项目", "agent": "坐席",
           "step": "步骤", "amount": "金额", "price": "价格", "final price": "实际结算价", "guide price": "指导价",
           "QueueTime": "排队时长", "RecordingDuration": "录音时长", "DialCallDuration": "通话时长",
-          "from": "开始日期", "to": "结束日期", "date": "日期", "expires": "到期日"}
+          "from": "开始日期", "to": "结束日期", "date": "日期", "expires": "到期日",
+          "compensation": "补偿金额", "page": "页码"}
 # A move's requirements (tickets.workflow.REQUIREMENT_WORDS and the plain ones).
 NEEDS = {"district": "片区（地址未匹配到片区，请选择）", "assigned_worker": "指派的服务人员", "final_price_fen": "实际结算价（分）",
          "franchisee": "加盟商", "worker": "服务人员", "when": "新的服务时间", "survey": "回访结果", "reason": "原因",
@@ -162,7 +163,22 @@ ZH: dict[str, str] = {
     # complaints, surveys
     "complaint source {source!r} is not one of {sources}": "投诉来源“{source}”无效，可选：{sources}。",
     "a complaint needs a text, a recording or an order": "投诉需要文字、录音或关联工单。",
-    "complaint {id} is already {status}": "投诉 #{id} 已是“{status}”状态。",
+    "complaint category {code!r} is not one of {categories}": "投诉类别“{code}”无效，可选：{categories}。",
+    "complaint {id} is already {status}; reopen it first": "投诉 #{id} 已是“{status}”状态，请先重新打开。",
+    "only the franchisee the complaint concerns gives its account of it": "只有被投诉的加盟商可以提交情况说明。",
+    "write your account of what happened: what was done, by whom, and what you propose":
+        "请填写情况说明：发生了什么、由谁处理、您的处理建议。",
+    "choose the kind of compensation for the amount, or leave the amount empty": "请为补偿金额选择补偿方式，或不填金额。",
+    "compensation kind {kind!r} is not one of {kinds}": "补偿方式“{kind}”无效，可选：{kinds}。",
+    "a compensation needs an amount above 0 yuan, e.g. 50": "补偿金额须大于 0 元，例如 50。",
+    "a refund of {amount} yuan is more than the order's price, {limit} yuan": "退款 {amount} 元超过了工单价格 {limit} 元。",
+    "a refund of {amount} yuan is more than COMPLAINT_MAX_REFUND_YUAN, {limit} yuan":
+        "退款 {amount} 元超过了单笔退款上限 {limit} 元（COMPLAINT_MAX_REFUND_YUAN）。",
+    "only a supervisor or an admin decides a complaint": "只有主管或管理员可以对投诉作出处理决定。",
+    "only a supervisor or an admin reopens a complaint": "只有主管或管理员可以重新打开投诉。",
+    "complaint {id} is {status}, not resolved: there is nothing to reopen": "投诉 #{id} 为“{status}”状态，尚未办结，无需重新打开。",
+    "say why the complaint is reopened, e.g. the customer does not accept the answer": "请说明重新打开的原因，例如：客户不接受处理结果。",
+    "give the order number the complaint is about, or the complainant's phone number": "请填写投诉涉及的工单号，或投诉人的电话。",
     "resolving a complaint needs the answer given to the customer": "办结投诉需要填写给客户的答复。",
     "complaint {id} has no recording": "投诉 #{id} 没有录音。",
     "the recording of complaint {id} is not in RECORDINGS_DIR ({root})": "投诉 #{id} 的录音不在录音目录（{root}）中。",

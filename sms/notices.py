@@ -1,8 +1,9 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
-and unassigned (no franchisee can take the order: once per order); and the follow-through's
+and unassigned (no franchisee can take the order: once per order); the follow-through's
 (tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
-urging of a late order's franchisee, and its escalation to the district manager. Their texts and
-parameters are the kinds of sms/kinds.py.
+urging of a late order's franchisee, and its escalation to the district manager; and of complaints:
+accepted and answered (`on_complaint_event`, a complaint listener). Their texts and parameters are
+the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -18,7 +19,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
-from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.models import Complaint, WorkOrder, WorkOrderEvent
+from tickets.pricing import yuan
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
@@ -103,3 +105,26 @@ def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
     if ev.action == "create" and ev.data is not None and "flags" in ev.data:
         return bool(ev.data["flags"])
     return order.needs_agent
+
+
+# Complaint listener "what" -> notice kind.
+COMPLAINT_NOTICE_OF = {"accepted": "complaint_accepted", "answered": "complaint_answered"}
+
+
+def on_complaint_event(session: Session, complaint: Complaint, what: str) -> None:
+    """Queue the complainant's notice that their complaint was accepted, or answered: once per
+    complaint for the acceptance, once per answer (a reopened complaint answered again is told again)."""
+    kind = COMPLAINT_NOTICE_OF.get(what)
+    # A complaint sent by SMS was accepted in the reply to it (sms/conversation.py).
+    if kind is None or not complaint.phone or (kind == "complaint_accepted" and complaint.source == "sms"):
+        return
+    if kind == "complaint_accepted":
+        hl = hotline_of(session)
+        params = {"id": complaint.id, "due": when_text(complaint.due_at, hl.tz, hl.now())}
+        key = f"complaint-{complaint.id}:{kind}"
+    else:
+        compensation = TEXTS[f"compensation_{complaint.compensation_kind}"].format(
+            amount=yuan(complaint.compensation_fen)) if complaint.compensation_kind else ""
+        params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
+        key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
+    outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)

@@ -22,7 +22,7 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order notices as an order listener, the outbox job, and the after-commit sender.
+    """Order and complaint notices as listeners, the outbox job, and the after-commit sender.
 
     Checks first that every notice kind has a template at each configured mainland provider
     (ConfigError naming the variables otherwise): `hotline run`, `hotline config` and the console
@@ -33,5 +33,6 @@ def install(hl: Hotline) -> None:
     kinds.check_config(hl.settings)
     hl.extensions[_INSTALLED] = True
     hl.order_listeners.append(notices.on_order_event)
+    hl.complaint_listeners.append(notices.on_complaint_event)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
     outbox.install_sender(hl)

@@ -64,6 +64,8 @@ TEXTS = {
     "late_not_started": "已过服务时间仍未开始",
     "late_not_completed": "已过预计完工时间仍未完工",
     "worker_none": "待指派",
+    # A complaint's compensation, after the decision in the complaint_answered notice (sms/notices.py).
+    "compensation_refund": "，退款{amount}元",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from .bus import publish_after_commit
+from .complaints import UNRESOLVED
 from .context import hotline_of
 from .customers import find_by_phone
 from .models import Address, AgentEvent, Call, Complaint, Customer, CustomerPhone, Survey, User, WorkOrder
@@ -154,7 +155,7 @@ def customer_card(session: Session, caller: str) -> dict[str, Any]:
     orders = session.scalars(select(WorkOrder).where(WorkOrder.customer_id == cust.id)
                              .order_by(WorkOrder.created_at.desc()).limit(10)).all()
     complaints = session.scalars(select(Complaint).where(Complaint.customer_id == cust.id,
-                                                         Complaint.status == "open")).all()
+                                                         Complaint.status.in_(UNRESOLVED))).all()
     last_survey = session.scalar(select(Survey).join(WorkOrder, Survey.order_id == WorkOrder.id).where(
         WorkOrder.customer_id == cust.id, Survey.status == "answered").order_by(Survey.answered_at.desc()).limit(1))
 

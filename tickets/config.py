@@ -98,7 +98,6 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                                 "Working minutes a franchisee has to accept a dispatched order before it goes to the "
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
                                 "open 08:00-20:00, it is due at 08:30."),
-    "COMPLAINT_DUE_HOURS": ("48", "24", "Time allowed to answer a complaint."),
     "QUIET_HOURS": ("21:00-08:00", "22:00-07:30",
                     "Local hours in which the platform sends no reminder, urging or escalation SMS (the follow-through "
                     "jobs wait for the morning). Empty: no quiet hours."),
@@ -115,6 +114,11 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "ESCALATE_AFTER_MINUTES": ("120", "60", "The second deadline: an order overdue this long escalates whatever the "
                                "number of urgings, once its franchisee was urged and had URGE_EVERY_MINUTES to act; an "
                                "order nobody holds (no one to urge) escalates at it."),
+    "COMPLAINT_DUE_HOURS": ("24", "48", "Hours the platform has to answer a complaint (the 24-hour feedback commitment); "
+                            "past it the complaint is escalated to the supervisors and the district manager. A reopened "
+                            "complaint gets the same time again from its reopening."),
+    "COMPLAINT_MAX_REFUND_YUAN": ("2000", "500", "Largest refund a complaint's decision may grant, in yuan; a refund "
+                                  "also never exceeds the price of the complaint's order."),
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),
@@ -170,6 +174,11 @@ def _hour(value: str) -> int:
     if not 0 <= hour <= 23:
         raise ConfigError(f"REMINDER_HOUR={value!r} must be an hour from 0 to 23, e.g. 18")
     return hour
+def _positive(name: str, value: str) -> int:
+    number = _int(name, value)
+    if number < 1:
+        raise ConfigError(f"{name}={value!r} must be 1 or more, e.g. {VARIABLES[name][1]}")
+    return number
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -314,6 +323,7 @@ class Settings:
     business_hours: tuple[time, time]
     accept_deadline_minutes: int
     complaint_due_hours: int
+    complaint_max_refund_fen: int
     prompts_dir: Path
     recordings_dir: Path
     log_level: str
@@ -377,7 +387,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         sms_callback_token=get("SMS_CALLBACK_TOKEN"),
         business_hours=_parse_hours(get("BUSINESS_HOURS")),
         accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),
-        complaint_due_hours=_int("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
+        complaint_due_hours=_positive("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
+        complaint_max_refund_fen=_positive("COMPLAINT_MAX_REFUND_YUAN", get("COMPLAINT_MAX_REFUND_YUAN")) * 100,
         prompts_dir=Path(get("PROMPTS_DIR")),
         recordings_dir=Path(get("RECORDINGS_DIR")),
         log_level=get("LOG_LEVEL").upper(),

@@ -22,6 +22,8 @@ from .models import utcnow
 log = logging.getLogger(__name__)
 
 OrderListener = Callable[[Session, Any, Any], None]   # (session, order, event) inside the transaction
+# (session, complaint, what) inside the transaction; what: "accepted" or "answered" (tickets.complaints).
+ComplaintListener = Callable[[Session, Any, str], None]
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Hotline:
     bus: Any = None
     clock: Callable[[], datetime] = utcnow
     order_listeners: list[OrderListener] = field(default_factory=list)
+    complaint_listeners: list[ComplaintListener] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     extensions: dict[str, Any] = field(default_factory=dict)
 

@@ -329,14 +329,27 @@ class Complaint(Base):
     source: Mapped[str] = mapped_column(String(12))                    # ivr, sms, agent, survey, twilio
     text: Mapped[str] = mapped_column(Text, default="")
     recording: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(12), default="open")    # open, resolved
+    status: Mapped[str] = mapped_column(String(12), default="open")    # open, replied, resolved (tickets.complaints)
+    category: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    # The franchisee concerned (the order's), who gives its account of what happened.
+    franchisee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("franchisees.id"), index=True)
+    franchisee_account: Mapped[str] = mapped_column(Text, default="", server_default="")
+    account_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    account_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    escalated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)    # cleared by a reopen, with a new due_at
+    # The 24-hour commitment's measures: the first answer (the franchisee's account or the platform's decision).
+    first_response_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     answer: Mapped[str] = mapped_column(Text, default="")
+    compensation_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")   # "", refund
+    compensation_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     resolved_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     order: Mapped[Optional[WorkOrder]] = relationship()
     customer: Mapped[Optional[Customer]] = relationship()
+    franchisee: Mapped[Optional[Franchisee]] = relationship()
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 

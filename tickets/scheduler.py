@@ -16,7 +16,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .actors import SYSTEM
 from .agents import end_due_wrap_ups
+from .complaints import escalate_overdue
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .followup import send_reminders, urge_overdue
@@ -53,11 +55,17 @@ def _urging(hl: Hotline) -> None:
         done = urge_overdue(s)
     if done:
         log.info("urging: %s", ", ".join(f"{number} {action}" for number, action in done))
+def _complaint_escalation(hl: Hotline) -> None:
+    with hl.session() as s, s.begin():
+        escalated = escalate_overdue(s, SYSTEM)
+    if escalated:
+        log.info("complaints past their deadline escalated: %s", ", ".join(map(str, escalated)))
 
 
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
 CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
-             Job("service-reminders", _reminders, 60), Job("urging", _urging, 60)]
+             Job("service-reminders", _reminders, 60), Job("urging", _urging, 60),
+             Job("complaint-escalation", _complaint_escalation, 60)]
 
 
 def registered_jobs(hl: Hotline) -> list[Job]:

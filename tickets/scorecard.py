@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .complaints import UNRESOLVED
 from .context import hotline_of
 from .dispatch import CAPACITY_STATES
 from .errors import NotFound
@@ -83,6 +84,6 @@ def scorecard(session: Session, franchisee_id: int) -> Scorecard:
         average_score_x100=(total * 100 + answered // 2) // answered if answered else None,
         scores={n: scores.get(n, 0) for n in range(1, 6)}, rating=fr.rating_x100 / 100,
         rating_count=fr.rating_count,
-        complaints_open=session.scalar(complaint_base.where(Complaint.status == "open")),
+        complaints_open=session.scalar(complaint_base.where(Complaint.status.in_(UNRESOLVED))),
         complaints_in_window=session.scalar(complaint_base.where(Complaint.created_at >= since)),
         workers=[WorkerFigures(w, w.rating_x100 / 100, w.rating_count, open_by_worker.get(w.id, 0)) for w in workers])

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import complaints
 from . import orders as orders_mod
 from .actors import SYSTEM, Actor
 from .context import hotline_of
@@ -152,10 +153,34 @@ def load_demo(session: Session) -> dict:
             match = resolve_district(session, a["text"])
             add_address(session, cust, a["text"], match.district.id if match.district else None,
                         default=a.get("default", False))
-        for h in c["history"]:
-            _past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"],
-                        time.fromisoformat(h.get("at", DEMO_SERVICE_AT)))
+        past = [_past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"],
+                            time.fromisoformat(h.get("at", DEMO_SERVICE_AT))) for h in c["history"]]
+        for spec in c.get("complaints", []):
+            _demo_complaint(session, phones[0], past[spec["order"]] if "order" in spec else None, spec)
     return {"franchisees": len(frs), "users": session.scalar(select(func.count()).select_from(User))}
+
+
+DEMO_COMPLAINT_AT = time(10, 0)
+DEMO_SUPERVISOR = Actor(role="supervisor", label="demo")
+
+
+def _demo_complaint(session: Session, phone: str, order: WorkOrder | None, spec: dict) -> None:
+    """A complaint walked through the real workflow: opened, the franchisee's account, the decision."""
+    hl = hotline_of(session)
+    opened = hl.now() - timedelta(hours=spec["hours_ago"]) if "hours_ago" in spec else \
+        _local(hl, to_local(hl.now(), hl.tz).date() - timedelta(days=spec["days_ago"]), DEMO_COMPLAINT_AT)
+    with _clock_at(session, opened):
+        c = complaints.open_complaint(session, actor=Actor(role="agent", label="demo"), source="agent", phone=phone,
+                                      order=order, text=spec["text"], category_code=spec["category"])
+    if spec.get("account") and c.franchisee_id is not None:
+        with _clock_at(session, opened + timedelta(minutes=min(180, spec.get("hours_ago", 6) * 30))):
+            complaints.give_account(session, c, spec["account"],
+                                    Actor(role="franchisee", label="demo", franchisee_id=c.franchisee_id))
+    if spec.get("decision"):
+        with _clock_at(session, opened + timedelta(hours=6)):
+            complaints.decide(session, c, spec["decision"], DEMO_SUPERVISOR,
+                              compensation_kind="refund" if spec.get("refund") else "",
+                              compensation_fen=spec.get("refund", 0))
 
 
 # Demo history happens in working hours (local), whatever the hour the demo is loaded at.

@@ -18,8 +18,8 @@ from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
 from tests.core.helpers import EARLY
-from tickets import catalog, complaints, console_sessions, holidays
-from tickets.actors import SYSTEM
+from tickets import catalog, complaints, console_sessions, holidays, orders
+from tickets.actors import SYSTEM, Actor
 from tickets.models import ConsoleSession, District, Franchisee, User
 
 USERS = {"agent": "agent1", "dispatcher": "dispatcher1", "district_manager": "manager1", "callback": "callback1",
@@ -46,7 +46,12 @@ PAGES: dict[str, dict[str, int]] = {
     "/portal/figures": only("franchisee", "other_franchisee"),
     "/portal/notices": only("franchisee", "other_franchisee"),
     "/desk/": only("callback", "supervisor", "admin"),
-    "/desk/complaints": only("callback", "supervisor", "admin"),
+    "/desk/complaints": only("agent", "district_manager", "callback", "supervisor", "admin"),
+    # "{complaint}" is about an order in 天山区 (manager1's) dispatched to franchisee1.
+    "/complaints/{complaint}": only("agent", "district_manager", "callback", "supervisor", "admin"),
+    "/complaints/new": only("agent", "callback", "supervisor", "admin"),
+    "/complaints/closed": only("agent", "district_manager", "callback", "supervisor", "admin"),
+    "/portal/complaints/": only("franchisee", "other_franchisee"),
     "/desk/survey/{order}": only("callback", "supervisor", "admin"),
     # A typed complaint has no recording: those allowed are told so (404), the others refused.
     "/desk/complaints/{complaint}/recording": {r: 404 if r in ("agent", "callback", "supervisor", "admin") else 403
@@ -105,8 +110,18 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
                        may("dispatcher", "district_manager", "supervisor", "admin", hidden_from=())),
     "record survey": ("/desk/survey/{order}", "completed", {"score": "4"},
                       may("callback", "supervisor", "admin", hidden_from=())),
-    "resolve complaint": ("/desk/complaints/{complaint}/resolve", None, {"answer": "refunded the visit fee"},
-                          may("callback", "supervisor", "admin", hidden_from=())),
+    "take complaint": ("/complaints/new", "completed", {"number": "{order}", "category": "lateness", "text": "late"},
+                       may("agent", "callback", "supervisor", "admin", hidden_from=())),
+    "file complaint by category": ("/complaints/{complaint}/category", None, {"category": "damage"},
+                                   may("agent", "callback", "supervisor", "admin", hidden_from=())),
+    "decide complaint": ("/complaints/{complaint}/decide", None,
+                         {"answer": "refunded the visit fee", "compensation_kind": "refund", "compensation": "10"},
+                         may("supervisor", "admin", hidden_from=())),
+    "reopen complaint": ("/complaints/{resolved_complaint}/reopen", None, {"reason": "customer not satisfied"},
+                         may("supervisor", "admin", hidden_from=())),
+    # Only the franchisee concerned: another franchisee does not see the complaint at all.
+    "franchisee's account of a complaint": ("/portal/complaints/{complaint}/account", None,
+                                            {"account": "the worker's bus broke down"}, may("franchisee")),
     "post notice": ("/admin/notices", None, {"title": "春节安排", "body": "..."}, may("admin", hidden_from=())),
     "change price": ("/admin/services", None, {"code": "BJ", "name_zh": "家庭保洁", "name_en": "Home cleaning",
                                                "category": "cleaning", "unit": "hour", "price": "45",
@@ -176,6 +191,17 @@ def world(tmp_path_factory):
     hl.close()
 
 
+def new_complaint(hl, *, resolved: bool = False) -> int:
+    """A complaint about a completed order of franchisee1 in 天山区; resolved by the platform if asked."""
+    number = make_order(hl, "completed")
+    with hl.session() as s, s.begin():
+        c = complaints.open_complaint(s, actor=SYSTEM, source="agent", order=orders.get(s, number), text="late again")
+        if resolved:
+            complaints.decide(s, c, "apologised", Actor(role="supervisor", label="matrix"))
+        s.flush()
+        return c.id
+
+
 def _fill(template: str, values: dict) -> str:
     return template.format(**values)
 
@@ -186,9 +212,7 @@ def test_page_access(world, page, role):
     hl, as_role, _ = world
     url = page.format(order=make_order(hl, "dispatched")) if "{order}" in page else page
     if "{complaint}" in page:
-        with hl.session() as s, s.begin():
-            url = page.format(complaint=complaints.open_complaint(s, actor=SYSTEM, source="agent",
-                                                                  phone="13800138000", text="late again").id)
+        url = page.format(complaint=new_complaint(hl))
     assert as_role(role).get(url).status_code == PAGES[page][role]
 
 
@@ -211,10 +235,9 @@ def test_other_write(world, write, role):
     if state is not None:
         values["order"] = make_order(hl, state)
     if "{complaint}" in url:
-        with hl.session() as s, s.begin():
-            c = complaints.open_complaint(s, actor=SYSTEM, source="agent", phone="13800138000", text="late again")
-            s.flush()
-            values["complaint"] = c.id
+        values["complaint"] = new_complaint(hl)
+    if "{resolved_complaint}" in url:
+        values["resolved_complaint"] = new_complaint(hl, resolved=True)
     if "{alias}" in url:
         with hl.session() as s, s.begin():
             values["alias"] = catalog.add_alias(s, SYSTEM, s.get(District, ids["district"]), f"旧名{role}").id
@@ -235,7 +258,7 @@ def test_the_matrix_covers_every_console_route(world):
     """A new page or action must be added to the tables above before it can ship."""
     _, as_role, _ = world
     app = as_role("admin").app
-    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.")
+    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.", "complaints.", "portal_complaints.")
     routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
               for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \

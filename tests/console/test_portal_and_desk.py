@@ -133,17 +133,17 @@ def test_overdue_complaints_come_first_and_are_marked(login, hl):
 
 def test_resolving_a_complaint_records_the_answer(login, hl):
     cid = _complaint(hl, "服务员迟到")
-    callback = login("callback1")
-    callback.post(f"/desk/complaints/{cid}/resolve", {"answer": "已致歉并减免上门费"})
+    supervisor = login("supervisor1")
+    supervisor.post(f"/complaints/{cid}/decide", {"answer": "已致歉并减免上门费"})
     with hl.session() as s:
         c = s.get(Complaint, cid)
         assert (c.status, c.answer) == ("resolved", "已致歉并减免上门费")
-    assert f'data-testid="complaint-{cid}"' not in text(callback.get("/desk/complaints"))
+    assert f'data-testid="complaint-{cid}"' not in text(supervisor.get("/desk/complaints"))
 
 
 def test_resolving_needs_the_answer(login, hl):
     cid = _complaint(hl, "服务员迟到")
-    resp = login("callback1").post(f"/desk/complaints/{cid}/resolve", {"answer": ""})
+    resp = login("supervisor1").post(f"/complaints/{cid}/decide", {"answer": ""})
     assert resp.status_code == 400
     assert "需要填写给客户的答复" in text(resp)
 

@@ -311,8 +311,8 @@ def test_a_complaint_by_sms_opens_one_and_the_reply_gives_its_number_and_deadlin
     with hl.session() as s:
         [c] = s.scalars(select(Complaint).where(Complaint.phone == LI, Complaint.source == "sms")).all()
         assert (c.text, c.status, c.order_id) == ("师傅迟到了两个小时,态度也不好", "open", None)   # full-width punctuation read as ASCII (sms.text.clean)
-        # COMPLAINT_DUE_HOURS (48) after the fixed clock, Monday 10:00 local: Wednesday 10:00.
-        assert reply == f"已受理您的投诉，编号{c.id}，我们将在11月25日(周三)10:00前答复您。"
+        # COMPLAINT_DUE_HOURS (24) after the fixed clock, Monday 10:00 local: Tuesday 10:00.
+        assert reply == f"已受理您的投诉，编号{c.id}，我们将在11月24日(周二)10:00前答复您。"
 
 
 def test_a_complaint_naming_the_senders_order_is_about_that_order(hl, phone):

@@ -174,7 +174,9 @@ def _hour(value: str) -> int:
     if not 0 <= hour <= 23:
         raise ConfigError(f"REMINDER_HOUR={value!r} must be an hour from 0 to 23, e.g. 18")
     return hour
-def _positive(name: str, value: str) -> int:
+
+
+def _at_least_one(name: str, value: str) -> int:
     number = _int(name, value)
     if number < 1:
         raise ConfigError(f"{name}={value!r} must be 1 or more, e.g. {VARIABLES[name][1]}")
@@ -387,8 +389,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         sms_callback_token=get("SMS_CALLBACK_TOKEN"),
         business_hours=_parse_hours(get("BUSINESS_HOURS")),
         accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),
-        complaint_due_hours=_positive("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
-        complaint_max_refund_fen=_positive("COMPLAINT_MAX_REFUND_YUAN", get("COMPLAINT_MAX_REFUND_YUAN")) * 100,
+        complaint_due_hours=_at_least_one("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
+        complaint_max_refund_fen=_at_least_one("COMPLAINT_MAX_REFUND_YUAN", get("COMPLAINT_MAX_REFUND_YUAN")) * 100,
         prompts_dir=Path(get("PROMPTS_DIR")),
         recordings_dir=Path(get("RECORDINGS_DIR")),
         log_level=get("LOG_LEVEL").upper(),

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
-from .metrics import bucket_of, mark_dirty
+from .metrics import bucket_of, mark_dirty, roll_up
 from .models import Call, QueueLogFile, QueueLogLine
 from .timeutil import utcnow
 from .upserts import insert_new, upsert
@@ -196,3 +196,21 @@ def import_file(session: Session, path: str) -> ImportResult:
     result.add(_read(session, path, name, stat, offset, line_no))
     return result
 
+
+
+def follow(hl) -> ImportResult | None:
+    """One run of the follower (a scheduler job, so one process reads the file however many run):
+    import the new lines of QUEUE_LOG_PATH, then recompute the intervals they fall in."""
+    path = hl.settings.queue_log_path
+    try:
+        with hl.session() as s:
+            result = import_file(s, path)
+    except NotFound as exc:
+        log.warning("%s", exc)
+        return None
+    if result.imported or result.skipped:
+        log.info("queue_log %s: %d new lines, %d already imported, %d skipped", path, result.imported,
+                 result.duplicates, result.skipped)
+    if result.imported:
+        roll_up(hl)
+    return result

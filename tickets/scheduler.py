@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from .agents import end_due_wrap_ups
 from .context import Hotline, Job
 from .dispatch import expire_overdue
+from .metrics import roll_up
 from .models import SchedulerLock
+from .queue_log import follow
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -41,7 +43,15 @@ def _wrap_up_timer(hl: Hotline) -> None:
 
 
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
+             Job("call-stats-roll-up", roll_up, 60)]
+
+
+def core_jobs(hl: Hotline) -> list[Job]:
+    """The core's jobs; the queue_log follower when QUEUE_LOG_PATH is set. The follower is a job, not
+    a thread of its own, so the leader lease makes one process its only reader, and its position
+    is in the database: a new leader goes on where the last one stopped."""
+    return CORE_JOBS + ([Job("queue-log-follower", follow, 5)] if hl.settings.queue_log_path else [])
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:
@@ -84,15 +94,16 @@ class Scheduler:
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
 
     def start(self) -> None:
-        for job in CORE_JOBS + self.hl.jobs:
+        jobs = core_jobs(self.hl) + self.hl.jobs
+        for job in jobs:
             self._sched.add_job(self.run_job, "interval", args=[job], seconds=job.seconds, id=job.name,
                                 max_instances=1, coalesce=True)
         self._sched.start()
-        log.info("scheduler started (%d jobs, lease holder %s)", len(CORE_JOBS) + len(self.hl.jobs), self.holder)
+        log.info("scheduler started (%d jobs, lease holder %s)", len(jobs), self.holder)
 
     def stop(self) -> None:
         self._sched.shutdown(wait=True)
         release_lease(self.hl, self.holder)
 
     def describe(self) -> list[str]:
-        return [f"scheduler: {', '.join(j.name for j in CORE_JOBS + self.hl.jobs)}"]
+        return [f"scheduler: {', '.join(j.name for j in core_jobs(self.hl) + self.hl.jobs)}"]

@@ -179,8 +179,9 @@ def import_file(session: Session, path: str) -> ImportResult:
         stat = os.stat(path)
     except OSError as exc:
         raise NotFound(f"queue_log {path} cannot be read: {exc.strerror}; check QUEUE_LOG_PATH") from None
-    mark = session.get(QueueLogFile, name)
-    session.rollback()      # the look-up's transaction; batches open their own
+    with session.begin():   # the look-up's own transaction; each batch opens one
+        mark = session.execute(select(QueueLogFile.device, QueueLogFile.inode, QueueLogFile.offset,
+                                      QueueLogFile.line_no).where(QueueLogFile.path == name)).first()
     result = ImportResult()
     offset, line_no = 0, 0
     if mark is not None:
@@ -190,8 +191,7 @@ def import_file(session: Session, path: str) -> ImportResult:
         else:
             old = None if same else _predecessor(path, mark.device, mark.inode)
             if old is not None:
-                old_stat = os.stat(old)
-                result.add(_read(session, old, name, old_stat, mark.offset, mark.line_no))
+                result.add(_read(session, old, name, os.stat(old), mark.offset, mark.line_no))
             log.info("queue_log %s was rotated or truncated; reading the new file from its start", path)
     result.add(_read(session, path, name, stat, offset, line_no))
     return result

@@ -563,6 +563,32 @@ class CallStat(Base):
     refusals: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CallTotal(Base):
+    """call_stats summed over queue, agent and branch: what a report without those filters reads
+    (a month is 2,880 intervals per transport here, instead of every dimension's row)."""
+    __tablename__ = "call_totals"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(12), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    self_served: Mapped[int] = mapped_column(Integer, default=0)
+    menu_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks: Mapped[int] = mapped_column(Integer, default=0)
+    called_back: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_max: Mapped[int] = mapped_column(Integer, default=0)
+    hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    talk_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wrap_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class MenuStat(Base):
     """Roll-up of voice-menu outcomes per 15-minute interval: the branch chosen, how the call
     ended, and the node a caller hung up in."""

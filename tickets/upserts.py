@@ -23,10 +23,13 @@ def insert_for(session: Session, table: Table):
         raise RuntimeError(f"upserts are written for PostgreSQL and SQLite, not {name}") from None
 
 
-def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:
-    """Insert the rows whose `keys` are not there yet; the others are left as they are."""
-    if rows:
-        session.execute(insert_for(session, table).on_conflict_do_nothing(index_elements=list(keys)), rows)
+def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], keys: Iterable[str]) -> int:
+    """Insert the rows whose `keys` are not there yet (the others are left as they are); how many were new."""
+    if not rows:
+        return 0
+    keys = list(keys)
+    stmt = insert_for(session, table).on_conflict_do_nothing(index_elements=keys)
+    return len(session.execute(stmt.returning(*(table.c[k] for k in keys)), rows).all())
 
 
 def upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: Iterable[str]) -> None:

@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-12-05 07:00:00
 
 Asterisk's queue_log is imported line by line (each once, by a hash of the line); reports read
-the roll-ups call_stats and menu_stats, recomputed per 15-minute interval marked in stat_dirty.
+the roll-ups call_stats (call_totals: the same summed over queue, agent and branch) and menu_stats, recomputed per 15-minute interval marked in stat_dirty.
 calls gains updated_at (the roll-up job finds changed calls by it) and wrap_seconds.
 """
 import sqlalchemy as sa
@@ -73,6 +73,15 @@ def upgrade() -> None:
         _int('wrap_sum', True), _int('refusals'),
         sa.PrimaryKeyConstraint('bucket', 'transport', 'queue', 'agent_id', 'agent', 'branch'))
     op.create_table(
+        'call_totals',
+        sa.Column('bucket', sa.DateTime(), nullable=False),
+        sa.Column('transport', sa.String(length=12), nullable=False),
+        *(_int(n) for n in ('calls', 'self_served', 'menu_abandoned', 'failed', 'callbacks', 'called_back',
+                            'offered', 'answered', 'answered_in_sl', 'abandoned', 'short_abandoned', 'timeouts')),
+        _int('wait_sum', True), _int('wait_max'), _int('hold_sum', True), _int('talk_sum', True),
+        _int('wrap_sum', True), _int('refusals'),
+        sa.PrimaryKeyConstraint('bucket', 'transport'))
+    op.create_table(
         'menu_stats',
         sa.Column('bucket', sa.DateTime(), nullable=False),
         sa.Column('transport', sa.String(length=12), nullable=False),
@@ -88,7 +97,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ('stat_watermarks', 'stat_dirty', 'menu_stats', 'call_stats', 'queue_log', 'queue_log_files'):
+    for table in ('stat_watermarks', 'stat_dirty', 'menu_stats', 'call_totals', 'call_stats', 'queue_log', 'queue_log_files'):
         op.drop_table(table)
     with op.batch_alter_table('calls') as batch:
         batch.drop_index('ix_calls_updated_at')

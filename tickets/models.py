@@ -533,7 +533,29 @@ class QueueLogLine(Base):
     __table_args__ = (Index("ix_queue_log_event_at", "event", "at"),)
 
 
-class CallStat(Base):
+class CallFigures:
+    """The summed figures of a call roll-up row (docs/metrics.md says what each counts)."""
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    self_served: Mapped[int] = mapped_column(Integer, default=0)
+    menu_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks: Mapped[int] = mapped_column(Integer, default=0)
+    called_back: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_max: Mapped[int] = mapped_column(Integer, default=0)
+    hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    talk_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wrap_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallStat(CallFigures, Base):
     """Roll-up of calls and queue entries per 15-minute interval (UTC start) and dimension.
     Absolute figures, recomputed whole for an interval (tickets/metrics.py: refresh)."""
     __tablename__ = "call_stats"
@@ -543,50 +565,14 @@ class CallStat(Base):
     agent_id: Mapped[int] = mapped_column(Integer, primary_key=True)   # Hotline user id, 0 for none
     agent: Mapped[str] = mapped_column(String(128), primary_key=True)  # username, or the queue member name
     branch: Mapped[str] = mapped_column(String(32), primary_key=True)  # first voice-menu choice ("" none)
-    calls: Mapped[int] = mapped_column(Integer, default=0)
-    self_served: Mapped[int] = mapped_column(Integer, default=0)
-    menu_abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    callbacks: Mapped[int] = mapped_column(Integer, default=0)
-    called_back: Mapped[int] = mapped_column(Integer, default=0)
-    offered: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    timeouts: Mapped[int] = mapped_column(Integer, default=0)
-    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    wait_max: Mapped[int] = mapped_column(Integer, default=0)
-    hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    talk_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    wrap_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    refusals: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class CallTotal(Base):
+class CallTotal(CallFigures, Base):
     """call_stats summed over queue, agent and branch: what a report without those filters reads
     (a month is 2,880 intervals per transport here, instead of every dimension's row)."""
     __tablename__ = "call_totals"
     bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     transport: Mapped[str] = mapped_column(String(12), primary_key=True)
-    calls: Mapped[int] = mapped_column(Integer, default=0)
-    self_served: Mapped[int] = mapped_column(Integer, default=0)
-    menu_abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    callbacks: Mapped[int] = mapped_column(Integer, default=0)
-    called_back: Mapped[int] = mapped_column(Integer, default=0)
-    offered: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    timeouts: Mapped[int] = mapped_column(Integer, default=0)
-    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    wait_max: Mapped[int] = mapped_column(Integer, default=0)
-    hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    talk_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    wrap_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    refusals: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MenuStat(Base):

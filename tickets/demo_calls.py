@@ -50,7 +50,7 @@ def _pick_menu(rnd: random.Random):
     return rnd.choices(MENU, weights=[m[3] for m in MENU])[0]
 
 
-def load_demo_history(session: Session, days: int = DAYS, seed: int = 15) -> dict:
+def load_demo_calls(session: Session, days: int = DAYS, seed: int = 15) -> dict:
     """Add `days` days of calls before today (local) and their queue_log, then roll them up; once."""
     if session.scalar(select(Call.id).where(Call.external_id.like(f"{PREFIX}%")).limit(1)) is not None:
         return {"call_history": "already there"}

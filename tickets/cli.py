@@ -364,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--markdown", action="store_true", help="print the documented variables as a Markdown table")
     sp.set_defaults(func=cmd_config)
 
+    from .report_cli import add_parser as add_report_parser
+    add_report_parser(sub)
+
     for ep in entry_points(group="hotline.commands"):
         try:
             ep.load()(sub)

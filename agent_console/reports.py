@@ -46,6 +46,16 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
     "rep.scope.districts": ("您负责的片区", "your districts"),
     "rep.scope.franchisee": ("本公司", "your company"),
     "rep.scope.user": ("您本人", "yourself"),
+    "rep.portal_orders": ("近 {n} 天下单的工单", "Orders booked in the last {n} days"),
+    "rep.portal_booked": ("下单", "booked"),
+    "rep.portal_accept_on_time": ("按时接单率", "accepted on time"),
+    "rep.portal_service_on_time": ("按时上门率", "started on time"),
+    "rep.portal_refusals": ("拒单/超时", "refused or let expire"),
+    "rep.portal_cancelled": ("取消", "cancelled"),
+    "rep.portal_revenue": ("营业额", "revenue"),
+    "rep.portal_lead": ("下单→完工 中位数", "booked→completed, median"),
+    "rep.portal_more_orders": ("工单统计（图表与导出）", "Work-order statistics (chart and export)"),
+    "rep.portal_more_satisfaction": ("满意度统计", "Satisfaction statistics"),
 }
 
 

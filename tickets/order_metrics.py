@@ -189,16 +189,17 @@ def order_rows(session: Session, q: Query) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- franchisees
 
-def refusals_by_franchisee(session: Session, q: Query) -> dict[int, int]:
-    """Refusals (rejected or let expire) per franchisee that refused, by the day of the refusal."""
+def releases_by_franchisee(session: Session, q: Query) -> dict[int, dict[str, int]]:
+    """Refusals per franchisee that refused: {franchisee id: {"reject": n, "expire": n}}, by the
+    day of the refusal. The order has left the franchisee by then; the event keeps who it was."""
     e = WorkOrderEvent
     lo, hi = q.utc_range()
     who = e.data["franchisee_id"].as_integer()
-    stmt = (select(who, func.count()).join(WorkOrder, WorkOrder.id == e.order_id)
+    stmt = (select(who, e.action, func.count()).join(WorkOrder, WorkOrder.id == e.order_id)
             .join(Service, Service.id == WorkOrder.service_id)
             .where(e.action.in_(REFUSALS), e.created_at >= lo, e.created_at < hi, who.is_not(None))
-            .group_by(who))
-    # The refusing franchisee no longer holds the order: the scope is applied to the event's franchisee.
+            .group_by(who, e.action))
+    # The scope applies to the refusing franchisee, not to the order's holder now.
     if q.scope.nothing:
         stmt = stmt.where(false())
     if q.scope.district_ids is not None:
@@ -211,7 +212,22 @@ def refusals_by_franchisee(session: Session, q: Query) -> dict[int, int]:
         stmt = stmt.where(Service.code == q.filters["service"])
     if "district" in q.filters:
         stmt = stmt.where(WorkOrder.district_id == q.filters["district"])
-    return dict(session.execute(stmt).all())
+    out: dict[int, dict[str, int]] = defaultdict(lambda: {action: 0 for action in REFUSALS})
+    for fid, action, n in session.execute(stmt):
+        out[fid][action] = n
+    return dict(out)
+
+
+def franchisee_figures(facts: list[OrderFact], releases: dict[str, int] | None) -> dict[str, Any]:
+    """order_figures of the orders a franchisee holds, with its refusals counted against it:
+    refusals = its rejections + its expiries; accepted on time = orders it accepted without an
+    expiry / (those + its expiries)."""
+    out = order_figures(facts)
+    releases = releases or {action: 0 for action in REFUSALS}
+    accepted = sum(1 for f in facts if f.accepted_at is not None and not f.expiries)
+    out["refusals"] = sum(releases.values())
+    out["accept_on_time"] = ratio(accepted, accepted + releases["expire"])
+    return out
 
 
 def franchisee_rows(session: Session, q: Query) -> list[dict[str, Any]]:
@@ -220,7 +236,7 @@ def franchisee_rows(session: Session, q: Query) -> list[dict[str, Any]]:
     for f in order_facts(session, q):
         if f.franchisee_id is not None:
             facts[f.franchisee_id].append(f)
-    refused = refusals_by_franchisee(session, q)
+    released = releases_by_franchisee(session, q)
     surveys: dict[int, list[SurveyFact]] = defaultdict(list)
     for s in survey_facts(session, q):
         if s.franchisee_id is not None:
@@ -231,9 +247,9 @@ def franchisee_rows(session: Session, q: Query) -> list[dict[str, Any]]:
             complaints[c.franchisee_id] += 1
     name = _names(session, "franchisee")
     rows = []
-    for fid in sorted(set(facts) | set(refused) | set(surveys) | set(complaints), key=name):
-        row = {"franchisee": name(fid), **order_figures(facts.get(fid, [])), **survey_figures(surveys.get(fid, []))}
-        row["refusals"] = refused.get(fid, 0)
+    for fid in sorted(set(facts) | set(released) | set(surveys) | set(complaints), key=name):
+        row = {"franchisee": name(fid), **franchisee_figures(facts.get(fid, []), released.get(fid)),
+               **survey_figures(surveys.get(fid, []))}
         row["complaints"] = complaints.get(fid, 0)
         rows.append(row)
     return rows

@@ -3,6 +3,7 @@ reader whatever the query string says, chart data for the static script, CSV and
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 import json
 import re
 
@@ -106,3 +107,14 @@ def test_english_page_has_english_headings(login, hl):
     c = login("supervisor1")
     c.post("/language", {"lang": "en", "next": "/reports/satisfaction"})
     assert "Response rate" in text(c.get("/reports/satisfaction"))
+
+
+def test_portal_scorecard_shows_the_franchisees_own_order_figures(login, hl, built, clock):
+    clock.now = fixture.T0 + timedelta(days=5)
+    page = text(login("franchisee1").get("/portal/figures"))
+    # 天山家政 holds A (accepted on time, started on time, 150.00); it let D expire (a refusal, and
+    # an acceptance not on time), so D went back to dispatch.
+    assert 'id="orders-booked">1<' in page
+    assert 'id="orders-accept-on-time">50.0%<' in page
+    assert 'id="orders-refusals">1<' in page
+    assert 'id="orders-revenue">¥150.00<' in page

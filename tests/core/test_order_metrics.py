@@ -87,6 +87,7 @@ def test_franchisee_report_counts_refusals_against_the_refusing_franchisee(hl, b
     by_name = {r["franchisee"]: r for r in rows(hl, "franchisees")}
     tianshan, sayibake = by_name["天山家政服务有限公司"], by_name["沙依巴克洁家服务中心"]
     assert (tianshan["refusals"], sayibake["refusals"]) == (1, 1)      # D expired, B rejected
+    assert (tianshan["accept_on_time"], sayibake["accept_on_time"]) == (0.5, 1.0)   # A on time, D expired; B
     assert (tianshan["revenue_fen"], sayibake["revenue_fen"]) == (15000, 12000)
     assert (tianshan["average_x100"], sayibake["average_x100"]) == (500, 200)
     assert (tianshan["complaints"], sayibake["complaints"]) == (0, 1)

@@ -92,8 +92,11 @@ def init_database(hl: Hotline, demo: bool) -> dict:
         load_reference(s)
     summary = {"schema": "up to date"}
     if demo:
+        from .demo_history import load_demo_history
         with hl.session() as s, s.begin():
             summary.update(load_demo(s))
+        with hl.session() as s, s.begin():
+            summary.update(load_demo_history(s))
     return summary
 
 

@@ -29,6 +29,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
     NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
+    NavItem("reports.index", "nav.reports", AREAS["reports"], "r"),
     NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),
 )
 

@@ -28,6 +28,7 @@ from .calls import agent_for_member
 from .context import hotline_of
 from .errors import ValidationError
 from .models import Call, CallStat, CallTotal, MenuStat, QueueLogLine, StatDirty, StatWatermark, User
+from .reports import INTERVALS, bucket_label
 from .timeutil import to_local, to_utc
 from .upserts import insert_new, upsert
 
@@ -58,7 +59,6 @@ SUMMED = ("calls", "self_served", "menu_abandoned", "failed", "callbacks", "call
           "wrap_sum", "refusals")
 DIMENSIONS = ("transport", "queue", "agent_id", "agent", "branch")
 FILTERS = ("transport", "queue", "agent_id", "branch")
-INTERVALS = ("15min", "hour", "day", "week", "month", "weekday", "hour_of_day")
 
 
 # ---------------------------------------------------------------- intervals and marks
@@ -370,25 +370,11 @@ def _conditions(model, filters: dict[str, Any] | None, scope: Scope, allowed: tu
     return [getattr(model, k) == v for k, v in filters.items() if v not in (None, "")]
 
 
-def _period(local: datetime, interval: str) -> tuple[Any, str]:
-    """The local interval holding `local`: a sortable key and its label."""
-    if interval == "15min":
-        return local, local.strftime("%Y-%m-%d %H:%M")
-    if interval == "hour":
-        start = local.replace(minute=0)
-        return start, start.strftime("%Y-%m-%d %H:00")
-    if interval == "day":
-        return local.date(), local.strftime("%Y-%m-%d")
-    if interval == "week":
-        monday = local.date() - timedelta(days=local.weekday())
-        return monday, f"{monday:%G-W%V}"
-    if interval == "month":
-        return (local.year, local.month), local.strftime("%Y-%m")
-    if interval == "weekday":
-        return local.weekday(), ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
-    if interval == "hour_of_day":
-        return local.hour, f"{local.hour:02d}:00"
-    raise ValidationError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
+def _period(local: datetime, interval: str) -> str:
+    """The label of the local interval holding `local` (tickets.reports' labels, which sort in time order)."""
+    if interval not in INTERVALS:
+        raise ValidationError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
+    return bucket_label(local, interval)
 
 
 def _totals(session: Session, start: date, end: date, interval: str, filters, scope: Scope) -> list[dict[str, Any]]:
@@ -404,10 +390,10 @@ def _totals(session: Session, start: date, end: date, interval: str, filters, sc
     tz = hotline_of(session).tz
     periods: dict[Any, dict[str, Any]] = {}
     for row in session.execute(select(table.bucket, *cols).where(and_(*where)).group_by(table.bucket)):
-        key, label = _period(to_local(row.bucket, tz), interval)
+        key = _period(to_local(row.bucket, tz), interval)
         p = periods.get(key)
         if p is None:
-            p = periods[key] = {"period": label, **dict.fromkeys(SUMMED + ("wait_max",), 0)}
+            p = periods[key] = {"period": key, **dict.fromkeys(SUMMED + ("wait_max",), 0)}
         for m in SUMMED:
             p[m] += int(getattr(row, m) or 0)
         p["wait_max"] = max(p["wait_max"], int(row.wait_max or 0))

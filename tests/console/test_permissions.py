@@ -64,6 +64,21 @@ PAGES: dict[str, dict[str, int]] = {
 }
 
 
+# 统计报表: report -> roles that read it (each also as .csv and .xlsx); everyone else 403.
+MANAGERS = ("supervisor", "admin", "district_manager")
+REPORT_PAGES: dict[str, tuple[str, ...]] = {
+    "orders": MANAGERS + ("franchisee", "other_franchisee"),
+    "franchisees": MANAGERS,
+    "satisfaction": MANAGERS + ("franchisee", "other_franchisee", "callback"),
+    "complaints": MANAGERS + ("callback",),
+    "calls": ("supervisor", "admin", "agent"),
+    "service": ("supervisor", "admin", "agent"),
+    "agents": ("supervisor", "admin", "agent"),
+    "menu": ("supervisor", "admin"),
+}
+PAGES["/reports/"] = only(*MANAGERS, "franchisee", "other_franchisee", "callback", "agent")
+
+
 def may(*roles: str, hidden_from: tuple[str, ...] = ("other_franchisee",)) -> dict[str, int]:
     """Actions: these roles succeed (302), `hidden_from` do not see the order (404), the rest 403."""
     return {r: 302 if r in roles else 404 if r in hidden_from else 403 for r in ROLES}
@@ -175,6 +190,15 @@ def world(tmp_path_factory):
     hl.close()
 
 
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("suffix", ("", ".csv", ".xlsx"))
+@pytest.mark.parametrize("report", REPORT_PAGES)
+def test_report_access(world, report, suffix, role):
+    _, as_role, _ = world
+    expected = 200 if role in REPORT_PAGES[report] else 403
+    assert as_role(role).get(f"/reports/{report}{suffix}").status_code == expected
+
+
 def _fill(template: str, values: dict) -> str:
     return template.format(**values)
 
@@ -234,9 +258,10 @@ def test_the_matrix_covers_every_console_route(world):
     """A new page or action must be added to the tables above before it can ship."""
     _, as_role, _ = world
     app = as_role("admin").app
-    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.")
+    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.", "reports.")
     routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
               for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \
-        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()}
+        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()} \
+        | {("GET", "/reports/*"), ("GET", "/reports/*.*")}     # every report of REPORT_PAGES, in each format
     assert routes - covered == set()

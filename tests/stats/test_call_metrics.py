@@ -144,8 +144,8 @@ def test_a_call_that_changes_later_is_rolled_up_again(hl, day):
 
 def test_profiles_group_by_weekday_and_hour_of_day(hl, day):
     with hl.session() as s:
-        assert [(r["period"], r["calls"]) for r in call_volume(s, DAY, DAY, "weekday")] == [("Sun", 9)]
-        assert [(r["period"], r["calls"]) for r in call_volume(s, DAY, DAY, "hour_of_day")] == [("09:00", 9)]
+        assert [(r["period"], r["calls"]) for r in call_volume(s, DAY, DAY, "dow")] == [("7 Sun", 9)]
+        assert [(r["period"], r["calls"]) for r in call_volume(s, DAY, DAY, "hod")] == [("09:00", 9)]
 
 
 @pytest.mark.parametrize("start, end, interval, filters, message", [

@@ -17,6 +17,7 @@ interval whole from its facts: idempotent, so a repeated or concurrent run gives
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import add
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Iterator
@@ -370,13 +371,6 @@ def _conditions(model, filters: dict[str, Any] | None, scope: Scope, allowed: tu
     return [getattr(model, k) == v for k, v in filters.items() if v not in (None, "")]
 
 
-def _period(local: datetime, interval: str) -> str:
-    """The label of the local interval holding `local` (tickets.reports' labels, which sort in time order)."""
-    if interval not in INTERVALS:
-        raise ValidationError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
-    return bucket_label(local, interval)
-
-
 def _totals(session: Session, start: date, end: date, interval: str, filters, scope: Scope) -> list[dict[str, Any]]:
     """The summed roll-up figures per local interval of the range (intervals without calls left out)."""
     if interval not in INTERVALS:
@@ -388,16 +382,19 @@ def _totals(session: Session, start: date, end: date, interval: str, filters, sc
     where = [table.bucket >= lo, table.bucket < hi, *_conditions(table, filters, scope, FILTERS)]
     cols = [func.sum(getattr(table, m)).label(m) for m in SUMMED] + [func.max(table.wait_max).label("wait_max")]
     tz = hotline_of(session).tz
-    periods: dict[Any, dict[str, Any]] = {}
-    for row in session.execute(select(table.bucket, *cols).where(and_(*where)).group_by(table.bucket)):
-        key = _period(to_local(row.bucket, tz), interval)
-        p = periods.get(key)
-        if p is None:
-            p = periods[key] = {"period": key, **dict.fromkeys(SUMMED + ("wait_max",), 0)}
-        for m in SUMMED:
-            p[m] += int(getattr(row, m) or 0)
-        p["wait_max"] = max(p["wait_max"], int(row.wait_max or 0))
-    return [derive(periods[k]) for k in sorted(periods)]
+    # Plain tuples and list sums: a month of 15-minute rows is folded in a few milliseconds.
+    periods: dict[str, list[int]] = {}
+    for bucket, *values in session.execute(select(table.bucket, *cols).where(and_(*where))
+                                           .group_by(table.bucket)).tuples():
+        key = bucket_label(to_local(bucket, tz), interval)
+        acc = periods.get(key)
+        if acc is None:
+            periods[key] = [int(v or 0) for v in values]
+        else:
+            acc[:-1] = map(add, acc[:-1], (int(v or 0) for v in values[:-1]))
+            acc[-1] = max(acc[-1], int(values[-1] or 0))
+    names = SUMMED + ("wait_max",)
+    return [derive({"period": k, **dict(zip(names, periods[k]))}) for k in sorted(periods)]
 
 
 def _ratio(num: float, den: float, digits: int = 1, scale: float = 100.0) -> float | None:

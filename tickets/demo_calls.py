@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .context import hotline_of
-from .metrics import mark_range, refresh
+from .metrics import mark_changed_calls, mark_range, refresh
 from .models import Call, QueueLogLine, User
 from .queue_log import parse_line
 from .timeutil import to_local, to_utc
@@ -85,6 +85,8 @@ def load_demo_calls(session: Session, days: int = DAYS, seed: int = 15) -> dict:
         session.execute(insert(QueueLogLine), lines[chunk:chunk + 5000])
     lo = to_utc(datetime.combine(first, time(0)), tz)
     mark_range(session, lo, to_utc(datetime.combine(today, time(0)), tz))
+    # Past the roll-up job's watermark too: its first run must not recompute 90 days again.
+    mark_changed_calls(session)
     while refresh(session, limit=5000):
         pass
     log.info("demo call history: %d calls and %d queue_log lines over %d days", len(calls), len(lines), days)

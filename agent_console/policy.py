@@ -39,6 +39,9 @@ AREAS: dict[str, frozenset[str]] = {
     # A voice complaint's recording: the desk answering it, and the agent whose caller's card shows it.
     "recordings": frozenset({"agent", "callback", "supervisor", "admin"}),
     "admin": frozenset({"admin"}),
+    # Statistics (统计报表): each report names its own roles (tickets.reports) and every figure is
+    # scoped to the reader (tickets.reports.scope_for); this is who has any report at all.
+    "reports": frozenset({"supervisor", "admin", "district_manager", "franchisee", "callback", "agent"}),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from tickets import franchisees, notices, scorecard
+from tickets.reports import display
 from tickets import search as order_search
 from tickets.errors import ValidationError
 
@@ -46,7 +47,7 @@ def figures():
     s = db()
     with s.begin():
         return render_template("portal/figures.html", card=scorecard.scorecard(s, g.actor.franchisee_id),
-                               today=hotline().now().date())
+                               today=hotline().now().date(), display=display)
 
 
 @bp.get("/notices", endpoint="notices")

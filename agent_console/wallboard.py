@@ -34,6 +34,11 @@ WALLBOARD_STRINGS: dict[str, tuple[str, str]] = {
     "wb.status": ("状态", "Status"),
     "wb.count": ("数量", "Count"),
     "wb.nobody": ("无", "nobody"),
+    "wb.service_level": ("服务水平", "Service level"),
+    "wb.asa": ("平均应答时间", "ASA"),
+    "wb.abandon_rate": ("放弃率", "Abandon rate"),
+    "wb.today": ("今日", "Today"),
+    "wb.last_hour": ("最近一小时", "Last hour"),
 }
 
 

@@ -134,6 +134,14 @@ def end_due_wrap_ups(session: Session) -> list[str]:
     return [u.username for u in due]
 
 
+def wrap_up_time(session: Session, ended_at) -> int:
+    """Seconds of wrap-up of a call that ended at `ended_at` and is wrapped up now: at most
+    WRAP_UP_SECONDS (after that the agent is offered calls again), when that is set."""
+    hl = hotline_of(session)
+    seconds = max(0, int((hl.now() - ended_at).total_seconds()))
+    return min(seconds, hl.settings.wrap_up_seconds) if hl.settings.wrap_up_seconds else seconds
+
+
 def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes: str = "") -> Call:
     """Save the agent's disposition and notes on the call record; a later wrap-up amends it (audited).
     An agent in wrap-up after this call is available again.
@@ -151,6 +159,8 @@ def wrap_up(session: Session, call: Call, actor: Actor, disposition: str, notes:
                  {"disposition": [call.disposition, disposition], "notes": notes})
     call.disposition = disposition
     call.notes = notes
+    if call.wrap_seconds is None and call.ended_at is not None:
+        call.wrap_seconds = wrap_up_time(session, call.ended_at)
     agent = session.get(User, call.agent_user_id) if call.agent_user_id else None
     # Wrapping up the call that put the agent in wrap-up makes them available again (not an older one's).
     if agent is not None and agent.presence == WRAP_UP and call.id == session.scalar(

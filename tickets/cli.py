@@ -93,8 +93,14 @@ def init_database(hl: Hotline, demo: bool) -> dict:
         load_reference(s)
     summary = {"schema": "up to date"}
     if demo:
+        from .demo_calls import load_demo_calls
+        from .demo_history import load_demo_history
         with hl.session() as s, s.begin():
             summary.update(load_demo(s))
+        with hl.session() as s, s.begin():
+            summary.update(load_demo_history(s))
+        with hl.session() as s, s.begin():
+            summary.update(load_demo_calls(s))
     return summary
 
 
@@ -399,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("config", help="check and show the configuration (environment variables)")
     sp.add_argument("--markdown", action="store_true", help="print the documented variables as a Markdown table")
     sp.set_defaults(func=cmd_config)
+
+    from .call_commands import register as register_call_commands
+    from .report_cli import add_parser as add_report_parser
+    add_report_parser(sub)
+    register_call_commands(sub)
 
     for ep in entry_points(group="hotline.commands"):
         try:

@@ -127,6 +127,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
                        "before each recording (Asterisk's RECORD FILE makes no folder); it must be writable by the "
                        "user Asterisk runs as."),
+    "QUEUE_LOG_PATH": ("", "/var/log/asterisk/queue_log",
+                       "Asterisk's queue_log file. When set, `hotline run`'s scheduler imports its new lines every "
+                       "5 s (resuming at the stored offset, across log rotation) for the call statistics."),
+    "SERVICE_LEVEL_SECONDS": ("20", "30", "Call statistics: a queue entry answered within this many seconds of waiting "
+                              "counts as answered within the service level (docs/metrics.md)."),
+    "SHORT_ABANDON_SECONDS": ("5", "10", "Call statistics: a caller who leaves the queue within this many seconds is a "
+                              "short abandon, left out of the service level and the abandon rate (0: none are)."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
@@ -348,6 +355,9 @@ class Settings:
     urge_every_minutes: int = 30
     escalate_after_urgings: int = 3
     escalate_after_minutes: int = 120
+    queue_log_path: str = ""
+    service_level_seconds: int = 20
+    short_abandon_seconds: int = 5
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -401,6 +411,9 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
+        queue_log_path=get("QUEUE_LOG_PATH"),
+        service_level_seconds=_int("SERVICE_LEVEL_SECONDS", get("SERVICE_LEVEL_SECONDS")),
+        short_abandon_seconds=_int("SHORT_ABANDON_SECONDS", get("SHORT_ABANDON_SECONDS")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
         quiet_hours=_quiet_hours(get("QUIET_HOURS")),
         reminder_hour=_hour(get("REMINDER_HOUR")),

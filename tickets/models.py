@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -397,6 +397,9 @@ class Call(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    wrap_seconds: Mapped[Optional[int]] = mapped_column(Integer)       # call end -> the agent's wrap-up saved
+    # Any change of the row (ORM flush or Core UPDATE) stamps it: the roll-up job finds changed calls by it.
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
 class IvrSession(Base):
@@ -524,3 +527,108 @@ class CalendarOverride(Base):
     kind: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(32), default="")     # 春节, 国庆节 ... (the package's names)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# ---------------------------------------------------------------- call statistics (tickets/queue_log.py, tickets/metrics.py)
+
+# SQLite's rowid alias must be INTEGER; PostgreSQL gets 64 bits for a log of hundreds of millions of lines.
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class QueueLogFile(Base):
+    """Where the queue_log follower stopped in one file: the file's identity and the bytes consumed."""
+    __tablename__ = "queue_log_files"
+    path: Mapped[str] = mapped_column(String(255), primary_key=True)
+    device: Mapped[int] = mapped_column(BigInteger, default=0)
+    inode: Mapped[int] = mapped_column(BigInteger, default=0)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)         # bytes of whole lines consumed
+    line_no: Mapped[int] = mapped_column(Integer, default=0)           # lines consumed (for logged line numbers)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QueueLogLine(Base):
+    """One line of Asterisk's queue_log, kept as written (unknown events too), once."""
+    __tablename__ = "queue_log"
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    line_key: Mapped[int] = mapped_column(BigInteger, unique=True)    # 64-bit hash of the raw line
+    at: Mapped[datetime] = mapped_column(DateTime)                     # the line's epoch, UTC
+    entered_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # when the queue entry began
+    callid: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    data1: Mapped[str] = mapped_column(String(255), default="")
+    data2: Mapped[str] = mapped_column(String(255), default="")
+    data3: Mapped[str] = mapped_column(String(255), default="")
+    data4: Mapped[str] = mapped_column(String(255), default="")
+    data5: Mapped[str] = mapped_column(Text, default="")               # the 5th field and any after it, |-joined
+    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id"), index=True)
+    __table_args__ = (Index("ix_queue_log_event_at", "event", "at"),)
+
+
+class CallFigures:
+    """The summed figures of a call roll-up row (docs/metrics.md says what each counts)."""
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    self_served: Mapped[int] = mapped_column(Integer, default=0)
+    menu_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks: Mapped[int] = mapped_column(Integer, default=0)
+    called_back: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_max: Mapped[int] = mapped_column(Integer, default=0)
+    hold_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    talk_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    wrap_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallStat(CallFigures, Base):
+    """Roll-up of calls and queue entries per 15-minute interval (UTC start) and dimension.
+    Absolute figures, recomputed whole for an interval (tickets/metrics.py: refresh)."""
+    __tablename__ = "call_stats"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(12), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(Integer, primary_key=True)   # Hotline user id, 0 for none
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)  # username, or the queue member name
+    branch: Mapped[str] = mapped_column(String(32), primary_key=True)  # first voice-menu choice ("" none)
+
+
+class CallTotal(CallFigures, Base):
+    """call_stats summed over queue, agent and branch: what a report without those filters reads
+    (a month is 2,880 intervals per transport here, instead of every dimension's row)."""
+    __tablename__ = "call_totals"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(12), primary_key=True)
+
+
+class MenuStat(Base):
+    """Roll-up of voice-menu outcomes per 15-minute interval: the branch chosen, how the call
+    ended, and the node a caller hung up in."""
+    __tablename__ = "menu_stats"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    transport: Mapped[str] = mapped_column(String(12), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(32), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hangup_node: Mapped[str] = mapped_column(String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatDirty(Base):
+    """A 15-minute interval whose roll-up must be recomputed (marked in the transaction that
+    changed its facts; the recomputation locks the row, so two never write one interval at once)."""
+    __tablename__ = "stat_dirty"
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+
+
+class StatWatermark(Base):
+    """How far the roll-up job has read a source (calls: their newest `updated_at` seen)."""
+    __tablename__ = "stat_watermarks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[datetime] = mapped_column(DateTime)

@@ -22,7 +22,9 @@ from .complaints import escalate_overdue
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .followup import send_reminders, urge_overdue
+from .metrics import roll_up
 from .models import SchedulerLock
+from .queue_log import follow
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -65,12 +67,16 @@ def _complaint_escalation(hl: Hotline) -> None:
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
 CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
              Job("service-reminders", _reminders, 60), Job("urging", _urging, 60),
-             Job("complaint-escalation", _complaint_escalation, 60)]
+             Job("complaint-escalation", _complaint_escalation, 60), Job("call-stats-roll-up", roll_up, 60)]
 
 
 def registered_jobs(hl: Hotline) -> list[Job]:
-    """Every job the scheduler runs: the core's and those the plugins added."""
-    return CORE_JOBS + hl.jobs
+    """Every job the scheduler runs: the core's, the queue_log follower when QUEUE_LOG_PATH is set, and
+    those the plugins added. The follower is a job, not a thread of its own, so the leader lease makes
+    one process its only reader, and its position is in the database: a new leader goes on where the
+    last one stopped."""
+    follower = [Job("queue-log-follower", follow, 5)] if hl.settings.queue_log_path else []
+    return CORE_JOBS + follower + hl.jobs
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from .context import hotline_of
 from .dispatch import CAPACITY_STATES
 from .errors import NotFound
 from .models import Complaint, Franchisee, Survey, WorkOrder, Worker
+from .order_metrics import franchisee_figures, order_facts, releases_by_franchisee
+from .reports import Query, Scope
 from .timeutil import to_local, to_utc
 
 WINDOW_DAYS = 30
@@ -42,6 +45,8 @@ class Scorecard:
     complaints_in_window: int
     workers: list[WorkerFigures] = field(default_factory=list)
     window_days: int = WINDOW_DAYS
+    # Work-order figures of the orders booked in the window (tickets.order_metrics.franchisee_figures).
+    orders: dict[str, Any] = field(default_factory=dict)
 
 
 def scorecard(session: Session, franchisee_id: int) -> Scorecard:
@@ -78,6 +83,9 @@ def scorecard(session: Session, franchisee_id: int) -> Scorecard:
                                                         WorkOrder.worker_id.is_not(None))
         .group_by(WorkOrder.worker_id)).all())
     workers = session.scalars(select(Worker).where(Worker.franchisee_id == fr.id).order_by(Worker.name)).all()
+    window = Query(start=today - timedelta(days=WINDOW_DAYS - 1), end=today, interval="day", tz=hl.tz,
+                   scope=Scope(franchisee_id=fr.id))
+    orders = franchisee_figures(list(order_facts(session, window)), releases_by_franchisee(session, window).get(fr.id))
     return Scorecard(
         franchisee=fr, by_status={s: by_status.get(s, 0) for s in WORKLOAD_STATES}, booked_today=booked_today,
         capacity=fr.daily_capacity, completed_in_window=completed, surveys_in_window=answered,
@@ -86,4 +94,5 @@ def scorecard(session: Session, franchisee_id: int) -> Scorecard:
         rating_count=fr.rating_count,
         complaints_open=session.scalar(complaint_base.where(Complaint.status.in_(UNRESOLVED))),
         complaints_in_window=session.scalar(complaint_base.where(Complaint.created_at >= since)),
-        workers=[WorkerFigures(w, w.rating_x100 / 100, w.rating_count, open_by_worker.get(w.id, 0)) for w in workers])
+        workers=[WorkerFigures(w, w.rating_x100 / 100, w.rating_count, open_by_worker.get(w.id, 0)) for w in workers],
+        orders=orders)

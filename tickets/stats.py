@@ -1,5 +1,6 @@
 """Live figures for the supervisor's wallboard: calls waiting, agents by presence, today's calls,
-work orders by status. Small read-only queries; the full statistics come later.
+work orders by status, and the live service level, ASA and abandon rate of today and the last
+hour (tickets.metrics' definitions over today's facts). Small read-only queries.
 
 "Today" is the local day in the configured zone (TIMEZONE), from local midnight to now.
 """
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .agents import CALL_TAKING_ROLES, PRESENCES
 from .context import hotline_of
+from .metrics import SELF_SERVICE_OUTCOMES, live_figures
 from .models import Call, User, WorkOrder
 from .timeutil import to_local, to_utc
 from .workflow import STATES
@@ -21,7 +23,6 @@ from .workflow import STATES
 # A call whose hang-up never reached us (a crashed transport, a lost webhook) must not count as
 # waiting for ever; nobody stays in a hotline queue this long.
 WAITING_HORIZON = timedelta(hours=2)
-SELF_SERVICE_OUTCOMES = ("booked", "status", "complaint", "callback")
 
 
 def today_start(session: Session) -> datetime:
@@ -98,4 +99,6 @@ def wallboard(session: Session) -> dict[str, Any]:
             "waiting": {"count": waiting.count, "longest_seconds": waiting.longest_seconds},
             "agents": agents_by_presence(session),
             "calls_today": calls_today(session),
+            "service": {"today": live_figures(session, today_start(session)),
+                        "last_hour": live_figures(session, hl.now() - timedelta(hours=1))},
             "orders_by_status": orders_by_status(session)}

@@ -186,6 +186,30 @@ ZH: dict[str, str] = {
     "a satisfaction score is a whole number from 1 (very unhappy) to 5 (very happy); got {score!r}": "满意度评分是 1（很不满意）到 5（很满意）的整数，当前为“{score}”。",
     "choose a satisfaction score from 1 (very unhappy) to 5 (very happy); got {value!r}": "请选择 1（很不满意）到 5（很满意）的满意度评分，当前为“{value}”。",
     "the survey of order {number} was already answered ({score})": "工单 {number} 的回访已完成（{score} 分）。",
+    # statistics and reports (tickets/metrics.py, tickets/reports.py, tickets/queue_log.py)
+    "choose a date range: from and to, e.g. 2026-11-01 to 2026-11-30": "请选择日期范围（开始和结束），例如 2026-11-01 至 2026-11-30。",
+    "the range {start} to {end} is empty: the end is before the start": "{start} 至 {end} 的范围为空：结束日期早于开始日期。",
+    "the range {start} to {end} is {value} days; choose at most {max_days} days, e.g. one year": "{start} 至 {end} 共 {value} 天，最多可选 {max_days} 天，例如一年。",
+    "unknown filter {unknown}; the filters are {allowed}": "未知的筛选条件 {unknown}，可用：{allowed}。",
+    "unknown interval {interval!r}; choose one of {intervals}": "未知的统计周期“{interval}”，可选：{intervals}。",
+    "this report covers all agents; an agent sees only their own figures": "此报表涵盖所有坐席；坐席只能查看自己的数据。",
+    "queue_log {path} cannot be read: {strerror}; check QUEUE_LOG_PATH": "无法读取 queue_log 文件 {path}：{strerror}，请检查 QUEUE_LOG_PATH。",
+    "there is no report {name!r}; reports: {reports}": "没有报表“{name}”，可用报表：{reports}。",
+    "district {row_id} is not one of your districts": "片区 {row_id} 不是您负责的片区。",
+    "a franchisee reads its own figures only": "加盟商只能查看本公司的数据。",
+    "an agent reads their own figures only": "坐席只能查看自己的数据。",
+    "interval (by) must be one of {intervals} for this report; got {value!r}": "此报表的统计周期必须是 {intervals} 之一，当前为“{value}”。",
+    "the range ends ({end}) before it starts ({start}); put the earlier date in 'from'": "结束日期（{end}）早于开始日期（{start}），请把较早的日期填在“开始”。",
+    "a range of {days} days is too long for interval {interval}: at most {value} days; choose a shorter range or a longer interval ({value2})":
+        "按“{interval}”统计时范围最多 {value} 天，当前为 {days} 天；请缩短范围或选择更长的周期（{value2}）。",
+    "group must be one of {group_by}; got {value!r}": "分组必须是 {group_by} 之一，当前为“{value}”。",
+    "{name} must be a date written YYYY-MM-DD, e.g. 2026-11-01; got {value!r}": "{name}必须是 YYYY-MM-DD 格式的日期，例如 2026-11-01；当前为“{value}”。",
+    "there is no service {value!r}; give its code, e.g. BJ": "没有服务项目“{value}”，请填写其代码，例如 BJ。",
+    "channel must be one of {channels}; got {value!r}": "来源必须是 {channels} 之一，当前为“{value}”。",
+    "status must be one of {states}; got {value!r}": "状态必须是 {states} 之一，当前为“{value}”。",
+    "{name} must be one of {allowed}; got {value!r}": "{name}必须是 {allowed} 之一，当前为“{value}”。",
+    "a queue name has at most 64 characters, e.g. hotline-agents": "队列名最多64个字符，例如 hotline-agents。",
+    "unknown filter {value!r}; this report takes: {value2}": "未知的筛选条件“{value}”，此报表可用：{value2}。",
 }
 
 

@@ -351,10 +351,9 @@ def report_range(session: Session, start: date, end: date) -> tuple[datetime, da
     if start is None or end is None:
         raise ValidationError("choose a date range: from and to, e.g. 2026-11-01 to 2026-11-30")
     if end < start:
-        raise ValidationError(f"the range {start} to {end} is empty: the end is before the start")
+        raise ValidationError("the range {start} to {end} is empty: the end is before the start", start=start, end=end)
     if (end - start).days + 1 > MAX_DAYS:
-        raise ValidationError(f"the range {start} to {end} is {(end - start).days + 1} days; "
-                              f"choose at most {MAX_DAYS} days, e.g. one year")
+        raise ValidationError("the range {start} to {end} is {value} days; choose at most {max_days} days, e.g. one year", start=start, end=end, value=(end - start).days + 1, max_days=MAX_DAYS)
     tz = hotline_of(session).tz
     return to_utc(datetime.combine(start, time(0)), tz), to_utc(datetime.combine(end + timedelta(days=1), time(0)), tz)
 
@@ -363,7 +362,7 @@ def _conditions(model, filters: dict[str, Any] | None, scope: Scope, allowed: tu
     filters = dict(filters or {})
     unknown = sorted(set(filters) - set(allowed))
     if unknown:
-        raise ValidationError(f"unknown filter {', '.join(unknown)}; the filters are {', '.join(allowed)}")
+        raise ValidationError("unknown filter {unknown}; the filters are {allowed}", unknown=', '.join(unknown), allowed=', '.join(allowed))
     if scope.agent_id is not None:
         if "agent_id" not in allowed:
             raise ValidationError("this report covers all agents; an agent sees only their own figures")
@@ -374,7 +373,7 @@ def _conditions(model, filters: dict[str, Any] | None, scope: Scope, allowed: tu
 def _totals(session: Session, start: date, end: date, interval: str, filters, scope: Scope) -> list[dict[str, Any]]:
     """The summed roll-up figures per local interval of the range (intervals without calls left out)."""
     if interval not in INTERVALS:
-        raise ValidationError(f"unknown interval {interval!r}; choose one of {', '.join(INTERVALS)}")
+        raise ValidationError("unknown interval {interval!r}; choose one of {intervals}", interval=interval, intervals=', '.join(INTERVALS))
     lo, hi = report_range(session, start, end)
     conditions = _conditions(CallStat, filters, scope, FILTERS)
     # Only the transport asked for: the totals have every figure with far fewer rows.

@@ -173,7 +173,7 @@ def import_file(session: Session, path: str) -> ImportResult:
     try:
         stat = os.stat(path)
     except OSError as exc:
-        raise NotFound(f"queue_log {path} cannot be read: {exc.strerror}; check QUEUE_LOG_PATH") from None
+        raise NotFound("queue_log {path} cannot be read: {strerror}; check QUEUE_LOG_PATH", path=path, strerror=exc.strerror) from None
     with session.begin():   # the look-up's own transaction; each batch opens one
         mark = session.execute(select(QueueLogFile.device, QueueLogFile.inode, QueueLogFile.offset,
                                       QueueLogFile.line_no).where(QueueLogFile.path == name)).first()

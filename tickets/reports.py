@@ -261,7 +261,7 @@ def catalogue() -> dict[str, Report]:
 def get(name: str) -> Report:
     reports = catalogue()
     if name not in reports:
-        raise ValidationError(f"there is no report {name!r}; reports: {', '.join(reports)}")
+        raise ValidationError("there is no report {name!r}; reports: {reports}", name=name, reports=', '.join(reports))
     return reports[name]
 
 
@@ -276,7 +276,7 @@ def _date(value: str | None, name: str, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{name} must be a date written YYYY-MM-DD, e.g. 2026-11-01; got {text[:24]!r}") from None
+        raise ValidationError("{name} must be a date written YYYY-MM-DD, e.g. 2026-11-01; got {value!r}", name=name, value=text[:24]) from None
 
 
 def _check_filter(session: Session, name: str, value: str, scope: Scope) -> Any:
@@ -285,21 +285,21 @@ def _check_filter(session: Session, name: str, value: str, scope: Scope) -> Any:
         code = value.strip().upper()
         found = session.scalar(select(Service.id).where(Service.code == code))
         if found is None:
-            raise ValidationError(f"there is no service {value!r}; give its code, e.g. BJ")
+            raise ValidationError("there is no service {value!r}; give its code, e.g. BJ", value=value)
         return code
     if name == "channel":
         if value not in CHANNELS:
-            raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}; got {value[:24]!r}")
+            raise ValidationError("channel must be one of {channels}; got {value!r}", channels=', '.join(CHANNELS), value=value[:24])
         return value
     if name == "status":
         from .workflow import STATES
         if value not in STATES:
-            raise ValidationError(f"status must be one of {', '.join(STATES)}; got {value[:24]!r}")
+            raise ValidationError("status must be one of {states}; got {value!r}", states=', '.join(STATES), value=value[:24])
         return value
     if name in ("transport", "branch"):
         allowed = TRANSPORTS if name == "transport" else BRANCHES
         if value not in allowed:
-            raise ValidationError(f"{name} must be one of {', '.join(allowed)}; got {value[:24]!r}")
+            raise ValidationError("{name} must be one of {allowed}; got {value!r}", name=name, allowed=', '.join(allowed), value=value[:24])
         return value
     if name == "queue":
         if len(value) > 64:
@@ -314,7 +314,7 @@ def _check_filter(session: Session, name: str, value: str, scope: Scope) -> Any:
     row_id = existing_id(session, model, value, name)
     # Asking for another district's or franchisee's figures is refused, not silently emptied.
     if name == "district" and scope.district_ids is not None and row_id not in scope.district_ids:
-        raise PermissionDenied(f"district {row_id} is not one of your districts")
+        raise PermissionDenied("district {row_id} is not one of your districts", row_id=row_id)
     if name == "franchisee" and scope.franchisee_id is not None and row_id != scope.franchisee_id:
         raise PermissionDenied("a franchisee reads its own figures only")
     return row_id
@@ -325,27 +325,23 @@ def parse_query(session: Session, report: Report, args: Mapping[str, str], *, to
     """A checked Query from request or command-line parameters (from, to, by, group, filters)."""
     interval = (args.get("by") or report.default_interval).strip()
     if interval not in report.intervals:
-        raise ValidationError(f"interval (by) must be one of {', '.join(report.intervals)} for this report; "
-                              f"got {interval[:24]!r}")
+        raise ValidationError("interval (by) must be one of {intervals} for this report; got {value!r}", intervals=', '.join(report.intervals), value=interval[:24])
     end = _date(args.get("to"), "to", today)
     start = _date(args.get("from"), "from", end - timedelta(days=min(DEFAULT_DAYS, MAX_DAYS[interval]) - 1))
     if end < start:
-        raise ValidationError(f"the range ends ({end}) before it starts ({start}); put the earlier date in 'from'")
+        raise ValidationError("the range ends ({end}) before it starts ({start}); put the earlier date in 'from'", end=end, start=start)
     days = (end - start).days + 1
     if days > MAX_DAYS[interval]:
-        raise ValidationError(f"a range of {days} days is too long for interval {interval}: at most "
-                              f"{MAX_DAYS[interval]} days; choose a shorter range or a longer interval "
-                              f"({', '.join(i for i in report.intervals if MAX_DAYS[i] >= days) or 'none fits'})")
+        raise ValidationError("a range of {days} days is too long for interval {interval}: at most {value} days; choose a shorter range or a longer interval ({value2})", days=days, interval=interval, value=MAX_DAYS[interval], value2=', '.join(i for i in report.intervals if MAX_DAYS[i] >= days) or 'none fits')
     group = (args.get("group") or "period").strip()
     if group not in report.group_by:
-        raise ValidationError(f"group must be one of {', '.join(report.group_by)}; got {group[:24]!r}")
+        raise ValidationError("group must be one of {group_by}; got {value!r}", group_by=', '.join(report.group_by), value=group[:24])
     filters: dict[str, Any] = {}
     for key, value in args.items():
         if key in PARAMETERS or key == "lang":
             continue
         if key not in report.filters:
-            raise ValidationError(f"unknown filter {key[:24]!r}; this report takes: "
-                                  f"{', '.join(report.filters) or 'no filters'}")
+            raise ValidationError("unknown filter {value!r}; this report takes: {value2}", value=key[:24], value2=', '.join(report.filters) or 'no filters')
         if value is not None and str(value).strip():
             filters[key] = _check_filter(session, key, str(value), scope)
     return Query(start=start, end=end, interval=interval, tz=tz, scope=scope, filters=filters, group=group)

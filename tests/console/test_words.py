@@ -140,7 +140,7 @@ def test_an_order_in_the_chinese_view_counts_hours_in_chinese(login, hl):
 REFUSAL_CLASSES = {"HotlineError", "ValidationError", "NotFound", "PermissionDenied", "TransitionError",
                    "DuplicateBooking", "ConcurrentChange", "LoginRefused"}
 CONSOLE_FACING = ("tickets", "agent_console")
-NOT_CONSOLE_FACING = {"cli.py", "commands.py"}     # the command line's own errors are read in a terminal
+NOT_CONSOLE_FACING = {"cli.py", "commands.py", "call_commands.py", "report_cli.py"}     # the command line's own errors are read in a terminal
 
 
 def raised_templates() -> tuple[dict[str, str], list[str]]:

@@ -27,7 +27,7 @@ from tickets import complaints, orders
 from tickets.actors import SYSTEM, Actor
 from tickets.surveys import record
 from tickets.workflow import transition
-from tests.core.helpers import AGENT, CALLBACK, DISPATCHER, franchisee_actor, franchisee_named, valid_worker
+from tests.core.helpers import AGENT, DISPATCHER, franchisee_actor, franchisee_named, valid_worker
 
 DAY = date(2026, 12, 10)
 T0 = datetime(2026, 12, 10, 2, 0)       # 10:00 local
@@ -71,13 +71,13 @@ def build(hl, clock) -> World:
     _at(hl, clock, T0 + timedelta(hours=3), lambda s, o: transition(s, o, "expire", SYSTEM), numbers.d)
     _serve(hl, clock, numbers.a, T0 + timedelta(days=1, minutes=10), 15000, 5)
     _serve(hl, clock, numbers.b, T0 + timedelta(days=2, hours=1), 12000, 2)
-    # The low score opened a complaint at the survey (12-13 10:00); the desk answers it 5 h later.
+    # The low score opened a complaint at the survey (12-13 10:00); the platform decides it 5 h later.
     clock.now = T0 + timedelta(days=3, hours=5)
     with hl.session() as s, s.begin():
         from sqlalchemy import select
         from tickets.models import Complaint
         cp = s.scalar(select(Complaint).where(Complaint.source == "survey", Complaint.created_at >= T0))
-        complaints.resolve(s, cp, "refunded", CALLBACK)
+        complaints.decide(s, cp, "refunded", Actor(role="supervisor", label="supervisor-test"))
     return numbers
 
 

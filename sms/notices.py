@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tickets.context import hotline_of
+from tickets import outbound
+from tickets.context import Hotline, hotline_of
 from tickets.models import WorkOrder, WorkOrderEvent
 
 from . import outbox
@@ -51,3 +52,18 @@ def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
     if ev.action == "create" and ev.data is not None and "flags" in ev.data:
         return bool(ev.data["flags"])
     return order.needs_agent
+
+
+def resend_surveys(hl: Hotline) -> int:
+    """Resend, once, the survey invitation nobody answered (notice `survey_resend`, parameters
+    `number` and `service`); which surveys and when is tickets.outbound's rule. Keyed by
+    `outbound.resend_key`, so a second run (or a second leader) sends nothing more."""
+    with hl.session() as s, s.begin():
+        due = outbound.resend_due(s)
+        for survey in due:
+            order = survey.order
+            text = render(f"notice_{outbound.RESEND_KIND}", number=order.number, service=order.service.name_zh)
+            message = outbox.enqueue(s, survey.phone, text, kind=outbound.RESEND_KIND, order=order,
+                                     dedupe_key=outbound.resend_key(survey))
+            outbound.note_resend(s, survey, message)
+    return len(due)

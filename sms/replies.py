@@ -57,6 +57,7 @@ TEXTS = {
     "thanks_low": "已记录您的评价（{score}分），客服会尽快联系您。",
     "no_survey": "没有待评价的订单。预约请发如 " + EXAMPLE,
     "survey_failed": "评价未能记录，请致电热线。",
+    "survey_not_score": "请只回复一个数字1-5为订单{number}评分（5分最满意），可在数字后附意见，如：5 师傅很准时",
     "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
     "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
     # Notices of order events (sms/notices.py).
@@ -65,6 +66,7 @@ TEXTS = {
     "notice_rescheduled": "订单{number}已改期至{when}{penalty}。",
     "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
+    "notice_survey_resend": "订单{number}（{service}）的服务评价还在等您：请回复1-5评分（5分最满意）。",
     "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,

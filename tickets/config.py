@@ -76,6 +76,24 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),
+    "SURVEY_RESEND_HOURS": ("24", "48", "Hours after the SMS survey invitation before it is sent once more (notice `survey_resend`) "
+                            "when the customer has not answered."),
+    "SURVEY_CALL_AFTER_HOURS": ("24", "12", "Hours after the resent survey SMS before the platform calls the customer "
+                                "with the voice survey (at once for a number that opted out of SMS)."),
+    "SURVEY_CALL_ATTEMPTS": ("3", "2", "Survey calls placed at most per survey (failed originates, no answers, "
+                             "busy lines and answering machines all count); then the survey desk keeps it."),
+    "SURVEY_RETRY_MINUTES": ("120", "60", "Minutes between one unanswered survey call and the next attempt."),
+    "QUIET_HOURS": ("21:00-08:00", "20:00-09:00", "Local hours in which the platform places no survey call and sends "
+                    "no survey SMS; what falls due then waits for the morning."),
+    "OUTBOUND_VOICE": ("", "asterisk", "Who places survey and callback calls: `asterisk` (AMI Originate over AMI_URL), "
+                       "`twilio` (REST calls.create), or `off`. Default: asterisk when AMI_URL is set, else twilio "
+                       "when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER are, else off."),
+    "OUTBOUND_TRUNK": ("PJSIP/{number}@trunk", "SIP/{number}@carrier",
+                       "Asterisk: the channel an outbound call to a customer dials; `{number}` is the national number."),
+    "OUTBOUND_CALLER_ID": ("", "96156", "The number customers see on survey and callback calls (Asterisk CallerID; "
+                           "Twilio uses TWILIO_NUMBER)."),
+    "CALLBACK_ATTEMPTS": ("3", "5", "Callback calls tried at most per request before it is given up."),
+    "CALLBACK_RETRY_MINUTES": ("30", "60", "Minutes after an unanswered callback before the request is due again."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline",
                        "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
@@ -88,14 +106,14 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _parse_hours(value: str) -> tuple[time, time]:
+def _parse_hours(value: str, name: str = "BUSINESS_HOURS") -> tuple[time, time]:
     try:
         start, end = value.split("-")
         h1, m1 = (int(x) for x in start.split(":"))
         h2, m2 = (int(x) for x in end.split(":"))
         return time(h1, m1), time(h2, m2)
     except Exception:  # noqa: BLE001 - any malformed value gets the same clear message
-        raise ConfigError(f"BUSINESS_HOURS={value!r} is not HH:MM-HH:MM, e.g. 08:00-20:00") from None
+        raise ConfigError(f"{name}={value!r} is not HH:MM-HH:MM, e.g. {VARIABLES[name][1]}") from None
 
 
 def _int(name: str, value: str) -> int:
@@ -110,6 +128,21 @@ def _horizon(value: str) -> int:
     if not 1 <= days <= 366:
         raise ConfigError(f"BOOKING_HORIZON_DAYS={value!r} must be from 1 to 366 days, e.g. 90")
     return days
+
+
+def _outbound_voice(get) -> str:
+    """OUTBOUND_VOICE, or the backend the other settings imply."""
+    value = get("OUTBOUND_VOICE").lower()
+    if not value:
+        if get("AMI_URL"):
+            return "asterisk"
+        twilio = all(get(n) for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER"))
+        return "twilio" if twilio else "off"
+    if value not in ("asterisk", "twilio", "off"):
+        raise ConfigError(f"OUTBOUND_VOICE={value!r} is not one of asterisk, twilio, off")
+    if "{number}" not in get("OUTBOUND_TRUNK"):
+        raise ConfigError(f"OUTBOUND_TRUNK={get('OUTBOUND_TRUNK')!r} must contain {{number}}, e.g. PJSIP/{{number}}@trunk")
+    return value
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -190,6 +223,16 @@ class Settings:
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
     trusted_proxies: tuple = ()       # ip_network objects
+    survey_resend_hours: int = 24
+    survey_call_after_hours: int = 24
+    survey_call_attempts: int = 3
+    survey_retry_minutes: int = 120
+    quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
+    outbound_voice: str = "off"
+    outbound_trunk: str = "PJSIP/{number}@trunk"
+    outbound_caller_id: str = ""
+    callback_attempts: int = 3
+    callback_retry_minutes: int = 30
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -244,5 +287,15 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
+        survey_resend_hours=_int("SURVEY_RESEND_HOURS", get("SURVEY_RESEND_HOURS")),
+        survey_call_after_hours=_int("SURVEY_CALL_AFTER_HOURS", get("SURVEY_CALL_AFTER_HOURS")),
+        survey_call_attempts=_int("SURVEY_CALL_ATTEMPTS", get("SURVEY_CALL_ATTEMPTS")),
+        survey_retry_minutes=_int("SURVEY_RETRY_MINUTES", get("SURVEY_RETRY_MINUTES")),
+        quiet_hours=_parse_hours(get("QUIET_HOURS"), "QUIET_HOURS"),
+        outbound_voice=_outbound_voice(get),
+        outbound_trunk=get("OUTBOUND_TRUNK"),
+        outbound_caller_id=get("OUTBOUND_CALLER_ID"),
+        callback_attempts=_int("CALLBACK_ATTEMPTS", get("CALLBACK_ATTEMPTS")),
+        callback_retry_minutes=_int("CALLBACK_RETRY_MINUTES", get("CALLBACK_RETRY_MINUTES")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
     )

@@ -20,6 +20,7 @@ from .agents import end_due_wrap_ups
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .models import SchedulerLock
+from .outbound import follow_through
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -41,7 +42,9 @@ def _wrap_up_timer(hl: Hotline) -> None:
 
 
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
+# Survey calls and click-to-call callbacks are placed within 5 s of being queued.
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
+             Job("outbound-calls", follow_through, 5)]
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:

@@ -28,12 +28,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import actors, audit, calls
 from .actors import SYSTEM, Actor
 from .concurrency import flush_or_conflict
 from .config import Settings
 from .context import Hotline, hotline_of
 from .errors import NotFound, ValidationError
+from .phones import ANONYMOUS
 from .models import CallbackRequest, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
 from .timeutil import to_local
 
@@ -316,6 +317,23 @@ def request_callback(session: Session, *, phone: str, source: str, call_id: int 
     audit.record(session, actor, "callback.request", "callback", row.id,
                  {"phone": phone, "source": source, "position": position})
     return row
+
+
+def callback_from_queue(session: Session, external_id: str, transport: str, caller_raw: str,
+                        position: int | None) -> CallbackRequest:
+    """A caller pressed the callback key while holding in the queue: they leave it (the call's
+    outcome becomes `callback`) and keep their place, the time they entered the queue."""
+    call = calls.start_call(session, external_id, transport, caller_raw)
+    if call.caller == ANONYMOUS:
+        raise ValidationError("the caller's number is withheld: no callback is possible")
+    # The menu's hand-over to the queue wrote the call's end time (tickets.calls): that is when
+    # the caller joined the queue, the place they keep.
+    now = hotline_of(session).now()
+    queued_at = call.ended_at if call.outcome == "agent" and call.ended_at else now
+    calls.finish_call(session, call, "callback", queue_result="callback")
+    return request_callback(session, phone=call.caller, source="queue", call_id=call.id,
+                            customer_id=call.customer_id, queued_at=queued_at, position=position,
+                            actor=actors.customer(transport))
 
 
 def worklist(session: Session) -> list[CallbackRequest]:

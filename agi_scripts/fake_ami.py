@@ -12,7 +12,7 @@ Success` / `Message: Originate successfully queued` at once, then, once the call
 answered or not, the `OriginateResponse` event (class call) with the same ActionID, Response
 Success or Failure and the Reason code (4 answered, 3 no answer, 5 busy, 8 congestion, 1 hung up,
 0 failed). Who answers is the test's `callee(action) -> outcome`; an answered call then runs the
-dialplan the test gives (`on_answer(action, uniqueid)`, e.g. `DialplanRunner`: the FastAGI
+dialplan the test gives (`on_answer(action, uniqueid, channel)`, e.g. `DialplanRunner`: the FastAGI
 session of extensions.conf's hotline-survey context), as Asterisk runs the context after answer.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from itertools import count
 from typing import Callable, Iterable
 
-from .fake_asterisk import Caller, FakeAsterisk, ScriptedKeys, new_uniqueid
+from .fake_asterisk import Caller, FakeAsterisk, ScriptedKeys, Sounds, new_uniqueid
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class FakeAmiServer:
     def __init__(self, events: Iterable[dict[str, str]] = (), *, username: str = "hotline", secret: str = "secret",
                  host: str = "127.0.0.1", port: int = 0, realtime: float = 0.0,
                  callee: Callable[[dict[str, str]], str] = answer_all,
-                 on_answer: Callable[[dict[str, str], str], None] | None = None) -> None:
+                 on_answer: Callable[[dict[str, str], str, str], None] | None = None) -> None:
         self.events = list(events)
         self.callee = callee
         self.on_answer = on_answer
@@ -203,7 +203,7 @@ class FakeAmiServer:
             send({"Response": "Success" if ok else "Error", **reply,
                   "Message": "Originate successfully queued" if ok else "Originate failed"})
             if ok:
-                self._answered(action, action.get("ChannelId") or new_uniqueid())
+                self._answered(action, action.get("ChannelId") or new_uniqueid(), channel_name(action["Channel"]))
             return
         send({"Response": "Success", **reply, "Message": "Originate successfully queued"})
         threading.Thread(target=self._dial, args=(action, send), name="fake-ami-originate", daemon=True).start()
@@ -212,7 +212,7 @@ class FakeAmiServer:
         response, reason = ORIGINATE_OUTCOMES.get(self.callee(action), ("Failure", "0"))
         answered = response == "Success"
         uniqueid = (action.get("ChannelId") or new_uniqueid()) if answered else "<null>"
-        channel = f"{action['Channel'].split('@')[0]}-{next(_CHANNEL_SEQ):08x}" if answered else action["Channel"]
+        channel = channel_name(action["Channel"]) if answered else action["Channel"]
         event = {"Event": "OriginateResponse", "Privilege": "call,all"}
         if "ActionID" in action:
             event["ActionID"] = action["ActionID"]
@@ -226,12 +226,14 @@ class FakeAmiServer:
         except OSError:
             return
         if answered:
-            self._answered(action, uniqueid)
+            self._answered(action, uniqueid, channel)
 
-    def _answered(self, action: dict[str, str], uniqueid: str) -> None:
-        if self.on_answer is not None:
-            self.on_answer(action, uniqueid)
-        self._count("dialplan_runs")
+    def _answered(self, action: dict[str, str], uniqueid: str, channel: str) -> None:
+        try:
+            if self.on_answer is not None:
+                self.on_answer(action, uniqueid, channel)
+        finally:
+            self._count("dialplan_runs")
 
     def _replay(self, send, mask) -> None:
         last_t = 0.0
@@ -263,6 +265,14 @@ class FakeAmiServer:
             return self._changed.wait_for(lambda: getattr(self, what) >= count, timeout)
 
 
+def channel_name(dialled: str) -> str:
+    """The name Asterisk gives a channel it originates: `PJSIP/13800138000@trunk` -> `PJSIP/trunk-00000003`
+    (the endpoint's name and a sequence), `PJSIP/agent1` -> `PJSIP/agent1-00000004`."""
+    tech, _, rest = dialled.partition("/")
+    endpoint = rest.split("@", 1)[1] if "@" in rest else rest
+    return f"{tech}/{endpoint}-{next(_CHANNEL_SEQ):08x}"
+
+
 def _caller_number(caller_id: str) -> str:
     """`"Name" <96156>` or `96156` -> 96156."""
     if "<" in caller_id and caller_id.endswith(">"):
@@ -284,25 +294,28 @@ class DialplanRunner:
     """What Asterisk does on an answered Originate into Hotline's contexts (extensions.conf),
     as far as the platform can see it: `hotline-survey` runs AMD and then
     `AGI(${HOTLINE_SURVEY_AGI},<lang>,${HOTLINE_OUTBOUND},${AMDSTATUS})`, here over real FastAGI
-    with `FakeAsterisk`, the answered party pressing `keys`. `amd` is what AMD() concludes."""
+    with `FakeAsterisk`, the answered party pressing `keys`. `amd` is what AMD() concludes;
+    `sounds` the sound files this Asterisk has."""
 
     def __init__(self, fastagi: tuple[str, int], keys_for: Callable[[dict[str, str]], Iterable[str]],
-                 *, amd: Callable[[dict[str, str]], str] = lambda action: "HUMAN", lang: str = "zh") -> None:
+                 *, amd: Callable[[dict[str, str]], str] = lambda action: "HUMAN", lang: str = "zh",
+                 sounds: Sounds | None = None) -> None:
         self.fastagi = fastagi
+        self.sounds = sounds
         self.keys_for = keys_for
         self.amd = amd
         self.lang = lang
         self.results: list = []
 
-    def __call__(self, action: dict[str, str], uniqueid: str) -> None:
+    def __call__(self, action: dict[str, str], uniqueid: str, channel: str) -> None:
         if action.get("Context") != "hotline-survey":
             return
         variables = variables_of(action)
         keys = ScriptedKeys(self.keys_for(action))
         fake = FakeAsterisk(Caller(number=_caller_number(action.get("CallerID", "")), keys=keys),
-                            dnid=action["Exten"], uniqueid=uniqueid)
+                            self.sounds, dnid=action["Exten"], uniqueid=uniqueid)
         host, port = self.fastagi
-        self.results.append(fake.call_fastagi(host, port, "survey", context="hotline-survey", args=(
+        self.results.append(fake.call_fastagi(host, port, "survey", context="hotline-survey", channel=channel, args=(
             self.lang, variables.get("HOTLINE_OUTBOUND", ""), self.amd(action))))
 
 

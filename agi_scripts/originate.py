@@ -105,14 +105,15 @@ class AmiDialer:
             if reply.get_header("Response") != "Success":
                 return Placed("failed", f"Originate refused: {reply.get_header('Message', '')}")
             if not got.wait(self.reply_timeout):
-                return Placed("failed", f"no OriginateResponse within {self.reply_timeout:.0f} s",
-                              action["ChannelId"])
+                return Placed("failed", f"no OriginateResponse within {self.reply_timeout:.0f} s")
         except (pyst_manager.ManagerException, OSError) as exc:
             return Placed("failed", f"AMI {self.host}:{self.port} not reachable: {exc}")
         finally:
             _close(manager)
         status, reason = outcome_of(result.get("Response", ""), result.get("Reason", ""))
-        return Placed(status, reason, result.get("Uniqueid") or action["ChannelId"])
+        # A call that never got a channel has Uniqueid <null>.
+        uniqueid = result.get("Uniqueid", "")
+        return Placed(status, reason, uniqueid if uniqueid and uniqueid != "<null>" else None)
 
 
 def _close(manager: pyst_manager.Manager) -> None:

@@ -238,6 +238,15 @@ class TwilioVoice:
         state, actions = self.ivr.step(None, event, session)
         return self._answer(session, params["CallSid"], 0, state, actions, links_for)
 
+    def outbound(self, session: Session, params: Mapping[str, str], outbound_id: int,
+                 links_for: Callable[[int, str], Links]) -> str:
+        """Step 0 of a call the platform placed (ivr/twilio_calls.py): the customer, `To`, answered;
+        Twilio's AnsweredBy (machine detection) goes to the menu with the outbound call's id."""
+        event = {"type": "start", "call_id": params["CallSid"], "caller": params.get("To", ""),
+                 "transport": TRANSPORT, "outbound": outbound_id, "answered_by": params.get("AnsweredBy", "")}
+        state, actions = self.ivr.step(None, event, session)
+        return self._answer(session, params["CallSid"], 0, state, actions, links_for)
+
     def step(self, session: Session, call_sid: str, step: int, token: str, event: dict[str, Any],
              links_for: Callable[[int, str], Links]) -> str:
         """Step `step` >= 1: the caller's answer to the previous step's gather or record."""

@@ -86,9 +86,10 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "QUIET_HOURS": ("21:00-08:00", "20:00-09:00", "Local hours in which the platform places no survey call and sends "
                     "no survey SMS; what falls due then waits for the morning."),
     "OUTBOUND_VOICE": ("", "asterisk", "Who places survey and callback calls: `asterisk` (AMI Originate over AMI_URL), "
-                       "`twilio` (REST calls.create), or `off`. Default: asterisk when AMI_URL is set, else twilio "
-                       "when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER are, else off."),
-    "OUTBOUND_TRUNK": ("PJSIP/{number}@trunk", "SIP/{number}@carrier",
+                       "`twilio` (REST calls.create; Twilio fetches the survey menu from PUBLIC_BASE_URL), or `off`. "
+                       "Default: asterisk when AMI_URL is set, else twilio when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
+                       "TWILIO_NUMBER and PUBLIC_BASE_URL are, else off."),
+    "OUTBOUND_TRUNK": ("PJSIP/{number}@carrier", "SIP/{number}@trunk",
                        "Asterisk: the channel an outbound call to a customer dials; `{number}` is the national number."),
     "OUTBOUND_CALLER_ID": ("", "96156", "The number customers see on survey and callback calls (Asterisk CallerID; "
                            "Twilio uses TWILIO_NUMBER)."),
@@ -132,16 +133,18 @@ def _horizon(value: str) -> int:
 
 def _outbound_voice(get) -> str:
     """OUTBOUND_VOICE, or the backend the other settings imply."""
+    twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER", "PUBLIC_BASE_URL")
     value = get("OUTBOUND_VOICE").lower()
     if not value:
-        if get("AMI_URL"):
-            return "asterisk"
-        twilio = all(get(n) for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER"))
-        return "twilio" if twilio else "off"
+        value = "asterisk" if get("AMI_URL") else "twilio" if all(get(n) for n in twilio) else "off"
     if value not in ("asterisk", "twilio", "off"):
         raise ConfigError(f"OUTBOUND_VOICE={value!r} is not one of asterisk, twilio, off")
+    if value == "asterisk" and not get("AMI_URL"):
+        raise ConfigError("OUTBOUND_VOICE=asterisk places calls over AMI: set AMI_URL, e.g. " + VARIABLES["AMI_URL"][1])
+    if value == "twilio" and not all(get(n) for n in twilio):
+        raise ConfigError("OUTBOUND_VOICE=twilio needs " + ", ".join(n for n in twilio if not get(n)))
     if "{number}" not in get("OUTBOUND_TRUNK"):
-        raise ConfigError(f"OUTBOUND_TRUNK={get('OUTBOUND_TRUNK')!r} must contain {{number}}, e.g. PJSIP/{{number}}@trunk")
+        raise ConfigError(f"OUTBOUND_TRUNK={get('OUTBOUND_TRUNK')!r} must contain {{number}}, e.g. PJSIP/{{number}}@carrier")
     return value
 
 
@@ -229,7 +232,7 @@ class Settings:
     survey_retry_minutes: int = 120
     quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
     outbound_voice: str = "off"
-    outbound_trunk: str = "PJSIP/{number}@trunk"
+    outbound_trunk: str = "PJSIP/{number}@carrier"
     outbound_caller_id: str = ""
     callback_attempts: int = 3
     callback_retry_minutes: int = 30

@@ -5,36 +5,19 @@ the IVR engine) run as Asterisk would run them."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from agi_scripts.fake_ami import DialplanRunner, FakeAmiServer
 from agi_scripts.originate import AmiDialer
-from sms import notices
-from tests.core.helpers import CALLBACK, order_in
+from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
 from tickets import outbound
-from tickets.surveys import record
-from tickets.models import Call, OutboundCall, Survey, WorkOrder, WorkOrderEvent
+from tickets.models import Call, WorkOrder, WorkOrderEvent
 
 from .conftest import catalog_sounds
 
 DEADLINE = 30.0
-
-
-def survey_waiting_for_a_call(hl, clock) -> int:
-    """A completed order whose SMS survey and its one resend went unanswered long enough (the
-    demo city's own unanswered surveys answered first, so this is the only one)."""
-    with hl.session() as s, s.begin():
-        for waiting in s.scalars(select(Survey).where(Survey.status == "pending")).all():
-            record(s, waiting.order, 5, CALLBACK)
-        order = order_in(s, hl, "completed")
-        order_id = order.id
-    clock.advance(hours=hl.settings.survey_resend_hours)
-    assert notices.resend_surveys(hl) == 1
-    clock.advance(hours=hl.settings.survey_call_after_hours)
-    return order_id
 
 
 @pytest.fixture
@@ -54,17 +37,6 @@ def asterisk(hl, fastagi):
     yield start
     for server in made:
         server.stop()
-
-
-def calls_of(hl, order_id: int) -> list[OutboundCall]:
-    with hl.session() as s:
-        return list(s.scalars(select(OutboundCall).where(OutboundCall.order_id == order_id)
-                              .order_by(OutboundCall.attempt)))
-
-
-def survey_of(hl, order_id: int) -> Survey:
-    with hl.session() as s:
-        return s.scalar(select(Survey).where(Survey.order_id == order_id))
 
 
 def test_an_answered_survey_call_records_the_score_pressed_on_the_phone(hl, clock, asterisk):
@@ -88,7 +60,7 @@ def test_the_originate_dials_the_customer_into_the_survey_context_with_our_actio
     outbound.follow_through(hl)
     (placed,) = calls_of(hl, order_id)
     (action,) = ami.originated
-    assert action["Channel"] == "PJSIP/13800138000@trunk"
+    assert action["Channel"] == "PJSIP/13800138000@carrier"
     assert (action["Context"], action["Exten"], action["Priority"]) == ("hotline-survey", "13800138000", "1")
     assert action["Async"] == "true" and action["ActionID"].startswith(f"hotline-{placed.id}-")
     assert action["Variable"] == f"HOTLINE_OUTBOUND={placed.id}"

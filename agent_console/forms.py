@@ -94,3 +94,15 @@ class NewOrderForm(PostedForm):
     # Ticked after the page said the same phone already has this service at this time.
     allow_duplicate = BooleanField()
     call_id = WholeNumber("call")
+
+
+# ---------------------------------------------------------------- callbacks
+
+class CallbackCallForm(PostedForm):
+    """Click-to-call of one callback request (the CSRF token is all it carries)."""
+
+
+class CallbackOutcomeForm(PostedForm):
+    """How a callback went: one of tickets.outbound.CALLBACK_OUTCOMES, and the agent's notes."""
+    outcome = StringField(default="", filters=[stripped])
+    notes = StringField(default="", filters=[stripped])

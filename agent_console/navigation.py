@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("portal.notices", "nav.notices", AREAS["portal"], "i"),
     NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
     NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
+    NavItem("callbacks.worklist", "nav.callbacks", AREAS["callbacks"], "k"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
     NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),
 )

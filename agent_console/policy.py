@@ -29,6 +29,8 @@ AREAS: dict[str, frozenset[str]] = {
     "dispatch": frozenset({"dispatcher", "district_manager", "supervisor", "admin"}),
     "portal": frozenset({"franchisee"}),
     "desk": frozenset({"callback", "supervisor", "admin"}),
+    # The callback worklist: callback staff, and the agents who call back between queue calls.
+    "callbacks": frozenset({"agent", "callback", "supervisor", "admin"}),
     # A voice complaint's recording: the desk answering it, and the agent whose caller's card shows it.
     "recordings": frozenset({"agent", "callback", "supervisor", "admin"}),
     "admin": frozenset({"admin"}),

@@ -362,7 +362,8 @@ def start_callback(session: Session, request: CallbackRequest, agent: User, acto
     if hl.settings.outbound_voice == "off":
         raise ValidationError("no outbound calling is configured (OUTBOUND_VOICE); call the customer by hand "
                               "and record the outcome")
-    if hl.settings.outbound_voice == "asterisk" and not agent.extension:
+    if not agent.extension:
+        # The Asterisk endpoint (PJSIP/agent1) or Twilio softphone identity the platform rings first.
         raise ValidationError(f"user {agent.username} has no extension to ring; an admin sets it on the user page")
     request.status, request.handled_by, request.updated_at = "calling", agent.id, now
     request.attempts += 1

@@ -7,6 +7,7 @@ Each action runs on a fresh order in the state the action needs.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
@@ -18,7 +19,7 @@ from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
 from tests.core.helpers import EARLY
-from tickets import catalog, complaints, console_sessions, holidays
+from tickets import catalog, complaints, console_sessions, holidays, outbound
 from tickets.actors import SYSTEM
 from tickets.models import ConsoleSession, District, Franchisee, User
 
@@ -50,6 +51,7 @@ PAGES: dict[str, dict[str, int]] = {
     # A typed complaint has no recording: those allowed are told so (404), the others refused.
     "/desk/complaints/{complaint}/recording": {r: 404 if r in ("agent", "callback", "supervisor", "admin") else 403
                                               for r in ROLES},
+    "/callbacks/": only("agent", "callback", "supervisor", "admin"),
     "/admin/": only("admin"),
     "/admin/services": only("admin"),
     "/admin/districts": only("admin"),
@@ -106,6 +108,9 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
                       may("callback", "supervisor", "admin", hidden_from=())),
     "resolve complaint": ("/desk/complaints/{complaint}/resolve", None, {"answer": "refunded the visit fee"},
                           may("callback", "supervisor", "admin", hidden_from=())),
+    "call back": ("/callbacks/{callback}/call", None, {}, may("agent", "callback", "supervisor", "admin", hidden_from=())),
+    "record callback outcome": ("/callbacks/{callback}/outcome", None, {"outcome": "no-answer", "notes": "rang out"},
+                                may("agent", "callback", "supervisor", "admin", hidden_from=())),
     "post notice": ("/admin/notices", None, {"title": "春节安排", "body": "..."}, may("admin", hidden_from=())),
     "change price": ("/admin/services", None, {"code": "BJ", "name_zh": "家庭保洁", "name_en": "Home cleaning",
                                                "category": "cleaning", "unit": "hour", "price": "45",
@@ -214,6 +219,13 @@ def test_other_write(world, write, role):
             c = complaints.open_complaint(s, actor=SYSTEM, source="agent", phone="13800138000", text="late again")
             s.flush()
             values["complaint"] = c.id
+    if "{callback}" in url:
+        # Click-to-call rings the user's own extension first, through the configured backend.
+        hl.settings = dataclasses.replace(hl.settings, outbound_voice="asterisk")
+        with hl.session() as s, s.begin():
+            user = s.scalar(select(User).where(User.username == USERS[role]))
+            user.extension = user.extension or f"PJSIP/{user.username}"
+            values["callback"] = outbound.request_callback(s, phone="+8613800138000", source="after-hours").id
     if "{alias}" in url:
         with hl.session() as s, s.begin():
             values["alias"] = catalog.add_alias(s, SYSTEM, s.get(District, ids["district"]), f"旧名{role}").id
@@ -234,7 +246,7 @@ def test_the_matrix_covers_every_console_route(world):
     """A new page or action must be added to the tables above before it can ship."""
     _, as_role, _ = world
     app = as_role("admin").app
-    areas = ("orders.", "dispatch.", "portal.", "desk.", "admin.")
+    areas = ("orders.", "dispatch.", "portal.", "desk.", "callbacks.", "admin.")
     routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
               for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \

@@ -90,7 +90,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "Default: asterisk when AMI_URL is set, else twilio when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
                        "TWILIO_NUMBER and PUBLIC_BASE_URL are, else off."),
     "OUTBOUND_TRUNK": ("PJSIP/{number}@carrier", "SIP/{number}@trunk",
-                       "Asterisk: the channel an outbound call to a customer dials; `{number}` is the national number."),
+                       "Asterisk: the channel a survey call dials; `{number}` is the customer's number as a mainland "
+                       "trunk dials it (13800138000, 09914567890)."),
     "OUTBOUND_CALLER_ID": ("", "96156", "The number customers see on survey and callback calls (Asterisk CallerID; "
                            "Twilio uses TWILIO_NUMBER)."),
     "CALLBACK_ATTEMPTS": ("3", "5", "Callback calls tried at most per request before it is given up."),

@@ -13,13 +13,13 @@ Each request is checked by `twilio_signed`, and each step runs exactly once per
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, request, send_file, url_for
 
 from typing import Callable
 
 from ivr import twilio_calls
 from ivr.survey import survey_ivr
-from ivr.twilio import Links, TwilioVoice, event_from
+from ivr.twilio import TWIML_TYPE, Links, TwilioVoice, event_from
 from ivr.twilio_calls import TwilioDialer
 from tickets.inputs import whole_number
 from tickets.outbound import DIALER
@@ -62,8 +62,18 @@ def _links_to(endpoint: str) -> Callable[[int, str], Links]:
         # One url_for per endpoint, the queries by hand: this runs on every key press.
         answer = f"{url_for(endpoint)}?step={step}" + (f"&t={token}" if token else "")
         return Links(answer=answer, no_input=f"{answer}&event=timeout", queue_result=url_for(".queue_result"),
-                     prompt=lambda lang, key: url_for(".prompt", lang=lang, key=key))
+                     prompt=_prompt_url, queue_wait=url_for(".queue_wait"))
     return links
+
+
+def _prompt_url(lang: str, key: str) -> str:
+    return url_for(".prompt", lang=lang, key=key)
+
+
+def _queue_links() -> Links:
+    """The links of the hold's callback offer: its key goes to the callback endpoint."""
+    callback = url_for(".queue_callback")
+    return Links(answer=callback, no_input=callback, queue_result=url_for(".queue_result"), prompt=_prompt_url)
 
 
 _links = _links_to(".step")
@@ -140,6 +150,28 @@ def outbound_status():
     params = request.form.to_dict()
     return exactly_once(db(), PROVIDER, f"{sid}:outbound:{params.get('CallStatus', '')}"[:128],
                         lambda s: (twilio_calls.outbound_status(s, survey_voice(), params, outbound_id), "text/plain"))
+
+
+@bp.post("/twilio/voice/queue/wait")
+@twilio_signed
+def queue_wait():
+    """<Enqueue waitUrl>: the hold, offering key 1 for a callback in the caller's place. Not kept
+    exactly-once: Twilio asks again and again while the caller holds, and it changes nothing."""
+    params = request.form.to_dict()
+    s = db()
+    with s.begin():
+        return Response(voice().queue_wait(s, params, _queue_links()), content_type=TWIML_TYPE)
+
+
+@bp.post("/twilio/voice/queue/callback")
+@twilio_signed
+def queue_callback():
+    """The holding caller's key: 1 puts them on the callback worklist and out of the queue."""
+    sid = _call_sid()
+    position = whole_number(request.args.get("position"), "position (from our own TwiML)", default=None)
+    params = request.form.to_dict()
+    return exactly_once(db(), PROVIDER, f"{sid}:queue-callback:{params.get('Digits', '')}"[:128],
+                        lambda s: voice().queue_callback(s, params, position, _queue_links()))
 
 
 @bp.post("/twilio/voice/queue")

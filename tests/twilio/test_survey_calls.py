@@ -18,7 +18,7 @@ from twilio.rest import Client
 from agent_console.app import create_app
 from ivr.twilio_calls import TwilioDialer
 from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
-from tickets import outbound
+from tickets import calls, outbound
 from tickets.models import Complaint, WorkOrder
 
 from .phone import BASE, HOTLINE_NUMBER, TOKEN, PhoneCall, Twilio, new_sid
@@ -193,3 +193,47 @@ def test_an_unsigned_survey_webhook_is_refused(twilio_hl, twilio, clock, api):
     phone = CustomerPhone(twilio, "+8613800138000", sid=row.external_id)
     resp = twilio.post(f"/twilio/voice/survey?outbound={row.id}", phone.params(), signature="forged")
     assert resp.status_code == 403
+
+
+# ------------------------------------------------------------------ callback instead of hold
+
+def holding(twilio, caller: str = "13800138000") -> PhoneCall:
+    """A caller who asked for an agent in business hours and now holds in the queue."""
+    call = PhoneCall(twilio, caller)
+    call.dial()
+    call.press("0")
+    return call
+
+
+def test_the_hold_offers_key_1_to_keep_the_place_and_be_called_back(twilio):
+    call = holding(twilio)
+    enqueue = call.last.find("Enqueue")
+    assert enqueue.get("waitUrl") == "/twilio/voice/queue/wait" and enqueue.get("waitUrlMethod") == "POST"
+    doc = twilio.twiml(enqueue.get("waitUrl"), call.params(QueuePosition="3", QueueTime="40",
+                                                           QueueSid="QU" + "0" * 32))
+    gather = doc.find("Gather")
+    assert gather.get("action") == "/twilio/voice/queue/callback?position=3" and gather.get("numDigits") == "1"
+    assert "保留您的排队顺序" in "".join(el.text or "" for el in gather.iter())
+
+
+def test_key_1_while_holding_puts_the_caller_on_the_worklist_and_out_of_the_queue(hl, twilio, clock):
+    call = holding(twilio)
+    joined = clock.now
+    clock.advance(minutes=2)
+    doc = twilio.twiml("/twilio/voice/queue/callback?position=3", call.params(Digits="1"))
+    assert [el.tag for el in doc][-1] == "Leave"
+    with hl.session() as s:
+        (request,) = outbound.worklist(s)
+        assert (request.source, request.position, request.queued_at) == ("queue", 3, joined)
+    call.leave_queue("leave", 160)                  # Twilio's <Enqueue action> after <Leave/>
+    with hl.session() as s:
+        record = calls.get_call(s, call.sid)
+        assert (record.outcome, record.queue_result) == ("callback", "callback")
+
+
+def test_another_key_while_holding_keeps_the_caller_waiting(hl, twilio):
+    call = holding(twilio)
+    doc = twilio.twiml("/twilio/voice/queue/callback?position=1", call.params(Digits="5"))
+    assert list(doc) == []
+    with hl.session() as s:
+        assert outbound.worklist(s) == []

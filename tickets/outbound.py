@@ -172,6 +172,18 @@ def unanswered_after_calls(session: Session) -> list[Survey]:
     return [r for r in rows if len(_attempts(session, r)) >= s.survey_call_attempts]
 
 
+def survey_calls_by_order(session: Session, order_ids: list[int]) -> dict[int, list[OutboundCall]]:
+    """The survey calls placed for each of these orders, first attempt first (the survey desk
+    shows why nobody answered)."""
+    out: dict[int, list[OutboundCall]] = {}
+    if order_ids:
+        for row in session.scalars(select(OutboundCall).where(OutboundCall.purpose == "survey",
+                                                              OutboundCall.order_id.in_(order_ids))
+                                   .order_by(OutboundCall.order_id, OutboundCall.attempt)):
+            out.setdefault(row.order_id, []).append(row)
+    return out
+
+
 def survey_for_call(session: Session, outbound_id: int) -> tuple[OutboundCall, Survey]:
     """The survey call `outbound_id` and its survey (the voice survey starts from it)."""
     row = session.get(OutboundCall, outbound_id)

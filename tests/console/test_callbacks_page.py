@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tickets import outbound
-from tickets.models import CallbackRequest, OutboundCall
+from tests.outbound import survey_waiting_for_a_call
+from tickets.models import CallbackRequest, OutboundCall, WorkOrder
 
 from .conftest import text
 
@@ -68,3 +69,16 @@ def test_recording_an_outcome_by_hand_counts_the_attempt(hl, login):
 
 def test_an_unknown_request_is_not_found(hl, login):
     assert login("callback1").post("/callbacks/999999/outcome", {"outcome": "reached"}).status_code == 404
+
+
+def test_the_survey_desk_shows_the_survey_calls_nobody_answered(hl, clock, login):
+    order_id = survey_waiting_for_a_call(hl, clock)
+    hl.settings = dataclasses.replace(hl.settings, outbound_voice="asterisk")
+    with hl.session() as s, s.begin():
+        (row,) = outbound.queue_survey_calls(s)
+        assert outbound.claim(s, row.id, "asterisk")
+        outbound.settle(s, row, "no-answer", "rang, nobody answered (Reason 3)")
+    with hl.session() as s:
+        number = s.get(WorkOrder, order_id).number
+    page = text(login("callback1").get("/desk/"))
+    assert f'id="survey-calls-{number}"' in page and "无人接听" in page

@@ -55,14 +55,14 @@ def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
 
 
 def resend_surveys(hl: Hotline) -> int:
-    """Resend, once, the survey invitation nobody answered (notice `survey_resend`, parameters
-    `number` and `service`); which surveys and when is tickets.outbound's rule. Keyed by
+    """Resend, once, the survey invitation nobody answered (notice `survey_resend`, parameter
+    `number`); which surveys and when is tickets.outbound's rule. Keyed by
     `outbound.resend_key`, so a second run (or a second leader) sends nothing more."""
     with hl.session() as s, s.begin():
         due = outbound.resend_due(s)
         for survey in due:
             order = survey.order
-            text = render(f"notice_{outbound.RESEND_KIND}", number=order.number, service=order.service.name_zh)
+            text = render(f"notice_{outbound.RESEND_KIND}", number=order.number)
             message = outbox.enqueue(s, survey.phone, text, kind=outbound.RESEND_KIND, order=order,
                                      dedupe_key=outbound.resend_key(survey))
             outbound.note_resend(s, survey, message)

@@ -66,7 +66,7 @@ TEXTS = {
     "notice_rescheduled": "订单{number}已改期至{when}{penalty}。",
     "notice_cancelled": "订单{number}（{service}）已取消{penalty}。",
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
-    "notice_survey_resend": "订单{number}（{service}）的服务评价还在等您：请回复1-5评分（5分最满意）。",
+    "notice_survey_resend": "订单{number}尚未收到您的评价，请回复1-5评分（5分最满意）。",
     "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
     "check_address": "，客服将致电确认地址",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,

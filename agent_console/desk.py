@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from tickets import complaints, surveys
+from tickets import complaints, outbound, surveys
 from tickets import search as order_search
 from tickets.errors import HotlineError, NotFound, ValidationError
 from tickets.models import Complaint
@@ -32,7 +32,9 @@ def _score(value: str | None) -> int:
 def _render_surveys(code: int = 200):
     s = db()
     with s.begin():
-        return render_template("desk/surveys.html", waiting=surveys.waiting(s)), code
+        waiting = surveys.waiting(s)
+        return render_template("desk/surveys.html", waiting=waiting,
+                               survey_calls=outbound.survey_calls_by_order(s, [o.id for o in waiting])), code
 
 
 @bp.get("/", endpoint="surveys")

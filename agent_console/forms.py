@@ -137,3 +137,13 @@ class ComplaintReopenForm(PostedForm):
 class ComplaintAccountForm(PostedForm):
     """The franchisee's account of what happened."""
     account = StringField(default="", filters=[stripped])
+# ---------------------------------------------------------------- callbacks
+
+class CallbackCallForm(PostedForm):
+    """Click-to-call of one callback request (the CSRF token is all it carries)."""
+
+
+class CallbackOutcomeForm(PostedForm):
+    """How a callback went: one of tickets.outbound.CALLBACK_OUTCOMES, and the agent's notes."""
+    outcome = StringField(default="", filters=[stripped])
+    notes = StringField(default="", filters=[stripped])

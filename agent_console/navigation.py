@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("desk.complaints", "nav.complaints", AREAS["complaints.read"], "c"),
     NavItem("complaints.closed", "nav.closed_complaints", AREAS["complaints.read"]),
     NavItem("portal_complaints.list", "nav.portal_complaints", AREAS["portal"], "c"),
+    NavItem("callbacks.worklist", "nav.callbacks", AREAS["callbacks"], "k"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
     NavItem("reports.index", "nav.reports", AREAS["reports"], "r"),
     NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),

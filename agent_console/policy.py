@@ -36,6 +36,8 @@ AREAS: dict[str, frozenset[str]] = {
     "complaints.open": frozenset({"agent", "callback", "supervisor", "admin"}),
     "complaints.read": frozenset({"agent", "callback", "district_manager", "supervisor", "admin"}),
     "complaints.decide": frozenset({"supervisor", "admin"}),
+    # The callback worklist: callback staff, and the agents who call back between queue calls.
+    "callbacks": frozenset({"agent", "callback", "supervisor", "admin"}),
     # A voice complaint's recording: the desk answering it, and the agent whose caller's card shows it.
     "recordings": frozenset({"agent", "callback", "supervisor", "admin"}),
     "admin": frozenset({"admin"}),

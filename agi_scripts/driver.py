@@ -31,7 +31,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ivr.spoken import digit_keys, number_keys
 
@@ -114,16 +114,28 @@ def start_event(env: dict[str, str], transport: str) -> dict[str, Any]:
     return event
 
 
+def survey_start_event(env: dict[str, str], transport: str) -> dict[str, Any]:
+    """The start event of an outbound survey call: extensions.conf's hotline-survey context runs
+    `AGI(agi://.../survey,<lang>,${HOTLINE_OUTBOUND},${AMDSTATUS})` on the channel it originated
+    to the customer, whose number is the extension dialled."""
+    event = start_event(env, transport)
+    event["caller"] = env.get("agi_extension", "")
+    event["outbound"] = env.get("agi_arg_2", "").strip()
+    event["answered_by"] = env.get("agi_arg_3", "").strip()
+    return event
+
+
 class CallDriver:
     """Runs the engine over one channel until the call is transferred, hung up or abandoned."""
 
     def __init__(self, ivr: Any, channel: AgiChannel, transport: str, recordings_dir: Path | str, *,
-                 answered: bool = False) -> None:
+                 answered: bool = False, start: Callable[[dict[str, str], str], dict[str, Any]] | None = None) -> None:
         self.ivr = ivr
         self.channel = channel
         self.transport = transport
         self.recordings_dir = Path(recordings_dir)
         self.answered = answered        # hotline-agi sends ANSWER before its heavy imports
+        self.start = start or start_event
         self.language = ""
         self.speaking_for = ""          # the node whose words are playing (the abandon point)
         self.state: dict[str, Any] | None = None
@@ -143,7 +155,7 @@ class CallDriver:
                     raise
                 except AGIAppError:     # result=-1: the caller hung up while we answered
                     self.channel.mark_hungup("ANSWER failed")
-            self.state, actions = self.ivr.step(None, start_event(self.channel.env, self.transport))
+            self.state, actions = self.ivr.step(None, self.start(self.channel.env, self.transport))
             while True:
                 event = self.perform(actions)
                 if event is None:

@@ -652,11 +652,12 @@ class FakeAsterisk:
     # -- FastAGI -----------------------------------------------------------------------------
 
     def call_fastagi(self, host: str = "127.0.0.1", port: int = 4573, script: str = "hotline",
-                     args: Iterable[str] = ()) -> CallResult:
-        """Connect like `AGI(agi://host:port/script)` and run the call to its end."""
+                     args: Iterable[str] = (), context: str = "hotline-in", channel: str | None = None) -> CallResult:
+        """Connect like `AGI(agi://host:port/script)` from dialplan `context` on `channel` and run the
+        call to its end."""
         url = f"agi://{host}:{port}/{script}"
         env = agi_environment(uniqueid=self.uniqueid, caller=self.caller, dnid=self.dnid, fastagi_url=url,
-                              script=script, args=args)
+                              script=script, args=args, context=context, channel=channel)
         chan = AsteriskChannel(env, self.caller, self.sounds)
         transcript: list = []
         latencies: list[float] = []

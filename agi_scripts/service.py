@@ -13,13 +13,15 @@ from pathlib import Path
 from tickets.context import Hotline
 
 from .channel import AgiChannel
-from .driver import RESULT_VAR, CallDriver, ensure_recordings_dir
+from .driver import PROMPT_FILE, RESULT_VAR, CallDriver, ensure_recordings_dir, survey_start_event
 from .fastagi import FastAgiServer
 
 log = logging.getLogger(__name__)
 
 # The scripts this server answers: agi://host:port/<script>. Empty = agi://host:port.
 MENU_SCRIPTS = frozenset({"", "hotline", "menu"})
+SURVEY_SCRIPT = "survey"      # the outbound survey call (extensions.conf, hotline-survey)
+CALLBACK_SCRIPT = "callback"  # the queue's callback key (extensions.conf, hotline-queue-exit)
 STEP_LIMIT_SERVER_DB = 5      # SQLAlchemy's default pool size, when the pool does not say
 
 
@@ -46,15 +48,21 @@ def step_limit(hl: Hotline) -> int:
 
 
 def menu_handler(hl: Hotline, transport: str = "fastagi"):
-    """A FastAGI call handler that runs the voice menu."""
+    """A FastAGI call handler that runs the voice menu (and, for script `survey`, the survey call's)."""
     from ivr.runtime import Ivr
+    from ivr.survey import survey_ivr
 
     ivr = Ivr(hl, max_transactions=step_limit(hl))
+    survey = survey_ivr(hl, max_transactions=step_limit(hl))
     recordings = recordings_dir(hl)
     ensure_recordings_dir(recordings)      # at start-up, so a fresh setup's first voice note works
 
     def handle(channel: AgiChannel) -> str:
         script = channel.env.get("agi_network_script", "")
+        if script == CALLBACK_SCRIPT:
+            return queue_callback(hl, channel, transport)
+        if script == SURVEY_SCRIPT:
+            return CallDriver(survey, channel, transport, recordings, start=survey_start_event).run().log_fields()
         if script not in MENU_SCRIPTS:
             log.warning("FastAGI: no script %r here (this server answers %s); sending the call to the queue",
                         script, ", ".join(repr(s) for s in sorted(MENU_SCRIPTS) if s))
@@ -63,6 +71,31 @@ def menu_handler(hl: Hotline, transport: str = "fastagi"):
         return CallDriver(ivr, channel, transport, recordings).run().log_fields()
 
     return handle
+
+
+def queue_callback(hl: Hotline, channel: AgiChannel, transport: str) -> str:
+    """The queue's callback key: the caller keeps their place on the callback worklist, hears so
+    and is hung up on; a withheld number cannot be called back and goes back to the queue
+    (HOTLINE_RESULT stays unset, extensions.conf's hotline-queue-exit sends it there)."""
+    from tickets import outbound
+    from tickets.errors import ValidationError
+
+    env = channel.env
+    lang = env.get("agi_arg_1", "") if env.get("agi_arg_1", "") in ("zh", "en") else "zh"
+    position = env.get("agi_arg_2", "").strip()
+    try:
+        with hl.session() as s, s.begin():
+            request = outbound.callback_from_queue(s, env.get("agi_uniqueid", ""), transport,
+                                                   env.get("agi_callerid", ""),
+                                                   int(position) if position.isdigit() else None)
+            request_id = request.id
+    except ValidationError as exc:
+        log.info("call %s: no callback: %s", env.get("agi_uniqueid"), exc)
+        return "ended=queue callback=refused"
+    channel.stream_file_full(PROMPT_FILE.format(lang=lang, key="callback.kept"), "")
+    channel.set_variable(RESULT_VAR, "callback")
+    channel.hangup()
+    return f"ended=callback request={request_id} position={position or '-'}"
 
 
 def menu_server(hl: Hotline, *, bind: tuple[str, int] | None = None, max_calls: int | None = None) -> FastAgiServer:
@@ -84,6 +117,12 @@ class VoiceService:
         if hl.settings.ami_url:
             from .ami import AmiListener
             self.ami = AmiListener(hl, hl.settings.ami_url)
+            if hl.settings.outbound_voice == "asterisk":
+                from tickets.outbound import DIALER
+
+                from .originate import AmiDialer
+                # The scheduler's outbound-calls job places survey calls and callbacks with it.
+                hl.extensions[DIALER] = AmiDialer(hl, hl.settings.ami_url)
 
     def start(self) -> None:
         self.server.start()
@@ -100,6 +139,8 @@ class VoiceService:
         lines = [f"FastAGI:    agi://{host}:{port}/hotline (allowed peers: {', '.join(self.hl.settings.fastagi_allow)})"]
         if self.ami is not None:
             lines.append(f"AMI:        listening to {self.ami.describe()} for queue events (screen-pop)")
+            if self.hl.settings.outbound_voice == "asterisk":
+                lines.append("Outbound:   survey calls and callbacks by AMI Originate (hotline-survey, hotline-callback)")
         else:
             lines.append("AMI:        not started (set AMI_URL to take queue events from Asterisk)")
         return lines

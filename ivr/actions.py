@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from tickets import actors, audit, complaints, orders
+from tickets import actors, audit, complaints, orders, outbound
 from tickets.bus import publish_after_commit
 from tickets.errors import DuplicateBooking, HotlineError, NotFound, ValidationError
 from tickets.bookable import last_bookable_day
@@ -367,12 +367,14 @@ def route_agent(turn: Turn) -> str:
 
 
 def request_callback(turn: Turn) -> str:
-    """Leave the request on the call record (outcome `callback`) where the console's callback list
-    finds it, audit it, and tell listening consoles."""
+    """Put the caller on the callback worklist (tickets.outbound), note it on the call record
+    (outcome `callback`), audit it, and tell listening consoles."""
     call = turn.call()
     local = to_local(turn.hl.now(), turn.hl.tz)
     call.notes = ((call.notes + "\n") if call.notes else "") + f"{local:%Y-%m-%d %H:%M} 非工作时间来电，请求回电"
     audit.record(turn.session, ACTOR, "call.callback_request", "call", call.id, {"phone": call.caller})
+    outbound.request_callback(turn.session, phone=call.caller, source="after-hours", call_id=call.id,
+                              customer_id=call.customer_id, actor=ACTOR)
     publish_after_commit(turn.session, "call.callback", {"call_id": call.id, "phone": call.caller,
                                                          "customer_id": call.customer_id})
     turn.vars["outcome"] = "callback"

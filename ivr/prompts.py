@@ -141,6 +141,23 @@ SENTENCES: dict[str, dict[str, str]] = {
                                        "Please call again during opening hours."},
     "callback.done": {"zh": "已为您登记回电，客服会在工作时间尽快给您回电。",
                       "en": "Thank you. An agent will call you back as soon as we are open."},
+    # callback instead of hold (queues.conf periodic-announce; extensions.conf hotline-queue-exit)
+    "queue.callback.offer": {"zh": "不想继续等待请按1，我们会保留您的排队顺序并给您回电。",
+                             "en": "To hang up and keep your place, press 1. We will call you back in turn."},
+    "callback.kept": {"zh": "已为您保留排队顺序并登记回电，客服会按顺序尽快给您回电。再见。",
+                      "en": "Your place is kept. An agent will call you back in turn. Goodbye."},
+    # the outbound survey call (回访), ivr/survey.py
+    "survey.intro": {"zh": "您好，这里是家政服务联盟热线的服务回访，关于您的订单",
+                     "en": "Hello, this is the home-services hotline calling about your order"},
+    "survey.ask": {"zh": "请为本次服务评分：非常满意请按5，满意请按4，一般请按3，不满意请按2，非常不满意请按1。",
+                   "en": "Please rate the service: press 5 for very satisfied, 4 for satisfied, 3 for average, "
+                         "2 for unsatisfied, or 1 for very unsatisfied."},
+    "survey.thanks": {"zh": "感谢您的评价，祝您生活愉快。", "en": "Thank you for your rating. Have a nice day."},
+    "survey.thanks.low": {"zh": "很抱歉这次服务没有让您满意，客服会尽快与您联系。",
+                          "en": "We are sorry the service did not satisfy you. An agent will contact you soon."},
+    "survey.noscore": {"zh": "我们没有收到您的评分，您也可以回复短信1到5评分。",
+                       "en": "We did not get a rating. You can also rate by replying to our text with 1 to 5."},
+    "survey.done": {"zh": "您已经评价过这个订单，感谢您的支持。", "en": "You have already rated this order. Thank you."},
     # words used inside sentences
     "date.day": {"zh": "日", "en": "day"},
     "time.oclock": {"zh": "点", "en": "o'clock"},
@@ -263,6 +280,8 @@ MENU_STEPS: dict[str, tuple[str, str]] = {
     "agent.callback": ("非工作时间：提供回拨", "after hours: offered a callback"),
     "callback.request": ("请求回拨", "asked for a callback"),
     "fallback": ("未能选择", "got stuck"),
+    "survey.score": ("回访评分", "survey: asked for a score"),
+    "survey.record": ("回访已评分", "survey: scored"),
     "bye": ("结束", "goodbye"),
 }
 

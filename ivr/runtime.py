@@ -38,6 +38,7 @@ STATE_VERSION = 1
 LANGS = prompts.LANGS
 EVENTS = ("start", "digits", "timeout", "recorded", "hangup")
 MAX_HOPS = 40   # nodes entered in one step; more means a loop in the menu data
+OUTBOUND_VARS = ("outbound", "answered_by")   # start-event fields an outbound call's menu reads
 
 
 class Turn:
@@ -400,6 +401,8 @@ class Ivr:
         turn.vars.update(customer_vars(call, self.catalog))
         if wanted in LANGS:
             turn.vars["lang"] = wanted
+        # A call the platform placed names its outbound row, and who answered (a machine?).
+        turn.vars.update({k: event[k] for k in OUTBOUND_VARS if event.get(k)})
         try:
             turn.goto(ENTRY)
             turn.commit()

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from tickets import calls
+from tickets import calls, outbound
 from tickets.bus import publish_after_commit
 from tickets.context import Hotline
 from tickets.errors import ValidationError
@@ -60,6 +60,11 @@ FINAL_STATUSES = {"completed": "ended", "canceled": "abandoned", "busy": "busy",
 # Call.abandoned_at of a caller who hung up while waiting for an agent (as the AMI listener writes it).
 ABANDONED_IN_QUEUE = "queue"
 
+# A holding caller who pressed 1 to be called back (Call.queue_result; tickets.outbound).
+CALLBACK_RESULT = "callback"
+# Seconds of hold after each callback offer before it is made again.
+CALLBACK_OFFER_EVERY_S = 30
+
 # QueueResult of <Enqueue action> -> Call.queue_result.
 QUEUE_RESULTS = {"bridged": "answered", "bridging-in-process": "answered", "hangup": "abandoned",
                  "leave": "left", "redirected": "redirected", "redirected-from-bridged": "answered",
@@ -73,6 +78,7 @@ class Links:
     no_input: str                        # <Redirect> after a gather or record that got nothing
     queue_result: str                    # <Enqueue action>: how the caller left the queue
     prompt: Callable[[str, str], str]    # (lang, key) -> URL of the generated prompt file
+    queue_wait: str | None = None        # <Enqueue waitUrl>: what a holding caller hears (the callback offer)
 
 
 class PromptFiles:
@@ -179,7 +185,8 @@ def _no_input(links: Links) -> str:
 
 
 def _transfer(action, links: Links, files: PromptFiles) -> str:
-    return element("Enqueue", {"action": links.queue_result, "method": "POST"},
+    return element("Enqueue", {"action": links.queue_result, "method": "POST", "waitUrl": links.queue_wait,
+                               "waitUrlMethod": "POST" if links.queue_wait else None},
                    escape(action.get("queue") or QUEUE))
 
 
@@ -238,6 +245,15 @@ class TwilioVoice:
         state, actions = self.ivr.step(None, event, session)
         return self._answer(session, params["CallSid"], 0, state, actions, links_for)
 
+    def outbound(self, session: Session, params: Mapping[str, str], outbound_id: int,
+                 links_for: Callable[[int, str], Links]) -> str:
+        """Step 0 of a call the platform placed (ivr/twilio_calls.py): the customer, `To`, answered;
+        Twilio's AnsweredBy (machine detection) goes to the menu with the outbound call's id."""
+        event = {"type": "start", "call_id": params["CallSid"], "caller": params.get("To", ""),
+                 "transport": TRANSPORT, "outbound": outbound_id, "answered_by": params.get("AnsweredBy", "")}
+        state, actions = self.ivr.step(None, event, session)
+        return self._answer(session, params["CallSid"], 0, state, actions, links_for)
+
     def step(self, session: Session, call_sid: str, step: int, token: str, event: dict[str, Any],
              links_for: Callable[[int, str], Links]) -> str:
         """Step `step` >= 1: the caller's answer to the previous step's gather or record."""
@@ -255,7 +271,8 @@ class TwilioVoice:
         if call is None:
             log.warning("twilio call %s: queue result %r for a call we have no record of", call_sid, result)
         else:
-            call.queue_result = QUEUE_RESULTS.get(result, result[:16])
+            if call.queue_result != CALLBACK_RESULT:    # left to be called back: the wait URL said so
+                call.queue_result = QUEUE_RESULTS.get(result, result[:16])
             call.hold_seconds = whole_number(queue_seconds, "QueueTime", default=call.hold_seconds)
             summary = {"call_id": call.id, "external_id": call_sid, "queue": call.queue or QUEUE,
                        "hold_seconds": call.hold_seconds}
@@ -266,6 +283,39 @@ class TwilioVoice:
                 publish_after_commit(session, "call.completed", summary)
         # Whoever is still on the line after leaving the queue has been served or failed: end cleanly.
         return HANGUP
+
+    def queue_wait(self, session: Session, params: Mapping[str, str], links: Links) -> str:
+        """<Enqueue waitUrl>: while holding, the caller hears that key 1 keeps their place and ends
+        the call (asked again each time Twilio comes back for more, after the gather's silence);
+        the key goes to `links.answer`."""
+        lang = self._language(session, params.get("CallSid", ""))
+        segments, text = phrases.render([phrases.prompt("queue.callback.offer")], lang)
+        offer = {"segments": segments, "text": text, "lang": lang}
+        position = whole_number(params.get("QueuePosition"), "QueuePosition", default=None)
+        url = links.answer + (f"?position={position}" if position else "")
+        return document(element("Gather", {"action": url, "input": "dtmf", "method": "POST", "numDigits": 1,
+                                           "timeout": CALLBACK_OFFER_EVERY_S},
+                                _speak(offer, links, self.files)))
+
+    def queue_callback(self, session: Session, params: Mapping[str, str], position: int | None,
+                       links: Links) -> str:
+        """Key 1 while holding: the caller is put on the callback worklist in the place they held
+        (tickets.outbound) and leaves the queue (`<Leave/>`); another key, or a withheld number,
+        goes back to waiting."""
+        lang = self._language(session, params.get("CallSid", ""))
+        if (params.get("Digits") or "").strip() != "1":
+            return document("")
+        try:
+            outbound.callback_from_queue(session, params["CallSid"], TRANSPORT, caller_id(params), position)
+        except ValidationError as exc:
+            log.info("twilio call %s: no callback: %s", params.get("CallSid"), exc)
+            return document("")
+        segments, text = phrases.render([phrases.prompt("callback.kept")], lang)
+        return document(_speak({"segments": segments, "text": text, "lang": lang}, links, self.files) + element("Leave"))
+
+    def _language(self, session: Session, call_sid: str) -> str:
+        call = calls.get_call(session, call_sid)
+        return call.language if call is not None and call.language in prompts.LANGS else "zh"
 
     def status(self, session: Session, params: Mapping[str, str]) -> str:
         """The call's status callback: record how it ended; a hang-up mid-menu is the engine's `hangup`."""

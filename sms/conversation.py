@@ -375,6 +375,11 @@ def _complaint(turn: Turn, req: Request) -> Reply:
 
 
 def _format(turn: Turn, req: Request) -> Reply:
+    # Someone with a survey waiting most likely answered it in words ("很满意", "10分"): say
+    # what a score looks like rather than how to book.
+    survey = surveys.pending_for_phone(turn.session, turn.phone)
+    if survey is not None and req.intent == "unknown":
+        return Reply(render("survey_not_score", number=survey.order.number), order=survey.order)
     return Reply(render("format"))
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tickets.context import hotline_of
+from tickets import outbound
+from tickets.context import Hotline, hotline_of
 from tickets.models import Complaint, WorkOrder, WorkOrderEvent
 from tickets.pricing import yuan
 
@@ -128,3 +129,15 @@ def on_complaint_event(session: Session, complaint: Complaint, what: str) -> Non
         params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
         key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
     outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)
+def resend_surveys(hl: Hotline) -> int:
+    """Resend, once, the survey invitation nobody answered (notice `survey_resend`, parameter
+    `number`); which surveys and when is tickets.outbound's rule. Keyed by
+    `outbound.resend_key`, so a second run (or a second leader) sends nothing more."""
+    with hl.session() as s, s.begin():
+        due = outbound.resend_due(s)
+        for survey in due:
+            order = survey.order
+            message = outbox.enqueue(s, survey.phone, kind=outbound.RESEND_KIND, params={"number": order.number},
+                                     order=order, dedupe_key=outbound.resend_key(survey))
+            outbound.note_resend(s, survey, message)
+    return len(due)

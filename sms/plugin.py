@@ -10,6 +10,7 @@ from . import conversation, kinds, notices, outbox
 log = logging.getLogger(__name__)
 
 OUTBOX_EVERY_SECONDS = 15
+SURVEY_RESEND_EVERY_SECONDS = 300
 _INSTALLED = "sms"
 
 
@@ -35,4 +36,5 @@ def install(hl: Hotline) -> None:
     hl.order_listeners.append(notices.on_order_event)
     hl.complaint_listeners.append(notices.on_complaint_event)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
+    hl.jobs.append(Job("survey-resend", notices.resend_surveys, SURVEY_RESEND_EVERY_SECONDS))
     outbox.install_sender(hl)

@@ -57,6 +57,7 @@ TEXTS = {
     "thanks_low": "已记录您的评价（{score}分），客服会尽快联系您。",
     "no_survey": "没有待评价的订单。预约请发如 " + EXAMPLE,
     "survey_failed": "评价未能记录，请致电热线。",
+    "survey_not_score": "请只回复一个数字1-5为订单{number}评分（5分最满意），可在数字后附意见，如：5 师傅很准时",
     "complaint_opened": "已受理您的投诉，编号{id}{order}，我们将在{due}前答复您。",
     "complaint_needs_text": "请写明投诉内容，如：投诉 2632700001 师傅迟到两小时",
     # Follow-through words (sms/notices.py): why a late order is urged, a worker not assigned yet.

@@ -32,7 +32,7 @@ from .timeutil import to_local
 from .workflow import OPEN_STATES
 
 OUTCOMES = ("booked", "status", "complaint", "agent", "callback", "abandoned", "ended", "failed",
-            "busy", "no-answer")
+            "busy", "no-answer", "survey", "machine")
 # Outcomes that do not replace `agent` (the caller reached the queue, then hung up or was done).
 _AFTER_AGENT = ("abandoned", "ended")
 

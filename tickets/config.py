@@ -99,8 +99,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
                                 "open 08:00-20:00, it is due at 08:30."),
     "QUIET_HOURS": ("21:00-08:00", "22:00-07:30",
-                    "Local hours in which the platform sends no reminder, urging or escalation SMS (the follow-through "
-                    "jobs wait for the morning). Empty: no quiet hours."),
+                    "Local hours in which the platform sends no reminder, urging or escalation SMS and places no "
+                    "survey call (what falls due then waits for the morning). Empty: no quiet hours."),
     "REMINDER_HOUR": ("18", "17", "Local hour of the day before the service from which its reminders go out (customer, "
                       "franchisee, worker); an order booked later than that is reminded at once, quiet hours permitting."),
     "URGE_START_GRACE_MINUTES": ("15", "30", "An accepted order not started this long after its service time is "
@@ -122,6 +122,24 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "WRAP_UP_SECONDS": ("10", "30", "Twilio softphone: seconds after an agent's call ends before the next caller may be offered "
                         "to them, wrap-up form saved or not (as `wrapuptime` in queues.conf does on Asterisk). "
                         "0: they stay in wrap-up until they save it or choose a presence."),
+    "SURVEY_RESEND_HOURS": ("24", "48", "Hours after the SMS survey invitation before it is sent once more (notice `survey_resend`) "
+                            "when the customer has not answered."),
+    "SURVEY_CALL_AFTER_HOURS": ("24", "12", "Hours after the resent survey SMS before the platform calls the customer "
+                                "with the voice survey (at once for a number that opted out of SMS)."),
+    "SURVEY_CALL_ATTEMPTS": ("3", "2", "Survey calls placed at most per survey (failed originates, no answers, "
+                             "busy lines and answering machines all count); then the survey desk keeps it."),
+    "SURVEY_RETRY_MINUTES": ("120", "60", "Minutes between one unanswered survey call and the next attempt."),
+    "OUTBOUND_VOICE": ("", "asterisk", "Who places survey and callback calls: `asterisk` (AMI Originate over AMI_URL), "
+                       "`twilio` (REST calls.create; Twilio fetches the survey menu from PUBLIC_BASE_URL), or `off`. "
+                       "Default: asterisk when AMI_URL is set, else twilio when TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
+                       "TWILIO_NUMBER and PUBLIC_BASE_URL are, else off."),
+    "OUTBOUND_TRUNK": ("PJSIP/{number}@carrier", "SIP/{number}@trunk",
+                       "Asterisk: the channel a survey call dials; `{number}` is the customer's number as a mainland "
+                       "trunk dials it (13800138000, 09914567890)."),
+    "OUTBOUND_CALLER_ID": ("", "96156", "The number customers see on survey and callback calls (Asterisk CallerID; "
+                           "Twilio uses TWILIO_NUMBER)."),
+    "CALLBACK_ATTEMPTS": ("3", "5", "Callback calls tried at most per request before it is given up."),
+    "CALLBACK_RETRY_MINUTES": ("30", "60", "Minutes after an unanswered callback before the request is due again."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
     "RECORDINGS_DIR": ("var/recordings", "/var/spool/hotline",
                        "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
@@ -188,6 +206,21 @@ def _at_least_one(name: str, value: str) -> int:
     if number < 1:
         raise ConfigError(f"{name}={value!r} must be 1 or more, e.g. {VARIABLES[name][1]}")
     return number
+def _outbound_voice(get) -> str:
+    """OUTBOUND_VOICE, or the backend the other settings imply."""
+    twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER", "PUBLIC_BASE_URL")
+    value = get("OUTBOUND_VOICE").lower()
+    if not value:
+        value = "asterisk" if get("AMI_URL") else "twilio" if all(get(n) for n in twilio) else "off"
+    if value not in ("asterisk", "twilio", "off"):
+        raise ConfigError(f"OUTBOUND_VOICE={value!r} is not one of asterisk, twilio, off")
+    if value == "asterisk" and not get("AMI_URL"):
+        raise ConfigError("OUTBOUND_VOICE=asterisk places calls over AMI: set AMI_URL, e.g. " + VARIABLES["AMI_URL"][1])
+    if value == "twilio" and not all(get(n) for n in twilio):
+        raise ConfigError("OUTBOUND_VOICE=twilio needs " + ", ".join(n for n in twilio if not get(n)))
+    if "{number}" not in get("OUTBOUND_TRUNK"):
+        raise ConfigError(f"OUTBOUND_TRUNK={get('OUTBOUND_TRUNK')!r} must contain {{number}}, e.g. PJSIP/{{number}}@carrier")
+    return value
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -358,6 +391,15 @@ class Settings:
     queue_log_path: str = ""
     service_level_seconds: int = 20
     short_abandon_seconds: int = 5
+    survey_resend_hours: int = 24
+    survey_call_after_hours: int = 24
+    survey_call_attempts: int = 3
+    survey_retry_minutes: int = 120
+    outbound_voice: str = "off"
+    outbound_trunk: str = "PJSIP/{number}@carrier"
+    outbound_caller_id: str = ""
+    callback_attempts: int = 3
+    callback_retry_minutes: int = 30
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -414,6 +456,15 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         queue_log_path=get("QUEUE_LOG_PATH"),
         service_level_seconds=_int("SERVICE_LEVEL_SECONDS", get("SERVICE_LEVEL_SECONDS")),
         short_abandon_seconds=_int("SHORT_ABANDON_SECONDS", get("SHORT_ABANDON_SECONDS")),
+        survey_resend_hours=_int("SURVEY_RESEND_HOURS", get("SURVEY_RESEND_HOURS")),
+        survey_call_after_hours=_int("SURVEY_CALL_AFTER_HOURS", get("SURVEY_CALL_AFTER_HOURS")),
+        survey_call_attempts=_int("SURVEY_CALL_ATTEMPTS", get("SURVEY_CALL_ATTEMPTS")),
+        survey_retry_minutes=_int("SURVEY_RETRY_MINUTES", get("SURVEY_RETRY_MINUTES")),
+        outbound_voice=_outbound_voice(get),
+        outbound_trunk=get("OUTBOUND_TRUNK"),
+        outbound_caller_id=get("OUTBOUND_CALLER_ID"),
+        callback_attempts=_int("CALLBACK_ATTEMPTS", get("CALLBACK_ATTEMPTS")),
+        callback_retry_minutes=_int("CALLBACK_RETRY_MINUTES", get("CALLBACK_RETRY_MINUTES")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
         quiet_hours=_quiet_hours(get("QUIET_HOURS")),
         reminder_hour=_hour(get("REMINDER_HOUR")),

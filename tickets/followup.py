@@ -30,6 +30,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from . import outbound
 from .actors import SYSTEM, Actor
 from .context import Hotline, hotline_of
 from .dispatch import candidates
@@ -69,12 +70,8 @@ class Overdue:
 
 
 def in_quiet_hours(hl: Hotline, now: datetime) -> bool:
-    """Whether `now` (naive UTC) is in QUIET_HOURS, local time (a window may span midnight)."""
-    if hl.settings.quiet_hours is None:
-        return False
-    start, end = hl.settings.quiet_hours
-    at = to_local(now, hl.tz).time()
-    return start <= at < end if start <= end else (at >= start or at < end)
+    """Whether `now` (naive UTC) is in QUIET_HOURS: the outbound calls' rule, for SMS too."""
+    return outbound.in_quiet_hours(hl.settings, now)
 
 
 def expected_end(hl: Hotline, order: WorkOrder) -> datetime:

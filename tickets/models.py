@@ -632,3 +632,57 @@ class StatWatermark(Base):
     __tablename__ = "stat_watermarks"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[datetime] = mapped_column(DateTime)
+# ---------------------------------------------------------------- outbound calls and callbacks
+
+class CallbackRequest(Base):
+    """A caller who asked to be called back: after hours, or instead of holding in the queue.
+
+    `queued_at` is when they would have been answered in turn (when they entered the queue, or
+    asked after hours): the worklist serves requests in that order. `version` guards against two
+    agents taking the same request at once."""
+    __tablename__ = "callback_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
+    call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("calls.id"), unique=True)   # one request per call
+    source: Mapped[str] = mapped_column(String(12))                   # after-hours, queue
+    position: Mapped[Optional[int]] = mapped_column(Integer)          # place in the queue when they left it
+    queued_at: Mapped[datetime] = mapped_column(DateTime)
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12), default="waiting")   # waiting, calling, done, given-up
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    outcome: Mapped[str] = mapped_column(String(16), default="")       # last outcome: reached, no-answer, busy, ...
+    notes: Mapped[str] = mapped_column(Text, default="")
+    handled_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    __table_args__ = (Index("ix_callback_requests_worklist", "status", "queued_at"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OutboundCall(Base):
+    """One call the platform places: a survey call, or a click-to-call of a callback request.
+
+    `key` (`survey-<id>-<attempt>`, `callback-<id>-<attempt>`) is unique, so a job that runs twice
+    (a leader change) cannot make a second row for the same attempt; a row is placed only by the
+    one process that moves it from `queued` to `placing`."""
+    __tablename__ = "outbound_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(48), unique=True)
+    purpose: Mapped[str] = mapped_column(String(12))                  # survey, callback
+    survey_id: Mapped[Optional[int]] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    callback_id: Mapped[Optional[int]] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"),
+                                                       index=True)
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"))
+    phone: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    agent_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))   # click-to-call: who rings first
+    backend: Mapped[str] = mapped_column(String(12), default="")       # asterisk, twilio
+    external_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)   # Asterisk ChannelId or Twilio CallSid
+    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    # queued, placing, answered, no-answer, busy, machine, failed, done
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    placed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

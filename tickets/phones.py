@@ -55,3 +55,10 @@ def mask(e164: str) -> str:
     if len(digits) < 7:
         return "*" * len(digits)
     return digits[:3] + "****" + digits[-4:]
+
+
+def dialable(e164: str) -> str:
+    """The digits a mainland trunk dials for `e164`: 13800138000, 09914567890 (trunk prefix
+    included for landlines), a foreign number as +CC... (the carrier routes it)."""
+    num = phonenumbers.parse(e164)
+    return phonenumbers.format_number_for_mobile_dialing(num, "CN", with_formatting=False) or e164

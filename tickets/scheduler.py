@@ -24,6 +24,7 @@ from .dispatch import expire_overdue
 from .followup import send_reminders, urge_overdue
 from .metrics import roll_up
 from .models import SchedulerLock
+from .outbound import follow_through
 from .queue_log import follow
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def _complaint_escalation(hl: Hotline) -> None:
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
 CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
              Job("service-reminders", _reminders, 60), Job("urging", _urging, 60),
-             Job("complaint-escalation", _complaint_escalation, 60), Job("call-stats-roll-up", roll_up, 60)]
+             Job("complaint-escalation", _complaint_escalation, 60), Job("call-stats-roll-up", roll_up, 60),
+             Job("outbound-calls", follow_through, 5)]
 
 
 def registered_jobs(hl: Hotline) -> list[Job]:
@@ -77,8 +79,7 @@ def registered_jobs(hl: Hotline) -> list[Job]:
     last one stopped."""
     follower = [Job("queue-log-follower", follow, 5)] if hl.settings.queue_log_path else []
     return CORE_JOBS + follower + hl.jobs
-
-
+# Survey calls and click-to-call callbacks are placed within 5 s of being queued.
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:
     """Take or renew the lease; True when `holder` is the leader now."""
     now = hl.now()

@@ -7,6 +7,7 @@ Each action runs on a fresh order in the state the action needs.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
@@ -18,7 +19,7 @@ from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
 from tests.core.helpers import EARLY
-from tickets import catalog, complaints, console_sessions, holidays, orders
+from tickets import catalog, complaints, console_sessions, holidays, orders, outbound
 from tickets.actors import SYSTEM, Actor
 from tickets.models import ConsoleSession, District, Franchisee, User
 
@@ -56,6 +57,7 @@ PAGES: dict[str, dict[str, int]] = {
     # A typed complaint has no recording: those allowed are told so (404), the others refused.
     "/desk/complaints/{complaint}/recording": {r: 404 if r in ("agent", "callback", "supervisor", "admin") else 403
                                               for r in ROLES},
+    "/callbacks/": only("agent", "callback", "supervisor", "admin"),
     "/admin/": only("admin"),
     "/admin/services": only("admin"),
     "/admin/districts": only("admin"),
@@ -137,6 +139,9 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
     # Only the franchisee concerned: another franchisee does not see the complaint at all.
     "franchisee's account of a complaint": ("/portal/complaints/{complaint}/account", None,
                                             {"account": "the worker's bus broke down"}, may("franchisee")),
+    "call back": ("/callbacks/{callback}/call", None, {}, may("agent", "callback", "supervisor", "admin", hidden_from=())),
+    "record callback outcome": ("/callbacks/{callback}/outcome", None, {"outcome": "no-answer", "notes": "rang out"},
+                                may("agent", "callback", "supervisor", "admin", hidden_from=())),
     "post notice": ("/admin/notices", None, {"title": "春节安排", "body": "..."}, may("admin", hidden_from=())),
     "change price": ("/admin/services", None, {"code": "BJ", "name_zh": "家庭保洁", "name_en": "Home cleaning",
                                                "category": "cleaning", "unit": "hour", "price": "45",
@@ -206,3 +211,94 @@ def world(tmp_path_factory):
     hl.close()
 
 
+def new_complaint(hl, *, resolved: bool = False) -> int:
+    """A complaint about a completed order of franchisee1 in 天山区; resolved by the platform if asked."""
+    number = make_order(hl, "completed")
+    with hl.session() as s, s.begin():
+        c = complaints.open_complaint(s, actor=SYSTEM, source="agent", order=orders.get(s, number), text="late again")
+        if resolved:
+            complaints.decide(s, c, "apologised", Actor(role="supervisor", label="matrix"))
+        s.flush()
+        return c.id
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("suffix", ("", ".csv", ".xlsx"))
+@pytest.mark.parametrize("report", REPORT_PAGES)
+def test_report_access(world, report, suffix, role):
+    _, as_role, _ = world
+    expected = 200 if role in REPORT_PAGES[report] else 403
+    assert as_role(role).get(f"/reports/{report}{suffix}").status_code == expected
+
+
+def _fill(template: str, values: dict) -> str:
+    return template.format(**values)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_page_access(world, page, role):
+    hl, as_role, _ = world
+    url = page.format(order=make_order(hl, "dispatched")) if "{order}" in page else page
+    if "{complaint}" in page:
+        url = page.format(complaint=new_complaint(hl))
+    assert as_role(role).get(url).status_code == PAGES[page][role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ORDER_ACTIONS)
+def test_order_action(world, action, role):
+    hl, as_role, ids = world
+    state, form, expected = ORDER_ACTIONS[action]
+    number = make_order(hl, state)
+    resp = as_role(role).post(f"/orders/{number}/act", {k: _fill(v, ids) for k, v in form.items()})
+    assert resp.status_code == expected[role], text(resp)[-600:]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("write", OTHER_WRITES)
+def test_other_write(world, write, role):
+    hl, as_role, ids = world
+    url, state, form, expected = OTHER_WRITES[write]
+    values = {**ids, "role": role}
+    if state is not None:
+        values["order"] = make_order(hl, state)
+    if "{complaint}" in url:
+        values["complaint"] = new_complaint(hl)
+    if "{resolved_complaint}" in url:
+        values["resolved_complaint"] = new_complaint(hl, resolved=True)
+    if "{callback}" in url:
+        # Click-to-call rings the user's own extension first, through the configured backend.
+        hl.settings = dataclasses.replace(hl.settings, outbound_voice="asterisk")
+        with hl.session() as s, s.begin():
+            user = s.scalar(select(User).where(User.username == USERS[role]))
+            user.extension = user.extension or f"PJSIP/{user.username}"
+            values["callback"] = outbound.request_callback(s, phone="+8613800138000", source="after-hours").id
+    if "{alias}" in url:
+        with hl.session() as s, s.begin():
+            values["alias"] = catalog.add_alias(s, SYSTEM, s.get(District, ids["district"]), f"旧名{role}").id
+    if "{day}" in url:
+        with hl.session() as s, s.begin():
+            holidays.set_override(s, SYSTEM, date(2027, 1, 2), "day_off", "元旦")
+            values["day"] = "2027-01-02"
+    resp = as_role(role).post(_fill(url, values), {_fill(k, values): _fill(v, values) for k, v in form.items()})
+    assert resp.status_code == expected[role], text(resp)[-600:]
+
+
+def _shape(path: str) -> str:
+    """/orders/<number>/act, /orders/{order}/act and /orders/2632700001/act all read /orders/*/act."""
+    return re.sub(r"<[^>]+>|\{[a-z_0-9]+\}|(?<=/)\d+(?=/|$)", "*", path)
+
+
+def test_the_matrix_covers_every_console_route(world):
+    """A new page or action must be added to the tables above before it can ship."""
+    _, as_role, _ = world
+    app = as_role("admin").app
+    areas = ("orders.", "dispatch.", "portal.", "desk.", "callbacks.", "admin.", "complaints.", "portal_complaints.",
+             "reports.")
+    routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
+              for m in r.methods - {"HEAD", "OPTIONS"}}
+    covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \
+        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()} \
+        | {("GET", "/reports/*"), ("GET", "/reports/*.*")}     # every report of REPORT_PAGES, in each format
+    assert routes - covered == set()

@@ -15,10 +15,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tickets.context import hotline_of
+from tickets.customers import may_contact
 from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.otp import TTL, Issued
 
-from . import outbox
-from .conversation import ACTOR as SMS_CUSTOMER
+# conversation imports this module too: both use the other's names only at run time.
+from . import conversation, outbox
 from .replies import TEXTS, penalty_suffix, render, when_text
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
@@ -27,12 +29,17 @@ NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "resche
 # Kinds sent once per order, however often the event recurs (the engine finds no franchisee again
 # after another refusal): keyed `<order id>:<kind>` instead of the event's id.
 ONCE_PER_ORDER = frozenset({"unassigned"})
+# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record.
+OUTBOUND = frozenset({"completed"})
 
 
 def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
     """Queue the notice of `ev` for the number on the order, once."""
     kind = NOTICE_OF.get(ev.action)
-    if kind is None or (ev.actor_role == SMS_CUSTOMER.role and ev.actor_label == SMS_CUSTOMER.label):
+    sms_customer = conversation.ACTOR
+    if kind is None or (ev.actor_role == sms_customer.role and ev.actor_label == sms_customer.label):
+        return
+    if kind in OUTBOUND and not may_contact(session, order.phone):
         return
     hl = hotline_of(session)
     data = ev.data or {}
@@ -51,3 +58,13 @@ def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:
     if ev.action == "create" and ev.data is not None and "flags" in ev.data:
         return bool(ev.data["flags"])
     return order.needs_agent
+
+
+def send_code(session: Session, issued: Issued, purpose: str, number: str = "") -> None:
+    """Queue the SMS carrying a one-time code (kind `otp`; params: code, minutes, and for a lookup
+    the order number), once per code. Sent whatever the number's opt-out: it was asked for."""
+    if issued.code is None:
+        return
+    text = render("notice_otp", code=issued.code, minutes=int(TTL.total_seconds() // 60),
+                  what=render("otp_lookup", number=number) if purpose == "lookup" else TEXTS["otp_booking"])
+    outbox.enqueue(session, issued.phone, text, kind="otp", dedupe_key=f"otp-{issued.id}", answers_sender=True)

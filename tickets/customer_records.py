@@ -214,15 +214,15 @@ def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[st
     keep, gone = rows[keep_id], rows[gone_id]
     if gone.card_balance_fen:
         raise ValidationError(f"customer {gone_id} has a card balance; settle or move the card before merging")
-    had_default = keep.default_address is not None
+    if keep.default_address is not None:
+        # One default address: the kept record's.
+        session.execute(update(Address).where(Address.customer_id == gone_id).values(is_default=False)
+                        .execution_options(synchronize_session=False))
     moved = {}
     for model, column in OWNED:
         result = session.execute(update(model).where(column == gone_id).values({column.key: keep_id})
                                  .execution_options(synchronize_session=False))
         moved[model.__tablename__] = result.rowcount
-    if had_default:
-        session.execute(update(Address).where(Address.customer_id == keep_id, Address.id.in_(
-            [a.id for a in gone.addresses])).values(is_default=False).execution_options(synchronize_session=False))
     keep.name = keep.name or gone.name
     keep.language = keep.language or gone.language
     keep.notes = "\n".join(n for n in (keep.notes, gone.notes) if n)

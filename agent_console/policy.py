@@ -32,6 +32,9 @@ AREAS: dict[str, frozenset[str]] = {
     # A voice complaint's recording: the desk answering it, and the agent whose caller's card shows it.
     "recordings": frozenset({"agent", "callback", "supervisor", "admin"}),
     "admin": frozenset({"admin"}),
+    # Customer records (客户档案): read, edit and merge. Agents on the phone, callback staff before
+    # a survey call, supervisors handling quality; what each sees of the contact is CONTACT_POLICY.
+    "customers": frozenset({"agent", "callback", "supervisor"}),
 }
 
 
@@ -88,3 +91,12 @@ def phone_for(actor: Actor, phone: str) -> str:
         return ""
     rule = CONTACT_POLICY.get(actor.role, MASKED)
     return national(phone) if rule.phone and actor.role != "franchisee" else mask(phone)
+
+
+def address_for(actor: Actor, text: str, district: str = "") -> str:
+    """A customer's address outside an order (the customer page): full only for roles that visit or
+    book at it, else the district and ***."""
+    if not text:
+        return ""
+    rule = CONTACT_POLICY.get(actor.role, MASKED)
+    return text if rule.address and actor.role != "franchisee" else f"{district} ***".strip()

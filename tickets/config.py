@@ -68,6 +68,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "working minutes."),
     "BOOKING_HORIZON_DAYS": ("90", "60", "How many days ahead (from today, local) a service may be booked, by every "
                              "channel: voice menu, SMS, console, Twilio."),
+    "SELF_SERVICE_MINUTES": ("15", "10", "How long the public lookup page shows an order (and lets its customer change "
+                             "or cancel it) after the one-time code was entered; then a new code is needed."),
     "ACCEPT_DEADLINE_MINUTES": ("30", "60",
                                 "Working minutes a franchisee has to accept a dispatched order before it goes to the "
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
@@ -110,6 +112,13 @@ def _horizon(value: str) -> int:
     if not 1 <= days <= 366:
         raise ConfigError(f"BOOKING_HORIZON_DAYS={value!r} must be from 1 to 366 days, e.g. 90")
     return days
+
+
+def _self_service_minutes(value: str) -> int:
+    minutes = _int("SELF_SERVICE_MINUTES", value)
+    if not 1 <= minutes <= 120:
+        raise ConfigError(f"SELF_SERVICE_MINUTES={value!r} must be from 1 to 120 minutes, e.g. 15")
+    return minutes
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -190,6 +199,7 @@ class Settings:
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
     trusted_proxies: tuple = ()       # ip_network objects
+    self_service_minutes: int = 15
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -245,4 +255,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
+        self_service_minutes=_self_service_minutes(get("SELF_SERVICE_MINUTES")),
     )

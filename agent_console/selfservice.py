@@ -67,7 +67,9 @@ def message(exc: HotlineError | str) -> str:
 
 def refuse(exc: HotlineError) -> int:
     flash(message(exc), "error")
-    return 429 if isinstance(exc, TooManyCodes) else status_of(exc)
+    if isinstance(exc, TooManyCodes):
+        return 429
+    return 409 if isinstance(exc, DuplicateBooking) else status_of(exc)
 
 
 def refuse_code(check: Check) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import audit, customers
 from .actors import Actor
-from .concurrency import conflict_message, flush_or_conflict
+from .concurrency import conflict_message
 from .dispatch import resolve_district
 from .errors import ConcurrentChange, NotFound, ValidationError
 from .models import (Address, Call, Complaint, Customer, CustomerPhone, SmsMessage, Survey, WorkOrder)
@@ -152,6 +152,8 @@ def update_record(session: Session, actor: Actor, customer: Customer, version: i
     if unknown:
         raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
     what = f"customer {customer.id}"
+    # Locked, then read afresh: of two edits made on one version, the second finds the first's.
+    session.refresh(customer, with_for_update=True)
     if version is not None and version != customer.version:
         raise ConcurrentChange(conflict_message(what))
     if "name" in fields:
@@ -168,8 +170,8 @@ def update_record(session: Session, actor: Actor, customer: Customer, version: i
     for k, (_, new) in changes.items():
         setattr(customer, k, new)
     if changes:
+        customer.version += 1
         audit.record(session, actor, "customer.update", "customer", customer.id, changes)
-        flush_or_conflict(session, what)
     return changes
 
 
@@ -228,9 +230,11 @@ def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[st
     keep.notes = "\n".join(n for n in (keep.notes, gone.notes) if n)
     keep.do_not_call = keep.do_not_call or gone.do_not_call
     gone.merged_into_id = keep_id
+    keep.version += 1
+    gone.version += 1
     audit.record(session, actor, "customer.merge", "customer", keep_id, {"merged": gone_id, "moved": moved})
     audit.record(session, actor, "customer.merged_into", "customer", gone_id, {"into": keep_id})
-    flush_or_conflict(session, f"customer {keep_id}")
+    session.flush()
     session.expire(keep)
     session.expire(gone)
     return moved

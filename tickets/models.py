@@ -78,9 +78,10 @@ class Customer(Base):
     phones: Mapped[list["CustomerPhone"]] = relationship(back_populates="customer", cascade="all, delete-orphan")
     addresses: Mapped[list["Address"]] = relationship(back_populates="customer", cascade="all, delete-orphan",
                                                       order_by="Address.id")
-    # Two staff editing one record at once: the second is told (tickets.customer_records.update).
-    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
-    __mapper_args__ = {"version_id_col": version}
+    # Bumped by each edit and merge of the record (tickets.customer_records, under a row lock): an
+    # edit made on an older version is refused. Not a version_id_col: bookings and calls also
+    # write the row (a name given on first contact) and must not fail on a concurrent edit.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     @property
     def default_address(self) -> Optional["Address"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.core.helpers import AGENT, book
 from tickets import complaints, customer_records, customers
@@ -164,3 +164,31 @@ def test_two_opposite_merges_at_once_make_one_merge(hl):
         assert merged.count(None) == 1
         assert s.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == SMITH)) \
             == s.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == "+8613700137001"))
+
+
+def test_two_edits_made_on_one_version_at_once_save_one(hl):
+    """Both staff opened the record at the same version and save at the same moment: the row is
+    locked, so the second reads the first's save and is told, never overwriting it."""
+    with hl.session() as s:
+        cid, read = cust(s, SMITH).id, cust(s, SMITH).version
+    barrier = threading.Barrier(2, timeout=30)
+    results: list[object] = []
+
+    def edit(notes):
+        with hl.session() as s:
+            barrier.wait()
+            try:
+                with s.begin():
+                    results.append(customer_records.update_record(s, AGENT, s.get(Customer, cid), read, notes=notes))
+            except HotlineError as exc:
+                results.append(exc)
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(type(r).__name__ for r in results) == ["ConcurrentChange", "dict"]
+    with hl.session() as s:
+        assert s.get(Customer, cid).version == read + 1
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "customer.update")) == 1

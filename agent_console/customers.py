@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from tickets import board, customer_records
-from tickets.errors import HotlineError, NotFound, ValidationError
+from tickets.errors import HotlineError, ValidationError
 from tickets.inputs import must_exist
 from tickets.models import District
 
@@ -44,6 +44,7 @@ def search():
 
 
 def _render(customer_id: int, code: int = 200, typed: dict | None = None):
+    """The record's page; an unknown record raises NotFound, which the app answers with a 404."""
     s = db()
     with s.begin():
         cust = customer_records.get(s, customer_id)
@@ -71,8 +72,6 @@ def update(customer_id: int):
             changes = customer_records.update_record(
                 s, g.actor, cust, form.version.data, name=form.name.data, language=form.language.data,
                 notes=form.notes.data, do_not_call=form.do_not_call.data)
-    except NotFound:
-        raise
     except HotlineError as exc:
         return _render(customer_id, show_error(exc), form.typed())
     flash(t("customer.saved") if changes else t("customer.unchanged"), "success")
@@ -90,8 +89,6 @@ def add_address(customer_id: int):
             cust = customer_records.get(s, customer_id)
             customer_records.add_address(s, g.actor, cust, form.text.data,
                                          must_exist(s, District, form.district.data, "district"), form.default.data)
-    except NotFound:
-        raise
     except HotlineError as exc:
         return _render(customer_id, show_error(exc))
     flash(t("customer.address_added"), "success")

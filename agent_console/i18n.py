@@ -11,6 +11,8 @@ import logging
 
 from flask import session
 
+from . import i18n_customers
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
@@ -578,6 +580,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "role.admin": ("系统管理员", "Administrator"),
     "role.franchisee": ("加盟商", "Franchisee"),
 }
+
+# The customer records' and public pages' words live in their own table (i18n_customers).
+STRINGS.update(i18n_customers.STRINGS)
 
 
 def current_language() -> str:

@@ -22,6 +22,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("workspace.index", "nav.workspace", frozenset({"agent"}), "w"),
     NavItem("orders.search", "nav.orders", AREAS["orders.read"] - {"franchisee"}, "o"),
     NavItem("orders.new", "nav.new_order", AREAS["orders.create"], "n"),
+    NavItem("customers.search", "nav.customers", AREAS["customers"], "k"),
     NavItem("dispatch.board", "nav.dispatch", AREAS["dispatch"], "d"),
     NavItem("dispatch.overdue", "nav.overdue", AREAS["dispatch"], "l"),
     NavItem("portal.orders", "nav.portal", AREAS["portal"], "o"),

@@ -44,6 +44,9 @@ AREAS: dict[str, frozenset[str]] = {
     # Statistics (统计报表): each report names its own roles (tickets.reports) and every figure is
     # scoped to the reader (tickets.reports.scope_for); this is who has any report at all.
     "reports": frozenset({"supervisor", "admin", "district_manager", "franchisee", "callback", "agent"}),
+    # Customer records (客户档案): read, edit and merge. Agents on the phone, callback staff before
+    # a survey call, supervisors handling quality; what each sees of the contact is CONTACT_POLICY.
+    "customers": frozenset({"agent", "callback", "supervisor"}),
 }
 
 
@@ -100,3 +103,12 @@ def phone_for(actor: Actor, phone: str) -> str:
         return ""
     rule = CONTACT_POLICY.get(actor.role, MASKED)
     return national(phone) if rule.phone and actor.role != "franchisee" else mask(phone)
+
+
+def address_for(actor: Actor, text: str, district: str = "") -> str:
+    """A customer's address outside an order (the customer page): full only for roles that visit or
+    book at it, else the district and ***."""
+    if not text:
+        return ""
+    rule = CONTACT_POLICY.get(actor.role, MASKED)
+    return text if rule.address and actor.role != "franchisee" else f"{district} ***".strip()

@@ -38,6 +38,8 @@ csrf = CSRFProtect()
 WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks", "agent_hooks"})
 # Endpoints open without a log-in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_language", "static"})
+# Blueprints of residents' public pages (order lookup, online booking): no log-in, CSRF still checked.
+PUBLIC_BLUEPRINTS = frozenset({"selfservice"})
 
 
 class FromTrustedProxies:
@@ -108,9 +110,10 @@ def _protective_headers(response):
     response.headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if g.get("user") is not None and request.endpoint != "static":
+    if (g.get("user") is not None or request.blueprint in PUBLIC_BLUEPRINTS) and request.endpoint != "static":
         # Nearly every console page and fragment shows customer names, numbers or addresses:
-        # none of it may stay in the browser's cache or a shared proxy after the shift.
+        # none of it may stay in the browser's cache or a shared proxy after the shift (nor an
+        # order a resident looked up on a shared phone).
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -141,7 +144,7 @@ def _gate():
         return None
     if request.endpoint is None:
         return None        # 404 / 405 follow
-    if request.endpoint not in PUBLIC_ENDPOINTS and g.user is None:
+    if request.endpoint not in PUBLIC_ENDPOINTS and request.blueprint not in PUBLIC_BLUEPRINTS and g.user is None:
         if wants_json():
             return {"error": t("error.login_needed"), "login": url_for("auth.login")}, 401
         flash(t("error.session_ended") if g.get("session_ended") else t("error.login_needed"), "info")

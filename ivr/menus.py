@@ -16,9 +16,11 @@ from the catalog, so a new service in the seed catalog is a new key with no code
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Mapping
+
+from tickets import bookable
 
 from .catalog import Catalog
 
@@ -29,8 +31,8 @@ GATHERS = (MENU, INPUT)
 ENTRY = "start"          # every call begins here
 FALLBACK = "fallback"    # where a node goes when the caller ran out of retries
 
-# The time slots a caller can pick, local time (1 morning, 2 afternoon, 3 evening).
-SLOTS = {"morning": time(9, 0), "afternoon": time(14, 0), "evening": time(18, 0)}
+# The time slots a caller can pick (1 morning, 2 afternoon, 3 evening): every channel's, in tickets.
+SLOTS = bookable.SLOTS
 # How soon an emergency visit is booked for (how far ahead one may book: tickets.bookable).
 EMERGENCY_LEAD = timedelta(minutes=60)
 # Attempts at looking up an order number in one call (stops guessing other people's numbers).

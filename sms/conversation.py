@@ -25,12 +25,13 @@ from typing import Callable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from tickets import complaints, orders, surveys
+from tickets import complaints, orders, selfservice, surveys
 from tickets.actors import customer
 from tickets.context import Hotline, hotline_of
 from tickets.customers import find_by_phone
 from tickets.dispatch import resolve_district
 from tickets.errors import DuplicateBooking, HotlineError
+from tickets.otp import TooManyCodes
 from tickets.bookable import holiday_first_day, last_bookable_day, within_window
 from tickets.holidays import calendar
 from tickets.models import SmsConversation, SmsMessage, WorkOrder
@@ -39,7 +40,8 @@ from tickets.pricing import late_change_penalty, quote, yuan
 from tickets.timeutil import to_local, to_utc
 from tickets.workflow import BEFORE_SERVICE, allowed_actions, transition
 
-from . import outbox, ratelimit, replies, segments
+# notices imports this module too: both use the other's names only at run time.
+from . import notices, outbox, ratelimit, replies, segments
 from .inbound import Inbound
 from .optout import is_opted_out, set_opted_out
 from .parse import Catalog, Request, parse
@@ -299,13 +301,30 @@ def _query(turn: Turn, req: Request) -> Reply:
     if req.number:
         order = _visible_order(turn, req.number)
         if order is None:
-            return Reply(render("not_found", number=req.number))
+            return _query_by_code(turn, req)
         return Reply(replies.status_text(order, turn.hl.tz, turn.now), order=order)
     mine = orders.open_orders_for_phone(turn.session, turn.phone)
     if not mine:
         return Reply(render("no_open_orders"))
     lines = "；".join(replies.order_line(o, turn.hl.tz, turn.now) for o in mine)
     return Reply(render("open_orders", count=len(mine), lines=lines))
+
+
+def _query_by_code(turn: Turn, req: Request) -> Reply:
+    """Another number's order (or none): "CX number" sends a code to the order's phone, with the
+    same answer whether the order exists or not; "CX number code" then shows its status."""
+    if req.code:
+        check = selfservice.verify_lookup_code(turn.session, req.number, req.code)
+        if not check.ok:
+            return Reply(render("code_refused", why=replies.CODE_REFUSED[check.reason].format(tries=check.tries_left)))
+        order = orders.get(turn.session, req.number)
+        return Reply(replies.status_text(order, turn.hl.tz, turn.now), order=order)
+    try:
+        issued = selfservice.request_lookup_code(turn.session, req.number, f"sms:{turn.phone}")
+    except TooManyCodes:
+        return Reply(render("code_too_many"))
+    notices.send_code(turn.session, issued, "lookup", req.number)
+    return Reply(render("code_sent", number=req.number))
 
 
 def _cancellable(order: WorkOrder) -> bool:

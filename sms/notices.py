@@ -16,17 +16,23 @@ thing and is recorded as that event's notice (sms/conversation.py).
 """
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from tickets import outbound
 from tickets.context import Hotline, hotline_of
+from tickets.customers import may_contact
 from tickets.models import Complaint, WorkOrder, WorkOrderEvent
+from tickets.otp import Issued
 from tickets.pricing import yuan
 
-from . import outbox
-from .conversation import ACTOR as SMS_CUSTOMER
+# conversation imports this module too: both use the other's names only at run time.
+from . import conversation, outbox
 from .kinds import KINDS
 from .replies import TEXTS, penalty_suffix, when_text
+
+log = logging.getLogger(__name__)
 
 # Order event action -> notice kind. Other actions (confirm, accept, notes...) send nothing.
 NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "rescheduled", "cancel": "cancelled",
@@ -34,6 +40,8 @@ NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "resche
 # Kinds sent once per order, however often the event recurs (the engine finds no franchisee again
 # after another refusal): keyed `<order id>:<kind>` instead of the event's id.
 ONCE_PER_ORDER = frozenset({"unassigned"})
+# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record.
+OUTBOUND = frozenset({"completed"})
 
 
 # Follow-through event action -> (notice kind, recipient) pairs; each recipient's notice is keyed
@@ -86,7 +94,10 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
         _queue_follow_up(session, order, ev)
         return
     kind = NOTICE_OF.get(ev.action)
-    if kind is None or (ev.actor_role == SMS_CUSTOMER.role and ev.actor_label == SMS_CUSTOMER.label):
+    sms_customer = conversation.ACTOR
+    if kind is None or (ev.actor_role == sms_customer.role and ev.actor_label == sms_customer.label):
+        return
+    if kind in OUTBOUND and not may_contact(session, order.phone):
         return
     hl = hotline_of(session)
     data = ev.data or {}
@@ -129,6 +140,8 @@ def on_complaint_event(session: Session, complaint: Complaint, what: str) -> Non
         params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
         key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
     outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)
+
+
 def resend_surveys(hl: Hotline) -> int:
     """Resend, once, the survey invitation nobody answered (notice `survey_resend`, parameter
     `number`); which surveys and when is tickets.outbound's rule. Keyed by
@@ -141,3 +154,14 @@ def resend_surveys(hl: Hotline) -> int:
                                      order=order, dedupe_key=outbound.resend_key(survey))
             outbound.note_resend(s, survey, message)
     return len(due)
+
+
+def send_code(session: Session, issued: Issued, purpose: str, number: str = "") -> None:
+    """Queue the SMS carrying a one-time code (kind `otp`, parameter `code`), once per code. Sent
+    whatever the number's opt-out: it was asked for. (`purpose` and `number` say what it is for in
+    the log; the approved template names neither.)"""
+    if issued.code is None:
+        return
+    log.info("one-time code %s for %s %s", issued.id, purpose, number)
+    outbox.enqueue(session, issued.phone, kind="otp", params={"code": issued.code}, dedupe_key=f"otp-{issued.id}",
+                   answers_sender=True)

@@ -78,6 +78,7 @@ QUANTITY = re.compile(r"(" + NUMBER + r")\s*(" + _UNIT_ALT + r")(?![A-Z])", re.I
 FRACTION = re.compile(r"(\d+\.\d+)\s*(" + _UNIT_ALT + r")(?![A-Z])", re.IGNORECASE)
 ASCII_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,6}(?![A-Za-z])")
 ORDER_NUMBER = re.compile(r"(?<!\d)\d{10}(?!\d)")
+CODED_QUERY = re.compile(r"^\D*?(\d{10})\D+(\d{6})\D*$")
 SCORE = re.compile(r"^([1-5一二三四五])(?:\s*[分星])?(?:$|[\s,，.。!！:：]+(.*)$)", re.DOTALL)
 ADDRESS_LABEL = re.compile(r"^(?:地址|住址|addr(?:ess)?)\s*[:：]?\s*", re.IGNORECASE)
 _TRIM = " ,，.。;；:：!！?？、~-"
@@ -101,6 +102,7 @@ class Request:
     when: datetime | None = None        # local, naive
     quantity: int | None = None
     number: str | None = None           # work-order number (query, cancel)
+    code: str = ""                      # one-time code after a queried number ("CX 2632700001 123456")
     score: int | None = None            # survey answer 1..5
     comment: str = ""
     rest: str = ""                       # words not understood (an address, a note)
@@ -168,6 +170,9 @@ def parse(text: str, catalog: Catalog, now: datetime, holiday_day: when_mod.Holi
     upper = t.upper()
     for word in QUERY_WORDS:
         if upper.startswith(word):
+            coded = CODED_QUERY.match(t[len(word):])
+            if coded:
+                return Request("query", number=coded.group(1), code=coded.group(2))
             return _with_number("query", t[len(word):])
     for word in CANCEL_WORDS:
         if upper.startswith(word):

@@ -68,6 +68,10 @@ TEXTS = {
     # A complaint's compensation, after the decision in the complaint_answered notice (sms/notices.py).
     "compensation_refund": "，退款{amount}元",
     "check_address": "，客服将致电确认地址",
+    # One-time codes (sms/notices.send_code) and the lookup of another number's order by SMS.
+    "code_sent": "如订单{number}存在，验证码已发至该订单的手机，5分钟内有效。请回复 CX {number} 验证码，或在网上查询页输入",
+    "code_refused": "验证未通过：{why}",
+    "code_too_many": "获取验证码太频繁，请稍后再试。",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }
 
@@ -86,6 +90,11 @@ PROBLEMS = {
     "unit_mismatch": "此项按{unit}计，“{text}”不对",
     "bad_number": "订单号是10位数字，如 CX 2632700001",
 }
+
+# tickets.otp.Check reasons, in the SMS's words.
+CODE_REFUSED = {"format": "验证码是6位数字", "none": "请先发 CX 订单号 获取验证码",
+                "wrong": "验证码不对，还可试{tries}次", "expired": "验证码已过期（5分钟有效），请重新获取",
+                "spent": "验证码已失效，请重新获取"}
 
 STATUS_ZH = {"new": "待确认", "confirmed": "待派工", "dispatched": "已派工", "accepted": "已接单",
              "in_service": "服务中", "completed": "已完工", "closed": "已结案", "cancelled": "已取消",

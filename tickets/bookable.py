@@ -1,7 +1,7 @@
 """How far ahead a service may be booked: one rule for every channel (BOOKING_HORIZON_DAYS)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -9,6 +9,9 @@ from .context import Hotline, hotline_of
 from .errors import ValidationError
 from .holidays import calendar
 from .timeutil import to_local
+
+# The start times a resident picks from (voice menu, online booking), local time.
+SLOTS = {"morning": time(9, 0), "afternoon": time(14, 0), "evening": time(18, 0)}
 
 
 def last_bookable_day(hl: Hotline) -> date:

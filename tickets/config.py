@@ -94,6 +94,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "working minutes."),
     "BOOKING_HORIZON_DAYS": ("90", "60", "How many days ahead (from today, local) a service may be booked, by every "
                              "channel: voice menu, SMS, console, Twilio."),
+    "SELF_SERVICE_MINUTES": ("15", "10", "How long the public lookup page shows an order (and lets its customer change "
+                             "or cancel it) after the one-time code was entered; then a new code is needed."),
     "ACCEPT_DEADLINE_MINUTES": ("30", "60",
                                 "Working minutes a franchisee has to accept a dispatched order before it goes to the "
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
@@ -206,6 +208,8 @@ def _at_least_one(name: str, value: str) -> int:
     if number < 1:
         raise ConfigError(f"{name}={value!r} must be 1 or more, e.g. {VARIABLES[name][1]}")
     return number
+
+
 def _outbound_voice(get) -> str:
     """OUTBOUND_VOICE, or the backend the other settings imply."""
     twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER", "PUBLIC_BASE_URL")
@@ -221,6 +225,13 @@ def _outbound_voice(get) -> str:
     if "{number}" not in get("OUTBOUND_TRUNK"):
         raise ConfigError(f"OUTBOUND_TRUNK={get('OUTBOUND_TRUNK')!r} must contain {{number}}, e.g. PJSIP/{{number}}@carrier")
     return value
+
+
+def _self_service_minutes(value: str) -> int:
+    minutes = _int("SELF_SERVICE_MINUTES", value)
+    if not 1 <= minutes <= 120:
+        raise ConfigError(f"SELF_SERVICE_MINUTES={value!r} must be from 1 to 120 minutes, e.g. 15")
+    return minutes
 
 
 def _fixed_now(value: str) -> datetime | None:
@@ -400,6 +411,7 @@ class Settings:
     outbound_caller_id: str = ""
     callback_attempts: int = 3
     callback_retry_minutes: int = 30
+    self_service_minutes: int = 15
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -473,4 +485,5 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         urge_every_minutes=_positive("URGE_EVERY_MINUTES", get("URGE_EVERY_MINUTES"), 24 * 60),
         escalate_after_urgings=_positive("ESCALATE_AFTER_URGINGS", get("ESCALATE_AFTER_URGINGS"), 100),
         escalate_after_minutes=_positive("ESCALATE_AFTER_MINUTES", get("ESCALATE_AFTER_MINUTES"), 7 * 24 * 60),
+        self_service_minutes=_self_service_minutes(get("SELF_SERVICE_MINUTES")),
     )

@@ -47,3 +47,11 @@ def add_address(session: Session, customer: Customer, text: str, district_id: in
     customer.addresses.append(addr)
     session.flush()
     return addr
+
+
+def may_contact(session: Session, phone: str) -> bool:
+    """Whether the hotline may phone or text `phone` on its own initiative (outbound calls, survey
+    invitations): not when its customer's record is marked do-not-call. Answers to what the
+    customer asked for (a reply, a one-time code, an order notice) are not outbound contact."""
+    cust = find_by_phone(session, phone)
+    return cust is None or not cust.do_not_call

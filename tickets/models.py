@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -70,10 +70,18 @@ class Customer(Base):
     member_level: Mapped[str] = mapped_column(String(8), default="standard")  # standard 普通, senior 高级, vip
     card_balance_fen: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Asked not to be phoned: outbound calls and survey messages skip them (tickets.customers.may_contact).
+    do_not_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when merged into another record (tickets.customer_records.merge): old links lead there.
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     phones: Mapped[list["CustomerPhone"]] = relationship(back_populates="customer", cascade="all, delete-orphan")
     addresses: Mapped[list["Address"]] = relationship(back_populates="customer", cascade="all, delete-orphan",
                                                       order_by="Address.id")
+    # Bumped by each edit and merge of the record (tickets.customer_records, under a row lock): an
+    # edit made on an older version is refused. Not a version_id_col: bookings and calls also
+    # write the row (a name given on first contact) and must not fail on a concurrent edit.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     @property
     def default_address(self) -> Optional["Address"]:
@@ -686,3 +694,18 @@ class OutboundCall(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     placed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+class OneTimeCode(Base):
+    """A 6-digit code sent by SMS (self-service lookup, online booking): only its keyed hash is kept
+    (tickets.otp). `subject` is what it unlocks: an order number, or the phone being verified."""
+    __tablename__ = "one_time_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12))                   # lookup, booking
+    subject: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(String(20), default="", index=True)  # "" when the subject is unknown
+    code_hash: Mapped[str] = mapped_column(String(64))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_one_time_codes_subject", "purpose", "subject", "created_at"),)

@@ -69,6 +69,11 @@ PAGES: dict[str, dict[str, int]] = {
     "/admin/notices": only("admin"),
     "/admin/calendar": only("admin"),
     "/admin/roles": only("admin"),
+    "/customers/": only("agent", "callback", "supervisor"),
+    "/customers/1": only("agent", "callback", "supervisor"),
+    # The residents' public pages: open to everyone, logged in or not (test_public_pages_need_no_login).
+    "/lookup": only(*ROLES),
+    "/book": only(*ROLES),
 }
 
 
@@ -179,6 +184,25 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
                                   may("admin", hidden_from=())),
     "end one session of a user": ("/admin/users/{agent2}/sessions/{agent2_session}/end", None, {},
                                   may("admin", hidden_from=())),
+    "edit a customer record": ("/customers/4", None, {"name": "赵阿姨", "notes": "{role}"},
+                               may("agent", "callback", "supervisor", hidden_from=())),
+    "add a customer address": ("/customers/4/addresses", None, {"text": "米东区古牧地东路{role}号"},
+                               may("agent", "callback", "supervisor", hidden_from=())),
+    # Merging needs two records of one person: the refusal (400, itself) shows the role got through.
+    "merge customer records": ("/customers/4/merge", None, {"other": "4", "same_person": "1"},
+                               {r: 400 if r in ("agent", "callback", "supervisor") else 403 for r in ROLES}),
+}
+
+# The residents' public pages: (method, url, form) -> status for anyone without a log-in.
+PUBLIC: dict[tuple[str, str], tuple[dict, int]] = {
+    ("GET", "/lookup"): ({}, 200),
+    ("POST", "/lookup"): ({"number": "2600100001"}, 200),
+    ("POST", "/lookup/verify"): ({"number": "2600100001", "code": "123456"}, 400),
+    ("GET", "/lookup/order"): ({}, 302),
+    ("POST", "/lookup/order"): ({"action": "cancel"}, 302),
+    ("GET", "/book"): ({}, 200),
+    ("POST", "/book"): ({"service": "BJ"}, 400),
+    ("POST", "/book/confirm"): ({"service": "BJ", "code": "123456"}, 400),
 }
 
 
@@ -285,6 +309,16 @@ def test_other_write(world, write, role):
     assert resp.status_code == expected[role], text(resp)[-600:]
 
 
+@pytest.mark.parametrize("method, url", PUBLIC)
+def test_public_pages_need_no_login(world, method, url):
+    hl, as_role, _ = world
+    app = as_role("admin").app
+    anonymous = Console(app, remote_addr="198.51.100.7")
+    form, status = PUBLIC[(method, url)]
+    resp = anonymous.get(url) if method == "GET" else anonymous.post(url, form)
+    assert resp.status_code == status, text(resp)[-600:]
+
+
 def _shape(path: str) -> str:
     """/orders/<number>/act, /orders/{order}/act and /orders/2632700001/act all read /orders/*/act."""
     return re.sub(r"<[^>]+>|\{[a-z_0-9]+\}|(?<=/)\d+(?=/|$)", "*", path)
@@ -295,10 +329,10 @@ def test_the_matrix_covers_every_console_route(world):
     _, as_role, _ = world
     app = as_role("admin").app
     areas = ("orders.", "dispatch.", "portal.", "desk.", "callbacks.", "admin.", "complaints.", "portal_complaints.",
-             "reports.")
+             "reports.", "customers.", "selfservice.")
     routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
               for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \
-        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()} \
+        | {("POST", _shape(url)) for url, *_ in OTHER_WRITES.values()} | set(PUBLIC) \
         | {("GET", "/reports/*"), ("GET", "/reports/*.*")}     # every report of REPORT_PAGES, in each format
     assert routes - covered == set()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import audit, customers
 from .actors import Actor
-from .concurrency import conflict_message
+from .concurrency import CONFLICT
 from .dispatch import resolve_district
 from .errors import ConcurrentChange, NotFound, ValidationError
 from .models import (Address, Call, Complaint, Customer, CustomerPhone, SmsMessage, Survey, WorkOrder)
@@ -82,7 +82,7 @@ def get(session: Session, customer_id: int) -> Customer:
     `merged_into_id` saying where its history went."""
     cust = session.get(Customer, customer_id)
     if cust is None:
-        raise NotFound(f"no customer {customer_id}")
+        raise NotFound("no customer {customer_id}", customer_id=customer_id)
     return cust
 
 
@@ -150,12 +150,13 @@ def update_record(session: Session, actor: Actor, customer: Customer, version: i
     someone saved in between); audited with each field's old and new value. Returns the changes."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:
-        raise ValidationError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+        raise ValidationError("cannot edit {fields}; editable: {editable}", fields=", ".join(sorted(unknown)),
+                              editable=", ".join(EDITABLE))
     what = f"customer {customer.id}"
     # Locked, then read afresh: of two edits made on one version, the second finds the first's.
     session.refresh(customer, with_for_update=True)
     if version is not None and version != customer.version:
-        raise ConcurrentChange(conflict_message(what))
+        raise ConcurrentChange(CONFLICT, what=what)
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
         if len(fields["name"]) > 64:
@@ -163,7 +164,8 @@ def update_record(session: Session, actor: Actor, customer: Customer, version: i
     if "language" in fields:
         fields["language"] = fields["language"] or None
         if fields["language"] not in (None, *LANGUAGES):
-            raise ValidationError(f"language {fields['language']!r} is not one of: {', '.join(LANGUAGES)}, or empty")
+            raise ValidationError("language {language!r} is not one of: {languages}, or empty", language=fields["language"],
+                                  languages=", ".join(LANGUAGES))
     if "do_not_call" in fields:
         fields["do_not_call"] = bool(fields["do_not_call"])
     changes = {k: [getattr(customer, k), v] for k, v in fields.items() if getattr(customer, k) != v}
@@ -208,14 +210,14 @@ def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[st
                                               .order_by(Customer.id).with_for_update())}
     for cid in (keep_id, gone_id):
         if cid not in rows:
-            raise NotFound(f"no customer {cid}")
+            raise NotFound("no customer {cid}", cid=cid)
         session.refresh(rows[cid])
         if rows[cid].merged_into_id is not None:
-            raise ValidationError(f"customer {cid} was already merged into customer {rows[cid].merged_into_id}; "
-                                  f"use that record")
+            raise ValidationError("customer {cid} was already merged into customer {into}; use that record", cid=cid,
+                                  into=rows[cid].merged_into_id)
     keep, gone = rows[keep_id], rows[gone_id]
     if gone.card_balance_fen:
-        raise ValidationError(f"customer {gone_id} has a card balance; settle or move the card before merging")
+        raise ValidationError("customer {gone_id} has a card balance; settle or move the card before merging", gone_id=gone_id)
     if keep.default_address is not None:
         # One default address: the kept record's.
         session.execute(update(Address).where(Address.customer_id == gone_id).values(is_default=False)

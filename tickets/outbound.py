@@ -190,7 +190,7 @@ def survey_for_call(session: Session, outbound_id: int) -> tuple[OutboundCall, S
     """The survey call `outbound_id` and its survey (the voice survey starts from it)."""
     row = session.get(OutboundCall, outbound_id)
     if row is None or row.survey_id is None:
-        raise NotFound(f"no survey call {outbound_id}")
+        raise NotFound("no survey call {outbound_id}", outbound_id=outbound_id)
     return row, session.get(Survey, row.survey_id)
 
 
@@ -359,7 +359,7 @@ def worklist(session: Session) -> list[CallbackRequest]:
 def get_request(session: Session, request_id: int) -> CallbackRequest:
     row = session.get(CallbackRequest, request_id)
     if row is None:
-        raise NotFound(f"no callback request {request_id}")
+        raise NotFound("no callback request {request_id}", request_id=request_id)
     return row
 
 
@@ -369,16 +369,16 @@ def start_callback(session: Session, request: CallbackRequest, agent: User, acto
     hl = hotline_of(session)
     now = hl.now()
     if request.status != "waiting":
-        raise ValidationError(f"callback {request.id} is {request.status}; only a waiting request can be called")
+        raise ValidationError("callback {id} is {status}; only a waiting request can be called", id=request.id, status=request.status)
     if request.next_attempt_at > now:
         when = to_local(request.next_attempt_at, hl.tz)
-        raise ValidationError(f"callback {request.id} is due again at {when:%H:%M}; it was just tried")
+        raise ValidationError("callback {id} is due again at {when:%H:%M}; it was just tried", id=request.id, when=when)
     if hl.settings.outbound_voice == "off":
         raise ValidationError("no outbound calling is configured (OUTBOUND_VOICE); call the customer by hand "
                               "and record the outcome")
     if not agent.extension:
         # The Asterisk endpoint (PJSIP/agent1) or Twilio softphone identity the platform rings first.
-        raise ValidationError(f"user {agent.username} has no extension to ring; an admin sets it on the user page")
+        raise ValidationError("user {username} has no extension to ring; an admin sets it on the user page", username=agent.username)
     request.status, request.handled_by, request.updated_at = "calling", agent.id, now
     request.attempts += 1
     flush_or_conflict(session, f"callback {request.id}")
@@ -410,9 +410,9 @@ def record_callback_outcome(session: Session, request: CallbackRequest, outcome:
                             notes: str = "") -> CallbackRequest:
     """The agent's outcome of a callback; an unanswered one is due again after CALLBACK_RETRY_MINUTES."""
     if outcome not in CALLBACK_OUTCOMES:
-        raise ValidationError(f"choose an outcome: {', '.join(CALLBACK_OUTCOMES)}; got {outcome!r}")
+        raise ValidationError("choose an outcome: {callback_outcomes}; got {outcome!r}", callback_outcomes=', '.join(CALLBACK_OUTCOMES), outcome=outcome)
     if request.status not in ("waiting", "calling"):
-        raise ValidationError(f"callback {request.id} is {request.status} already")
+        raise ValidationError("callback {id} is {status} already", id=request.id, status=request.status)
     if request.status == "waiting":
         request.attempts += 1          # called by hand (no outbound calling), counted all the same
     _after_attempt(session, request, outcome, notes)

@@ -71,7 +71,7 @@ def progress(session: Session, number: str) -> Progress:
     order = session.scalar(select(WorkOrder).where(WorkOrder.number == parse_number(number)).options(
         selectinload(WorkOrder.events), selectinload(WorkOrder.price_lines)))
     if order is None:
-        raise NotFound(f"no work order {number}")
+        raise NotFound("no work order {number}", number=number)
     now = hotline_of(session).now()
     district = order.district.name_zh if order.district else ""
     moves = tuple(m for m in CUSTOMER_MOVES if m in allowed_actions(order, ACTOR))
@@ -86,10 +86,10 @@ def slot_start(session: Session, day: date | None, slot: str) -> datetime:
     if day is None:
         raise ValidationError("choose the day of the service")
     if slot not in SLOTS:
-        raise ValidationError(f"choose a time: {', '.join(SLOTS)}")
+        raise ValidationError("choose a time: {slots}", slots=', '.join(SLOTS))
     start = to_utc(datetime.combine(day, SLOTS[slot]), hl.tz)
     if start <= hl.now():
-        raise ValidationError(f"{day:%Y-%m-%d} {slot} has passed; choose a later day or time")
+        raise ValidationError("{day:%Y-%m-%d} {slot} has passed; choose a later day or time", day=day, slot=slot)
     check_bookable(hl, start)
     return start
 
@@ -140,7 +140,7 @@ def readback(session: Session, req: BookingRequest) -> Readback:
     try:
         svc = orders.service_by_code(session, req.service)
     except ValidationError:
-        raise ValidationError(f"unknown service {req.service!r}; choose one from the list") from None
+        raise ValidationError("unknown service {service!r}; choose one from the list", service=req.service) from None
     start = slot_start(session, req.day, req.slot)
     qty = check_quantity(req.quantity if req.quantity is not None else svc.default_quantity)
     address = req.address.strip()[:255]
@@ -149,8 +149,8 @@ def readback(session: Session, req: BookingRequest) -> Readback:
     phone = normalize(req.phone)
     same = orders.duplicate_of(session, phone, svc, start)
     if same is not None:
-        raise DuplicateBooking(f"{mask(phone)} already has order {same} for this service at this time; "
-                               f"nothing was booked", number=same)
+        raise DuplicateBooking("{phone} already has order {number} for this service at this time; nothing was booked",
+                               phone=mask(phone), number=same)
     hl = hotline_of(session)
     lines = quote(svc, qty, start, hl.tz, calendar(session))
     return Readback(service=svc, start=start, quantity=qty, lines=lines, total_fen=sum(x.amount_fen for x in lines),

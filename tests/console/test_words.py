@@ -3,6 +3,7 @@ in the Chinese view, catalog names instead of keys, readable audit data, quantit
 from __future__ import annotations
 
 import ast
+import importlib
 import string
 from contextlib import contextmanager
 from datetime import datetime
@@ -157,6 +158,14 @@ def raised_templates() -> tuple[dict[str, str], list[str]]:
             constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
                          and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
                          for target in node.targets if isinstance(target, ast.Name)}
+            # A template imported from another module of ours (tickets.concurrency.CONFLICT).
+            module_name = f"{package}.{path.stem}"
+            for node in tree.body:
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    source = importlib.import_module(
+                        ".".join(module_name.split(".")[:-node.level] + ([node.module] if node.module else [])))
+                    constants.update({a.asname or a.name: getattr(source, a.name) for a in node.names
+                                      if isinstance(getattr(source, a.name, None), str)})
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args):
                     continue

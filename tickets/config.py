@@ -81,6 +81,11 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
                        "before each recording (Asterisk's RECORD FILE makes no folder); it must be writable by the "
                        "user Asterisk runs as."),
+    "BACKUP_DIR": ("var/backups", "/var/backups/hotline",
+                   "Where `hotline backup` (without --to) and the scheduled daily backup write their archives "
+                   "(database, recordings, prompts and a manifest; see Operations). On the scheduler leader's host."),
+    "BACKUP_KEEP": ("7", "30", "Daily backups kept in BACKUP_DIR: the scheduler makes one when the newest is a day old "
+                    "and deletes all but the newest BACKUP_KEEP. 0: no scheduled backups."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
@@ -190,6 +195,8 @@ class Settings:
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
     trusted_proxies: tuple = ()       # ip_network objects
+    backup_dir: Path = Path("var/backups")
+    backup_keep: int = 7
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -244,5 +251,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
+        backup_dir=Path(get("BACKUP_DIR")),
+        backup_keep=_int("BACKUP_KEEP", get("BACKUP_KEEP")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .agents import end_due_wrap_ups
+from .backup import daily_backup
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .models import SchedulerLock
@@ -41,7 +42,9 @@ def _wrap_up_timer(hl: Hotline) -> None:
 
 
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
-CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5)]
+# The daily backup looks every hour whether the newest archive is a day old.
+CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
+             Job("daily-backup", daily_backup, 3600)]
 
 
 def acquire_lease(hl: Hotline, holder: str, name: str = "jobs") -> bool:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from tickets.context import Hotline
+from tickets.metrics import watch_pool
 
 from .channel import AgiChannel
 from .driver import RESULT_VAR, CallDriver, ensure_recordings_dir
@@ -50,6 +51,7 @@ def menu_handler(hl: Hotline, transport: str = "fastagi"):
     from ivr.runtime import Ivr
 
     ivr = Ivr(hl, max_transactions=step_limit(hl))
+    watch_pool(hl.engine)
     recordings = recordings_dir(hl)
     ensure_recordings_dir(recordings)      # at start-up, so a fresh setup's first voice note works
 

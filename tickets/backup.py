@@ -211,7 +211,7 @@ def read_manifest(archive: Path | str) -> dict:
 def _check_schema(revision: str | None) -> str:
     """The head this hotline migrates to; refuses a revision it does not know (a newer hotline's)."""
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
-    head = scripts.get_current_head()
+    head = migrate.head()
     if revision is None:
         raise BackupError("the archive's database has no schema revision: it is not a hotline database")
     try:

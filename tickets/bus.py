@@ -108,6 +108,10 @@ class RedisBus:
     def subscribe(self, pattern: str) -> Subscription:
         return self._local.subscribe(pattern)
 
+    def ping(self) -> None:
+        """Raise when Redis does not answer (the readiness check)."""
+        self._redis.ping()
+
     def close(self) -> None:
         self._thread.stop()
         self._thread.join(timeout=5)   # the listener must be out of its read before the socket closes

@@ -81,6 +81,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "Where voice notes recorded by the IVR are kept. Made by the FastAGI server at start-up and "
                        "before each recording (Asterisk's RECORD FILE makes no folder); it must be writable by the "
                        "user Asterisk runs as."),
+    "METRICS_ALLOW": ("127.0.0.1,::1", "127.0.0.1,10.0.0.0/24",
+                      "Addresses or CIDR networks allowed to read /metrics, /healthz and /readyz (Prometheus, the "
+                      "load balancer); anyone else gets 403. Behind a proxy in TRUSTED_PROXIES, the client's address counts."),
+    "PROMETHEUS_MULTIPROC_DIR": ("", "/run/hotline/metrics",
+                                 "With several gunicorn workers: an empty folder, writable by them and emptied before "
+                                 "each start, where every process writes its metrics so /metrics adds them up "
+                                 "(prometheus-client's multiprocess mode; the library reads this variable itself)."),
     "BACKUP_DIR": ("var/backups", "/var/backups/hotline",
                    "Where `hotline backup` (without --to) and the scheduled daily backup write their archives "
                    "(database, recordings, prompts and a manifest; see Operations). On the scheduler leader's host."),
@@ -195,6 +202,8 @@ class Settings:
     wrap_up_seconds: int = 10
     booking_horizon_days: int = 90
     trusted_proxies: tuple = ()       # ip_network objects
+    metrics_allow: tuple = ()         # ip_network objects
+    prometheus_multiproc_dir: str = ""
     backup_dir: Path = Path("var/backups")
     backup_keep: int = 7
 
@@ -251,6 +260,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         twilio_voice_sdk_url=get("TWILIO_VOICE_SDK_URL"),
         wrap_up_seconds=_int("WRAP_UP_SECONDS", get("WRAP_UP_SECONDS")),
         booking_horizon_days=_horizon(get("BOOKING_HORIZON_DAYS")),
+        metrics_allow=parse_networks((p for p in get("METRICS_ALLOW").split(",") if p.strip()), "METRICS_ALLOW"),
+        prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
         backup_dir=Path(get("BACKUP_DIR")),
         backup_keep=_int("BACKUP_KEEP", get("BACKUP_KEEP")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from .agents import end_due_wrap_ups
 from .backup import daily_backup
 from .context import Hotline, Job
+from .metrics import JOB_FAILURES, JOB_RUNS
 from .dispatch import expire_overdue
 from .models import SchedulerLock
 
@@ -81,9 +82,11 @@ class Scheduler:
     def run_job(self, job: Job) -> None:
         if not acquire_lease(self.hl, self.holder):
             return
+        JOB_RUNS.labels(job.name).inc()
         try:
             job.func(self.hl)
         except Exception:  # noqa: BLE001 - one failing run must not stop the schedule
+            JOB_FAILURES.labels(job.name).inc()
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
 
     def start(self) -> None:

@@ -1,6 +1,7 @@
 """Schema migrations (Alembic, scripts under sql/migrations) run from Python."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -32,7 +33,8 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head() -> str:
-    """The revision this code's migrations lead to."""
+    """The revision this code's migrations lead to (read once: the readiness check asks often)."""
     from alembic.script import ScriptDirectory
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -36,6 +36,8 @@ csrf = CSRFProtect()
 # Provider webhooks (Twilio, Aliyun): authenticated by the provider's signature, not by a
 # console session, and posted by servers that have no CSRF token.
 WEBHOOK_BLUEPRINTS = frozenset({"sms_hooks", "voice_hooks", "agent_hooks"})
+# Operators' tools (agent_console/ops.py): guarded by an address allow-list, not by a session.
+NO_SESSION_BLUEPRINTS = WEBHOOK_BLUEPRINTS | {"ops"}
 # Endpoints open without a log-in.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.set_language", "static"})
 # Blueprints of residents' public pages (order lookup, online booking): no log-in, CSRF still checked.
@@ -121,7 +123,7 @@ def _protective_headers(response):
 def _load_user() -> None:
     g.user = None
     g.actor = None
-    if request.blueprint in WEBHOOK_BLUEPRINTS or request.endpoint == "static":
+    if request.blueprint in NO_SESSION_BLUEPRINTS or request.endpoint == "static":
         return
     token = session.get("sid")
     if token is None:
@@ -140,7 +142,7 @@ def _load_user() -> None:
 
 
 def _gate():
-    if request.blueprint in WEBHOOK_BLUEPRINTS:
+    if request.blueprint in NO_SESSION_BLUEPRINTS:
         return None
     if request.endpoint is None:
         return None        # 404 / 405 follow

@@ -54,3 +54,10 @@ threads = _settings.web_threads + _settings.stream_slots
 # Agent streams end on their own within STREAM_MAX_SECONDS; on a restart, do not wait for that:
 # the browsers reconnect to the new workers and resume from their last event id.
 graceful_timeout = 10
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn hook: a dead worker's live gauges (its pool) leave the multiprocess sum."""
+    if _settings.prometheus_multiproc_dir:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid, _settings.prometheus_multiproc_dir)

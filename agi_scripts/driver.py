@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ivr.spoken import digit_keys, number_keys
+from tickets.monitoring import AGI_STEP_SECONDS
 
 from .channel import AGIAppError, AGIError, AGIHangup, AgiChannel, ChannelHungUp
 
@@ -155,12 +156,14 @@ class CallDriver:
                     raise
                 except AGIAppError:     # result=-1: the caller hung up while we answered
                     self.channel.mark_hungup("ANSWER failed")
-            self.state, actions = self.ivr.step(None, self.start(self.channel.env, self.transport))
+            with AGI_STEP_SECONDS.time():
+                self.state, actions = self.ivr.step(None, self.start(self.channel.env, self.transport))
             while True:
                 event = self.perform(actions)
                 if event is None:
                     break
-                self.state, actions = self.ivr.step(self.state, event)
+                with AGI_STEP_SECONDS.time():
+                    self.state, actions = self.ivr.step(self.state, event)
         except AGIHangup:
             try:
                 self.abandoned()

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from tickets.context import Hotline
+from tickets.monitoring import watch_pool
 
 from .channel import AgiChannel
 from .driver import PROMPT_FILE, RESULT_VAR, CallDriver, ensure_recordings_dir, survey_start_event
@@ -54,6 +55,7 @@ def menu_handler(hl: Hotline, transport: str = "fastagi"):
 
     ivr = Ivr(hl, max_transactions=step_limit(hl))
     survey = survey_ivr(hl, max_transactions=step_limit(hl))
+    watch_pool(hl.engine)
     recordings = recordings_dir(hl)
     ensure_recordings_dir(recordings)      # at start-up, so a fresh setup's first voice note works
 

@@ -81,17 +81,48 @@ class RedisBus:
 
     One listener thread per process fans messages out to local subscriptions, so 200 console
     streams cost one Redis connection, not 200.
+
+    Redis going away is an outage to ride out, not an error per event: the listener keeps
+    trying to reconnect (every RECONNECT_SECONDS) and re-subscribes when Redis is back, and a
+    publish meanwhile is dropped with one warning per outage (other processes miss it; the
+    booking that caused it stands). redis-py's own `run_in_thread` listener dies on the first
+    connection error and never returns, leaving the process deaf until restarted.
     """
+
+    RECONNECT_SECONDS = 0.5
 
     def __init__(self, url: str, channel_prefix: str = "hotline:") -> None:
         import redis  # imported here: the default, in-process setup never needs it
 
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
         self._redis = redis.Redis.from_url(url)
         self._prefix = channel_prefix
         self._local = InProcessBus()
+        self._down = threading.Event()           # set from the first failure until Redis answers again
+        self._stopping = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
-        self._thread = self._pubsub.run_in_thread(sleep_time=0.2, daemon=True)
+        self._thread = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._pubsub.get_message(timeout=0.2)
+                self._back_up()
+            except self._errors as exc:
+                self._went_down(exc)
+                self._stopping.wait(self.RECONNECT_SECONDS)
+
+    def _went_down(self, exc: Exception) -> None:
+        if not self._down.is_set():
+            self._down.set()
+            log.warning("bus: Redis unreachable (%s); events between processes are dropped until it is back", exc)
+
+    def _back_up(self) -> None:
+        if self._down.is_set():
+            self._down.clear()
+            log.warning("bus: Redis reachable again; events flow between processes")
 
     def _on_message(self, message: dict) -> None:
         try:
@@ -103,13 +134,20 @@ class RedisBus:
         self._local.publish(channel[len(self._prefix):], payload)
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        self._redis.publish(self._prefix + topic, json.dumps(payload, ensure_ascii=False, default=str))
+        try:
+            self._redis.publish(self._prefix + topic, json.dumps(payload, ensure_ascii=False, default=str))
+        except self._errors as exc:
+            self._went_down(exc)
 
     def subscribe(self, pattern: str) -> Subscription:
         return self._local.subscribe(pattern)
 
+    def ping(self) -> None:
+        """Raise when Redis does not answer (the readiness check)."""
+        self._redis.ping()
+
     def close(self) -> None:
-        self._thread.stop()
+        self._stopping.set()
         self._thread.join(timeout=5)   # the listener must be out of its read before the socket closes
         self._pubsub.close()
         self._redis.close()

@@ -111,6 +111,28 @@ def cmd_init(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from .backup import create_backup
+    hl = make_hotline(args)
+    try:
+        print(create_backup(hl, args.to or hl.settings.backup_dir))
+    finally:
+        hl.close()
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .backup import restore_backup
+    hl = make_hotline(args)
+    try:
+        done = restore_backup(hl, args.file)
+    finally:
+        hl.close()
+    print(f"restored {args.file}: schema {done.schema_from} -> {done.schema_to}, "
+          f"{sum(done.rows.values())} rows in {len(done.rows)} tables, {done.files} files")
+    return 0
+
+
 # ---------------------------------------------------------------- orders
 
 def cmd_order_create(args) -> int:
@@ -368,6 +390,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--demo", action="store_true", help="demo mode: migrate, load the demo city, demo logins")
     sp.add_argument("--only", help="comma-separated services to start: web, fastagi, scheduler; default all")
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("backup", help="write a backup archive (database, recordings, prompts, manifest) "
+                        "while the hotline runs")
+    sp.add_argument("--to", help="folder for the archive; default BACKUP_DIR")
+    sp.set_defaults(func=cmd_backup)
+
+    sp = sub.add_parser("restore", help="replace the database, recordings and prompts with a backup archive's "
+                        "(stop the hotline first); an older schema is migrated")
+    sp.add_argument("file", help="the archive, hotline-backup-....tar")
+    sp.set_defaults(func=cmd_restore)
 
     order = sub.add_parser("order", help="create or show work orders").add_subparsers(dest="order_cmd", metavar="ACTION")
     sp = order.add_parser("create", help="book, price and dispatch an order; prints it as JSON")

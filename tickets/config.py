@@ -154,6 +154,18 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                               "counts as answered within the service level (docs/metrics.md)."),
     "SHORT_ABANDON_SECONDS": ("5", "10", "Call statistics: a caller who leaves the queue within this many seconds is a "
                               "short abandon, left out of the service level and the abandon rate (0: none are)."),
+    "METRICS_ALLOW": ("127.0.0.1,::1", "127.0.0.1,10.0.0.0/24",
+                      "Addresses or CIDR networks allowed to read /metrics, /healthz and /readyz (Prometheus, the "
+                      "load balancer); anyone else gets 403. Behind a proxy in TRUSTED_PROXIES, the client's address counts."),
+    "PROMETHEUS_MULTIPROC_DIR": ("", "/run/hotline/metrics",
+                                 "With several gunicorn workers: an empty folder, writable by them and emptied before "
+                                 "each start, where every process writes its metrics so /metrics adds them up "
+                                 "(prometheus-client's multiprocess mode; the library reads this variable itself)."),
+    "BACKUP_DIR": ("var/backups", "/var/backups/hotline",
+                   "Where `hotline backup` (without --to) and the scheduled daily backup write their archives "
+                   "(database, recordings, prompts and a manifest; see Operations). On the scheduler leader's host."),
+    "BACKUP_KEEP": ("7", "30", "Daily backups kept in BACKUP_DIR: the scheduler makes one when the newest is a day old "
+                    "and deletes all but the newest BACKUP_KEEP. 0: no scheduled backups."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
@@ -412,6 +424,10 @@ class Settings:
     callback_attempts: int = 3
     callback_retry_minutes: int = 30
     self_service_minutes: int = 15
+    metrics_allow: tuple = ()         # ip_network objects
+    prometheus_multiproc_dir: str = ""
+    backup_dir: Path = Path("var/backups")
+    backup_keep: int = 7
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -477,6 +493,10 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         outbound_caller_id=get("OUTBOUND_CALLER_ID"),
         callback_attempts=_int("CALLBACK_ATTEMPTS", get("CALLBACK_ATTEMPTS")),
         callback_retry_minutes=_int("CALLBACK_RETRY_MINUTES", get("CALLBACK_RETRY_MINUTES")),
+        metrics_allow=parse_networks((p for p in get("METRICS_ALLOW").split(",") if p.strip()), "METRICS_ALLOW"),
+        prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
+        backup_dir=Path(get("BACKUP_DIR")),
+        backup_keep=_int("BACKUP_KEEP", get("BACKUP_KEEP")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
         quiet_hours=_quiet_hours(get("QUIET_HOURS")),
         reminder_hour=_hour(get("REMINDER_HOUR")),

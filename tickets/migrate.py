@@ -1,6 +1,7 @@
 """Schema migrations (Alembic, scripts under sql/migrations) run from Python."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -30,3 +31,10 @@ def current(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@functools.cache
+def head() -> str:
+    """The revision this code's migrations lead to (read once: the readiness check asks often)."""
+    from alembic.script import ScriptDirectory
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

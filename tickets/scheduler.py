@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 
 from .actors import SYSTEM
 from .agents import end_due_wrap_ups
+from .backup import daily_backup
 from .complaints import escalate_overdue
 from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .followup import send_reminders, urge_overdue
 from .metrics import roll_up
 from .models import SchedulerLock
+from .monitoring import JOB_FAILURES, JOB_RUNS
 from .outbound import follow_through
 from .queue_log import follow
 
@@ -66,10 +68,11 @@ def _complaint_escalation(hl: Hotline) -> None:
 
 
 # The wrap-up timer runs every 5 s: an agent is offered calls again 0-5 s after WRAP_UP_SECONDS.
+# The daily backup looks every hour whether the newest archive is a day old.
 CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
              Job("service-reminders", _reminders, 60), Job("urging", _urging, 60),
              Job("complaint-escalation", _complaint_escalation, 60), Job("call-stats-roll-up", roll_up, 60),
-             Job("outbound-calls", follow_through, 5)]
+             Job("outbound-calls", follow_through, 5), Job("daily-backup", daily_backup, 3600)]
 
 
 def registered_jobs(hl: Hotline) -> list[Job]:
@@ -114,9 +117,11 @@ class Scheduler:
     def run_job(self, job: Job) -> None:
         if not acquire_lease(self.hl, self.holder):
             return
+        JOB_RUNS.labels(job.name).inc()
         try:
             job.func(self.hl)
         except Exception:  # noqa: BLE001 - one failing run must not stop the schedule
+            JOB_FAILURES.labels(job.name).inc()
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
 
     def start(self) -> None:

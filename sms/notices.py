@@ -1,5 +1,6 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
-and unassigned (no franchisee can take the order: once per order).
+and unassigned (no franchisee can take the order: once per order); and of member card money:
+card_spend, card_topup, card_refund (the amount and the balance left), keyed `card-<ledger row id>:<kind>`.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -14,8 +15,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
 from tickets.context import hotline_of
-from tickets.models import WorkOrder, WorkOrderEvent
+from tickets.models import CardLedgerEntry, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
+from tickets.pricing import yuan
 
 from . import outbox
 from .conversation import ACTOR as SMS_CUSTOMER
@@ -43,6 +47,27 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                   check=TEXTS["check_address"] if _needs_agent(order, ev) else "")
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
     outbox.enqueue(session, order.phone, text, kind=kind, order=order, dedupe_key=key)
+
+
+# Ledger row kind -> notice kind. Adjustments and reversals are staff corrections: no SMS.
+CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund"}
+
+
+def on_card_entry(session: Session, card: MemberCard, entry: CardLedgerEntry) -> None:
+    """Queue the card holder's notice of a spend, top-up or refund: the amount and the balance left.
+    A spend for an order goes to the order's phone, anything else to the customer's first number."""
+    kind = CARD_NOTICE_OF.get(entry.kind)
+    if kind is None:
+        return
+    order = entry.order
+    phone = order.phone if order is not None else session.scalar(
+        select(CustomerPhone.e164).where(CustomerPhone.customer_id == card.customer_id).order_by(CustomerPhone.id))
+    if phone is None:
+        return
+    text = render(f"notice_{kind}", card_tail=card.number[-4:], amount=yuan(abs(entry.amount_fen)),
+                  balance=yuan(entry.balance_after_fen),
+                  order=render("card_order", number=order.number) if order is not None else "")
+    outbox.enqueue(session, phone, text, kind=kind, order=order, dedupe_key=f"card-{entry.id}:{kind}")
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

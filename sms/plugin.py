@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from tickets import cards
 from tickets.context import Hotline, Job
 
 from . import conversation, notices, outbox
@@ -22,10 +23,12 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order notices as an order listener, the outbox job, and the after-commit sender."""
+    """Order notices as an order listener, card notices as a card listener, the outbox job, and the
+    after-commit sender."""
     if hl.extensions.get(_INSTALLED):
         return
     hl.extensions[_INSTALLED] = True
     hl.order_listeners.append(notices.on_order_event)
+    cards.add_listener(hl, notices.on_card_entry)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
     outbox.install_sender(hl)

@@ -67,6 +67,11 @@ TEXTS = {
     "notice_completed": "订单{number}已完工，请回复1-5为服务评分（5分最满意）。",
     "notice_unassigned": "订单{number}（{service} {when}）暂时没有服务商能接，客服会尽快与您联系另行安排。查询回复CX {number}",
     "check_address": "，客服将致电确认地址",
+    # Notices of member card money (sms/notices.py on_card_entry): every spend, top-up and refund.
+    "notice_card_spend": "您尾号{card_tail}的会员卡消费{amount}元{order}，余额{balance}元。",
+    "notice_card_topup": "您尾号{card_tail}的会员卡充值{amount}元，余额{balance}元。",
+    "notice_card_refund": "您尾号{card_tail}的会员卡退款{amount}元，余额{balance}元。",
+    "card_order": "（订单{number}）",
     "too_far": "只能预约{days}天内的服务（{last}前），请改一个日期，如 " + EXAMPLE,
 }
 

@@ -14,6 +14,7 @@ from wtforms import BooleanField, Field, StringField
 
 from tickets.errors import ValidationError
 from tickets.inputs import whole_number
+from tickets.money import parse_yuan
 
 
 def stripped(value):
@@ -94,3 +95,40 @@ class NewOrderForm(PostedForm):
     # Ticked after the page said the same phone already has this service at this time.
     allow_duplicate = BooleanField()
     call_id = WholeNumber("call")
+
+
+# ---------------------------------------------------------------- member cards
+
+class Yuan(Field):
+    """A money amount typed in yuan ("120", "120.50"), read by tickets.money.parse_yuan into fen:
+    anything else (letters, a minus sign, three decimals) is refused with the field's label."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        try:
+            self.data = parse_yuan(valuelist[0] if valuelist else "", self.label.text)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class CardMoneyForm(PostedForm):
+    """Top-up, spend, refund or credit: the amount, why, and the request's idempotency key
+    (made when the page was drawn, so a double click pays once)."""
+    amount = Yuan("amount")
+    reason = StringField(default="", filters=[stripped])
+    order = StringField(default="", filters=[stripped])
+    key = StringField(default="", filters=[stripped])
+
+
+class CardActionForm(PostedForm):
+    """Freeze, unfreeze, replace, close, reverse a row, change the level."""
+    reason = StringField(default="", filters=[stripped])
+    level = StringField(default="", filters=[stripped])
+    entry = WholeNumber("ledger row")
+    key = StringField(default="", filters=[stripped])
+
+
+class OpenCardForm(PostedForm):
+    phone = StringField(default="", filters=[stripped])
+    name = StringField(default="", filters=[stripped])
+    level = StringField(default="standard", filters=[stripped])

@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("portal.notices", "nav.notices", AREAS["portal"], "i"),
     NavItem("desk.surveys", "nav.desk", AREAS["desk"], "b"),
     NavItem("desk.complaints", "nav.complaints", AREAS["desk"], "c"),
+    NavItem("cards.index", "nav.cards", AREAS["cards.read"], "k"),
     NavItem("wallboard.index", "nav.wallboard", frozenset({"supervisor", "admin"}), "m"),
     NavItem("admin.index", "nav.admin", AREAS["admin"], "a"),
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Callable, Optional
 
 from sqlalchemy import case, func, select
@@ -33,6 +33,7 @@ from .errors import NotFound, ValidationError
 from .models import CardLedgerEntry, Customer, MemberCard, WorkOrder
 from .orders import amount_due
 from .pricing import yuan
+from .timeutil import to_utc
 from .workflow import transition
 
 KINDS = ("topup", "spend", "refund", "adjustment", "reversal")
@@ -232,6 +233,9 @@ def spend(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, 
     """Pay `amount_fen` from the card: a `spend` row of -amount, once per `key`."""
     if not (key or "").strip():
         raise ValidationError("a spend needs an idempotency key, so that a repeated request pays once")
+    if order is not None and order.customer_id != card.customer_id:
+        raise ValidationError(f"order {order.number} is not {card.customer.name or 'the card holder'}'s; "
+                              f"a card pays only its holder's orders")
     amount_fen = check_amount(hotline_of(session).settings, amount_fen, "amount to pay")
     return _post(session, card, "spend", -amount_fen, actor, reason=(reason or "").strip()[:255], key=key.strip(),
                  order=order, needs_active="pay")
@@ -432,3 +436,24 @@ def monthly_summary(session: Session, start: datetime, end: datetime) -> tuple[l
         .group_by(MemberCard.number, Customer.name).order_by(MemberCard.number)).all()
     summary = [SummaryRow(n, name, int(c or 0), int(a or 0)) for n, name, c, a in rows]
     return summary, sum(r.amount_fen for r in summary)
+
+
+def period(tz, date_from: str = "", date_to: str = "", today: date | None = None) -> tuple[datetime, datetime, date, date]:
+    """A statement's range from local dates typed as YYYY-MM-DD (both days included; default: this
+    month so far): (start, end) in naive UTC with `end` excluded, and the two local days."""
+    today = today or datetime.now(tz).date()
+
+    def day(text: str, name: str, default: date) -> date:
+        text = (text or "").strip()
+        if not text:
+            return default
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{name} {text[:24]!r} is not a date; write YYYY-MM-DD, e.g. {today:%Y-%m-01}") from None
+
+    first, last = day(date_from, "from", today.replace(day=1)), day(date_to, "to", today)
+    if last < first:
+        raise ValidationError(f"the end date {last} is before the start date {first}; swap them")
+    return (to_utc(datetime.combine(first, time.min), tz), to_utc(datetime.combine(last + timedelta(days=1), time.min), tz),
+            first, last)

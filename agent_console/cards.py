@@ -89,6 +89,16 @@ CARD_STRINGS: dict[str, tuple[str, str]] = {
     "card_status.frozen": ("已冻结", "frozen"),
     "card_status.closed": ("已退卡", "closed"),
     "ws.member_card": ("会员卡", "Member card"),
+    # Chinese words of tickets/cards.py's refusals (refusals.py); the English view shows tickets' own.
+    "refusal.card_frozen": ("会员卡 {a} 已冻结，暂不能消费或充值；请主管解冻后再试。", "Card {a} is frozen."),
+    "refusal.card_closed": ("会员卡 {a} 已退卡，不能再使用；请为客户重新开卡。", "Card {a} is closed."),
+    "refusal.card_insufficient": ("会员卡 {a} 余额 {b} 元，不足支付 {c} 元：请先充值，或用其他方式付款。",
+                                  "Card {a} has {b} yuan; {c} yuan cannot be taken from it."),
+    "refusal.card_none": ("工单 {a} 的客户没有会员卡，请用其他方式收款。", "The customer of order {a} has no card."),
+    "refusal.card_paid": ("工单 {a} 已用会员卡 {b} 支付过。", "Order {a} is already paid by card {b}."),
+    "refusal.card_reason": ("请填写原因（如：服务大厅现金充值，收据 0123）。", "Give a reason."),
+    "refusal.card_too_much": ("金额 {a} 元超过单笔上限 {b} 元，请核对金额或分笔办理。",
+                              "{a} yuan is more than the {b} yuan allowed at once."),
 }
 
 

@@ -21,6 +21,14 @@ REFUSALS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), k) for p, k
     (r"^order (\d+) is (\w+); it cannot (\w+) \(from \w+ the allowed moves are: (.*)\)$", "refusal.transition"),
     (r"^role (\w+) may not (\w+) order (\d+) \(you may: (.*)\)$", "refusal.not_allowed"),
     (r"^(.+) was changed by someone else a moment ago; reload it and try again$", "refusal.concurrent"),
+    # tickets/cards.py
+    (r"^card (\d+) is frozen; .*$", "refusal.card_frozen"),
+    (r"^card (\d+) is closed \(退卡\); .*$", "refusal.card_closed"),
+    (r"^card (\d+) has ([\d.]+) yuan; ([\d.]+) yuan cannot be taken from it.*$", "refusal.card_insufficient"),
+    (r"^.* of order (\d+) has no member card; .*$", "refusal.card_none"),
+    (r"^order (\d+) is already paid by card (\d+)$", "refusal.card_paid"),
+    (r"^a [\w -]+ needs a reason .*$", "refusal.card_reason"),
+    (r"^the [\w -]+ of ([\d.]+) yuan is more than the ([\d.]+) yuan allowed at once.*$", "refusal.card_too_much"),
 ))
 # What a concurrent-change message names (tickets' `what`), in words.
 THINGS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), k) for p, k in (
@@ -48,7 +56,7 @@ def _params(key: str, groups: tuple[str, ...]) -> dict[str, str]:
                 "allowed": _moves(mine)}
     if key == "refusal.concurrent":
         return {"what": history.phrase(groups[0], THINGS)}
-    return dict(zip("ab", groups))
+    return dict(zip("abc", groups))
 
 
 def message(exc: HotlineError | str) -> str:

@@ -44,13 +44,13 @@ def test_a_bad_amount_is_refused_with_a_message_and_writes_nothing(login, hl, am
     before, count = balance(hl), rows(hl)
     resp = login("supervisor1").post(f"/cards/{LI}/topup", {"amount": amount, "reason": "cash"})
     assert resp.status_code == 400
-    assert "amount" in text(resp) or "top-up" in text(resp)
+    assert "amount" in text(resp) or "金额" in text(resp)
     assert (balance(hl), rows(hl)) == (before, count)
 
 
 def test_a_top_up_without_a_reason_is_refused(login, hl):
     resp = login("supervisor1").post(f"/cards/{LI}/topup", {"amount": "10", "reason": " "})
-    assert resp.status_code == 400 and "needs a reason" in text(resp)
+    assert resp.status_code == 400 and "请填写原因" in text(resp)
 
 
 def test_a_double_submitted_spend_pays_once(login, hl):
@@ -65,12 +65,19 @@ def test_a_frozen_card_says_so_when_asked_to_pay(login, hl):
     with hl.session() as s, s.begin():
         cards.freeze(s, cards.get(s, LI), SYSTEM, reason="reported lost")
     resp = login("agent1").post(f"/cards/{LI}/spend", {"amount": "20", "key": "form-frozen"})
-    assert resp.status_code == 400 and "frozen" in text(resp)
+    assert resp.status_code == 400 and f"会员卡 {LI} 已冻结" in text(resp)
+
+
+def test_refusals_are_in_english_in_the_english_view(login, hl):
+    agent = login("agent1")
+    agent.post("/language", {"lang": "en"})
+    resp = agent.post(f"/cards/{LI}/spend", {"amount": "40000", "key": "form-en"})
+    assert resp.status_code == 400 and f"has {balance(hl) / 100:.2f} yuan" in text(resp)
 
 
 def test_a_spend_beyond_the_balance_names_the_balance(login, hl):
     resp = login("agent1").post(f"/cards/{LI}/spend", {"amount": "40000", "key": "form-big"})
-    assert resp.status_code == 400 and f"has {balance(hl) / 100:.2f} yuan" in text(resp)
+    assert resp.status_code == 400 and f"余额 {balance(hl) / 100:.2f} 元，不足支付 40000.00 元" in text(resp)
 
 
 def test_the_ledger_csv_is_utf8_with_a_bom_and_one_line_per_row(login, hl):
@@ -124,7 +131,7 @@ def test_a_refused_card_payment_leaves_the_order_in_service_to_be_paid_another_w
         cards.freeze(s, cards.get(s, "880000000001"), SYSTEM, reason="dispute")
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "complete", "final_price": "100",
                                                                "pay_by_card": "1"})
-    assert resp.status_code == 400 and "frozen" in text(resp)
+    assert resp.status_code == 400 and "已冻结" in text(resp)
     with hl.session() as s:
         assert orders.get(s, number).status == "in_service"
     resp = login("franchisee1").post(f"/orders/{number}/act", {"action": "complete", "final_price": "100"})

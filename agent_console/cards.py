@@ -89,6 +89,10 @@ CARD_STRINGS: dict[str, tuple[str, str]] = {
     "card_status.frozen": ("已冻结", "frozen"),
     "card_status.closed": ("已退卡", "closed"),
     "ws.member_card": ("会员卡", "Member card"),
+    "area.cards.read": ("会员卡：查看、对账单、月度汇总", "Member cards: read, statements, monthly summary"),
+    "area.cards.manage": ("会员卡：开卡、改等级、冻结、补卡、消费", "Member cards: open, level, freeze, replace, spend"),
+    "area.cards.money": ("会员卡：充值、退款、补偿、冲正、解冻、退卡", "Member cards: top-up, refund, credit, reversal, unfreeze, close"),
+    "area.cards.pay": ("工单用会员卡支付", "Pay an order by card"),
     # Chinese words of tickets/cards.py's refusals (refusals.py); the English view shows tickets' own.
     "refusal.card_frozen": ("会员卡 {a} 已冻结，暂不能消费或充值；请主管解冻后再试。", "Card {a} is frozen."),
     "refusal.card_closed": ("会员卡 {a} 已退卡，不能再使用；请为客户重新开卡。", "Card {a} is closed."),

@@ -76,13 +76,13 @@ def upgrade() -> None:
             "INSERT INTO card_ledger (card_id, kind, amount_fen, balance_after_fen, reason, actor_label, created_at) "
             "VALUES (:card, 'adjustment', :b, :b, :r, 'migration 0015', :t)"),
             {"card": card_id, "b": balance, "r": OPENING, "t": now})
-    with op.batch_alter_table('customers') as batch:
-        batch.drop_column('card_balance_fen')
+    # Not a batch (table copy) on SQLite: dropping the old customers table would break the foreign
+    # keys of every order and card that points at it. SQLite (3.35+) drops a plain column in place.
+    op.drop_column('customers', 'card_balance_fen')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('customers') as batch:
-        batch.add_column(sa.Column('card_balance_fen', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('customers', sa.Column('card_balance_fen', sa.Integer(), nullable=False, server_default='0'))
     op.execute("UPDATE customers SET card_balance_fen = COALESCE((SELECT SUM(balance_fen) FROM member_cards "
                "WHERE member_cards.customer_id = customers.id AND member_cards.status <> 'closed'), 0)")
     with op.batch_alter_table('card_ledger') as batch:

@@ -138,15 +138,14 @@ def _render_detail(number: str, code: int = 200, spends_only: bool = False):
     hl = hotline()
     try:
         card = cards.get(s, number)
-        start, end, first, last = cards.period(hl.tz, request.args.get("from", ""), request.args.get("to", ""),
-                                               today=to_local(hl.now(), hl.tz).date())
     except NotFound:
         abort(404)
+    try:
+        start, end, first, last = cards.period(hl.tz, request.args.get("from", ""), request.args.get("to", ""),
+                                               today=to_local(hl.now(), hl.tz).date())
     except ValidationError as exc:
         code = show_error(exc)
-        card = cards.get(s, number)
-        start = end = None
-        first = last = None
+        start = end = first = last = None
     rows = (cards.spend_detail if spends_only else cards.ledger)(s, card, start, end)
     reversed_ids = {e.reverses_id for e in cards.ledger(s, card, kinds=("reversal",))}
     rules = cards.level_rules(hl.settings, card.customer.member_level)

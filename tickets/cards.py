@@ -130,8 +130,9 @@ def _new_number(session: Session) -> str:
 def open_card(session: Session, customer: Customer, actor: Actor, *, level: str | None = None,
               number: str | None = None) -> MemberCard:
     """Open a card for `customer` (one open card each), optionally setting their level."""
-    if card_of(session, customer) is not None:
-        raise ValidationError(f"{customer.name or 'this customer'} already has card {card_of(session, customer).number}; "
+    existing = card_of(session, customer)
+    if existing is not None:
+        raise ValidationError(f"{customer.name or 'this customer'} already has card {existing.number}; "
                               f"top it up, or close it first")
     if level is not None:
         _set_level(session, customer, level, actor)
@@ -225,7 +226,7 @@ def top_up(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *,
     hl = hotline_of(session)
     amount_fen = check_amount(hl.settings, amount_fen, "top-up")
     return _post(session, card, "topup", amount_fen, actor, reason=_need_reason(reason, "top-up"), key=key,
-                 needs_active="take a top-up")
+                 check=_check_active, what="take a top-up")
 
 
 def spend(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, key: str,
@@ -238,25 +239,23 @@ def spend(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, 
                               f"a card pays only its holder's orders")
     amount_fen = check_amount(hotline_of(session).settings, amount_fen, "amount to pay")
     return _post(session, card, "spend", -amount_fen, actor, reason=(reason or "").strip()[:255], key=key.strip(),
-                 order=order, needs_active="pay")
+                 order=order, check=_check_active, what="pay")
 
 
 def refund(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, reason: str,
            key: str | None = None) -> CardLedgerEntry:
     """Pay money on the card back to the customer (cash out): a `refund` row of -amount."""
     amount_fen = check_amount(hotline_of(session).settings, amount_fen, "refund")
-    reason = _need_reason(reason, "refund")
-    _check_open(_locked(session, card), "refund")
-    return _post(session, card, "refund", -amount_fen, actor, reason=reason, key=key)
+    return _post(session, card, "refund", -amount_fen, actor, reason=_need_reason(reason, "refund"), key=key,
+                 check=_check_open, what="refund")
 
 
 def credit(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, reason: str,
            order: WorkOrder | None = None, key: str | None = None) -> CardLedgerEntry:
     """An `adjustment` of +amount that no money came in for: a complaint's compensation, a goodwill gesture."""
     amount_fen = check_amount(hotline_of(session).settings, amount_fen, "credit")
-    reason = _need_reason(reason, "credit")
-    _check_open(_locked(session, card), "take a credit")
-    return _post(session, card, "adjustment", amount_fen, actor, reason=reason, order=order, key=key)
+    return _post(session, card, "adjustment", amount_fen, actor, reason=_need_reason(reason, "credit"), order=order,
+                 key=key, check=_check_open, what="take a credit")
 
 
 def reverse(session: Session, entry: CardLedgerEntry, actor: Actor, *, reason: str) -> CardLedgerEntry:
@@ -333,15 +332,16 @@ def _locked(session: Session, card: MemberCard) -> MemberCard:
 
 def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor: Actor, *, reason: str,
           key: str | None = None, order: WorkOrder | None = None, reverses: CardLedgerEntry | None = None,
-          needs_active: str | None = None) -> CardLedgerEntry:
-    """The one writer of the ledger and the cached balance: both under the card's row lock."""
+          check: Callable[[MemberCard, str], None] | None = None, what: str = "") -> CardLedgerEntry:
+    """The one writer of the ledger and the cached balance: both under the card's row lock, after
+    `check(card, what)` (closed or frozen cards refused) on the card as locked."""
     card = _locked(session, card)
     # After the lock: a request with the same key that got here first has committed its row by now.
     replay = _by_key(session, key)
     if replay is not None:
         return _replayed(replay, card, kind)
-    if needs_active:
-        _check_active(card, needs_active)
+    if check is not None:
+        check(card, what)
     balance = card.balance_fen + amount_fen
     if balance < 0:
         raise CardRefused(f"card {card.number} has {yuan(card.balance_fen)} yuan; {yuan(-amount_fen)} yuan cannot be "

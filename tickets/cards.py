@@ -398,21 +398,28 @@ def ledger(session: Session, card: MemberCard, start: datetime | None = None, en
            kinds: tuple[str, ...] = KINDS) -> list[CardLedgerEntry]:
     """The card's ledger rows from `start` (included) to `end` (excluded), naive UTC, oldest first."""
     stmt = select(CardLedgerEntry).where(CardLedgerEntry.card_id == card.id, CardLedgerEntry.kind.in_(kinds))
-    if start is not None:
-        stmt = stmt.where(CardLedgerEntry.created_at >= start)
-    if end is not None:
-        stmt = stmt.where(CardLedgerEntry.created_at < end)
-    return list(session.scalars(stmt.order_by(CardLedgerEntry.id)))
+    return list(session.scalars(_in_range(stmt, start, end).order_by(CardLedgerEntry.id)))
 
 
 def spend_detail(session: Session, card: MemberCard, start: datetime | None = None,
                  end: datetime | None = None) -> list[CardLedgerEntry]:
-    """A member's spends (and their reversals) in the range, with the orders they paid."""
-    return ledger(session, card, start, end, kinds=("spend", "reversal"))
+    """A member's spends and the reversals of spends in the range, with the orders they paid."""
+    stmt = (select(CardLedgerEntry).outerjoin(_REVERSED, CardLedgerEntry.reverses_id == _REVERSED.id)
+            .where(CardLedgerEntry.card_id == card.id, _SPENDS))
+    return list(session.scalars(_in_range(stmt, start, end).order_by(CardLedgerEntry.id)))
 
 
-# The row a reversal undoes: the monthly summary counts reversals of spends only.
+def _in_range(stmt, start: datetime | None, end: datetime | None):
+    if start is not None:
+        stmt = stmt.where(CardLedgerEntry.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(CardLedgerEntry.created_at < end)
+    return stmt
+
+
+# The row a reversal undoes: spend figures count spends and the reversals of spends, nothing else.
 _REVERSED = aliased(CardLedgerEntry)
+_SPENDS = (CardLedgerEntry.kind == "spend") | ((CardLedgerEntry.kind == "reversal") & (_REVERSED.kind == "spend"))
 
 
 @dataclass(frozen=True)
@@ -431,8 +438,7 @@ def monthly_summary(session: Session, start: datetime, end: datetime) -> tuple[l
         .join(MemberCard, CardLedgerEntry.card_id == MemberCard.id)
         .join(Customer, MemberCard.customer_id == Customer.id)
         .outerjoin(_REVERSED, CardLedgerEntry.reverses_id == _REVERSED.id)
-        .where(CardLedgerEntry.created_at >= start, CardLedgerEntry.created_at < end,
-               (CardLedgerEntry.kind == "spend") | ((CardLedgerEntry.kind == "reversal") & (_REVERSED.kind == "spend")))
+        .where(CardLedgerEntry.created_at >= start, CardLedgerEntry.created_at < end, _SPENDS)
         .group_by(MemberCard.number, Customer.name).order_by(MemberCard.number)).all()
     summary = [SummaryRow(n, name, int(c or 0), int(a or 0)) for n, name, c, a in rows]
     return summary, sum(r.amount_fen for r in summary)

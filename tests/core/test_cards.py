@@ -256,3 +256,11 @@ def test_concurrent_spends_on_one_card_never_overdraw_and_each_key_pays_once(hl)
             assert len(spends) == len(set(spends)) == 3
         with hl.session() as s, s.begin():
             cards.spend(s, cards.get(s, number), 100, AGENT, key=f"empty-{round_}")
+
+
+def test_spend_detail_shows_spends_and_their_reversals_but_not_top_ups(session):
+    card = smith_card(session, 5000)
+    wrong = cards.spend(session, card, 700, AGENT, key="d-1")
+    cards.reverse(session, wrong, CASHIER, reason="wrong card")
+    cards.reverse(session, cards.ledger(session, card)[0], CASHIER, reason="top-up typed twice")
+    assert [(e.kind, e.amount_fen) for e in cards.spend_detail(session, card)] == [("spend", -700), ("reversal", 700)]

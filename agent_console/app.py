@@ -27,8 +27,9 @@ class RowId(IntegerConverter):
 def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Flask:
     """Build the app around a Hotline (settings, database, bus); nothing happens at import time."""
     # Imported here, as in Flask's tutorial: the blueprints import db() and hotline() from this module.
-    from . import (admin, auth, callbacks, complaint_pages, customers, desk, dispatch_board, ops, orders, pages,
-                   portal, reports, security, selfservice, sms_hooks, twilio_agents, voice_hooks, wallboard, workspace)
+    from . import (admin, auth, callbacks, cards, complaint_pages, customers, desk, dispatch_board, ops, orders,
+                   pages, portal, reports, security, selfservice, sms_hooks, twilio_agents, voice_hooks, wallboard,
+                   workspace)
 
     hl = hotline or create_hotline()
     app = Flask(__name__)
@@ -58,7 +59,7 @@ def create_app(hotline: Hotline | None = None, config: dict | None = None) -> Fl
     # One blueprint per area; the webhooks' (voice_hooks, agent hooks, sms_hooks) skip the log-in gate.
     for blueprint in (auth.bp, orders.bp, dispatch_board.bp, portal.bp, desk.bp, callbacks.bp, complaint_pages.bp,
                       complaint_pages.portal, admin.bp, workspace.bp, wallboard.bp, reports.bp, voice_hooks.bp,
-                      twilio_agents.bp, twilio_agents.hooks, sms_hooks.bp, customers.bp, selfservice.bp):
+                      twilio_agents.bp, twilio_agents.hooks, sms_hooks.bp, customers.bp, selfservice.bp, cards.bp):
         app.register_blueprint(blueprint)
 
     @app.teardown_appcontext

@@ -111,6 +111,20 @@ class YuanAmount(Field):
             raise ValueError(str(exc)) from None
 
 
+# ---------------------------------------------------------------- member cards
+
+class Yuan(Field):
+    """A money amount typed in yuan ("120", "120.50"), read by tickets.money.parse_yuan into fen:
+    anything else (letters, a minus sign, three decimals) is refused with the field's label."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        try:
+            self.data = parse_yuan(valuelist[0] if valuelist else "", self.label.text)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class NewComplaintForm(PostedForm):
     """A complaint taken by an agent or the desk: about an order (its number) or a phone number."""
     number = StringField(default="", filters=[stripped])
@@ -147,3 +161,24 @@ class CallbackOutcomeForm(PostedForm):
     """How a callback went: one of tickets.outbound.CALLBACK_OUTCOMES, and the agent's notes."""
     outcome = StringField(default="", filters=[stripped])
     notes = StringField(default="", filters=[stripped])
+class CardMoneyForm(PostedForm):
+    """Top-up, spend, refund or credit: the amount, why, and the request's idempotency key
+    (made when the page was drawn, so a double click pays once)."""
+    amount = Yuan("amount")
+    reason = StringField(default="", filters=[stripped])
+    order = StringField(default="", filters=[stripped])
+    key = StringField(default="", filters=[stripped])
+
+
+class CardActionForm(PostedForm):
+    """Freeze, unfreeze, replace, close, reverse a row, change the level."""
+    reason = StringField(default="", filters=[stripped])
+    level = StringField(default="", filters=[stripped])
+    entry = WholeNumber("ledger row")
+    key = StringField(default="", filters=[stripped])
+
+
+class OpenCardForm(PostedForm):
+    phone = StringField(default="", filters=[stripped])
+    name = StringField(default="", filters=[stripped])
+    level = StringField(default="standard", filters=[stripped])

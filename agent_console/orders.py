@@ -11,7 +11,7 @@ from typing import Callable
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from tickets import board, customers, dispatch, franchisees, orders, workflow
+from tickets import board, cards, customers, dispatch, franchisees, orders, workflow
 from tickets import search as order_search
 from tickets.errors import DuplicateBooking, HotlineError, NotFound, ValidationError
 from tickets.inputs import must_exist, whole_number
@@ -186,15 +186,22 @@ def _when(value: str):
     return orders.parse_when((value or "").replace("T", " "), hotline().tz)
 
 
+def _complete(s, order, actor, form):
+    final = parse_yuan(form.get("final_price", ""), "final price")
+    if form.get("pay_by_card"):
+        # The order's version names this completion: a second submit of the same form pays nothing.
+        return cards.complete_and_pay(s, order, actor, final_price_fen=final, notes=form.get("notes", ""),
+                                      key=f"complete-{order.id}-{order.version}")
+    return workflow.transition(s, order, "complete", actor, final_price_fen=final, notes=form.get("notes", ""))
+
+
 # action -> what applying it means in tickets, given the session, order, actor and form.
 APPLY: dict[str, Callable] = {
     "dispatch": lambda s, o, a, f: dispatch.dispatch(s, o, a, _franchisee(s, f.get("franchisee_id"))),
     "reject": lambda s, o, a, f: dispatch.release_and_redispatch(s, o, "reject", a, reason=f.get("reason", "")),
     "recall": lambda s, o, a, f: board.reassign(s, o, a, f.get("reason", ""), _franchisee(s, f.get("franchisee_id"))),
     "assign_worker": lambda s, o, a, f: workflow.transition(s, o, "assign_worker", a, worker=_worker(s, f.get("worker_id"))),
-    "complete": lambda s, o, a, f: workflow.transition(s, o, "complete", a,
-                                                       final_price_fen=parse_yuan(f.get("final_price", ""), "final price"),
-                                                       notes=f.get("notes", "")),
+    "complete": lambda s, o, a, f: _complete(s, o, a, f),
     "reschedule": lambda s, o, a, f: workflow.transition(s, o, "reschedule", a, when=_when(f.get("when", ""))),
 }
 

@@ -47,6 +47,18 @@ AREAS: dict[str, frozenset[str]] = {
     # Customer records (客户档案): read, edit and merge. Agents on the phone, callback staff before
     # a survey call, supervisors handling quality; what each sees of the contact is CONTACT_POLICY.
     "customers": frozenset({"agent", "callback", "supervisor"}),
+    # Member cards. Reading a card and its statements: the staff who talk to members.
+    "cards.read": frozenset({"agent", "callback", "supervisor", "admin"}),
+    # Opening a card, its level, a lost card frozen or replaced, a spend for a member on the
+    # phone: the agent's work with the caller.
+    "cards.manage": frozenset({"agent", "supervisor", "admin"}),
+    # Money in and out without a service (top-up, refund, credit, reversal, closing with the
+    # refund, unfreezing): supervisors and admins only, so an agent alone can neither create nor
+    # pay out money. No separate cashier role: top-ups are taken at the service hall by the
+    # supervisors who already hold the complaint compensations.
+    "cards.money": frozenset({"supervisor", "admin"}),
+    # Paying a completed order by card: whoever completes it (its franchisee) and the agents.
+    "cards.pay": frozenset({"agent", "supervisor", "admin", "franchisee"}),
 }
 
 

@@ -1,9 +1,10 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
 and unassigned (no franchisee can take the order: once per order); the follow-through's
 (tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
-urging of a late order's franchisee, and its escalation to the district manager; and of complaints:
-accepted and answered (`on_complaint_event`, a complaint listener). Their texts and parameters are
-the kinds of sms/kinds.py.
+urging of a late order's franchisee, and its escalation to the district manager; of complaints:
+accepted and answered (`on_complaint_event`, a complaint listener); and of member card money:
+card_spend, card_topup, card_refund (the amount and the balance left), keyed `card-<ledger row id>:<kind>`.
+Their texts and parameters are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
 transaction of every order event and queues at most one notice for it, keyed
@@ -20,10 +21,12 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
 from tickets import outbound
 from tickets.context import Hotline, hotline_of
 from tickets.customers import may_contact
-from tickets.models import Complaint, WorkOrder, WorkOrderEvent
+from tickets.models import CardLedgerEntry, Complaint, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
 from tickets.otp import Issued
 from tickets.pricing import yuan
 
@@ -109,6 +112,25 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
     outbox.enqueue(session, order.phone, kind=kind, params={p: values[p] for p in KINDS[kind].params},
                    order=order, dedupe_key=key)
+
+
+# Ledger row kind -> notice kind. Adjustments and reversals are staff corrections: no SMS.
+CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund"}
+
+
+def on_card_entry(session: Session, card: MemberCard, entry: CardLedgerEntry) -> None:
+    """Queue the card holder's notice of a spend, top-up or refund: the amount and the balance left.
+    A spend for an order goes to the order's phone, anything else to the customer's first number."""
+    kind = CARD_NOTICE_OF.get(entry.kind)
+    if kind is None:
+        return
+    order = entry.order
+    phone = order.phone if order is not None else session.scalar(
+        select(CustomerPhone.e164).where(CustomerPhone.customer_id == card.customer_id).order_by(CustomerPhone.id))
+    if phone is None:
+        return
+    params = {"card": card.number[-4:], "amount": yuan(abs(entry.amount_fen)), "balance": yuan(entry.balance_after_fen)}
+    outbox.enqueue(session, phone, kind=kind, params=params, order=order, dedupe_key=f"card-{entry.id}:{kind}")
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

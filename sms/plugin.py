@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from tickets import cards
 from tickets.context import Hotline, Job
 
 from . import conversation, kinds, notices, outbox
@@ -23,7 +24,7 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order and complaint notices as listeners, the outbox job, and the after-commit sender.
+    """Order, complaint and member card notices as listeners, the outbox job, and the after-commit sender.
 
     Checks first that every notice kind has a template at each configured mainland provider
     (ConfigError naming the variables otherwise): `hotline run`, `hotline config` and the console
@@ -35,6 +36,7 @@ def install(hl: Hotline) -> None:
     hl.extensions[_INSTALLED] = True
     hl.order_listeners.append(notices.on_order_event)
     hl.complaint_listeners.append(notices.on_complaint_event)
+    cards.add_listener(hl, notices.on_card_entry)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
     hl.jobs.append(Job("survey-resend", notices.resend_surveys, SURVEY_RESEND_EVERY_SECONDS))
     outbox.install_sender(hl)

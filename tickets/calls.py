@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from .bus import publish_after_commit
+from .cards import card_of, queue_priority
 from .complaints import UNRESOLVED
 from .context import hotline_of
 from .customers import find_by_phone
@@ -164,9 +165,13 @@ def customer_card(session: Session, caller: str) -> dict[str, Any]:
                 "when": to_local(o.scheduled_start, tz).strftime("%Y-%m-%d %H:%M"),
                 "franchisee": o.franchisee.name if o.franchisee else None}
 
+    member_card = card_of(session, cust)
     card.update(
         known=True, customer_id=cust.id, name=cust.name, language=cust.language, member_level=cust.member_level,
-        balance_fen=cust.card_balance_fen, phones=[p.e164 for p in cust.phones],
+        card_number=member_card.number if member_card else None,
+        card_status=member_card.status if member_card else None,
+        balance_fen=member_card.balance_fen if member_card else None,
+        queue_priority=queue_priority(hl.settings, cust), phones=[p.e164 for p in cust.phones],
         addresses=[{"id": a.id, "text": a.text, "district": a.district.name_zh if a.district else None,
                     "district_id": a.district_id, "default": a.is_default} for a in cust.addresses],
         open_orders=[order_row(o) for o in orders if o.status in OPEN_STATES],

@@ -166,11 +166,46 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                    "(database, recordings, prompts and a manifest; see Operations). On the scheduler leader's host."),
     "BACKUP_KEEP": ("7", "30", "Daily backups kept in BACKUP_DIR: the scheduler makes one when the newest is a day old "
                     "and deletes all but the newest BACKUP_KEEP. 0: no scheduled backups."),
+    "CARD_LEVELS": ("standard:0:0,senior:5:1,vip:10:2", "standard:0:0,senior:8:1,vip:15:5",
+                    "Member card levels as level:discount percent:queue priority (普通 standard, 高级 senior, VIP vip): "
+                    "a spend by card takes the discount off the amount due; a caller of a higher priority is answered "
+                    "first (the screen-pop shows it)."),
+    "CARD_MAX_AMOUNT_FEN": ("5000000", "2000000",
+                            "The largest single top-up, spend, refund or adjustment on a member card, in fen "
+                            "(5000000 = 50,000.00 yuan); a bigger amount is refused as a typing mistake."),
     "LOG_LEVEL": ("INFO", "DEBUG", "Logging level. The scheduler's (apscheduler) line for every job run shows only at DEBUG."),
     "HOTLINE_FIXED_NOW": ("", "2026-11-23T02:00:00",
                           "Tests only: a fixed UTC clock for a spawned `hotline-agi` or `hotline` command, so it sees the test's time. "
                           "Never set it in production."),
 }
+
+
+@dataclass(frozen=True)
+class CardLevel:
+    """What a member card level gives: `discount_percent` off every spend, `queue_priority` (higher first)."""
+    discount_percent: int
+    queue_priority: int
+
+
+CARD_LEVEL_NAMES = ("standard", "senior", "vip")
+
+
+def _card_levels(value: str) -> dict[str, CardLevel]:
+    levels: dict[str, CardLevel] = {}
+    for part in value.split(","):
+        try:
+            name, discount, priority = (x.strip() for x in part.split(":"))
+            level = CardLevel(int(discount), int(priority))
+        except ValueError:
+            name, level = "", None
+        if name not in CARD_LEVEL_NAMES or level is None or not 0 <= level.discount_percent < 100:
+            raise ConfigError(f"CARD_LEVELS={value!r}: {part.strip()!r} is not level:discount percent (0-99):priority "
+                              f"with a level of {', '.join(CARD_LEVEL_NAMES)}, e.g. {VARIABLES['CARD_LEVELS'][1]}")
+        levels[name] = level
+    missing = [n for n in CARD_LEVEL_NAMES if n not in levels]
+    if missing:
+        raise ConfigError(f"CARD_LEVELS={value!r} lacks {', '.join(missing)}, e.g. {VARIABLES['CARD_LEVELS'][1]}")
+    return levels
 
 
 def _parse_hours(value: str, name: str = "BUSINESS_HOURS") -> tuple[time, time]:
@@ -428,6 +463,8 @@ class Settings:
     prometheus_multiproc_dir: str = ""
     backup_dir: Path = Path("var/backups")
     backup_keep: int = 7
+    card_levels: dict = field(default_factory=lambda: _card_levels(VARIABLES["CARD_LEVELS"][0]))
+    card_max_amount_fen: int = 5000000
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -497,6 +534,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
         backup_dir=Path(get("BACKUP_DIR")),
         backup_keep=_int("BACKUP_KEEP", get("BACKUP_KEEP")),
+        card_levels=_card_levels(get("CARD_LEVELS")),
+        card_max_amount_fen=_int("CARD_MAX_AMOUNT_FEN", get("CARD_MAX_AMOUNT_FEN")),
         trusted_proxies=parse_networks((p for p in get("TRUSTED_PROXIES").split(",") if p.strip()), "TRUSTED_PROXIES"),
         quiet_hours=_quiet_hours(get("QUIET_HOURS")),
         reminder_hour=_hour(get("REMINDER_HOUR")),

@@ -67,8 +67,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), default="")
     language: Mapped[Optional[str]] = mapped_column(String(2))         # zh, en; None = ask
-    member_level: Mapped[str] = mapped_column(String(8), default="standard")  # standard 普通, senior 高级, vip
-    card_balance_fen: Mapped[int] = mapped_column(Integer, default=0)
+    # standard 普通, senior 高级, vip: what each gives is CARD_LEVELS (tickets.cards); the money is on MemberCard.
+    member_level: Mapped[str] = mapped_column(String(8), default="standard")
     notes: Mapped[str] = mapped_column(Text, default="")
     # Asked not to be phoned: outbound calls and survey messages skip them (tickets.customers.may_contact).
     do_not_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -110,6 +110,48 @@ class Address(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     customer: Mapped[Customer] = relationship(back_populates="addresses")
     district: Mapped[Optional[District]] = relationship()
+
+
+# ---------------------------------------------------------------- member cards (会员卡)
+
+class MemberCard(Base):
+    """A customer's prepaid card. Its money is the sum of its ledger; `balance_fen` caches that sum
+    and is only written by tickets.cards together with a ledger row, under the card's row lock."""
+    __tablename__ = "member_cards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A replaced card (补卡) keeps its row, ledger and balance and gets a new number.
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="active")    # active, frozen, closed
+    balance_fen: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    customer: Mapped[Customer] = relationship()
+
+
+class CardLedgerEntry(Base):
+    """One money move on a card, never changed or deleted: a mistake gets a reversal row.
+    `amount_fen` is signed (top-up and credits +, spend and refund -)."""
+    __tablename__ = "card_ledger"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("member_cards.id"))
+    kind: Mapped[str] = mapped_column(String(12))               # topup, spend, refund, adjustment, reversal
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    balance_after_fen: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    # A row is reversed at most once: the unique key refuses a second reversal even from a racing session.
+    reverses_id: Mapped[Optional[int]] = mapped_column(ForeignKey("card_ledger.id"), unique=True)
+    # A repeated request (double click, client retry) finds the first answer instead of paying twice.
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    card: Mapped[MemberCard] = relationship()
+    order: Mapped[Optional["WorkOrder"]] = relationship()
+    # Statements read a card's rows in a date range, and the monthly summary all spends of a range.
+    __table_args__ = (Index("ix_card_ledger_card_created", "card_id", "created_at"),
+                      Index("ix_card_ledger_created_kind", "created_at", "kind"))
 
 
 # ---------------------------------------------------------------- franchisees and workers

@@ -10,14 +10,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import complaints
+from . import cards, complaints
 from . import orders as orders_mod
 from .actors import SYSTEM, Actor
 from .context import hotline_of
 from .customers import add_address
 from .dispatch import resolve_district
 from .models import (Customer, CustomerPhone, District, DistrictAlias, Franchisee, FranchiseeDistrict,
-                     FranchiseeService, Service, User, UserDistrict, WorkOrder, Worker, WorkerSkill)
+                     FranchiseeService, MemberCard, Service, User, UserDistrict, WorkOrder, Worker, WorkerSkill)
 from .passwords import DEMO_PASSWORD, hash_password
 from .timeutil import to_local, to_utc
 from .phones import normalize
@@ -144,8 +144,7 @@ def load_demo(session: Session) -> dict:
         phones = [normalize(p) for p in c["phones"]]
         if session.scalar(select(CustomerPhone).where(CustomerPhone.e164 == phones[0])) is not None:
             continue
-        cust = Customer(name=c["name"], language=c["language"], member_level=c["level"],
-                        card_balance_fen=c["balance"])
+        cust = Customer(name=c["name"], language=c["language"], member_level=c["level"])
         cust.phones.extend(CustomerPhone(e164=p) for p in phones)
         session.add(cust)
         session.flush()
@@ -153,8 +152,15 @@ def load_demo(session: Session) -> dict:
             match = resolve_district(session, a["text"])
             add_address(session, cust, a["text"], match.district.id if match.district else None,
                         default=a.get("default", False))
-        past = [_past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"],
-                            time.fromisoformat(h.get("at", DEMO_SERVICE_AT))) for h in c["history"]]
+        card = _demo_card(session, cust, c["card"]) if c.get("card") else None
+        past = []
+        for h in c["history"]:
+            order = _past_order(session, phones[0], services[h["service"]], h["days_ago"], h["score"],
+                                time.fromisoformat(h.get("at", DEMO_SERVICE_AT)))
+            past.append(order)
+            if card is not None and h.get("card") and order.status in cards.PAYABLE_STATES:
+                with _clock_at(session, order.updated_at):
+                    cards.pay_order(session, order, SYSTEM, key=f"demo-{order.number}")
         for spec in c.get("complaints", []):
             _demo_complaint(session, phones[0], past[spec["order"]] if "order" in spec else None, spec)
     return {"franchisees": len(frs), "users": session.scalar(select(func.count()).select_from(User))}
@@ -191,6 +197,17 @@ DEMO_SURVEY_AT = time(10, 0)        # the day after
 
 def _local(hl, day, at: time) -> datetime:
     return to_utc(datetime.combine(day, at), hl.tz)
+
+
+def _demo_card(session: Session, cust: Customer, spec: dict) -> MemberCard:
+    """A demo member's card, topped up `topup_days_ago` days ago (its history pays for past orders)."""
+    hl = hotline_of(session)
+    card = cards.open_card(session, cust, SYSTEM, number=spec["number"])
+    day = to_local(hl.now(), hl.tz).date() - timedelta(days=spec["topup_days_ago"])
+    with _clock_at(session, _local(hl, day, DEMO_BOOKED_AT)):
+        cards.top_up(session, card, spec["topup_fen"], SYSTEM, reason="demo: paid in cash at the service hall",
+                     key=f"demo-topup-{spec['number']}")
+    return card
 
 
 def _past_order(session: Session, phone: str, service: Service, days_ago: int, score: int | None,

@@ -12,16 +12,16 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from agent_console.app import create_app
 from tests.conftest import Clock, make_test_hotline
 from tests.console.conftest import Console, text
 from tests.console.helpers import make_order, worker_id, franchisee_id
 from tests.core.helpers import EARLY
-from tickets import catalog, complaints, console_sessions, holidays, orders, outbound
+from tickets import cards, catalog, complaints, console_sessions, customers, holidays, orders, outbound
 from tickets.actors import SYSTEM, Actor
-from tickets.models import ConsoleSession, District, Franchisee, User
+from tickets.models import ConsoleSession, District, Franchisee, MemberCard, User
 
 USERS = {"agent": "agent1", "dispatcher": "dispatcher1", "district_manager": "manager1", "callback": "callback1",
          "supervisor": "supervisor1", "admin": "admin", "franchisee": "franchisee1", "other_franchisee": "franchisee2"}
@@ -74,6 +74,15 @@ PAGES: dict[str, dict[str, int]] = {
     # The residents' public pages: open to everyone, logged in or not (test_public_pages_need_no_login).
     "/lookup": only(*ROLES),
     "/book": only(*ROLES),
+    "/cards/": only("agent", "callback", "supervisor", "admin"),
+    "/cards/880000000002": only("agent", "callback", "supervisor", "admin"),
+    "/cards/880000000002/spends": only("agent", "callback", "supervisor", "admin"),
+    "/cards/880000000002/print": only("agent", "callback", "supervisor", "admin"),
+    "/cards/880000000002/ledger.csv": only("agent", "callback", "supervisor", "admin"),
+    "/cards/880000000002/ledger.xlsx": only("agent", "callback", "supervisor", "admin"),
+    "/cards/summary": only("agent", "callback", "supervisor", "admin"),
+    "/cards/summary.csv": only("agent", "callback", "supervisor", "admin"),
+    "/cards/summary.xlsx": only("agent", "callback", "supervisor", "admin"),
 }
 
 
@@ -191,6 +200,28 @@ OTHER_WRITES: dict[str, tuple[str, str | None, dict, dict[str, int]]] = {
     # Merging needs two records of one person: the refusal (400, itself) shows the role got through.
     "merge customer records": ("/customers/4/merge", None, {"other": "4", "same_person": "1"},
                                {r: 400 if r in ("agent", "callback", "supervisor") else 403 for r in ROLES}),
+    # Member cards: "{card}" is a fresh card with 100.00 yuan for each request, "{entry}" its top-up.
+    "open card": ("/cards/open", None, {"phone": "135001350{role_no}", "level": "senior"},
+                  may("agent", "supervisor", "admin", hidden_from=())),
+    "top up card": ("/cards/{card}/topup", None, {"amount": "50", "reason": "cash at the hall"},
+                    may("supervisor", "admin", hidden_from=())),
+    "spend on card": ("/cards/{card}/spend", None, {"amount": "5", "key": "perm-{role}"},
+                      may("agent", "supervisor", "admin", hidden_from=())),
+    "refund from card": ("/cards/{card}/refund", None, {"amount": "5", "reason": "cash back"},
+                         may("supervisor", "admin", hidden_from=())),
+    "credit card": ("/cards/{card}/credit", None, {"amount": "5", "reason": "complaint compensation"},
+                    may("supervisor", "admin", hidden_from=())),
+    "reverse ledger row": ("/cards/{card}/reverse", None, {"entry": "{entry}", "reason": "typed twice"},
+                           may("supervisor", "admin", hidden_from=())),
+    "freeze card": ("/cards/{card}/freeze", None, {"reason": "reported lost"},
+                    may("agent", "supervisor", "admin", hidden_from=())),
+    "unfreeze card": ("/cards/{frozen_card}/unfreeze", None, {"reason": "found again"},
+                      may("supervisor", "admin", hidden_from=())),
+    "replace card": ("/cards/{card}/replace", None, {"reason": "lost"}, may("agent", "supervisor", "admin", hidden_from=())),
+    "close card": ("/cards/{card}/close", None, {"reason": "moving away"}, may("supervisor", "admin", hidden_from=())),
+    "change card level": ("/cards/{card}/level", None, {"level": "vip"}, may("agent", "supervisor", "admin", hidden_from=())),
+    "pay order by card": ("/cards/pay/{order}", "completed", {"key": "perm-pay-{role}"},
+                          may("agent", "supervisor", "admin", "franchisee")),
 }
 
 # The residents' public pages: (method, url, form) -> status for anyone without a log-in.
@@ -284,7 +315,9 @@ def test_order_action(world, action, role):
 def test_other_write(world, write, role):
     hl, as_role, ids = world
     url, state, form, expected = OTHER_WRITES[write]
-    values = {**ids, "role": role}
+    values = {**ids, "role": role, "role_no": f"{ROLES.index(role):02d}"}
+    if "{card}" in url or "{frozen_card}" in url:
+        values.update(_fresh_card(hl, frozen="{frozen_card}" in url))
     if state is not None:
         values["order"] = make_order(hl, state)
     if "{complaint}" in url:
@@ -319,6 +352,17 @@ def test_public_pages_need_no_login(world, method, url):
     assert resp.status_code == status, text(resp)[-600:]
 
 
+def _fresh_card(hl, frozen: bool) -> dict[str, object]:
+    """A new customer's card with 100.00 yuan on it (frozen if asked), and its top-up row."""
+    with hl.session() as s, s.begin():
+        n = s.scalar(select(func.count()).select_from(MemberCard))
+        card = cards.open_card(s, customers.get_or_create(s, f"1370099{n:04d}"), SYSTEM)
+        entry = cards.top_up(s, card, 10000, SYSTEM, reason="matrix")
+        if frozen:
+            cards.freeze(s, card, SYSTEM, reason="matrix")
+        return {"card": card.number, "frozen_card": card.number, "entry": entry.id}
+
+
 def _shape(path: str) -> str:
     """/orders/<number>/act, /orders/{order}/act and /orders/2632700001/act all read /orders/*/act."""
     return re.sub(r"<[^>]+>|\{[a-z_0-9]+\}|(?<=/)\d+(?=/|$)", "*", path)
@@ -329,7 +373,7 @@ def test_the_matrix_covers_every_console_route(world):
     _, as_role, _ = world
     app = as_role("admin").app
     areas = ("orders.", "dispatch.", "portal.", "desk.", "callbacks.", "admin.", "complaints.", "portal_complaints.",
-             "reports.", "customers.", "selfservice.")
+             "reports.", "customers.", "selfservice.", "cards.")
     routes = {(m, _shape(r.rule)) for r in app.url_map.iter_rules() if r.endpoint.startswith(areas)
               for m in r.methods - {"HEAD", "OPTIONS"}}
     covered = {("GET", _shape(p)) for p in PAGES} | {("POST", "/orders/*/act")} \

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from agent_console.workspace import order_prefill
 from tests.console.conftest import text
 from tests.console.live import offer_to
-from tickets import agents
+from tickets import agents, cards
 from tickets.models import Call, User
 
 
@@ -85,7 +85,9 @@ def test_card_of_a_known_caller_shows_who_they_are_and_their_history(login, hl):
     assert 'data-known="yes"' in html
     assert "王女士" in html
     assert "VIP" in html
-    assert "1200.00" in html
+    with hl.session() as s:
+        card = cards.get(s, "880000000001")            # the card's balance, as its ledger sums it
+    assert card.number in html and f"{card.balance_fen // 100}.{card.balance_fen % 100:02d}" in html
     assert "天山区解放南路88号3单元502" in html
     assert 'data-testid="pop-recent-orders"' in html
     assert "2631300001" in html

@@ -186,7 +186,7 @@ def _order_of(s, form) -> WorkOrder | None:
     try:
         return orders.get(s, form.order.data)
     except NotFound:
-        raise ValidationError(f"there is no order {form.order.data[:24]!r}; check the number, or leave it empty") from None
+        raise ValidationError("there is no order {value!r}; check the number, or leave it empty", value=form.order.data[:24]) from None
 
 
 @bp.post("/open")

@@ -30,6 +30,11 @@ FIELDS = {"district": "片区", "franchisee": "加盟商", "worker": "服务人�
           "QueueTime": "排队时长", "RecordingDuration": "录音时长", "DialCallDuration": "通话时长",
           "from": "开始日期", "to": "结束日期", "date": "日期", "expires": "到期日",
           "compensation": "补偿金额", "page": "页码"}
+# What a card refusal names (tickets/cards.py `what` and `kind`).
+CARD_WORDS = {"top-up": "充值", "topup": "充值", "spend": "消费", "refund": "退款", "credit": "调整入账",
+              "adjustment": "调整", "reversal": "冲正", "freeze": "冻结", "card replacement": "补卡",
+              "card closing": "退卡", "pay": "支付", "take a credit": "调整入账",
+              "take a top-up": "充值"}
 # A move's requirements (tickets.workflow.REQUIREMENT_WORDS and the plain ones).
 NEEDS = {"district": "片区（地址未匹配到片区，请选择）", "assigned_worker": "指派的服务人员", "final_price_fen": "实际结算价（分）",
          "franchisee": "加盟商", "worker": "服务人员", "when": "新的服务时间", "survey": "回访结果", "reason": "原因",
@@ -240,6 +245,34 @@ ZH: dict[str, str] = {
     "{phone} already has order {number} for this service at this time; nothing was booked": "{phone} 在这个时间已有此项服务的工单 {number}，本次未下单。",
     "unknown service {service!r}; choose one from the list": "未知的服务项目“{service}”，请从列表中选择。",
     "write the mobile number the code goes to, e.g. 13800138000": "请填写接收验证码的手机号，例如 13800138000。",
+    # member cards (tickets/cards.py, agent_console/cards.py)
+    "the {what} must be a whole number of fen, e.g. 10000 for 100.00 yuan; got {amount_fen!r}": "{what}金额必须是以分为单位的整数，例如 10000 表示 100.00 元；当前为“{amount_fen}”。",
+    "the {what} must be more than 0; got {value} yuan": "{what}金额必须大于0，当前为 {value} 元。",
+    "the {what} of {value} yuan is more than the {value2} yuan allowed at once (CARD_MAX_AMOUNT_FEN); check the amount, or split it":
+        "{what}金额 {value} 元超过单笔上限 {value2} 元，请核对金额或分笔办理。",
+    "a {what} needs a reason (e.g. paid in cash at the service hall, receipt 0123)": "{what}需要填写原因（例如：服务大厅现金缴费，收据0123）。",
+    "there is no member card {number!r}; check the number on the card": "没有会员卡“{number}”，请核对卡上的号码。",
+    "{value} already has card {number}; top it up, or close it first": "{value}已有会员卡 {number}，请直接充值，或先退卡。",
+    "level must be one of {card_level_names}; got {level!r}": "会员等级必须是 {card_level_names} 之一，当前为“{level}”。",
+    "card {number} is already {status}": "会员卡 {number} 已是“{status}”状态。",
+    "card {number} is closed (退卡); it cannot {what}: open a new card": "会员卡 {number} 已退卡，不能{what}，请开新卡。",
+    "card {number} is frozen; it cannot {what} until a supervisor unfreezes it": "会员卡 {number} 已冻结，在班长解冻前不能{what}。",
+    "order {number} is not {value}'s; a card pays only its holder's orders": "工单 {number} 不属于{value}，会员卡只能支付持卡人的工单。",
+    "ledger row {id} is itself a reversal; make a new top-up, spend or credit instead": "流水 {id} 本身是冲正记录，请改为新建充值、消费或调整。",
+    "ledger row {id} is already reversed": "流水 {id} 已冲正。",
+    "a spend needs an idempotency key, so that a repeated request pays once": "消费需要请求编号，以免重复提交时重复扣款。",
+    "order {number} is {status}: only a completed order is paid by card": "工单 {number} 当前为“{status}”，只有已完工的工单可以用会员卡支付。",
+    "{value} of order {number} has no member card; take the payment another way": "工单 {number} 的客户{value}没有会员卡，请用其他方式收款。",
+    "order {number} is already paid by card {number2}": "工单 {number} 已用会员卡 {number2} 支付。",
+    "order {number} has nothing to pay": "工单 {number} 没有待付金额。",
+    "key {idempotency_key!r} was already used for another {kind} on card {number}": "请求编号“{idempotency_key}”已用于会员卡 {number} 的另一笔{kind}。",
+    "card {number} has {value} yuan; {value2} yuan cannot be taken from it: top it up first, or take the payment another way":
+        "会员卡 {number} 余额 {value} 元，不足以扣除 {value2} 元，请先充值或用其他方式收款。",
+    "this {kind} was already recorded (key {key!r} or reversal of row {value}); reload the card": "这笔{kind}已经记录过（请求编号“{key}”或流水 {value} 的冲正），请刷新会员卡页面。",
+    "{name} {value!r} is not a date; write YYYY-MM-DD, e.g. {today:%Y-%m-01}": "{name}“{value}”不是日期，请按 YYYY-MM-DD 填写，例如 {today:%Y-%m-01}。",
+    "the end date {last} is before the start date {first}; swap them": "结束日期 {last} 早于开始日期 {first}，请对调。",
+    "choose a row of this card's ledger to reverse": "请选择要冲正的流水记录。",
+    "there is no order {value!r}; check the number, or leave it empty": "没有工单“{value}”，请核对工单号，或留空。",
 }
 
 
@@ -258,7 +291,9 @@ def _zh_values(params: dict[str, Any]) -> dict[str, Any]:
     if "moves" in out:
         out["moves"] = _moves(out["moves"])
     if "what" in out:
-        out["what"] = history.phrase(out["what"], THINGS)
+        out["what"] = CARD_WORDS.get(out["what"]) or history.phrase(out["what"], THINGS)
+    if isinstance(out.get("kind"), str):
+        out["kind"] = CARD_WORDS.get(out["kind"], out["kind"])
     if "why" in out:
         out["why"] = history.phrase(out["why"])
     if "needs" in out:

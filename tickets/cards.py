@@ -49,8 +49,8 @@ class CardRefused(ValidationError):
     """A card cannot do what was asked; `reason` is one of no_card, frozen, closed, insufficient,
     already_paid, nothing_due, key_reused: each has its own message."""
 
-    def __init__(self, message: str, *, reason: str):
-        super().__init__(message)
+    def __init__(self, template: str, /, *, reason: str, **params):
+        super().__init__(template, **params)
         self.reason = reason
 
 
@@ -76,19 +76,18 @@ def check_amount(settings: Settings, amount_fen: object, what: str) -> int:
     """A money amount in fen for a card: a whole number above 0 and at most CARD_MAX_AMOUNT_FEN."""
     limit = settings.card_max_amount_fen
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
-        raise ValidationError(f"the {what} must be a whole number of fen, e.g. 10000 for 100.00 yuan; got {amount_fen!r}")
+        raise ValidationError("the {what} must be a whole number of fen, e.g. 10000 for 100.00 yuan; got {amount_fen!r}", what=what, amount_fen=amount_fen)
     if amount_fen <= 0:
-        raise ValidationError(f"the {what} must be more than 0; got {yuan(amount_fen)} yuan")
+        raise ValidationError("the {what} must be more than 0; got {value} yuan", what=what, value=yuan(amount_fen))
     if amount_fen > limit:
-        raise ValidationError(f"the {what} of {yuan(amount_fen)} yuan is more than the {yuan(limit)} yuan allowed at "
-                              f"once (CARD_MAX_AMOUNT_FEN); check the amount, or split it")
+        raise ValidationError("the {what} of {value} yuan is more than the {value2} yuan allowed at once (CARD_MAX_AMOUNT_FEN); check the amount, or split it", what=what, value=yuan(amount_fen), value2=yuan(limit))
     return amount_fen
 
 
 def _need_reason(reason: str, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(f"a {what} needs a reason (e.g. paid in cash at the service hall, receipt 0123)")
+        raise ValidationError("a {what} needs a reason (e.g. paid in cash at the service hall, receipt 0123)", what=what)
     return reason[:255]
 
 
@@ -98,7 +97,7 @@ def get(session: Session, number: str) -> MemberCard:
     """The card with this number (a replaced card's old number is not found)."""
     card = session.scalar(select(MemberCard).where(MemberCard.number == (number or "").strip()))
     if card is None:
-        raise NotFound(f"there is no member card {number!r}; check the number on the card")
+        raise NotFound("there is no member card {number!r}; check the number on the card", number=number)
     return card
 
 
@@ -132,8 +131,7 @@ def open_card(session: Session, customer: Customer, actor: Actor, *, level: str 
     """Open a card for `customer` (one open card each), optionally setting their level."""
     existing = card_of(session, customer)
     if existing is not None:
-        raise ValidationError(f"{customer.name or 'this customer'} already has card {existing.number}; "
-                              f"top it up, or close it first")
+        raise ValidationError("{value} already has card {number}; top it up, or close it first", value=customer.name or 'this customer', number=existing.number)
     if level is not None:
         _set_level(session, customer, level, actor)
     card = MemberCard(customer_id=customer.id, number=number or _new_number(session), status="active",
@@ -154,7 +152,7 @@ def set_level(session: Session, card: MemberCard, level: str, actor: Actor) -> N
 def _set_level(session: Session, customer: Customer, level: str, actor: Actor,
                card: MemberCard | None = None) -> None:
     if level not in CARD_LEVEL_NAMES:
-        raise ValidationError(f"level must be one of {', '.join(CARD_LEVEL_NAMES)}; got {level!r}")
+        raise ValidationError("level must be one of {card_level_names}; got {level!r}", card_level_names=', '.join(CARD_LEVEL_NAMES), level=level)
     if level != customer.member_level:
         audit.record(session, actor, "card.level", "member_card", card.number if card else "",
                      {"customer_id": customer.id, "from": customer.member_level, "to": level})
@@ -185,7 +183,7 @@ def _set_status(session: Session, card: MemberCard, actor: Actor, status: str, r
     card = _locked(session, card)
     _check_open(card, "freeze or unfreeze")
     if card.status == status:
-        raise ValidationError(f"card {card.number} is already {status}")
+        raise ValidationError("card {number} is already {status}", number=card.number, status=status)
     audit.record(session, actor, "card.freeze" if status == "frozen" else "card.unfreeze", "member_card",
                  card.number, {"reason": reason})
     card.status = status
@@ -208,13 +206,13 @@ def close(session: Session, card: MemberCard, actor: Actor, *, reason: str,
 
 def _check_open(card: MemberCard, what: str) -> None:
     if card.status == "closed":
-        raise CardRefused(f"card {card.number} is closed (退卡); it cannot {what}: open a new card", reason="closed")
+        raise CardRefused("card {number} is closed (退卡); it cannot {what}: open a new card", number=card.number, what=what, reason="closed")
 
 
 def _check_active(card: MemberCard, what: str) -> None:
     _check_open(card, what)
     if card.status == "frozen":
-        raise CardRefused(f"card {card.number} is frozen; it cannot {what} until a supervisor unfreezes it",
+        raise CardRefused("card {number} is frozen; it cannot {what} until a supervisor unfreezes it", number=card.number, what=what,
                           reason="frozen")
 
 
@@ -235,8 +233,7 @@ def spend(session: Session, card: MemberCard, amount_fen: int, actor: Actor, *, 
     if not (key or "").strip():
         raise ValidationError("a spend needs an idempotency key, so that a repeated request pays once")
     if order is not None and order.customer_id != card.customer_id:
-        raise ValidationError(f"order {order.number} is not {card.customer.name or 'the card holder'}'s; "
-                              f"a card pays only its holder's orders")
+        raise ValidationError("order {number} is not {value}'s; a card pays only its holder's orders", number=order.number, value=card.customer.name or 'the card holder')
     amount_fen = check_amount(hotline_of(session).settings, amount_fen, "amount to pay")
     return _post(session, card, "spend", -amount_fen, actor, reason=(reason or "").strip()[:255], key=key.strip(),
                  order=order, check=_check_active, what="pay")
@@ -262,11 +259,11 @@ def reverse(session: Session, entry: CardLedgerEntry, actor: Actor, *, reason: s
     """Undo a ledger row by a `reversal` row of the opposite amount (each row at most once)."""
     reason = _need_reason(reason, "reversal")
     if entry.kind == "reversal":
-        raise ValidationError(f"ledger row {entry.id} is itself a reversal; make a new top-up, spend or credit instead")
+        raise ValidationError("ledger row {id} is itself a reversal; make a new top-up, spend or credit instead", id=entry.id)
     card = _locked(session, entry.card)
     _check_open(card, "take a reversal")
     if session.scalar(select(CardLedgerEntry.id).where(CardLedgerEntry.reverses_id == entry.id)) is not None:
-        raise ValidationError(f"ledger row {entry.id} is already reversed")
+        raise ValidationError("ledger row {id} is already reversed", id=entry.id)
     return _post(session, card, "reversal", -entry.amount_fen, actor, reason=reason, order=entry.order,
                  reverses=entry)
 
@@ -281,22 +278,21 @@ def paid_by_card(session: Session, order: WorkOrder) -> int:
 def pay_order(session: Session, order: WorkOrder, actor: Actor, *, key: str) -> CardLedgerEntry:
     """Pay a completed order's amount due from its customer's card, the level's discount taken off."""
     if order.status not in PAYABLE_STATES:
-        raise ValidationError(f"order {order.number} is {order.status}: only a completed order is paid by card")
+        raise ValidationError("order {number} is {status}: only a completed order is paid by card", number=order.number, status=order.status)
     hl = hotline_of(session)
     customer = order.customer
     card = card_of(session, customer)
     if card is None:
-        raise CardRefused(f"{customer.name or 'the customer'} of order {order.number} has no member card; "
-                          f"take the payment another way", reason="no_card")
+        raise CardRefused("{value} of order {number} has no member card; take the payment another way", value=customer.name or 'the customer', number=order.number, reason="no_card")
     replay = _by_key(session, key)
     if replay is not None:
         return _replayed(replay, card, "spend")
     card = _locked(session, card)
     if paid_by_card(session, order) > 0:
-        raise CardRefused(f"order {order.number} is already paid by card {card.number}", reason="already_paid")
+        raise CardRefused("order {number} is already paid by card {number2}", number=order.number, number2=card.number, reason="already_paid")
     due = amount_due(order)
     if due <= 0:
-        raise CardRefused(f"order {order.number} has nothing to pay", reason="nothing_due")
+        raise CardRefused("order {number} has nothing to pay", number=order.number, reason="nothing_due")
     amount = discounted(hl.settings, customer.member_level, due)
     pct = level_rules(hl.settings, customer.member_level).discount_percent
     return spend(session, card, amount, actor, key=key, order=order,
@@ -319,8 +315,7 @@ def _by_key(session: Session, key: str | None) -> CardLedgerEntry | None:
 
 def _replayed(entry: CardLedgerEntry, card: MemberCard, kind: str) -> CardLedgerEntry:
     if entry.card_id != card.id or entry.kind != kind:
-        raise CardRefused(f"key {entry.idempotency_key!r} was already used for another {entry.kind} "
-                          f"on card {entry.card.number}", reason="key_reused")
+        raise CardRefused("key {idempotency_key!r} was already used for another {kind} on card {number}", idempotency_key=entry.idempotency_key, kind=entry.kind, number=entry.card.number, reason="key_reused")
     return entry
 
 
@@ -344,8 +339,7 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
         check(card, what)
     balance = card.balance_fen + amount_fen
     if balance < 0:
-        raise CardRefused(f"card {card.number} has {yuan(card.balance_fen)} yuan; {yuan(-amount_fen)} yuan cannot be "
-                          f"taken from it: top it up first, or take the payment another way", reason="insufficient")
+        raise CardRefused("card {number} has {value} yuan; {value2} yuan cannot be taken from it: top it up first, or take the payment another way", number=card.number, value=yuan(card.balance_fen), value2=yuan(-amount_fen), reason="insufficient")
     hl = hotline_of(session)
     entry = CardLedgerEntry(card_id=card.id, kind=kind, amount_fen=amount_fen, balance_after_fen=balance,
                             order_id=order.id if order is not None else None,
@@ -358,8 +352,7 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
         session.flush()
     except IntegrityError:
         # Only a unique key can fail here: the same key on another card, or a reversal raced.
-        raise CardRefused(f"this {kind} was already recorded (key {key!r} or reversal of row "
-                          f"{reverses.id if reverses else '-'}); reload the card", reason="key_reused") from None
+        raise CardRefused("this {kind} was already recorded (key {key!r} or reversal of row {value}); reload the card", kind=kind, key=key, value=reverses.id if reverses else '-', reason="key_reused") from None
     audit.record(session, actor, f"card.{kind}", "member_card", card.number,
                  {"entry": entry.id, "amount_fen": amount_fen, "balance_fen": balance, "reason": reason,
                   "order": order.number if order is not None else None})
@@ -456,10 +449,10 @@ def period(tz, date_from: str = "", date_to: str = "", today: date | None = None
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise ValidationError(f"{name} {text[:24]!r} is not a date; write YYYY-MM-DD, e.g. {today:%Y-%m-01}") from None
+            raise ValidationError("{name} {value!r} is not a date; write YYYY-MM-DD, e.g. {today:%Y-%m-01}", name=name, value=text[:24], today=today) from None
 
     first, last = day(date_from, "from", today.replace(day=1)), day(date_to, "to", today)
     if last < first:
-        raise ValidationError(f"the end date {last} is before the start date {first}; swap them")
+        raise ValidationError("the end date {last} is before the start date {first}; swap them", last=last, first=first)
     return (to_utc(datetime.combine(first, time.min), tz), to_utc(datetime.combine(last + timedelta(days=1), time.min), tz),
             first, last)

@@ -50,7 +50,7 @@ def test_a_bad_amount_is_refused_with_a_message_and_writes_nothing(login, hl, am
 
 def test_a_top_up_without_a_reason_is_refused(login, hl):
     resp = login("supervisor1").post(f"/cards/{LI}/topup", {"amount": "10", "reason": " "})
-    assert resp.status_code == 400 and "请填写原因" in text(resp)
+    assert resp.status_code == 400 and "需要填写原因" in text(resp)
 
 
 def test_a_double_submitted_spend_pays_once(login, hl):
@@ -77,7 +77,7 @@ def test_refusals_are_in_english_in_the_english_view(login, hl):
 
 def test_a_spend_beyond_the_balance_names_the_balance(login, hl):
     resp = login("agent1").post(f"/cards/{LI}/spend", {"amount": "40000", "key": "form-big"})
-    assert resp.status_code == 400 and f"余额 {balance(hl) / 100:.2f} 元，不足支付 40000.00 元" in text(resp)
+    assert resp.status_code == 400 and f"余额 {balance(hl) / 100:.2f} 元，不足以扣除 40000.00 元" in text(resp)
 
 
 def test_the_ledger_csv_is_utf8_with_a_bom_and_one_line_per_row(login, hl):
@@ -98,7 +98,7 @@ def test_the_ledger_in_excel_has_the_amounts_as_numbers(login, hl):
 
 def test_a_statement_range_with_the_end_before_the_start_is_refused(login):
     resp = login("agent1").get(f"/cards/{LI}?from=2026-12-01&to=2026-11-01")
-    assert resp.status_code == 400 and "before the start date" in text(resp)
+    assert resp.status_code == 400 and "早于开始日期" in text(resp)
 
 
 def test_the_monthly_summary_lists_each_member_and_the_total(login, hl):
@@ -122,7 +122,7 @@ def test_completing_in_the_portal_with_pay_by_card_pays_in_the_same_move(login, 
         order = orders.get(s, number)
         assert order.status == "completed" and cards.paid_by_card(s, order) == 9000
         sms = s.scalar(select(SmsMessage).where(SmsMessage.kind == "card_spend", SmsMessage.order_id == order.id))
-        assert "消费90.00元" in sms.body and f"余额{(before - 9000) / 100:.2f}元" in sms.body
+        assert "消费¥90.00" in sms.body and f"余额¥{(before - 9000) / 100:.2f}" in sms.body
 
 
 def test_a_refused_card_payment_leaves_the_order_in_service_to_be_paid_another_way(login, hl):

@@ -164,7 +164,7 @@ def test_paying_a_completed_order_takes_the_level_discount_and_sends_amount_and_
     expected = (order.price_total_fen * 90 + 50) // 100
     assert (entry.amount_fen, entry.order_id, card.balance_fen) == (-expected, order.id, before - expected)
     sms = session.scalar(select(SmsMessage).where(SmsMessage.kind == "card_spend", SmsMessage.order_id == order.id))
-    assert f"{expected // 100}.{expected % 100:02d}" in sms.body and f"余额{card.balance_fen // 100}." in sms.body
+    assert f"{expected // 100}.{expected % 100:02d}" in sms.body and f"余额¥{card.balance_fen // 100}." in sms.body
     assert sms.phone == WANG
 
 
@@ -196,8 +196,8 @@ def test_top_up_and_refund_send_the_amount_and_balance(session):
     card = smith_card(session, 20000)
     cards.refund(session, card, 5000, CASHIER, reason="cash back")
     bodies = {m.kind: m.body for m in session.scalars(select(SmsMessage).where(SmsMessage.phone == SMITH))}
-    assert "充值200.00元，余额200.00元" in bodies["card_topup"]
-    assert "退款50.00元，余额150.00元" in bodies["card_refund"]
+    assert "充值¥200.00，余额¥200.00" in bodies["card_topup"]
+    assert "退款¥50.00，余额¥150.00" in bodies["card_refund"]
 
 
 def test_monthly_summary_counts_spends_and_nets_their_reversals(session, hl):

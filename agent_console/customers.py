@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from tickets import board, customer_records
+from tickets import board, cards, customer_records
 from tickets.errors import HotlineError, ValidationError
 from tickets.inputs import must_exist
 from tickets.models import District
@@ -48,7 +48,7 @@ def _render(customer_id: int, code: int = 200, typed: dict | None = None):
     s = db()
     with s.begin():
         cust = customer_records.get(s, customer_id)
-        return render_template("customers/record.html", cust=cust, typed=typed or {},
+        return render_template("customers/record.html", cust=cust, typed=typed or {}, card=cards.card_of(s, cust),
                                merged_into=customer_records.get(s, cust.merged_into_id) if cust.merged_into_id else None,
                                timeline=customer_records.timeline(s, cust), languages=customer_records.LANGUAGES,
                                districts=board.district_choices(s, g.actor)), code

@@ -222,7 +222,7 @@ ZH: dict[str, str] = {
     "cannot edit {fields}; editable: {editable}": "不能修改 {fields}；可修改：{editable}。",
     "write the address, e.g. 天山区解放南路88号": "请填写地址，例如 天山区解放南路88号。",
     "a record cannot be merged with itself; choose the other record of this person": "记录不能与自己合并，请选择此人的另一条记录。",
-    "customer {gone_id} has a card balance; settle or move the card before merging": "客户 {gone_id} 的会员卡还有余额，请先结清或转移会员卡再合并。",
+    "customer {gone_id} has a member card; close it (refunding its balance) before merging": "客户 {gone_id} 有会员卡，请先退卡（退还余额）再合并。",
     "the name is at most 64 characters": "姓名最多64个字符。",
     "language {language!r} is not one of: {languages}, or empty": "语言“{language}”无效，可选：{languages}，或留空。",
     "customer {cid} was already merged into customer {into}; use that record": "客户 {cid} 已合并到客户 {into}，请使用那条记录。",

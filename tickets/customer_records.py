@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, customers
+from . import audit, cards, customers
 from .actors import Actor
 from .concurrency import CONFLICT
 from .dispatch import resolve_district
@@ -216,8 +216,9 @@ def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[st
             raise ValidationError("customer {cid} was already merged into customer {into}; use that record", cid=cid,
                                   into=rows[cid].merged_into_id)
     keep, gone = rows[keep_id], rows[gone_id]
-    if gone.card_balance_fen:
-        raise ValidationError("customer {gone_id} has a card balance; settle or move the card before merging", gone_id=gone_id)
+    if cards.card_of(session, gone) is not None:
+        raise ValidationError("customer {gone_id} has a member card; close it (refunding its balance) before merging",
+                              gone_id=gone_id)
     if keep.default_address is not None:
         # One default address: the kept record's.
         session.execute(update(Address).where(Address.customer_id == gone_id).values(is_default=False)

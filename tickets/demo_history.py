@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from .context import hotline_of
@@ -89,6 +89,11 @@ def load_demo_history(session: Session, days: int = DAYS) -> dict[str, int]:
                                  district, servable[(district_id, service_id)], skilled, out))
             next_id += 1
     session.execute(insert(WorkOrder), orders)
+    if session.get_bind().dialect.name == "postgresql":
+        # The ids were given, not drawn: move the sequence past them, or the next booking's
+        # INSERT draws an id the history already holds.
+        session.execute(text("SELECT setval(pg_get_serial_sequence('work_orders', 'id'), "
+                             "(SELECT max(id) FROM work_orders))"))
     for table, rows in ((WorkOrderEvent, events), (PriceLine, lines), (Survey, surveys), (Complaint, complaints)):
         if rows:
             session.execute(insert(table), rows)

@@ -40,3 +40,18 @@ def test_history_has_surveys_complaints_refusals_and_weekday_profile(hl):
     assert sum(r["opened"] for r in _rows(hl, "complaints", group="category", **span)) > 0
     profile = {r["period"]: r["booked"] for r in _rows(hl, "orders", by="dow", **span)}
     assert profile["1 Mon"] > profile["7 Sun"]
+
+
+def test_a_booking_after_the_history_gets_a_fresh_order_id(hl):
+    # On PostgreSQL the history's given ids must move the id sequence past them.
+    from tickets import orders
+    from tickets.timeutil import to_utc
+    from datetime import datetime
+    with hl.session() as s, s.begin():
+        load_demo_history(s)
+        newest = s.scalar(select(func.max(WorkOrder.id)))
+    with hl.session() as s, s.begin():
+        order = orders.book(s, phone="13500135000", service="BJ",
+                            start=to_utc(datetime(2026, 11, 25, 10, 0), hl.tz), channel="agent")
+        s.flush()
+        assert order.id > newest

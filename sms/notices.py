@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from sqlalchemy import select
 
-from tickets import outbound
+from tickets import escalation, outbound
+from tickets.complaints import district_of
 from tickets.context import Hotline, hotline_of
 from tickets.customers import may_contact
 from tickets.models import CardLedgerEntry, Complaint, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
@@ -89,6 +90,23 @@ def _queue_follow_up(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> 
         if phone:
             outbox.enqueue(session, phone, kind=kind, params=_follow_up_params(order, ev, kind, recipient, when),
                            order=order, dedupe_key=f"{ev.id}:{kind}:{recipient}")
+    if ev.action == "escalate":
+        data = ev.data or {}
+        _tell_managers(session, data.get("told", []), TEXTS["escalated_order"].format(number=order.number),
+                       order.district.name_zh if order.district else "", TEXTS.get(f"late_{data.get('overdue')}", ""),
+                       order=order, key=f"{ev.id}:{MANAGER_KIND}")
+
+
+# The district manager's notice of an escalation (tickets.escalation says who), one per user and escalation.
+MANAGER_KIND = "manager_escalation"
+
+
+def _tell_managers(session: Session, told: list[str], subject: str, district: str, why: str, *,
+                   order: WorkOrder | None, key: str) -> None:
+    """Queue the escalation notice for each user the escalation recorded as `told`, keyed `<key>:user-<id>`."""
+    for user in escalation.users_named(session, told):
+        outbox.enqueue(session, user.phone, kind=MANAGER_KIND, params={"subject": subject, "district": district, "why": why},
+                       order=order, dedupe_key=f"{key}:user-{user.id}")
 
 
 def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
@@ -114,8 +132,9 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                    order=order, dedupe_key=key)
 
 
-# Ledger row kind -> notice kind. Adjustments and reversals are staff corrections: no SMS.
-CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund"}
+# Ledger row kind -> notice kind. An adjustment is a credit (tickets.cards.credit: a complaint's
+# compensation, a goodwill gesture): the holder is told. Reversals are staff corrections: no SMS.
+CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund", "adjustment": "card_credit"}
 
 
 def on_card_entry(session: Session, card: MemberCard, entry: CardLedgerEntry) -> None:
@@ -147,7 +166,11 @@ COMPLAINT_NOTICE_OF = {"accepted": "complaint_accepted", "answered": "complaint_
 
 def on_complaint_event(session: Session, complaint: Complaint, what: str) -> None:
     """Queue the complainant's notice that their complaint was accepted, or answered: once per
-    complaint for the acceptance, once per answer (a reopened complaint answered again is told again)."""
+    complaint for the acceptance, once per answer (a reopened complaint answered again is told again);
+    and an escalation's notice to the managers it told, once per deadline."""
+    if what == "escalated":
+        _tell_of_complaint(session, complaint)
+        return
     kind = COMPLAINT_NOTICE_OF.get(what)
     # A complaint sent by SMS was accepted in the reply to it (sms/conversation.py).
     if kind is None or not complaint.phone or (kind == "complaint_accepted" and complaint.source == "sms"):
@@ -162,6 +185,15 @@ def on_complaint_event(session: Session, complaint: Complaint, what: str) -> Non
         params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
         key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
     outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)
+
+
+def _tell_of_complaint(session: Session, complaint: Complaint) -> None:
+    # The same rule, in the same transaction, as the `told` the escalation's audit entry names.
+    told = [u.username for u in escalation.managers_to_tell(session, district_of(complaint))]
+    order = complaint.order
+    district = order.district.name_zh if order is not None and order.district else ""
+    _tell_managers(session, told, TEXTS["escalated_complaint"].format(id=complaint.id), district,
+                   TEXTS["late_complaint"], order=order, key=f"complaint-{complaint.id}:{MANAGER_KIND}:{complaint.reopen_count}")
 
 
 def resend_surveys(hl: Hotline) -> int:

@@ -33,9 +33,10 @@ from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .customers import find_by_phone
 from .errors import ConcurrentChange, NotFound, PermissionDenied, ValidationError
+from .escalation import managers_to_tell
 from .models import AuditLog, Complaint, User, UserDistrict, WorkOrder
 from .pricing import yuan
-from .timeutil import to_utc
+from .timeutil import in_quiet_hours, to_utc
 
 SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
 
@@ -232,10 +233,16 @@ def reopen(session: Session, complaint: Complaint, reason: str, actor: Actor) ->
     return complaint
 
 
+def district_of(complaint: Complaint) -> int | None:
+    """The district a complaint belongs to: its order's (None for a complaint about no order)."""
+    return complaint.order.district_id if complaint.order is not None else None
+
+
 def escalation_recipients(session: Session, complaint: Complaint) -> list[User]:
     """Who an overdue complaint goes to: the supervisors and the managers of its order's district."""
-    managers = select(UserDistrict.user_id).where(UserDistrict.district_id == complaint.order.district_id) \
-        if complaint.order is not None and complaint.order.district_id is not None else None
+    district_id = district_of(complaint)
+    managers = select(UserDistrict.user_id).where(UserDistrict.district_id == district_id) \
+        if district_id is not None else None
     who = User.role.in_(ESCALATE_TO_ROLES)
     if managers is not None:
         who = who | ((User.role == "district_manager") & User.id.in_(managers))
@@ -245,11 +252,18 @@ def escalation_recipients(session: Session, complaint: Complaint) -> list[User]:
 def escalate_overdue(session: Session, actor: Actor) -> list[int]:
     """Escalate every unresolved complaint past its deadline and not yet escalated for it; the ids.
 
+    Each escalation names whom it tells by SMS (`told`: tickets.escalation) and runs the complaint
+    listeners ("escalated": the sms package texts them, once per deadline). Not in QUIET_HOURS:
+    what falls due at night escalates in the morning, as late orders do.
+
     Derived from the rows alone (escalated_at is set in the same flush), so a second run, or a
     run racing another, escalates nothing twice: a complaint changed meanwhile is skipped and
     found again next run if still due.
     """
-    now = hotline_of(session).now()
+    hl = hotline_of(session)
+    now = hl.now()
+    if in_quiet_hours(hl.settings, now):
+        return []
     due = session.scalars(select(Complaint).where(Complaint.status.in_(UNRESOLVED), Complaint.due_at < now,
                                                   Complaint.escalated_at.is_(None)).order_by(Complaint.due_at))
     done = []
@@ -257,9 +271,12 @@ def escalate_overdue(session: Session, actor: Actor) -> list[int]:
         try:
             with session.begin_nested():
                 to = escalation_recipients(session, c)
+                told = managers_to_tell(session, district_of(c))
                 c.escalated_at = now
                 _record(session, c, actor, "escalate", {"recipients": [u.username for u in to],
+                                                        "told": [u.username for u in told],
                                                         "overdue_minutes": int((now - c.due_at).total_seconds() // 60)})
+                _notify(session, c, "escalated")
         except ConcurrentChange:
             continue    # changed by someone meanwhile: the next run sees it afresh
         done.append(c.id)

@@ -31,12 +31,11 @@ from sqlalchemy.orm import Session
 from . import actors, audit, calls
 from .actors import SYSTEM, Actor
 from .concurrency import flush_or_conflict
-from .config import Settings
 from .context import Hotline, hotline_of
 from .errors import NotFound, ValidationError
 from .phones import ANONYMOUS
 from .models import CallbackRequest, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
-from .timeutil import to_local
+from .timeutil import in_quiet_hours, to_local   # in_quiet_hours: the rule of every outbound call and SMS
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +50,6 @@ UNREACHED = ("no-answer", "busy", "machine", "failed")
 PLACING_LOST_AFTER = timedelta(minutes=15)
 CALLBACK_OUTCOMES = ("reached", "no-answer", "busy", "machine", "wrong-number")
 CALLBACK_FINAL = ("reached", "wrong-number")
-
-
-# ---------------------------------------------------------------- quiet hours
-
-def in_quiet_hours(settings: Settings, now: datetime) -> bool:
-    """Whether `now` (naive UTC) falls in QUIET_HOURS, local time; the window may span midnight."""
-    if settings.quiet_hours is None:
-        return False
-    start, end = settings.quiet_hours
-    local = to_local(now, settings.timezone).time()
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 # ---------------------------------------------------------------- surveys

@@ -243,3 +243,49 @@ def test_escalation_goes_to_active_users_only(session, hl, clock):
     _, c = _complaint(session, hl)
     session.scalar(select(User).where(User.username == "manager1")).active = False
     assert [u.username for u in complaints.escalation_recipients(session, c)] == ["supervisor1"]
+
+
+# ---------------------------------------------------------------- escalation SMS to the district manager
+
+def _manager_notices(session, c: Complaint) -> list[SmsMessage]:
+    return [m for m in session.scalars(select(SmsMessage).where(SmsMessage.kind == "manager_escalation"))
+            if m.params["subject"] == f"投诉{c.id}"]
+
+
+def test_an_overdue_complaint_texts_the_district_manager_once_per_deadline(session, hl, clock):
+    _, c = _complaint(session, hl)        # 天山区: manager1 (demo phone 13999300001)
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    [sms] = _manager_notices(session, c)
+    assert sms.phone == "+8613999300001"
+    assert sms.body == f"超时升级：天山区投诉{c.id}已过答复期限仍未办结，已转您处理，请尽快跟进。"
+    [entry] = [e for e in complaints.history(session, c) if e.action == "complaint.escalate"]
+    assert entry.data["told"] == ["manager1"]
+    # Reopened, it has a new deadline: past that one the manager is told again.
+    complaints.decide(session, c, "sorry", SUPERVISOR)
+    complaints.reopen(session, c, "not satisfied", SUPERVISOR)
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert len(_manager_notices(session, c)) == 2
+
+
+def test_a_complaint_about_no_order_escalates_to_the_supervisors_by_sms(session, hl, clock):
+    c = complaints.open_complaint(session, actor=AGENT, source="agent", phone="13900139000", text="rude on the phone")
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert [m.phone for m in _manager_notices(session, c)] == ["+8613999300002"]
+
+
+def test_a_complaint_due_at_night_escalates_in_the_morning(session, hl, clock):
+    _, c = _complaint(session, hl)
+    clock.advance(hours=hl.settings.complaint_due_hours + 12)     # Tuesday 22:00 local: quiet hours
+    assert complaints.escalate_overdue(session, SYSTEM) == []
+    assert c.escalated_at is None
+    clock.advance(hours=10)                                        # 08:00
+    assert c.id in complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert len(_manager_notices(session, c)) == 1

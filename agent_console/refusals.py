@@ -231,6 +231,7 @@ ZH: dict[str, str] = {
     "customer {gone_id} has a member card; close it (refunding its balance) before merging": "客户 {gone_id} 有会员卡，请先退卡（退还余额）再合并。",
     "the name is at most 64 characters": "姓名最多64个字符。",
     "language {language!r} is not one of: {languages}, or empty": "语言“{language}”无效，可选：{languages}，或留空。",
+    "survey channel {channel!r} is not one of: {channels}": "回访方式“{channel}”无效，可选：{channels}。",
     "customer {cid} was already merged into customer {into}; use that record": "客户 {cid} 已合并到客户 {into}，请使用那条记录。",
     "give the number of the other record of this person (shown on its page)": "请填写此人另一条记录的编号（见该记录页面）。",
     "tick that both records are the same person before merging": "合并前请勾选确认两条记录是同一个人。",

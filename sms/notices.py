@@ -26,7 +26,7 @@ from sqlalchemy import select
 from tickets import escalation, outbound
 from tickets.complaints import district_of
 from tickets.context import Hotline, hotline_of
-from tickets.customers import may_contact
+from tickets.customers import may_contact, prefers_phone_survey
 from tickets.models import CardLedgerEntry, Complaint, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
 from tickets.otp import Issued
 from tickets.pricing import yuan
@@ -44,7 +44,8 @@ NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "resche
 # Kinds sent once per order, however often the event recurs (the engine finds no franchisee again
 # after another refusal): keyed `<order id>:<kind>` instead of the event's id.
 ONCE_PER_ORDER = frozenset({"unassigned"})
-# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record.
+# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record,
+# nor to a customer who prefers the survey by phone (tickets.outbound calls them at once instead).
 OUTBOUND = frozenset({"completed"})
 
 
@@ -118,7 +119,7 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
     sms_customer = conversation.ACTOR
     if kind is None or (ev.actor_role == sms_customer.role and ev.actor_label == sms_customer.label):
         return
-    if kind in OUTBOUND and not may_contact(session, order.phone):
+    if kind in OUTBOUND and (not may_contact(session, order.phone) or prefers_phone_survey(order.customer)):
         return
     hl = hotline_of(session)
     data = ev.data or {}

@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 from . import actors, audit, calls
 from .actors import SYSTEM, Actor
 from .concurrency import flush_or_conflict
+from .customers import may_contact, prefers_phone_survey
 from .context import Hotline, hotline_of
 from .errors import NotFound, ValidationError
 from .phones import ANONYMOUS
-from .models import CallbackRequest, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
+from .models import CallbackRequest, Customer, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
 from .timeutil import in_quiet_hours, to_local   # in_quiet_hours: the rule of every outbound call and SMS
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ def _pending_surveys():
             .where(Survey.status == "pending", WorkOrder.status == "completed"))
 
 
+# The customers whose survey is a call at once (tickets.customers.SURVEY_CHANNELS): no SMS to resend.
+_BY_PHONE_SURVEY = WorkOrder.customer_id.in_(select(Customer.id).where(Customer.survey_channel == "phone"))
+
+
 def resend_due(session: Session) -> list[Survey]:
     """Pending surveys of completed orders asked SURVEY_RESEND_HOURS ago and not resent yet;
     none in quiet hours. The caller queues each resend under `resend_key` and calls `note_resend`."""
@@ -72,12 +77,13 @@ def resend_due(session: Session) -> list[Survey]:
     if in_quiet_hours(hl.settings, now):
         return []
     cutoff = now - timedelta(hours=hl.settings.survey_resend_hours)
-    rows = session.scalars(_pending_surveys().where(Survey.asked_at <= cutoff).order_by(Survey.asked_at, Survey.id)).all()
+    rows = session.scalars(_pending_surveys().where(Survey.asked_at <= cutoff, ~_BY_PHONE_SURVEY)
+                           .order_by(Survey.asked_at, Survey.id)).all()
     if not rows:
         return []
     resent = set(session.scalars(select(SmsMessage.dedupe_key)
                                  .where(SmsMessage.dedupe_key.in_([resend_key(r) for r in rows]))))
-    return [r for r in rows if resend_key(r) not in resent]
+    return [r for r in rows if resend_key(r) not in resent and may_contact(session, r.phone)]
 
 
 def _event(session: Session, order: WorkOrder, action: str, data: dict, actor: Actor = SYSTEM) -> None:
@@ -102,14 +108,18 @@ def _attempts(session: Session, survey: Survey) -> list[OutboundCall]:
 
 
 def survey_call_due(session: Session, survey: Survey, now: datetime) -> bool:
-    """Whether the next survey call of `survey` may be queued now (quiet hours aside)."""
+    """Whether the next survey call of `survey` may be queued now (quiet hours aside): never to a
+    do-not-call customer; at once for one who prefers phone; else after the SMS resend."""
     s = hotline_of(session).settings
-    resend = _resend_of(session, survey)
-    if resend is None:
+    if not may_contact(session, survey.phone):
         return False
-    sms_reaches = resend.status not in ("suppressed", "failed")
-    if sms_reaches and resend.created_at > now - timedelta(hours=s.survey_call_after_hours):
-        return False
+    if not prefers_phone_survey(survey.order.customer):
+        resend = _resend_of(session, survey)
+        if resend is None:
+            return False
+        sms_reaches = resend.status not in ("suppressed", "failed")
+        if sms_reaches and resend.created_at > now - timedelta(hours=s.survey_call_after_hours):
+            return False
     attempts = _attempts(session, survey)
     if len(attempts) >= s.survey_call_attempts or any(a.status in IN_FLIGHT for a in attempts):
         return False

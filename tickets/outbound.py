@@ -385,7 +385,20 @@ def start_callback(session: Session, request: CallbackRequest, agent: User, acto
     return row
 
 
-def _after_attempt(session: Session, request: CallbackRequest, outcome: str, notes: str) -> None:
+def do_not_call(session: Session, request: CallbackRequest) -> bool:
+    """Whether the caller's record says do-not-call. Their request is still served (they asked to
+    be called), but once the agent records that the customer was not reached, no retry is
+    scheduled (`record_callback_outcome`). An agent's own extension not answering (the dialer's
+    result) is no attempt on the customer and puts the request back as for anyone."""
+    return not may_contact(session, request.phone)
+
+
+def do_not_call_requests(session: Session, requests: list[CallbackRequest]) -> set[int]:
+    """The ids of the requests (of the worklist) whose caller is marked do-not-call: flagged there."""
+    return {r.id for r in requests if do_not_call(session, r)}
+
+
+def _after_attempt(session: Session, request: CallbackRequest, outcome: str, notes: str, *, retry: bool = True) -> None:
     s = hotline_of(session).settings
     now = hotline_of(session).now()
     request.outcome, request.updated_at = outcome, now
@@ -393,7 +406,7 @@ def _after_attempt(session: Session, request: CallbackRequest, outcome: str, not
         request.notes = ((request.notes + "\n") if request.notes else "") + notes.strip()[:1000]
     if outcome in CALLBACK_FINAL:
         request.status = "done"
-    elif request.attempts >= s.callback_attempts:
+    elif request.attempts >= s.callback_attempts or not retry:
         request.status = "given-up"
     else:
         request.status = "waiting"
@@ -402,17 +415,22 @@ def _after_attempt(session: Session, request: CallbackRequest, outcome: str, not
 
 def record_callback_outcome(session: Session, request: CallbackRequest, outcome: str, actor: Actor,
                             notes: str = "") -> CallbackRequest:
-    """The agent's outcome of a callback; an unanswered one is due again after CALLBACK_RETRY_MINUTES."""
+    """The agent's outcome of a callback; an unanswered one is due again after CALLBACK_RETRY_MINUTES
+    (given up after CALLBACK_ATTEMPTS, or at once for a do-not-call caller: see `do_not_call`)."""
     if outcome not in CALLBACK_OUTCOMES:
         raise ValidationError("choose an outcome: {callback_outcomes}; got {outcome!r}", callback_outcomes=', '.join(CALLBACK_OUTCOMES), outcome=outcome)
     if request.status not in ("waiting", "calling"):
         raise ValidationError("callback {id} is {status} already", id=request.id, status=request.status)
     if request.status == "waiting":
         request.attempts += 1          # called by hand (no outbound calling), counted all the same
-    _after_attempt(session, request, outcome, notes)
+    # A do-not-call caller asked for this one call: calling again unasked would be outbound contact.
+    no_retry = do_not_call(session, request)
+    _after_attempt(session, request, outcome, notes, retry=not no_retry)
     flush_or_conflict(session, f"callback {request.id}")
-    audit.record(session, actor, "callback.outcome", "callback", request.id,
-                 {"outcome": outcome, "attempt": request.attempts, "status": request.status})
+    data = {"outcome": outcome, "attempt": request.attempts, "status": request.status}
+    if request.status == "given-up" and no_retry:
+        data["no_retry"] = "do_not_call"
+    audit.record(session, actor, "callback.outcome", "callback", request.id, data)
     return request
 
 

@@ -1,9 +1,11 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
 and unassigned (no franchisee can take the order: once per order); the follow-through's
 (tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
-urging of a late order's franchisee, and its escalation to the district manager; of complaints:
-accepted and answered (`on_complaint_event`, a complaint listener); and of member card money:
-card_spend, card_topup, card_refund (the amount and the balance left), keyed `card-<ledger row id>:<kind>`.
+urging of a late order's franchisee, and its escalation (to the franchisee, and `manager_escalation`
+to the district's managers the escalation names, tickets.escalation); of complaints: accepted,
+answered and escalated (`on_complaint_event`, a complaint listener); and of member card money:
+card_spend, card_topup, card_refund, card_credit (the amount and the balance left), keyed
+`card-<ledger row id>:<kind>`.
 Their texts and parameters are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the

@@ -4,7 +4,8 @@ Surveys: the SMS invitation goes out on completion (sms/notices.py); SURVEY_RESE
 unanswered survey is resent once (`resend_due`, sent by the sms package); SURVEY_CALL_AFTER_HOURS
 after that (at once for a number whose SMS was suppressed or failed) the platform calls with the
 voice survey, at most SURVEY_CALL_ATTEMPTS times, SURVEY_RETRY_MINUTES apart, never in QUIET_HOURS.
-What is still unanswered stays on the survey desk.
+A customer who prefers phone (Customer.survey_channel) gets no SMS and is called at once; a
+do-not-call one gets neither resend nor call. What is still unanswered stays on the survey desk.
 
 Callbacks: a caller who asked for one after hours, or pressed the key to leave the queue and
 keep their place, is a `CallbackRequest`; the worklist serves them in the order they would have

@@ -310,7 +310,8 @@ def create_user():
         accounts.create_user(s, g.actor, username=form.username.data, role=form.role.data,
                              password=form.password.data, display_name=form.display_name.data,
                              franchisee_id=must_exist(s, Franchisee, form.franchisee_id.data, "franchisee"),
-                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data])
+                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data],
+                             phone=form.phone.data)
     return _write(work, t("admin.saved", what=form.username.data), url_for("admin.users"), _render_users)
 
 
@@ -339,7 +340,8 @@ def update_user(user_id: int):
         accounts.update_user(s, g.actor, accounts.get_user(s, user_id), role=form.role.data,
                              display_name=form.display_name.data,
                              franchisee_id=must_exist(s, Franchisee, form.franchisee_id.data, "franchisee"),
-                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data])
+                             district_ids=[must_exist(s, District, d, "district") for d in form.district_ids.data],
+                             phone=form.new_phone())
     return _write(work, t("admin.saved", what=form.display_name.data), url_for("admin.user", user_id=user_id),
                   lambda code: _render_user(user_id, code))
 

@@ -4,7 +4,8 @@ in the queue), in the order they would have been answered (tickets.outbound.work
 "Call" is click-to-call: tickets.outbound.start_callback queues the call, and the scheduler's
 outbound-calls job has the platform ring the agent's extension (Asterisk AMI Originate) or
 softphone (Twilio) within seconds, then the customer. The agent then records the outcome;
-an unanswered callback is due again CALLBACK_RETRY_MINUTES later, up to CALLBACK_ATTEMPTS.
+an unanswered callback is due again CALLBACK_RETRY_MINUTES later, up to CALLBACK_ATTEMPTS; a
+caller marked do-not-call is flagged on the list and called once: no retry is scheduled.
 """
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 def _render(code: int = 200):
     s = db()
     with s.begin():
-        return render_template("callbacks/worklist.html", requests=outbound.worklist(s), now=hotline().now(),
+        requests = outbound.worklist(s)
+        return render_template("callbacks/worklist.html", requests=requests, now=hotline().now(),
+                               do_not_call=outbound.do_not_call_requests(s, requests),
                                outcomes=outbound.CALLBACK_OUTCOMES), code
 
 
@@ -64,6 +67,8 @@ def outcome(request_id: int):
             request = outbound.record_callback_outcome(s, outbound.get_request(s, request_id), form.outcome.data,
                                                        g.actor, notes=form.notes.data)
             status = request.status
+            if status == "given-up" and outbound.do_not_call(s, request):
+                status = "given-up-dnc"
     except HotlineError as exc:
         return _render(show_error(exc))
     flash(t("callbacks.recorded", id=request_id, status=t(f"callbacks.status_{status}")), "success")

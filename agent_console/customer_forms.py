@@ -35,6 +35,7 @@ class CustomerForm(PostedForm):
     language = StringField(default="", filters=[stripped])
     notes = StringField(default="", filters=[stripped])
     do_not_call = BooleanField()
+    survey_channel = StringField(default="", filters=[stripped])
     version = WholeNumber("version")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from tickets import board, cards, customer_records
+from tickets import board, cards, customer_records, customers
 from tickets.errors import HotlineError, ValidationError
 from tickets.inputs import must_exist
 from tickets.models import District
@@ -51,6 +51,7 @@ def _render(customer_id: int, code: int = 200, typed: dict | None = None):
         return render_template("customers/record.html", cust=cust, typed=typed or {}, card=cards.card_of(s, cust),
                                merged_into=customer_records.get(s, cust.merged_into_id) if cust.merged_into_id else None,
                                timeline=customer_records.timeline(s, cust), languages=customer_records.LANGUAGES,
+                               survey_channels=customers.SURVEY_CHANNELS,
                                districts=board.district_choices(s, g.actor)), code
 
 
@@ -71,7 +72,7 @@ def update(customer_id: int):
             cust = customer_records.get(s, customer_id)
             changes = customer_records.update_record(
                 s, g.actor, cust, form.version.data, name=form.name.data, language=form.language.data,
-                notes=form.notes.data, do_not_call=form.do_not_call.data)
+                notes=form.notes.data, do_not_call=form.do_not_call.data, survey_channel=form.survey_channel.data)
     except HotlineError as exc:
         return _render(customer_id, show_error(exc), form.typed())
     flash(t("customer.saved") if changes else t("customer.unchanged"), "success")

@@ -63,12 +63,19 @@ class PostedForm(FlaskForm):
 # ---------------------------------------------------------------- users (admin)
 
 class UserForm(PostedForm):
-    """An admin's change to a user: role, shown name, franchisee (franchisee role) and districts
-    (district managers)."""
+    """An admin's change to a user: role, shown name, franchisee (franchisee role), districts
+    (district managers) and mobile for escalation SMS: the page shows the number masked, so an
+    empty `phone` keeps it and `clear_phone` removes it."""
     role = StringField(default="")
     display_name = StringField(default="")
     franchisee_id = WholeNumber("franchisee")
     district_ids = IdList("district", default=[])
+    phone = StringField(default="", filters=[stripped])
+    clear_phone = BooleanField()
+
+    def new_phone(self) -> str | None:
+        """What tickets.accounts.update_user takes: None keeps the number, "" removes it."""
+        return "" if self.clear_phone.data else (self.phone.data or None)
 
 
 class NewUserForm(UserForm):

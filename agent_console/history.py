@@ -20,7 +20,7 @@ from .i18n import current_language, label, t
 # Data keys in the order they are shown; anything else is shown under its own name.
 ORDER = ("channel", "price_total_fen", "franchisee_id", "franchisee", "accept_deadline", "reasons", "worker",
          "district_id", "old", "new", "final_price_fen", "penalty_fen", "score", "reason", "text", "notes",
-         "flags", "cleared_flag", "service_time", "overdue", "since", "urge_count")
+         "flags", "cleared_flag", "service_time", "overdue", "since", "urge_count", "told")
 # Shown through another key (the name next to the id) or not at all.
 HIDDEN = {"franchisee", "worker_id"}
 MONEY = {"price_total_fen", "final_price_fen", "penalty_fen"}
@@ -73,6 +73,8 @@ def _value(session, key: str, value: Any, data: dict, tz) -> str:
         return label("channel", value)
     if key == "overdue":
         return label("overdue", value)
+    if key == "told":
+        return t("common.sep").join(value)
     if key in ("reasons", "flags"):
         return t("common.sep").join(phrase(str(v)) for v in value)
     if key == "cleared_flag":

@@ -18,6 +18,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "customer.do_not_call_help": ("不主动致电、不发回访短信；客户来电和所要的短信照常。",
                                   "No outbound calls or survey messages; the customer's own calls and the messages "
                                   "they ask for go on as usual."),
+    "customer.survey_channel": ("回访方式", "Survey by"),
+    "customer.survey_sms": ("短信（未答复则重发一次，再电话回访）", "SMS (resent once, then a survey call)"),
+    "customer.survey_phone": ("电话（完工后直接电话回访，不发短信）", "Phone (a survey call at once, no SMS)"),
+    "customer.survey_channel_help": ("客户偏好电话回访时选“电话”；勿电话打扰的客户既不发回访短信也不致电。",
+                                     "Choose phone when the customer prefers to be called; a do-not-call customer gets "
+                                     "neither survey SMS nor calls."),
     "customer.edit": ("修改档案", "Edit the record"),
     "customer.saved": ("档案已保存。", "Record saved."),
     "customer.unchanged": ("没有改动。", "Nothing changed."),

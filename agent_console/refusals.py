@@ -179,6 +179,12 @@ ZH: dict[str, str] = {
     "a refund of {amount} yuan is more than the order's price, {limit} yuan": "退款 {amount} 元超过了工单价格 {limit} 元。",
     "a refund of {amount} yuan is more than COMPLAINT_MAX_REFUND_YUAN, {limit} yuan":
         "退款 {amount} 元超过了单笔退款上限 {limit} 元（COMPLAINT_MAX_REFUND_YUAN）。",
+    "a card credit of {amount} yuan is more than COMPLAINT_MAX_REFUND_YUAN, {limit} yuan":
+        "会员卡补偿 {amount} 元超过了补偿上限（COMPLAINT_MAX_REFUND_YUAN）{limit} 元。",
+    "complaint {id}: the complainant has no open member card to credit; choose a refund, or open a card first":
+        "投诉 #{id}：投诉人没有可用的会员卡，无法补偿入账；请改为退款，或先为其开卡。",
+    "complaint {id}: the complainant's member card {number} is frozen; unfreeze it first, or choose a refund":
+        "投诉 #{id}：投诉人的会员卡 {number} 已冻结；请先解冻，或改为退款。",
     "only a supervisor or an admin decides a complaint": "只有主管或管理员可以对投诉作出处理决定。",
     "only a supervisor or an admin reopens a complaint": "只有主管或管理员可以重新打开投诉。",
     "complaint {id} is {status}, not resolved: there is nothing to reopen": "投诉 #{id} 为“{status}”状态，尚未办结，无需重新打开。",
@@ -225,6 +231,7 @@ ZH: dict[str, str] = {
     "customer {gone_id} has a member card; close it (refunding its balance) before merging": "客户 {gone_id} 有会员卡，请先退卡（退还余额）再合并。",
     "the name is at most 64 characters": "姓名最多64个字符。",
     "language {language!r} is not one of: {languages}, or empty": "语言“{language}”无效，可选：{languages}，或留空。",
+    "survey channel {channel!r} is not one of: {channels}": "回访方式“{channel}”无效，可选：{channels}。",
     "customer {cid} was already merged into customer {into}; use that record": "客户 {cid} 已合并到客户 {into}，请使用那条记录。",
     "give the number of the other record of this person (shown on its page)": "请填写此人另一条记录的编号（见该记录页面）。",
     "tick that both records are the same person before merging": "合并前请勾选确认两条记录是同一个人。",

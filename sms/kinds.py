@@ -44,6 +44,9 @@ KINDS: dict[str, Kind] = {
     "urging": Kind(("number", "why"), "催办：订单{number}{why}，请尽快处理。"),
     "escalation": Kind(("number", "why", "franchisee", "count"),
                        "超时升级：订单{number}{why}，{franchisee}已催办{count}次，请处理或改派。"),
+    # The district manager (or the supervisors) told of an escalated order or complaint
+    # (tickets.escalation): subject 工单2632800001 / 投诉12, its district, why it is late.
+    "manager_escalation": Kind(("subject", "district", "why"), "超时升级：{district}{subject}{why}，已转您处理，请尽快跟进。"),
     # Complaints and surveys.
     "complaint_accepted": Kind(("id", "due"), "已受理您的投诉，编号{id}，我们将在{due}前答复您。"),
     "complaint_answered": Kind(("id", "result"), "您的投诉{id}已处理：{result}。如有疑问请致电热线。"),
@@ -53,6 +56,7 @@ KINDS: dict[str, Kind] = {
     "card_spend": Kind(("card", "amount", "balance"), "会员卡{card}消费¥{amount}，余额¥{balance}。"),
     "card_topup": Kind(("card", "amount", "balance"), "会员卡{card}充值¥{amount}，余额¥{balance}。"),
     "card_refund": Kind(("card", "amount", "balance"), "会员卡{card}退款¥{amount}，余额¥{balance}。"),
+    "card_credit": Kind(("card", "amount", "balance"), "会员卡{card}补偿入账¥{amount}，余额¥{balance}。"),
     # An answer to the number's own message (sms/conversation.py).
     "reply": Kind(("text",), "{text}"),
 }

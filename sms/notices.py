@@ -1,9 +1,11 @@
 """SMS notices of order events: booked, dispatched, rescheduled, cancelled, completed (survey invitation),
 and unassigned (no franchisee can take the order: once per order); the follow-through's
 (tickets.followup): the day-before reminder to the customer, the franchisee and the worker, the
-urging of a late order's franchisee, and its escalation to the district manager; of complaints:
-accepted and answered (`on_complaint_event`, a complaint listener); and of member card money:
-card_spend, card_topup, card_refund (the amount and the balance left), keyed `card-<ledger row id>:<kind>`.
+urging of a late order's franchisee, and its escalation (to the franchisee, and `manager_escalation`
+to the district's managers the escalation names, tickets.escalation); of complaints: accepted,
+answered and escalated (`on_complaint_event`, a complaint listener); and of member card money:
+card_spend, card_topup, card_refund, card_credit (the amount and the balance left), keyed
+`card-<ledger row id>:<kind>`.
 Their texts and parameters are the kinds of sms/kinds.py.
 
 `on_order_event` is an order listener (installed by sms/plugin.py): it runs inside the
@@ -23,9 +25,10 @@ from sqlalchemy.orm import Session
 
 from sqlalchemy import select
 
-from tickets import outbound
+from tickets import escalation, outbound
+from tickets.complaints import district_of
 from tickets.context import Hotline, hotline_of
-from tickets.customers import may_contact
+from tickets.customers import may_contact, prefers_phone_survey
 from tickets.models import CardLedgerEntry, Complaint, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
 from tickets.otp import Issued
 from tickets.pricing import yuan
@@ -43,7 +46,8 @@ NOTICE_OF = {"create": "booked", "dispatch": "dispatched", "reschedule": "resche
 # Kinds sent once per order, however often the event recurs (the engine finds no franchisee again
 # after another refusal): keyed `<order id>:<kind>` instead of the event's id.
 ONCE_PER_ORDER = frozenset({"unassigned"})
-# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record.
+# Kinds that invite an answer the hotline asks for (the survey): not sent to a do-not-call record,
+# nor to a customer who prefers the survey by phone (tickets.outbound calls them at once instead).
 OUTBOUND = frozenset({"completed"})
 
 
@@ -89,6 +93,23 @@ def _queue_follow_up(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> 
         if phone:
             outbox.enqueue(session, phone, kind=kind, params=_follow_up_params(order, ev, kind, recipient, when),
                            order=order, dedupe_key=f"{ev.id}:{kind}:{recipient}")
+    if ev.action == "escalate":
+        data = ev.data or {}
+        _tell_managers(session, data.get("told", []), TEXTS["escalated_order"].format(number=order.number),
+                       order.district.name_zh if order.district else "", TEXTS.get(f"late_{data.get('overdue')}", ""),
+                       order=order, key=f"{ev.id}:{MANAGER_KIND}")
+
+
+# The district manager's notice of an escalation (tickets.escalation says who), one per user and escalation.
+MANAGER_KIND = "manager_escalation"
+
+
+def _tell_managers(session: Session, told: list[str], subject: str, district: str, why: str, *,
+                   order: WorkOrder | None, key: str) -> None:
+    """Queue the escalation notice for each user the escalation recorded as `told`, keyed `<key>:user-<id>`."""
+    for user in escalation.users_named(session, told):
+        outbox.enqueue(session, user.phone, kind=MANAGER_KIND, params={"subject": subject, "district": district, "why": why},
+                       order=order, dedupe_key=f"{key}:user-{user.id}")
 
 
 def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> None:
@@ -100,7 +121,7 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
     sms_customer = conversation.ACTOR
     if kind is None or (ev.actor_role == sms_customer.role and ev.actor_label == sms_customer.label):
         return
-    if kind in OUTBOUND and not may_contact(session, order.phone):
+    if kind in OUTBOUND and (not may_contact(session, order.phone) or prefers_phone_survey(order.customer)):
         return
     hl = hotline_of(session)
     data = ev.data or {}
@@ -114,8 +135,9 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
                    order=order, dedupe_key=key)
 
 
-# Ledger row kind -> notice kind. Adjustments and reversals are staff corrections: no SMS.
-CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund"}
+# Ledger row kind -> notice kind. An adjustment is a credit (tickets.cards.credit: a complaint's
+# compensation, a goodwill gesture): the holder is told. Reversals are staff corrections: no SMS.
+CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund", "adjustment": "card_credit"}
 
 
 def on_card_entry(session: Session, card: MemberCard, entry: CardLedgerEntry) -> None:
@@ -147,7 +169,11 @@ COMPLAINT_NOTICE_OF = {"accepted": "complaint_accepted", "answered": "complaint_
 
 def on_complaint_event(session: Session, complaint: Complaint, what: str) -> None:
     """Queue the complainant's notice that their complaint was accepted, or answered: once per
-    complaint for the acceptance, once per answer (a reopened complaint answered again is told again)."""
+    complaint for the acceptance, once per answer (a reopened complaint answered again is told again);
+    and an escalation's notice to the managers it told, once per deadline."""
+    if what == "escalated":
+        _tell_of_complaint(session, complaint)
+        return
     kind = COMPLAINT_NOTICE_OF.get(what)
     # A complaint sent by SMS was accepted in the reply to it (sms/conversation.py).
     if kind is None or not complaint.phone or (kind == "complaint_accepted" and complaint.source == "sms"):
@@ -162,6 +188,15 @@ def on_complaint_event(session: Session, complaint: Complaint, what: str) -> Non
         params = {"id": complaint.id, "result": " ".join(complaint.answer.split()) + compensation}
         key = f"complaint-{complaint.id}:{kind}:{complaint.reopen_count}"
     outbox.enqueue(session, complaint.phone, kind=kind, params=params, order=complaint.order, dedupe_key=key)
+
+
+def _tell_of_complaint(session: Session, complaint: Complaint) -> None:
+    # The same rule, in the same transaction, as the `told` the escalation's audit entry names.
+    told = [u.username for u in escalation.managers_to_tell(session, district_of(complaint))]
+    order = complaint.order
+    district = order.district.name_zh if order is not None and order.district else ""
+    _tell_managers(session, told, TEXTS["escalated_complaint"].format(id=complaint.id), district,
+                   TEXTS["late_complaint"], order=order, key=f"complaint-{complaint.id}:{MANAGER_KIND}:{complaint.reopen_count}")
 
 
 def resend_surveys(hl: Hotline) -> int:

@@ -64,9 +64,13 @@ TEXTS = {
     "late_not_accepted": "尚未接单",
     "late_not_started": "已过服务时间仍未开始",
     "late_not_completed": "已过预计完工时间仍未完工",
+    "late_complaint": "已过答复期限仍未办结",
+    "escalated_order": "工单{number}",
+    "escalated_complaint": "投诉{id}",
     "worker_none": "待指派",
     # A complaint's compensation, after the decision in the complaint_answered notice (sms/notices.py).
     "compensation_refund": "，退款{amount}元",
+    "compensation_card_credit": "，会员卡补偿{amount}元",
     "check_address": "，客服将致电确认地址",
     # One-time codes (sms/notices.send_code) and the lookup of another number's order by SMS.
     "code_sent": "如订单{number}存在，验证码已发至该订单的手机，5分钟内有效。请回复 CX {number} 验证码，或在网上查询页输入",

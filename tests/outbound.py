@@ -4,18 +4,29 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from sms import notices
-from tests.core.helpers import CALLBACK, order_in
+from tests.core.helpers import AGENT, CALLBACK, order_in
+from tickets import customer_records
+from tickets.customers import find_by_phone
 from tickets.models import OutboundCall, Survey
 from tickets.surveys import record
 
 
-def survey_waiting_for_a_call(hl, clock) -> int:
-    """A completed order whose SMS survey and its one resend went unanswered long enough (the
-    demo city's own unanswered surveys answered first, so this is the only one); its id."""
+def only_survey_waiting(hl, **customer) -> int:
+    """A completed order of 王女士 (13800138000), the only survey waiting: the demo city's own
+    unanswered surveys are answered first. `customer`: her record's fields set first
+    (survey_channel, do_not_call). Its id."""
     with hl.session() as s, s.begin():
         for waiting in s.scalars(select(Survey).where(Survey.status == "pending")).all():
             record(s, waiting.order, 5, CALLBACK)
-        order_id = order_in(s, hl, "completed").id
+        if customer:
+            customer_records.update_record(s, AGENT, find_by_phone(s, "13800138000"), None, **customer)
+        return order_in(s, hl, "completed").id
+
+
+def survey_waiting_for_a_call(hl, clock) -> int:
+    """A completed order whose SMS survey and its one resend went unanswered long enough (the
+    only survey waiting); its id."""
+    order_id = only_survey_waiting(hl)
     clock.advance(hours=hl.settings.survey_resend_hours)
     assert notices.resend_surveys(hl) == 1
     clock.advance(hours=hl.settings.survey_call_after_hours)

@@ -19,6 +19,7 @@ from .context import hotline_of
 from .errors import HotlineError, NotFound, ValidationError
 from .models import ROLES, Franchisee, LoginAttempt, User, UserDistrict
 from .passwords import hash_password, verify_password
+from .phones import mask, normalize
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user name is unknown, so a wrong name costs the same time as a
@@ -99,42 +100,57 @@ def _set_districts(user: User, district_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+def _phone(raw: str) -> str:
+    """A staff member's mobile as E.164 (checked like a customer's number), or "" for none."""
+    raw = (raw or "").strip()
+    return normalize(raw) if raw else ""
+
+
+def _masked(phone: str) -> str:
+    # The audit trail names a change of number without showing it (as pages show contact details).
+    return mask(phone) if phone else ""
+
+
 def create_user(session: Session, actor: Actor, *, username: str, role: str, password: str,
                 display_name: str = "", franchisee_id: int | None = None,
-                district_ids: Iterable[int] = ()) -> User:
+                district_ids: Iterable[int] = (), phone: str = "") -> User:
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("a user name is 1 to 64 characters without spaces, e.g. agent3")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise ValidationError("the user name {username} is taken; choose another", username=username)
     fr = _check_role(session, role, franchisee_id)
+    phone = _phone(phone)
     user = User(username=username, display_name=(display_name or username).strip()[:64], role=role,
-                password_hash=hash_password(check_password(password)), franchisee_id=fr,
+                password_hash=hash_password(check_password(password)), franchisee_id=fr, phone=phone,
                 created_at=hotline_of(session).now())
     session.add(user)
     ids = _set_districts(user, district_ids)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id,
-                 {"username": username, "role": role, "franchisee_id": fr, "district_ids": ids})
+                 {"username": username, "role": role, "franchisee_id": fr, "district_ids": ids, "phone": _masked(phone)})
     return user
 
 
 def update_user(session: Session, actor: Actor, user: User, *, role: str, display_name: str,
-                franchisee_id: int | None = None, district_ids: Iterable[int] = ()) -> User:
-    """Change a user's role, name, franchisee and districts; a changed role ends their sessions."""
+                franchisee_id: int | None = None, district_ids: Iterable[int] = (), phone: str | None = None) -> User:
+    """Change a user's role, name, franchisee, districts and mobile (`phone`: None keeps it, ""
+    removes it); a changed role ends their sessions."""
     fr = _check_role(session, role, franchisee_id)
+    new_phone = user.phone if phone is None else _phone(phone)
     before = {"role": user.role, "franchisee_id": user.franchisee_id,
-              "district_ids": sorted(d.district_id for d in user.districts)}
+              "district_ids": sorted(d.district_id for d in user.districts), "phone": _masked(user.phone)}
     if actor.user_id == user.id and role != user.role:
         raise ValidationError("you cannot change your own role; ask another admin")
-    user.role, user.franchisee_id = role, fr
+    user.role, user.franchisee_id, user.phone = role, fr, new_phone
     user.display_name = (display_name or user.username).strip()[:64]
     ids = _set_districts(user, district_ids)
     if before["role"] != role or before["franchisee_id"] != fr:
         # What the open sessions were allowed to do has changed: make them log in again.
         console_sessions.end_all(session, user, "role")
     audit.record(session, actor, "user.update", "user", user.id,
-                 {"before": before, "after": {"role": role, "franchisee_id": fr, "district_ids": ids}})
+                 {"before": before, "after": {"role": role, "franchisee_id": fr, "district_ids": ids,
+                                              "phone": _masked(new_phone)}})
     return user
 
 

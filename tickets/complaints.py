@@ -26,16 +26,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, cards
 from .actors import SYSTEM, Actor
 from .bus import publish_after_commit
 from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .customers import find_by_phone
 from .errors import ConcurrentChange, NotFound, PermissionDenied, ValidationError
-from .models import AuditLog, Complaint, User, UserDistrict, WorkOrder
+from .escalation import managers_to_tell
+from .models import AuditLog, Complaint, Customer, MemberCard, User, UserDistrict, WorkOrder
 from .pricing import yuan
-from .timeutil import to_utc
+from .timeutil import in_quiet_hours, to_utc
 
 SOURCES = ("ivr", "sms", "agent", "survey", "twilio")
 
@@ -62,9 +63,10 @@ UNRESOLVED = ("open", "replied")
 # Who may decide, compensate and reopen: the platform's side. The franchisee concerned answers
 # with its account; agents and callback staff open and read complaints.
 DECIDERS = frozenset({"supervisor", "admin"})
-# Compensation kinds a decision may carry. A member-card credit ("card_credit") joins this table
-# when member cards exist; the decision already stores any kind with its amount in fen.
-COMPENSATION_KINDS = ("refund",)
+# Compensation kinds a decision may carry, with its amount in fen: a refund (at most the order's
+# price), or a credit on the complainant's open member card (`card_credit`: tickets.cards.credit,
+# in the decision's transaction). Both at most COMPLAINT_MAX_REFUND_YUAN.
+COMPENSATION_KINDS = ("refund", "card_credit")
 ESCALATE_TO_ROLES = ("supervisor",)
 
 
@@ -181,6 +183,12 @@ def _compensation(complaint: Complaint, kind: str, amount_fen: int, max_refund_f
                               kinds=", ".join(COMPENSATION_KINDS))
     if amount_fen <= 0:
         raise ValidationError("a compensation needs an amount above 0 yuan, e.g. 50")
+    if kind == "card_credit":
+        # Goodwill on the card, not the order's money back: only the platform's limit applies.
+        if amount_fen > max_refund_fen:
+            raise ValidationError("a card credit of {amount} yuan is more than COMPLAINT_MAX_REFUND_YUAN, {limit} yuan",
+                                  amount=yuan(amount_fen), limit=yuan(max_refund_fen))
+        return kind, amount_fen
     order = complaint.order
     paid = (order.final_price_fen if order.final_price_fen is not None else order.price_total_fen) if order else None
     limit = min(max_refund_fen, paid) if paid else max_refund_fen
@@ -203,16 +211,37 @@ def decide(session: Session, complaint: Complaint, answer: str, actor: Actor, *,
         raise ValidationError("resolving a complaint needs the answer given to the customer")
     hl = hotline_of(session)
     kind, amount = _compensation(complaint, compensation_kind, compensation_fen, hl.settings.complaint_max_refund_fen)
+    card = _card_to_credit(session, complaint) if kind == "card_credit" else None
     now = hl.now()
     complaint.status = "resolved"
     complaint.answer = answer.strip()[:4000]
     complaint.compensation_kind, complaint.compensation_fen = kind, amount
     complaint.resolved_at, complaint.resolved_by = now, actor.user_id
     _first_response(complaint, now)
-    _record(session, complaint, actor, "decide", {"answer": complaint.answer, "compensation_kind": kind,
-                                                  "compensation_fen": amount})
+    data = {"answer": complaint.answer, "compensation_kind": kind, "compensation_fen": amount}
+    if card is not None:
+        data["card"] = card.number
+    _record(session, complaint, actor, "decide", data)
+    if card is not None:
+        # After the version check: a decision that lost a race credits nothing. Keyed per answer,
+        # so a reopened complaint decided again may credit again, a replay never.
+        cards.credit(session, card, amount, actor, reason=f"complaint {complaint.id} compensation",
+                     order=complaint.order, key=f"complaint-{complaint.id}-credit-{complaint.reopen_count}")
     _notify(session, complaint, "answered")
     return complaint
+
+
+def _card_to_credit(session: Session, complaint: Complaint) -> MemberCard:
+    """The complainant's open member card, or a refusal saying why there is none to credit."""
+    customer = session.get(Customer, complaint.customer_id) if complaint.customer_id is not None else None
+    card = cards.card_of(session, customer) if customer is not None else None
+    if card is None:
+        raise ValidationError("complaint {id}: the complainant has no open member card to credit; choose a refund, "
+                              "or open a card first", id=complaint.id)
+    if card.status != "active":
+        raise ValidationError("complaint {id}: the complainant's member card {number} is frozen; unfreeze it first, "
+                              "or choose a refund", id=complaint.id, number=card.number)
+    return card
 
 
 def reopen(session: Session, complaint: Complaint, reason: str, actor: Actor) -> Complaint:
@@ -232,10 +261,16 @@ def reopen(session: Session, complaint: Complaint, reason: str, actor: Actor) ->
     return complaint
 
 
+def district_of(complaint: Complaint) -> int | None:
+    """The district a complaint belongs to: its order's (None for a complaint about no order)."""
+    return complaint.order.district_id if complaint.order is not None else None
+
+
 def escalation_recipients(session: Session, complaint: Complaint) -> list[User]:
     """Who an overdue complaint goes to: the supervisors and the managers of its order's district."""
-    managers = select(UserDistrict.user_id).where(UserDistrict.district_id == complaint.order.district_id) \
-        if complaint.order is not None and complaint.order.district_id is not None else None
+    district_id = district_of(complaint)
+    managers = select(UserDistrict.user_id).where(UserDistrict.district_id == district_id) \
+        if district_id is not None else None
     who = User.role.in_(ESCALATE_TO_ROLES)
     if managers is not None:
         who = who | ((User.role == "district_manager") & User.id.in_(managers))
@@ -245,11 +280,18 @@ def escalation_recipients(session: Session, complaint: Complaint) -> list[User]:
 def escalate_overdue(session: Session, actor: Actor) -> list[int]:
     """Escalate every unresolved complaint past its deadline and not yet escalated for it; the ids.
 
+    Each escalation names whom it tells by SMS (`told`: tickets.escalation) and runs the complaint
+    listeners ("escalated": the sms package texts them, once per deadline). Not in QUIET_HOURS:
+    what falls due at night escalates in the morning, as late orders do.
+
     Derived from the rows alone (escalated_at is set in the same flush), so a second run, or a
     run racing another, escalates nothing twice: a complaint changed meanwhile is skipped and
     found again next run if still due.
     """
-    now = hotline_of(session).now()
+    hl = hotline_of(session)
+    now = hl.now()
+    if in_quiet_hours(hl.settings, now):
+        return []
     due = session.scalars(select(Complaint).where(Complaint.status.in_(UNRESOLVED), Complaint.due_at < now,
                                                   Complaint.escalated_at.is_(None)).order_by(Complaint.due_at))
     done = []
@@ -257,9 +299,12 @@ def escalate_overdue(session: Session, actor: Actor) -> list[int]:
         try:
             with session.begin_nested():
                 to = escalation_recipients(session, c)
+                told = managers_to_tell(session, district_of(c))
                 c.escalated_at = now
                 _record(session, c, actor, "escalate", {"recipients": [u.username for u in to],
+                                                        "told": [u.username for u in told],
                                                         "overdue_minutes": int((now - c.due_at).total_seconds() // 60)})
+                _notify(session, c, "escalated")
         except ConcurrentChange:
             continue    # changed by someone meanwhile: the next run sees it afresh
         done.append(c.id)

@@ -29,7 +29,7 @@ from .phones import normalize
 LIMIT = 50              # customers a search lists
 PER_SOURCE = 200        # newest entries each timeline source gives
 LANGUAGES = ("zh", "en")
-EDITABLE = ("name", "language", "notes", "do_not_call")
+EDITABLE = ("name", "language", "notes", "do_not_call", "survey_channel")
 
 
 # ---------------------------------------------------------------- finding
@@ -168,6 +168,12 @@ def update_record(session: Session, actor: Actor, customer: Customer, version: i
                                   languages=", ".join(LANGUAGES))
     if "do_not_call" in fields:
         fields["do_not_call"] = bool(fields["do_not_call"])
+    if "survey_channel" in fields:
+        # Empty: not on the form that was posted, so kept as it is.
+        fields["survey_channel"] = fields["survey_channel"] or customer.survey_channel
+        if fields["survey_channel"] not in customers.SURVEY_CHANNELS:
+            raise ValidationError("survey channel {channel!r} is not one of: {channels}", channel=fields["survey_channel"],
+                                  channels=", ".join(customers.SURVEY_CHANNELS))
     changes = {k: [getattr(customer, k), v] for k, v in fields.items() if getattr(customer, k) != v}
     for k, (_, new) in changes.items():
         setattr(customer, k, new)

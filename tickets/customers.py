@@ -8,6 +8,11 @@ from .models import Address, Customer, CustomerPhone
 from .phones import ANONYMOUS, normalize
 
 
+# How a customer's satisfaction survey reaches them (Customer.survey_channel): "sms" is the
+# invitation, one resend, then the survey call; "phone" is the survey call at once, no SMS.
+SURVEY_CHANNELS = ("sms", "phone")
+
+
 # Built once: every call, text and booking looks its customer up.
 _BY_PHONE = select(Customer).join(CustomerPhone).where(CustomerPhone.e164 == bindparam("e164"))
 _WITH_ADDRESSES = _BY_PHONE.options(selectinload(Customer.addresses))
@@ -55,3 +60,8 @@ def may_contact(session: Session, phone: str) -> bool:
     customer asked for (a reply, a one-time code, an order notice) are not outbound contact."""
     cust = find_by_phone(session, phone)
     return cust is None or not cust.do_not_call
+
+
+def prefers_phone_survey(customer: Customer | None) -> bool:
+    """Whether this customer's survey is the outbound survey call at once instead of SMS."""
+    return customer is not None and customer.survey_channel == "phone"

@@ -72,6 +72,9 @@ class Customer(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # Asked not to be phoned: outbound calls and survey messages skip them (tickets.customers.may_contact).
     do_not_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How the satisfaction survey reaches them: "sms" (invitation, one resend, then a call) or
+    # "phone" (the outbound survey call at once, no SMS): tickets.outbound.SURVEY_CHANNELS.
+    survey_channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
     # Set when merged into another record (tickets.customer_records.merge): old links lead there.
     merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -234,6 +237,8 @@ class User(Base):
     presence: Mapped[str] = mapped_column(String(12), default="away")  # available, busy, away
     presence_since: Mapped[Optional[datetime]] = mapped_column(DateTime)   # when `presence` last changed
     extension: Mapped[str] = mapped_column(String(32), default="")     # PJSIP endpoint or Twilio client name
+    # E.164 or "": where a district manager (or supervisor) is told by SMS of an escalation (tickets.escalation).
+    phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     franchisee: Mapped[Optional[Franchisee]] = relationship()
     districts: Mapped[list["UserDistrict"]] = relationship(cascade="all, delete-orphan")

@@ -4,7 +4,8 @@ Surveys: the SMS invitation goes out on completion (sms/notices.py); SURVEY_RESE
 unanswered survey is resent once (`resend_due`, sent by the sms package); SURVEY_CALL_AFTER_HOURS
 after that (at once for a number whose SMS was suppressed or failed) the platform calls with the
 voice survey, at most SURVEY_CALL_ATTEMPTS times, SURVEY_RETRY_MINUTES apart, never in QUIET_HOURS.
-What is still unanswered stays on the survey desk.
+A customer who prefers phone (Customer.survey_channel) gets no SMS and is called at once; a
+do-not-call one gets neither resend nor call. What is still unanswered stays on the survey desk.
 
 Callbacks: a caller who asked for one after hours, or pressed the key to leave the queue and
 keep their place, is a `CallbackRequest`; the worklist serves them in the order they would have
@@ -31,12 +32,12 @@ from sqlalchemy.orm import Session
 from . import actors, audit, calls
 from .actors import SYSTEM, Actor
 from .concurrency import flush_or_conflict
-from .config import Settings
+from .customers import may_contact, prefers_phone_survey
 from .context import Hotline, hotline_of
 from .errors import NotFound, ValidationError
 from .phones import ANONYMOUS
-from .models import CallbackRequest, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
-from .timeutil import to_local
+from .models import CallbackRequest, Customer, OutboundCall, SmsMessage, Survey, User, WorkOrder, WorkOrderEvent
+from .timeutil import in_quiet_hours, to_local   # in_quiet_hours: the rule of every outbound call and SMS
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,6 @@ CALLBACK_OUTCOMES = ("reached", "no-answer", "busy", "machine", "wrong-number")
 CALLBACK_FINAL = ("reached", "wrong-number")
 
 
-# ---------------------------------------------------------------- quiet hours
-
-def in_quiet_hours(settings: Settings, now: datetime) -> bool:
-    """Whether `now` (naive UTC) falls in QUIET_HOURS, local time; the window may span midnight."""
-    if settings.quiet_hours is None:
-        return False
-    start, end = settings.quiet_hours
-    local = to_local(now, settings.timezone).time()
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
-
-
 # ---------------------------------------------------------------- surveys
 
 def resend_key(survey: Survey) -> str:
@@ -80,6 +66,10 @@ def _pending_surveys():
             .where(Survey.status == "pending", WorkOrder.status == "completed"))
 
 
+# The customers whose survey is a call at once (tickets.customers.SURVEY_CHANNELS): no SMS to resend.
+_BY_PHONE_SURVEY = WorkOrder.customer_id.in_(select(Customer.id).where(Customer.survey_channel == "phone"))
+
+
 def resend_due(session: Session) -> list[Survey]:
     """Pending surveys of completed orders asked SURVEY_RESEND_HOURS ago and not resent yet;
     none in quiet hours. The caller queues each resend under `resend_key` and calls `note_resend`."""
@@ -88,12 +78,13 @@ def resend_due(session: Session) -> list[Survey]:
     if in_quiet_hours(hl.settings, now):
         return []
     cutoff = now - timedelta(hours=hl.settings.survey_resend_hours)
-    rows = session.scalars(_pending_surveys().where(Survey.asked_at <= cutoff).order_by(Survey.asked_at, Survey.id)).all()
+    rows = session.scalars(_pending_surveys().where(Survey.asked_at <= cutoff, ~_BY_PHONE_SURVEY)
+                           .order_by(Survey.asked_at, Survey.id)).all()
     if not rows:
         return []
     resent = set(session.scalars(select(SmsMessage.dedupe_key)
                                  .where(SmsMessage.dedupe_key.in_([resend_key(r) for r in rows]))))
-    return [r for r in rows if resend_key(r) not in resent]
+    return [r for r in rows if resend_key(r) not in resent and may_contact(session, r.phone)]
 
 
 def _event(session: Session, order: WorkOrder, action: str, data: dict, actor: Actor = SYSTEM) -> None:
@@ -118,14 +109,18 @@ def _attempts(session: Session, survey: Survey) -> list[OutboundCall]:
 
 
 def survey_call_due(session: Session, survey: Survey, now: datetime) -> bool:
-    """Whether the next survey call of `survey` may be queued now (quiet hours aside)."""
+    """Whether the next survey call of `survey` may be queued now (quiet hours aside): never to a
+    do-not-call customer; at once for one who prefers phone; else after the SMS resend."""
     s = hotline_of(session).settings
-    resend = _resend_of(session, survey)
-    if resend is None:
+    if not may_contact(session, survey.phone):
         return False
-    sms_reaches = resend.status not in ("suppressed", "failed")
-    if sms_reaches and resend.created_at > now - timedelta(hours=s.survey_call_after_hours):
-        return False
+    if not prefers_phone_survey(survey.order.customer):
+        resend = _resend_of(session, survey)
+        if resend is None:
+            return False
+        sms_reaches = resend.status not in ("suppressed", "failed")
+        if sms_reaches and resend.created_at > now - timedelta(hours=s.survey_call_after_hours):
+            return False
     attempts = _attempts(session, survey)
     if len(attempts) >= s.survey_call_attempts or any(a.status in IN_FLIGHT for a in attempts):
         return False
@@ -391,7 +386,20 @@ def start_callback(session: Session, request: CallbackRequest, agent: User, acto
     return row
 
 
-def _after_attempt(session: Session, request: CallbackRequest, outcome: str, notes: str) -> None:
+def do_not_call(session: Session, request: CallbackRequest) -> bool:
+    """Whether the caller's record says do-not-call. Their request is still served (they asked to
+    be called), but once the agent records that the customer was not reached, no retry is
+    scheduled (`record_callback_outcome`). An agent's own extension not answering (the dialer's
+    result) is no attempt on the customer and puts the request back as for anyone."""
+    return not may_contact(session, request.phone)
+
+
+def do_not_call_requests(session: Session, requests: list[CallbackRequest]) -> set[int]:
+    """The ids of the requests (of the worklist) whose caller is marked do-not-call: flagged there."""
+    return {r.id for r in requests if do_not_call(session, r)}
+
+
+def _after_attempt(session: Session, request: CallbackRequest, outcome: str, notes: str, *, retry: bool = True) -> None:
     s = hotline_of(session).settings
     now = hotline_of(session).now()
     request.outcome, request.updated_at = outcome, now
@@ -399,7 +407,7 @@ def _after_attempt(session: Session, request: CallbackRequest, outcome: str, not
         request.notes = ((request.notes + "\n") if request.notes else "") + notes.strip()[:1000]
     if outcome in CALLBACK_FINAL:
         request.status = "done"
-    elif request.attempts >= s.callback_attempts:
+    elif request.attempts >= s.callback_attempts or not retry:
         request.status = "given-up"
     else:
         request.status = "waiting"
@@ -408,17 +416,22 @@ def _after_attempt(session: Session, request: CallbackRequest, outcome: str, not
 
 def record_callback_outcome(session: Session, request: CallbackRequest, outcome: str, actor: Actor,
                             notes: str = "") -> CallbackRequest:
-    """The agent's outcome of a callback; an unanswered one is due again after CALLBACK_RETRY_MINUTES."""
+    """The agent's outcome of a callback; an unanswered one is due again after CALLBACK_RETRY_MINUTES
+    (given up after CALLBACK_ATTEMPTS, or at once for a do-not-call caller: see `do_not_call`)."""
     if outcome not in CALLBACK_OUTCOMES:
         raise ValidationError("choose an outcome: {callback_outcomes}; got {outcome!r}", callback_outcomes=', '.join(CALLBACK_OUTCOMES), outcome=outcome)
     if request.status not in ("waiting", "calling"):
         raise ValidationError("callback {id} is {status} already", id=request.id, status=request.status)
     if request.status == "waiting":
         request.attempts += 1          # called by hand (no outbound calling), counted all the same
-    _after_attempt(session, request, outcome, notes)
+    # A do-not-call caller asked for this one call: calling again unasked would be outbound contact.
+    no_retry = do_not_call(session, request)
+    _after_attempt(session, request, outcome, notes, retry=not no_retry)
     flush_or_conflict(session, f"callback {request.id}")
-    audit.record(session, actor, "callback.outcome", "callback", request.id,
-                 {"outcome": outcome, "attempt": request.attempts, "status": request.status})
+    data = {"outcome": outcome, "attempt": request.attempts, "status": request.status}
+    if request.status == "given-up" and no_retry:
+        data["no_retry"] = "do_not_call"
+    audit.record(session, actor, "callback.outcome", "callback", request.id, data)
     return request
 
 

@@ -133,7 +133,7 @@ def load_demo(session: Session) -> dict:
         if session.scalar(select(User).where(User.username == u["username"])) is None:
             user = User(username=u["username"], display_name=u["name"], role=u["role"],
                         password_hash=hash_password(DEMO_PASSWORD), is_demo=True,
-                        extension=u.get("extension", ""),
+                        extension=u.get("extension", ""), phone=normalize(u["phone"]) if u.get("phone") else "",
                         franchisee_id=frs[u["franchisee"]].id if u.get("franchisee") else None)
             for dname in u.get("districts", []):
                 user.districts.append(UserDistrict(district_id=districts[dname].id))

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .errors import ValidationError
 from .models import utcnow
 
-__all__ = ["utcnow", "to_utc", "to_local"]
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = ["utcnow", "to_utc", "to_local", "in_quiet_hours"]
 
 
 def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -24,3 +28,17 @@ def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
 def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
     """Naive UTC -> aware local."""
     return dt.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def in_quiet_hours(settings: Settings, now: datetime) -> bool:
+    """Whether `now` (naive UTC) falls in QUIET_HOURS, local time; the window may span midnight.
+    No outbound call, survey, reminder, urging or escalation SMS goes out then."""
+    if settings.quiet_hours is None:
+        return False
+    start, end = settings.quiet_hours
+    local = to_local(now, settings.timezone).time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end

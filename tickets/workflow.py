@@ -25,6 +25,7 @@ from .bus import publish_after_commit
 from .concurrency import flush_or_conflict
 from .context import hotline_of
 from .errors import PermissionDenied, TransitionError, ValidationError
+from .escalation import managers_to_tell
 from .models import PriceLine, Survey, WorkOrder, WorkOrderEvent, Worker
 from .pricing import check_fen, late_change_penalty
 from .timeutil import to_local
@@ -342,9 +343,13 @@ def _urge(session, order, params, now, data, hl) -> None:
 
 
 def _escalate(session, order, params, now, data, hl) -> None:
+    # Whom the escalation SMS goes to (sms/notices.py texts exactly these), kept in the history.
+    # Read before the order changes: a flush now would skip the version check's ConcurrentChange.
+    told = [u.username for u in managers_to_tell(session, order.district_id)]
     _lateness(order, params, data)
     order.escalated_at = now
     data["urge_count"] = order.urge_count
+    data["told"] = told
 
 
 _EFFECTS = {"remind": _remind, "urge": _urge, "escalate": _escalate, "confirm": _confirm, "dispatch": _dispatch, "unassigned": _unassigned, "reject": _release, "expire": _release, "recall": _release,

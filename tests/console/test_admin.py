@@ -265,3 +265,53 @@ def test_a_supervisor_monitors_and_intervenes_but_does_not_book(login):
     assert supervisor.get("/orders/new").status_code == 403
     assert supervisor.get("/dispatch/").status_code == 200
     assert supervisor.get("/desk/complaints").status_code == 200
+
+
+# ---------------------------------------------------------------- a user's mobile (escalation SMS)
+
+MANAGER_FORM = {"role": "district_manager", "display_name": "片区经理 周", "district_ids": ["1"]}
+
+
+def _phone(hl, username: str) -> str:
+    with hl.session() as s:
+        return s.scalar(select(User.phone).where(User.username == username))
+
+
+def test_an_admin_sets_a_users_mobile_which_is_stored_normalised_and_shown_masked(login, hl):
+    admin = login("admin")
+    uid = _user_id(hl, "manager1")
+    resp = admin.post(f"/admin/users/{uid}", {**MANAGER_FORM, "phone": "139 9930 0009"})
+    assert resp.status_code == 302
+    assert _phone(hl, "manager1") == "+8613999300009"
+    page = text(admin.get(f"/admin/users/{uid}"))
+    assert "139****0009" in page and "13999300009" not in page
+    assert "139****0009" in text(admin.get("/admin/users"))
+    data = _audit(hl, "user.update").data
+    assert (data["before"]["phone"], data["after"]["phone"]) == ("139****0001", "139****0009")
+
+
+def test_a_users_mobile_that_is_not_a_phone_number_is_refused_and_the_old_one_kept(login, hl):
+    resp = login("admin").post(f"/admin/users/{_user_id(hl, 'manager1')}", {**MANAGER_FORM, "phone": "12345"})
+    assert resp.status_code == 400
+    assert "“12345”不是有效的电话号码" in text(resp)
+    assert _phone(hl, "manager1") == "+8613999300001"
+
+
+def test_an_empty_mobile_keeps_the_number_and_remove_clears_it(login, hl):
+    admin, uid = login("admin"), _user_id(hl, "manager1")
+    admin.post(f"/admin/users/{uid}", MANAGER_FORM)
+    assert _phone(hl, "manager1") == "+8613999300001"
+    admin.post(f"/admin/users/{uid}", {**MANAGER_FORM, "clear_phone": "1"})
+    assert _phone(hl, "manager1") == ""
+
+
+def test_a_new_user_is_created_with_a_mobile(login, hl):
+    login("admin").post("/admin/users", {"username": "manager9", "role": "district_manager", "password": "a-long-password",
+                                         "phone": "13999300019"})
+    assert _phone(hl, "manager9") == "+8613999300019"
+
+
+def test_only_an_admin_may_change_a_users_mobile(login, hl):
+    resp = login("supervisor1").post(f"/admin/users/{_user_id(hl, 'manager1')}", {**MANAGER_FORM, "phone": "13999300009"})
+    assert resp.status_code == 403
+    assert _phone(hl, "manager1") == "+8613999300001"

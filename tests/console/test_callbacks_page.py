@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tickets import outbound
 from tests.outbound import survey_waiting_for_a_call
-from tickets.models import CallbackRequest, OutboundCall, WorkOrder
+from tickets.models import AuditLog, CallbackRequest, OutboundCall, WorkOrder
 
 from .conftest import text
 
@@ -65,6 +65,25 @@ def test_recording_an_outcome_by_hand_counts_the_attempt(hl, login):
     with hl.session() as s:
         r = s.get(CallbackRequest, request_id)
         assert (r.status, r.attempts, r.notes) == ("waiting", 1, "rang out")
+
+
+def test_a_do_not_call_callers_request_is_flagged_and_an_unanswered_call_is_not_retried(hl, login):
+    from tests.sms.test_do_not_call import mark_do_not_call
+    mark_do_not_call(hl, "+8613900139000")
+    flagged = request(hl, "+8613900139000", 5)
+    plain = request(hl, "+8613800138000", 4)
+    c = login("callback1")
+    page = text(c.get("/callbacks/"))
+    assert f'id="callback-{flagged}-dnc"' in page and f'id="callback-{plain}-dnc"' not in page
+    assert "客户主动要求回电，可拨打这一次；未接通不再安排重拨。" in page
+    resp = c.post(f"/callbacks/{flagged}/outcome", {"outcome": "no-answer"}, follow_redirects=True)
+    assert f"回电 #{flagged}：未接通，客户勿电话打扰，不再安排重拨" in text(resp)
+    assert f'id="callback-{flagged}"' not in text(resp)
+    with hl.session() as s:
+        assert s.get(CallbackRequest, flagged).status == "given-up"
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "callback.outcome",
+                                                AuditLog.entity_id == str(flagged)))
+        assert entry.data["no_retry"] == "do_not_call"
 
 
 def test_an_unknown_request_is_not_found(hl, login):

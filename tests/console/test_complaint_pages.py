@@ -15,9 +15,9 @@ from tickets.models import AuditLog, Complaint, SmsMessage
 SUPERVISOR = Actor(role="supervisor", label="supervisor-test")
 
 
-def _complaint(hl, category: str = "lateness", resolved: bool = False) -> int:
+def _complaint(hl, category: str = "lateness", resolved: bool = False, phone: str = "13800138000") -> int:
     """A complaint about a completed order of franchisee1 (天山家政)."""
-    number = make_order(hl, "completed")
+    number = make_order(hl, "completed", phone=phone)
     with hl.session() as s, s.begin():
         c = complaints.open_complaint(s, actor=SYSTEM, source="agent", order=orders.get(s, number),
                                       text="师傅迟到两小时", category_code=category)
@@ -94,6 +94,31 @@ def test_the_supervisor_decides_with_a_refund_in_fen(login, hl):
         assert (c.status, c.compensation_kind, c.compensation_fen) == ("resolved", "refund", 3050)
         entry = s.scalar(select(AuditLog).where(AuditLog.action == "complaint.decide", AuditLog.entity_id == str(cid)))
         assert entry.actor_label == "supervisor1"
+
+
+def test_the_decision_form_offers_a_member_card_credit_which_credits_the_card(login, hl):
+    from tickets import cards
+    cid = _complaint(hl)                     # 王女士, card 880000000001
+    supervisor = login("supervisor1")
+    assert '<option value="card_credit">会员卡补偿入账</option>' in text(supervisor.get(f"/complaints/{cid}"))
+    with hl.session() as s:
+        before = cards.get(s, "880000000001").balance_fen
+    resp = supervisor.post(f"/complaints/{cid}/decide", {"answer": "致歉并补偿", "compensation_kind": "card_credit",
+                                                         "compensation": "20"})
+    assert resp.status_code == 302
+    with hl.session() as s:
+        assert cards.get(s, "880000000001").balance_fen == before + 2000
+        assert s.get(Complaint, cid).compensation_kind == "card_credit"
+
+
+def test_a_card_credit_for_a_complainant_without_a_card_is_refused_in_chinese(login, hl):
+    cid = _complaint(hl, phone="13700137000")       # Mr. Smith has no card
+    resp = login("supervisor1").post(f"/complaints/{cid}/decide", {"answer": "ok", "compensation_kind": "card_credit",
+                                                                    "compensation": "20"})
+    assert resp.status_code == 400
+    assert f"投诉 #{cid}：投诉人没有可用的会员卡，无法补偿入账" in text(resp)
+    with hl.session() as s:
+        assert s.get(Complaint, cid).status == "open"
 
 
 @pytest.mark.parametrize("amount, message", [

@@ -61,6 +61,31 @@ def test_an_edit_is_saved_and_audited(login, hl):
         assert row.actor_label == "callback1" and row.data["notes"] == ["", "prefers evenings"]
 
 
+def test_the_survey_channel_is_chosen_on_the_record_page_and_audited(login, hl):
+    cid = customer_id(hl, "13700137000")
+    callback = login("callback1")
+    page = text(callback.get(f"/customers/{cid}"))
+    assert '<option value="phone" >电话（完工后直接电话回访，不发短信）</option>' in page.replace("  ", " ")
+    resp = callback.post(f"/customers/{cid}", {"name": "Mr. Smith", "language": "en", "survey_channel": "phone",
+                                               "version": str(version(hl, cid))})
+    assert resp.status_code == 302
+    with hl.session() as s:
+        assert s.get(Customer, cid).survey_channel == "phone"
+        row = s.scalar(select(AuditLog).where(AuditLog.action == "customer.update"))
+        assert row.data["survey_channel"] == ["sms", "phone"]
+    assert 'data-testid="customer-survey">电话' in text(callback.get(f"/customers/{cid}"))
+
+
+def test_an_unknown_survey_channel_is_refused_in_chinese_and_nothing_saved(login, hl):
+    cid = customer_id(hl, "13700137000")
+    resp = login("agent1").post(f"/customers/{cid}", {"name": "Mr. Smith", "language": "en", "survey_channel": "fax",
+                                                      "version": str(version(hl, cid))})
+    assert resp.status_code == 400
+    assert "回访方式“fax”无效，可选：sms, phone。" in errors(resp)
+    with hl.session() as s:
+        assert s.get(Customer, cid).survey_channel == "sms"
+
+
 def test_an_edit_over_someone_elses_save_is_refused(login, hl):
     cid = customer_id(hl, "13700137000")
     read = version(hl, cid)

@@ -200,6 +200,17 @@ def test_top_up_and_refund_send_the_amount_and_balance(session):
     assert "退款¥50.00，余额¥150.00" in bodies["card_refund"]
 
 
+def test_a_credit_tells_the_holder_the_amount_and_balance_and_a_reversal_sends_nothing(session):
+    card = smith_card(session, 20000)
+    credited = cards.credit(session, card, 3000, CASHIER, reason="complaint 7 compensation")
+    cards.reverse(session, credited, CASHIER, reason="credited twice")
+    kinds = [m.kind for m in session.scalars(select(SmsMessage).where(SmsMessage.phone == SMITH,
+                                                                      SmsMessage.kind.like("card_%")).order_by(SmsMessage.id))]
+    assert kinds == ["card_topup", "card_credit"]
+    body = session.scalar(select(SmsMessage.body).where(SmsMessage.kind == "card_credit"))
+    assert body == f"会员卡{card.number[-4:]}补偿入账¥30.00，余额¥230.00。"
+
+
 def test_monthly_summary_counts_spends_and_nets_their_reversals(session, hl):
     card = smith_card(session, 50000)
     cards.spend(session, card, 1000, AGENT, key="m-1")

@@ -243,3 +243,108 @@ def test_escalation_goes_to_active_users_only(session, hl, clock):
     _, c = _complaint(session, hl)
     session.scalar(select(User).where(User.username == "manager1")).active = False
     assert [u.username for u in complaints.escalation_recipients(session, c)] == ["supervisor1"]
+
+
+# ---------------------------------------------------------------- escalation SMS to the district manager
+
+def _manager_notices(session, c: Complaint) -> list[SmsMessage]:
+    return [m for m in session.scalars(select(SmsMessage).where(SmsMessage.kind == "manager_escalation"))
+            if m.params["subject"] == f"投诉{c.id}"]
+
+
+def test_an_overdue_complaint_texts_the_district_manager_once_per_deadline(session, hl, clock):
+    _, c = _complaint(session, hl)        # 天山区: manager1 (demo phone 13999300001)
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    [sms] = _manager_notices(session, c)
+    assert sms.phone == "+8613999300001"
+    assert sms.body == f"超时升级：天山区投诉{c.id}已过答复期限仍未办结，已转您处理，请尽快跟进。"
+    [entry] = [e for e in complaints.history(session, c) if e.action == "complaint.escalate"]
+    assert entry.data["told"] == ["manager1"]
+    # Reopened, it has a new deadline: past that one the manager is told again.
+    complaints.decide(session, c, "sorry", SUPERVISOR)
+    complaints.reopen(session, c, "not satisfied", SUPERVISOR)
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert len(_manager_notices(session, c)) == 2
+
+
+def test_a_complaint_about_no_order_escalates_to_the_supervisors_by_sms(session, hl, clock):
+    c = complaints.open_complaint(session, actor=AGENT, source="agent", phone="13900139000", text="rude on the phone")
+    clock.advance(hours=hl.settings.complaint_due_hours, minutes=1)
+    complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert [m.phone for m in _manager_notices(session, c)] == ["+8613999300002"]
+
+
+def test_a_complaint_due_at_night_escalates_in_the_morning(session, hl, clock):
+    _, c = _complaint(session, hl)
+    clock.advance(hours=hl.settings.complaint_due_hours + 12)     # Tuesday 22:00 local: quiet hours
+    assert complaints.escalate_overdue(session, SYSTEM) == []
+    assert c.escalated_at is None
+    clock.advance(hours=10)                                        # 08:00
+    assert c.id in complaints.escalate_overdue(session, SYSTEM)
+    session.flush()
+    assert len(_manager_notices(session, c)) == 1
+
+
+# ---------------------------------------------------------------- compensation as a member-card credit
+
+def _card_notices(session, card) -> list[SmsMessage]:
+    return [m for m in session.scalars(select(SmsMessage).where(SmsMessage.kind == "card_credit"))
+            if m.params["card"] == card.number[-4:]]
+
+
+def test_a_card_credit_compensation_credits_the_complainants_card_in_the_decision(session, hl):
+    from tickets import cards
+    _, c = _complaint(session, hl)        # 王女士, VIP card 880000000001
+    card = cards.get(session, "880000000001")
+    before = card.balance_fen
+    complaints.decide(session, c, "sorry for the wait", SUPERVISOR, compensation_kind="card_credit",
+                      compensation_fen=5000)
+    session.flush()
+    assert card.balance_fen == before + 5000 and cards.check_balances(session) == []
+    entry = cards.ledger(session, card)[-1]
+    assert (entry.kind, entry.amount_fen, entry.reason) == ("adjustment", 5000, f"complaint {c.id} compensation")
+    decided = complaints.history(session, c)[-1]
+    assert (decided.data["compensation_kind"], decided.data["card"]) == ("card_credit", "880000000001")
+    assert session.scalar(select(AuditLog).where(AuditLog.action == "card.adjustment",
+                                                 AuditLog.entity_id == card.number)).data["amount_fen"] == 5000
+    [sms] = _card_notices(session, card)
+    assert sms.phone == c.phone and sms.body == f"会员卡0001补偿入账¥50.00，余额¥{before / 100 + 50:.2f}。"
+    [answered] = _notices(session, "complaint_answered", c)
+    assert answered.params["result"] == "sorry for the wait，会员卡补偿50.00元"
+
+
+def test_a_card_credit_is_refused_when_the_complainant_has_no_card(session, hl):
+    c = complaints.open_complaint(session, actor=AGENT, source="agent", phone="+8613700137000", text="rude")  # Mr. Smith
+    assert c.customer_id is not None
+    with pytest.raises(ValidationError, match="has no open member card to credit"):
+        complaints.decide(session, c, "ok", SUPERVISOR, compensation_kind="card_credit", compensation_fen=500)
+    assert (c.status, c.compensation_kind) == ("open", "")
+
+
+@pytest.mark.parametrize("state, message", [("frozen", "is frozen; unfreeze it first"),
+                                            ("closed", "has no open member card")])
+def test_a_card_credit_is_refused_on_a_frozen_or_closed_card_and_nothing_is_written(session, hl, state, message):
+    from tickets import cards
+    _, c = _complaint(session, hl)
+    card = cards.get(session, "880000000001")
+    if state == "frozen":
+        cards.freeze(session, card, SUPERVISOR, reason="reported lost")
+    else:
+        cards.close(session, card, SUPERVISOR, reason="moving away", key="close-test")
+    rows = len(cards.ledger(session, card))
+    with pytest.raises(ValidationError, match=message):
+        complaints.decide(session, c, "ok", SUPERVISOR, compensation_kind="card_credit", compensation_fen=500)
+    assert c.status == "open" and len(cards.ledger(session, card)) == rows
+
+
+def test_a_card_credit_above_the_compensation_limit_is_refused(session, hl):
+    _, c = _complaint(session, hl)
+    with pytest.raises(ValidationError, match="card credit of .* COMPLAINT_MAX_REFUND_YUAN"):
+        complaints.decide(session, c, "ok", SUPERVISOR, compensation_kind="card_credit",
+                          compensation_fen=hl.settings.complaint_max_refund_fen + 1)

@@ -79,6 +79,30 @@ def test_an_unknown_language_is_refused(session):
         customer_records.update_record(session, AGENT, cust(session, SMITH), None, language="fr")
 
 
+def test_the_survey_channel_is_sms_by_default_and_its_change_is_audited(hl):
+    with hl.session() as s, s.begin():
+        c = cust(s, SMITH)
+        assert c.survey_channel == "sms"
+        changes = customer_records.update_record(s, AGENT, c, c.version, survey_channel="phone")
+    assert changes == {"survey_channel": ["sms", "phone"]}
+    with hl.session() as s:
+        assert customers.prefers_phone_survey(cust(s, SMITH))
+        row = s.scalar(select(AuditLog).where(AuditLog.action == "customer.update"))
+        assert row.data == {"survey_channel": ["sms", "phone"]}
+
+
+def test_an_unknown_survey_channel_is_refused_with_the_choices(session):
+    with pytest.raises(ValidationError, match="survey channel 'email' is not one of: sms, phone"):
+        customer_records.update_record(session, AGENT, cust(session, SMITH), None, survey_channel="email")
+
+
+def test_an_empty_survey_channel_keeps_the_one_chosen(hl):
+    with hl.session() as s, s.begin():
+        customer_records.update_record(s, AGENT, cust(s, SMITH), None, survey_channel="phone")
+    with hl.session() as s, s.begin():
+        assert customer_records.update_record(s, AGENT, cust(s, SMITH), None, survey_channel="") == {}
+
+
 def test_do_not_call_stops_outbound_contact(hl):
     with hl.session() as s, s.begin():
         assert customers.may_contact(s, SMITH)

@@ -300,3 +300,62 @@ def test_empty_quiet_hours_let_reminders_go_at_night(new_hotline, clock):
     clock.advance(hours=13)                       # 23:00 local
     with hl.session() as s, s.begin():
         assert send_reminders(s) == [number]
+
+
+# ---------------------------------------------------------------- escalation reaches the district manager by SMS
+
+MANAGER1 = "+8613999300001"       # the demo's manager of 天山区 and 水磨沟区
+SUPERVISOR1 = "+8613999300002"
+
+
+def _escalated(hl, clock):
+    """An accepted order of 天山区 left to escalate (two urgings, then the interval)."""
+    number, *_ = _accepted_tomorrow(hl)
+    _to_start_deadline(hl, clock)
+    for _ in range(hl.settings.escalate_after_urgings + 1):
+        _urge(hl)
+        clock.advance(minutes=hl.settings.urge_every_minutes)
+    return number
+
+
+def _set_user(hl, username, **fields):
+    from tickets.models import User
+    with hl.session() as s, s.begin():
+        user = s.scalar(select(User).where(User.username == username))
+        for k, v in fields.items():
+            setattr(user, k, v)
+
+
+def test_an_escalated_order_texts_the_district_manager_once_and_its_history_says_so(hl, clock):
+    number = _escalated(hl, clock)
+    [data] = _events(hl, number, "escalate")
+    assert data["told"] == ["manager1"]
+    [(phone, body)] = _sms(hl, "manager_escalation")
+    assert phone == MANAGER1
+    assert body.startswith(f"超时升级：天山区工单{number}已过服务时间仍未开始")
+    sched = Scheduler(hl)
+    for _ in range(3):
+        clock.advance(minutes=hl.settings.urge_every_minutes)
+        sched.run_job(_job("urging"))
+    assert len(_sms(hl, "manager_escalation")) == 1 and len(_events(hl, number, "escalate")) == 1
+
+
+def test_when_no_manager_of_the_district_has_a_phone_the_supervisors_are_told(hl, clock):
+    _set_user(hl, "manager1", phone="")
+    number = _escalated(hl, clock)
+    assert _events(hl, number, "escalate")[0]["told"] == ["supervisor1"]
+    assert [p for p, _ in _sms(hl, "manager_escalation")] == [SUPERVISOR1]
+
+
+def test_an_inactive_manager_is_not_told(hl, clock):
+    _set_user(hl, "manager1", active=False)
+    number = _escalated(hl, clock)
+    assert _events(hl, number, "escalate")[0]["told"] == ["supervisor1"]
+
+
+def test_an_escalation_nobody_has_a_phone_for_is_recorded_and_texts_nobody(hl, clock):
+    _set_user(hl, "manager1", phone="")
+    _set_user(hl, "supervisor1", phone="")
+    number = _escalated(hl, clock)
+    assert _events(hl, number, "escalate")[0]["told"] == []
+    assert _sms(hl, "manager_escalation") == []

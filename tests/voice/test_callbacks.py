@@ -222,3 +222,44 @@ def test_two_agents_taking_the_same_request_at_once_one_wins(hl, ami):
     assert sorted(type(r).__name__ for r in results) in (["ConcurrentChange", "str"], ["ValidationError", "str"])
     with hl.session() as s:
         assert len(s.scalars(select(OutboundCall).where(OutboundCall.callback_id == request_id)).all()) == 1
+
+
+# ---------------------------------------------------------------- a caller marked do-not-call
+
+def mark_do_not_call(hl, phone: str = "+8613800138000") -> None:
+    from tickets import customer_records, customers
+    with hl.session() as s, s.begin():
+        customer_records.update_record(s, actor(hl), customers.find_by_phone(s, phone), None, do_not_call=True)
+
+
+def test_a_do_not_call_caller_who_asked_is_called_once_and_not_retried(hl, clock, ami):
+    server = ami()
+    mark_do_not_call(hl)
+    request_id = new_request(hl)
+    call_back(hl, request_id)                 # they asked: the call is placed
+    outbound.follow_through(hl)
+    assert len(server.originated) == 1
+    record_outcome(hl, request_id, "no-answer")
+    request = request_of(hl, request_id)
+    assert (request.status, request.attempts) == ("given-up", 1) and worklist(hl) == []
+    clock.advance(minutes=hl.settings.callback_retry_minutes)
+    with pytest.raises(ValidationError, match="only a waiting request can be called"):
+        call_back(hl, request_id)
+
+
+def test_a_do_not_call_callers_request_comes_back_when_the_agent_did_not_pick_up(hl, ami):
+    ami(callee=lambda action: "no-answer")    # the agent's own extension rang out: the customer was not called
+    mark_do_not_call(hl)
+    request_id = new_request(hl)
+    call_back(hl, request_id)
+    outbound.follow_through(hl)
+    assert request_of(hl, request_id).status == "waiting"
+
+
+def test_a_reached_do_not_call_caller_is_done_as_anyone(hl, ami):
+    ami()
+    mark_do_not_call(hl)
+    request_id = new_request(hl)
+    call_back(hl, request_id)
+    record_outcome(hl, request_id, "reached")
+    assert request_of(hl, request_id).status == "done"

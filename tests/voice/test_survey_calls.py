@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from agi_scripts.fake_ami import DialplanRunner, FakeAmiServer
 from agi_scripts.originate import AmiDialer
-from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
+from sms import notices
+from tests.outbound import calls_of, only_survey_waiting, survey_of, survey_waiting_for_a_call
 from tickets import outbound
-from tickets.models import Call, WorkOrder, WorkOrderEvent
+from tickets.models import Call, SmsMessage, WorkOrder, WorkOrderEvent
 
 from .conftest import catalog_sounds
 
@@ -173,3 +174,48 @@ def test_a_dialer_that_died_after_claiming_leaves_a_failed_attempt(hl, clock):
     with hl.session() as s, s.begin():
         assert outbound.expire_lost(s) == 1
     assert calls_of(hl, order_id)[0].status == "failed"
+
+
+# ---------------------------------------------------------------- the customer's choice: phone, or no calls at all
+
+def _sms_kinds(hl, order_id: int) -> list[str]:
+    with hl.session() as s:
+        return list(s.scalars(select(SmsMessage.kind).where(SmsMessage.order_id == order_id)))
+
+
+def test_a_customer_who_prefers_phone_is_called_at_once_and_gets_no_survey_sms(hl, clock, asterisk):
+    order_id = only_survey_waiting(hl, survey_channel="phone")
+    assert "completed" not in _sms_kinds(hl, order_id)
+    ami = asterisk(keys=("5",))
+    outbound.follow_through(hl)              # at completion: no resend, no waiting
+    assert ami.wait_for("dialplan_runs", 1, DEADLINE)
+    (placed,) = calls_of(hl, order_id)
+    assert (placed.attempt, placed.status) == (1, "answered")
+    assert (survey_of(hl, order_id).status, survey_of(hl, order_id).channel) == ("answered", "phone")
+    clock.advance(hours=hl.settings.survey_resend_hours)
+    assert notices.resend_surveys(hl) == 0 and "survey_resend" not in _sms_kinds(hl, order_id)
+
+
+def test_an_unanswered_phone_survey_is_retried_by_call_not_by_sms(hl, clock, asterisk):
+    order_id = only_survey_waiting(hl, survey_channel="phone")
+    ami = asterisk(callee=lambda action: "no-answer")
+    outbound.follow_through(hl)
+    clock.advance(hours=hl.settings.survey_resend_hours)
+    assert notices.resend_surveys(hl) == 0
+    outbound.follow_through(hl)
+    assert [c.status for c in calls_of(hl, order_id)] == ["no-answer", "no-answer"] and len(ami.originated) == 2
+    assert "survey_resend" not in _sms_kinds(hl, order_id)
+
+
+@pytest.mark.parametrize("channel", ["sms", "phone"])
+def test_a_do_not_call_customer_gets_no_survey_resend_and_no_survey_call(hl, clock, asterisk, channel):
+    order_id = only_survey_waiting(hl, do_not_call=True, survey_channel=channel)
+    ami = asterisk()
+    outbound.follow_through(hl)
+    clock.advance(hours=hl.settings.survey_resend_hours)
+    assert notices.resend_surveys(hl) == 0
+    clock.advance(hours=hl.settings.survey_call_after_hours)
+    outbound.follow_through(hl)
+    assert calls_of(hl, order_id) == [] and ami.originated == []
+    assert not {"completed", "survey_resend"} & set(_sms_kinds(hl, order_id))
+    assert survey_of(hl, order_id).status == "pending"      # the survey desk still has it

@@ -434,6 +434,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "callbacks.outcome_busy": ("占线", "busy"),
     "callbacks.outcome_machine": ("语音信箱", "voicemail"),
     "callbacks.outcome_wrong-number": ("号码错误", "wrong number"),
+    "callbacks.outcome_failed": ("呼叫失败", "call failed"),
     "callbacks.placing": ("正在为回电 #{id} 呼叫：请接听您的分机。", "Calling for call-back #{id}: pick up your extension."),
     "callbacks.recorded": ("回电 #{id}：{status}", "Call-back #{id}: {status}"),
     "callbacks.status_waiting": ("稍后再拨", "due again later"),

@@ -242,6 +242,8 @@ ZH: dict[str, str] = {
     "callback {id} is due again at {when:%H:%M}; it was just tried": "回拨请求 {id} 刚刚拨打过，下次在 {when:%H:%M}。",
     "no outbound calling is configured (OUTBOUND_VOICE); call the customer by hand and record the outcome": "未配置外呼（OUTBOUND_VOICE），请手动拨打客户电话并记录结果。",
     "user {username} has no extension to ring; an admin sets it on the user page": "用户 {username} 没有可振铃的分机，请管理员在用户页面设置。",
+    "user {username} has no Twilio softphone to ring (agents and supervisors have one); call the customer by hand and record the outcome":
+        "用户 {username} 没有可振铃的 Twilio 软电话（坐席和主管才有），请手动拨打客户后记录结果。",
     "choose an outcome: {callback_outcomes}; got {outcome!r}": "请选择结果：{callback_outcomes}；当前为“{outcome}”。",
     "callback {id} is {status} already": "回拨请求 {id} 已是“{status}”。",
     "no work order {number}": "没有工单 {number}。",

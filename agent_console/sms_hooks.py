@@ -10,7 +10,8 @@ callbacks come to /twilio/sms/status (set per message by the Twilio provider).
 Aliyun SmsUp HTTP batch push: POST {PUBLIC_BASE_URL}/sms/aliyun/smsup?token={SMS_CALLBACK_TOKEN}.
 Tencent Cloud reply callback: POST {PUBLIC_BASE_URL}/sms/tencent/reply?token={SMS_CALLBACK_TOKEN}.
 Delivery receipts: Aliyun SmsReport HTTP push to {PUBLIC_BASE_URL}/sms/aliyun/report?token=..., Tencent
-status callback to {PUBLIC_BASE_URL}/sms/tencent/status?token=...
+status callback to {PUBLIC_BASE_URL}/sms/tencent/status?token=... (404 with SMS_RECEIPTS=poll: then
+sms/receipts.py asks the providers instead).
 Neither of those two signs its requests, hence the secret in the URL.
 
 The blueprint is named "sms_hooks" so the console's CSRF layer can exempt it: providers cannot
@@ -127,6 +128,17 @@ def tencent_reply():
     return jsonify(result=0, errmsg="OK")
 
 
+def receipts_pushed(view: Callable) -> Callable:
+    """Refuse (404) a pushed receipt when SMS_RECEIPTS=poll: the receipts job asks for them."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if hotline().settings.sms_receipts == "poll":
+            log.warning("sms receipt push to %s refused: SMS_RECEIPTS=poll", request.path)
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapper
+
+
 def _receipts(provider: str):
     """A pushed receipt batch applied in one transaction; None when the payload is not a batch."""
     items = request.get_json(silent=True)
@@ -142,6 +154,7 @@ def _receipts(provider: str):
 
 @bp.post("/sms/aliyun/report")
 @callback_token_checked
+@receipts_pushed
 def aliyun_report():
     if _receipts("aliyun") is None:
         return jsonify(code=1, msg=f"expected a JSON array of at most {MAX_BATCH} SmsReport receipts"), 400
@@ -150,6 +163,7 @@ def aliyun_report():
 
 @bp.post("/sms/tencent/status")
 @callback_token_checked
+@receipts_pushed
 def tencent_status():
     if _receipts("tencent") is None:
         return jsonify(result=1, errmsg=f"expected a JSON array of at most {MAX_BATCH} status reports"), 400

@@ -14,6 +14,10 @@ Success or Failure and the Reason code (4 answered, 3 no answer, 5 busy, 8 conge
 0 failed). Who answers is the test's `callee(action) -> outcome`; an answered call then runs the
 dialplan the test gives (`on_answer(action, uniqueid, channel)`, e.g. `DialplanRunner`: the FastAGI
 session of extensions.conf's hotline-survey context), as Asterisk runs the context after answer.
+Several Originates may be in flight at once, from one connection or several; like any manager
+event, the OriginateResponse goes to every logged-in connection whose event mask takes class
+`call` (a client tells its own by the ActionID). `in_flight` counts the Originates queued and not
+yet answered by their OriginateResponse, `max_in_flight` the most at any moment.
 """
 from __future__ import annotations
 
@@ -72,6 +76,10 @@ class FakeAmiServer:
         self.realtime = realtime          # 1.0 keeps the recorded spacing, 0 sends at once
         self.sent = 0
         self.logins = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.responded = 0
+        self._listeners: dict[int, tuple] = {}     # logged-in connection -> (send, its event mask)
         self.refused_logins = 0
         self._changed = threading.Condition()
         self._sock = socket.create_server((host, port))
@@ -163,6 +171,8 @@ class FakeAmiServer:
                     if action.get("Events"):
                         mask = _classes(action["Events"])
                     send({"Response": "Success", **reply, "Message": "Authentication accepted"})
+                    with self._lock:
+                        self._listeners[id(conn)] = (send, lambda: mask)
                     send({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": "10", "LastReload": "10",
                           "Status": "Fully Booted"})
                     replay = threading.Thread(target=self._replay, args=(send, lambda: mask), daemon=True)
@@ -185,6 +195,7 @@ class FakeAmiServer:
             with self._lock:
                 if conn in self._clients:
                     self._clients.remove(conn)
+                self._listeners.pop(id(conn), None)
             rfile.close()
             conn.close()
 
@@ -206,9 +217,26 @@ class FakeAmiServer:
                 self._answered(action, action.get("ChannelId") or new_uniqueid(), channel_name(action["Channel"]))
             return
         send({"Response": "Success", **reply, "Message": "Originate successfully queued"})
-        threading.Thread(target=self._dial, args=(action, send), name="fake-ami-originate", daemon=True).start()
+        with self._changed:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._changed.notify_all()
+        threading.Thread(target=self._dial, args=(action,), name="fake-ami-originate", daemon=True).start()
 
-    def _dial(self, action: dict[str, str], send) -> None:
+    def _broadcast(self, event: dict[str, str]) -> None:
+        """A manager event to every logged-in connection whose event mask takes its class."""
+        classes = _classes(event.get("Privilege", ""))
+        with self._lock:
+            listeners = list(self._listeners.values())
+        for send, mask in listeners:
+            wanted = mask()
+            if wanted is None or classes is None or classes & wanted:
+                try:
+                    send(event)
+                except OSError:
+                    pass
+
+    def _dial(self, action: dict[str, str]) -> None:
         response, reason = ORIGINATE_OUTCOMES.get(self.callee(action), ("Failure", "0"))
         answered = response == "Success"
         uniqueid = (action.get("ChannelId") or new_uniqueid()) if answered else "<null>"
@@ -221,10 +249,11 @@ class FakeAmiServer:
                       "Data": action.get("Data", ""), "Reason": reason, "Uniqueid": uniqueid,
                       "CallerIDNum": _caller_number(action.get("CallerID", "")) or "<unknown>",
                       "CallerIDName": "<unknown>"})
-        try:
-            send(event)
-        except OSError:
-            return
+        with self._changed:
+            self.in_flight -= 1
+            self.responded += 1
+            self._changed.notify_all()
+        self._broadcast(event)
         if answered:
             self._answered(action, uniqueid, channel)
 
@@ -260,7 +289,7 @@ class FakeAmiServer:
             self._changed.notify_all()
 
     def wait_for(self, what: str, count: int, timeout: float) -> bool:
-        """Block until counter `what` (logins, refused_logins, sent) reaches `count`."""
+        """Block until counter `what` (logins, refused_logins, sent, in_flight, responded) reaches `count`."""
         with self._changed:
             return self._changed.wait_for(lambda: getattr(self, what) >= count, timeout)
 

@@ -14,8 +14,11 @@ call), and the result is the `OriginateResponse` event with that ActionID:
 | Failure  | 5 (busy)                     | busy |
 | Failure  | 1 (hung up / rejected), 8 (congestion), 0 (no such channel, failed) | failed |
 
-One AMI connection per batch of calls (`AmiDialer.place` opens, logs in with the `call`
-event class, and logs off), so nothing is kept open between the scheduler's runs.
+One AMI connection per call (`AmiDialer.place` opens, logs in with the `call` event class,
+and logs off), so nothing is kept open between the scheduler's runs. tickets.outbound.place_queued
+calls `place` from up to OUTBOUND_MAX_CHANNELS threads at once, so that many Originates are in
+flight together; Asterisk sends every OriginateResponse to each connection that takes `call`
+events, and each `place` keeps only the one with its own ActionID.
 """
 from __future__ import annotations
 

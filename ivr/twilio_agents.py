@@ -92,8 +92,9 @@ def access_token(settings: Settings, user: User, ttl: int = TOKEN_TTL_SECONDS) -
         raise ConfigError(f"the Twilio softphone needs {', '.join(missing)}; see docs/twilio-agents.md")
     token = AccessToken(settings.twilio_account_sid, settings.twilio_api_key, settings.twilio_api_secret,
                         identity=client_identity(user), ttl=ttl)
-    # Outgoing only: the agent pulls the next caller from the queue; nobody dials the browser.
-    token.add_grant(VoiceGrant(outgoing_application_sid=settings.twilio_twiml_app_sid))
+    # Outgoing: the agent pulls the next caller from the queue. Incoming: a callback's
+    # click-to-call rings the agent's softphone first (ivr.twilio_calls).
+    token.add_grant(VoiceGrant(outgoing_application_sid=settings.twilio_twiml_app_sid, incoming_allow=True))
     return token.to_jwt()
 
 

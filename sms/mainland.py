@@ -10,7 +10,8 @@ provider's and may pass to the other provider or a later try. Our message id tra
 its message even when we never stored the provider's id (a crash right after the send).
 
 Delivery receipts are pushed by the providers to our public URL (agent_console/sms_hooks.py) and
-turned into our statuses by `aliyun_receipt` and `tencent_receipt`.
+turned into `receipts.Receipt` by `aliyun_receipt` and `tencent_receipt`, or asked for by the
+`sms-receipts` job through each provider's `receipts` (sms/receipts.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import json
 import logging
 import threading
 import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from alibabacloud_dysmsapi20170525 import models as aliyun_models
 from alibabacloud_dysmsapi20170525.client import Client as AliyunClient
@@ -35,14 +38,20 @@ from sqlalchemy.orm import Session
 
 from tickets.config import MainlandProvider
 from tickets.phones import normalize
+from tickets.timeutil import to_local
 
-from . import outbox
 from .kinds import positional
 from .providers import Outgoing, ProviderError, Sent
+from .receipts import Pending, Receipt, apply_receipt
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_MS = 10_000
+# Aliyun's SendDate is a day in Beijing time, whatever TIMEZONE says.
+ALIYUN_ZONE = ZoneInfo("Asia/Shanghai")
+# QuerySendDetails SendStatus: 1 waiting for the carrier's receipt, 2 failed, 3 delivered.
+ALIYUN_SEND_STATUS = {2: "failed", 3: "delivered"}
+PULL_LIMIT = 100                # Tencent's most per PullSmsSendStatusByPhoneNumber page
 # Answers that blame the number itself: no provider and no later try can deliver these.
 ALIYUN_RECIPIENT_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT"})
 TENCENT_RECIPIENT_CODES = frozenset({"InvalidParameterValue.IncorrectPhoneNumber",
@@ -109,6 +118,32 @@ class AliyunProvider:
                                 transient=body.code not in ALIYUN_RECIPIENT_CODES)
         return Sent(sid=body.biz_id, status="sent")
 
+    def receipts(self, rows: list[Pending], now: datetime) -> list[Receipt]:
+        """QuerySendDetails of each message (PhoneNumber, SendDate, BizId): its receipt, if the
+        carrier has given one yet."""
+        found = []
+        for row in rows:
+            request = aliyun_models.QuerySendDetailsRequest(
+                phone_number=national(row.phone), send_date=to_local(row.sent_at, ALIYUN_ZONE).strftime("%Y%m%d"),
+                biz_id=row.sid, page_size=10, current_page=1)
+            self._throttle.wait()
+            try:
+                body = self._client.query_send_details(request).body
+            except AlibabaCloudException as exc:
+                raise ProviderError(f"aliyun refused: HTTP {exc.status_code}, {exc.code}: {exc.message}"[:255],
+                                    transient=True) from exc
+            except TeaException as exc:
+                raise _network_error("aliyun", str(exc)) from exc
+            if body.code != "OK":
+                raise ProviderError(f"aliyun refused: {body.code}: {body.message}"[:255], transient=True)
+            details = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
+            for detail in details:
+                status = ALIYUN_SEND_STATUS.get(int(detail.send_status or 1))
+                if status is not None:
+                    found.append(Receipt("aliyun", row.phone, row.sid, detail.out_id or "", status,
+                                         "" if status == "delivered" else detail.err_code or ""))
+        return found
+
 
 class TencentProvider:
     """Tencent Cloud SMS 2021-01-11 SendSms (TC3-HMAC-SHA256 signed by the SDK)."""
@@ -143,27 +178,55 @@ class TencentProvider:
                                 transient=status.Code not in TENCENT_RECIPIENT_CODES)
         return Sent(sid=status.SerialNo, status="sent")
 
+    def receipts(self, rows: list[Pending], now: datetime) -> list[Receipt]:
+        """PullSmsSendStatusByPhoneNumber of one number, from a minute before the first of `rows`
+        was sent until now: every receipt the carrier gave in that span (ours or not: a
+        receipt that is not of a waiting message changes nothing)."""
+        request = tencent_models.PullSmsSendStatusByPhoneNumberRequest()
+        request.PhoneNumber = rows[0].phone
+        request.SmsSdkAppId = self.account.app_id
+        request.BeginTime = _unix(min(r.sent_at for r in rows) - timedelta(minutes=1))
+        request.EndTime = _unix(now)
+        request.Offset, request.Limit = 0, PULL_LIMIT
+        self._throttle.wait()
+        try:
+            statuses = self._client.PullSmsSendStatusByPhoneNumber(request).PullSmsSendStatusSet or []
+        except TencentCloudSDKException as exc:
+            if exc.get_code() == "ClientNetworkError":
+                raise _network_error("tencent", exc.get_message()) from exc
+            raise ProviderError(f"tencent refused: {exc.get_code()}: {exc.get_message()}"[:255],
+                                transient=True) from exc
+        return [Receipt("tencent", normalize(st.PhoneNumber), st.SerialNo, st.SessionContext or "",
+                        "delivered" if st.ReportStatus == "SUCCESS" else "failed",
+                        "" if st.ReportStatus == "SUCCESS" else st.Description or st.ReportStatus or "")
+                for st in statuses]
+
+
+def _unix(naive_utc: datetime) -> int:
+    return int(naive_utc.replace(tzinfo=timezone.utc).timestamp())
+
 
 PROVIDERS = {"aliyun": AliyunProvider, "tencent": TencentProvider}
 
 
 # ---------------------------------------------------------------- delivery receipts
 
-def aliyun_receipt(item: dict) -> tuple[str, str, str, str, str]:
-    """One element of an Aliyun SmsReport push -> (phone, biz_id, our ref, status, error)."""
+def aliyun_receipt(item: dict) -> Receipt:
+    """One element of an Aliyun SmsReport push."""
     delivered = item.get("success") in (True, "true", "True")
     error = "" if delivered else f"{item.get('err_code', '')}: {item.get('err_msg', '')}"
-    return (normalize(str(item["phone_number"])), str(item["biz_id"]), str(item.get("out_id") or ""),
-            "delivered" if delivered else "failed", error)
+    return Receipt("aliyun", normalize(str(item["phone_number"])), str(item["biz_id"]), str(item.get("out_id") or ""),
+                   "delivered" if delivered else "failed", error)
 
 
-def tencent_receipt(item: dict) -> tuple[str, str, str, str, str]:
-    """One element of a Tencent status callback -> (phone, SerialNo, our ref, status, error)."""
+def tencent_receipt(item: dict) -> Receipt:
+    """One element of a Tencent status callback."""
     delivered = item.get("report_status") == "SUCCESS"
     error = "" if delivered else f"{item.get('errmsg', '')}: {item.get('description', '')}"
     phone = normalize(f"+{item.get('nationcode') or '86'}{item['mobile']}" if not str(item["mobile"]).startswith("+")
                       else str(item["mobile"]))
-    return (phone, str(item["sid"]), str(item.get("ext") or ""), "delivered" if delivered else "failed", error)
+    return Receipt("tencent", phone, str(item["sid"]), str(item.get("ext") or ""),
+                   "delivered" if delivered else "failed", error)
 
 
 RECEIPT_PARSERS = {"aliyun": aliyun_receipt, "tencent": tencent_receipt}
@@ -175,10 +238,10 @@ def apply_receipts(session: Session, provider: str, items: list) -> int:
     matched = 0
     for item in items:
         try:
-            phone, sid, ref, status, error = RECEIPT_PARSERS[provider](item)
+            receipt = RECEIPT_PARSERS[provider](item)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("sms %s receipt skipped: %r (%s)", provider, item, exc)
             continue
-        if outbox.record_status(session, provider, sid, status, error, ref=ref, phone=phone) is not None:
+        if apply_receipt(session, receipt) is not None:
             matched += 1
     return matched

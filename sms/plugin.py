@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 
 from tickets import cards
+from tickets.config import MAINLAND_PROVIDERS
 from tickets.context import Hotline, Job
 
-from . import conversation, kinds, notices, outbox
+from . import conversation, kinds, notices, outbox, receipts
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def outbox_job(hl: Hotline) -> None:
 
 
 def install(hl: Hotline) -> None:
-    """Order, complaint and member card notices as listeners, the outbox job, and the after-commit sender.
+    """Order, complaint and member card notices as listeners, the outbox job, the receipts job
+    (SMS_RECEIPTS poll or both, with a mainland provider), and the after-commit sender.
 
     Checks first that every notice kind has a template at each configured mainland provider
     (ConfigError naming the variables otherwise): `hotline run`, `hotline config` and the console
@@ -39,4 +41,7 @@ def install(hl: Hotline) -> None:
     cards.add_listener(hl, notices.on_card_entry)
     hl.jobs.append(Job("sms-outbox", outbox_job, OUTBOX_EVERY_SECONDS))
     hl.jobs.append(Job("survey-resend", notices.resend_surveys, SURVEY_RESEND_EVERY_SECONDS))
+    s = hl.settings
+    if s.sms_receipts in ("poll", "both") and any(p in MAINLAND_PROVIDERS for p in s.sms_providers):
+        hl.jobs.append(Job("sms-receipts", receipts.poll, s.sms_receipt_poll_seconds))
     outbox.install_sender(hl)

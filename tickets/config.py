@@ -88,6 +88,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                            "Messages one number may get from Tencent (same form as ALIYUN_SMS_LIMITS)."),
     "TENCENT_SMS_PER_SECOND": ("100", "3000", "Messages this process hands to Tencent per second at most."),
     "SMS_PROVIDER_HTTP": ("https", "http", "Scheme of the mainland providers' API (`http` only for a local stand-in in tests)."),
+    "SMS_RECEIPTS": ("both", "poll", "How Aliyun and Tencent delivery receipts arrive: `push` (the providers post them to "
+                     "PUBLIC_BASE_URL; needs a public URL), `poll` (the scheduler asks the providers, QuerySendDetails "
+                     "and PullSmsSendStatusByPhoneNumber; for a hotline behind NAT; pushes are refused), or `both` "
+                     "(pushes taken; what has no receipt 2 minutes after its send is asked for)."),
+    "SMS_RECEIPT_POLL_SECONDS": ("300", "120", "Seconds between two runs of the `sms-receipts` job (SMS_RECEIPTS poll "
+                                 "or both), which asks about every mainland message still `sent` without a receipt, "
+                                 "for 3 days after its send."),
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00",
                        "When agents answer (local time); statutory holidays are closed. Also the working hours of a "
                        "franchisee that has none of its own (admin, franchisee page): accept deadlines count only "
@@ -140,6 +147,9 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                        "trunk dials it (13800138000, 09914567890)."),
     "OUTBOUND_CALLER_ID": ("", "96156", "The number customers see on survey and callback calls (Asterisk CallerID; "
                            "Twilio uses TWILIO_NUMBER)."),
+    "OUTBOUND_MAX_CHANNELS": ("4", "8", "Calls the platform has ringing at once at most (survey calls and callbacks: "
+                              "AMI Originates awaiting their OriginateResponse, Twilio calls not yet reported); the "
+                              "rest wait in the queue, callbacks first. Set it to the trunk's free channels."),
     "CALLBACK_ATTEMPTS": ("3", "5", "Callback calls tried at most per request before it is given up."),
     "CALLBACK_RETRY_MINUTES": ("30", "60", "Minutes after an unanswered callback before the request is due again."),
     "PROMPTS_DIR": ("asterisk_conf/sounds", "/var/lib/asterisk/sounds/hotline", "Where `hotline prompts build` writes the voice prompts."),
@@ -234,6 +244,16 @@ def _int(name: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a whole number, e.g. {VARIABLES[name][1]}") from None
+
+
+RECEIPT_MODES = ("push", "poll", "both")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    value = value.lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}, e.g. {VARIABLES[name][1]}")
+    return value
 
 
 def _horizon(value: str) -> int:
@@ -456,6 +476,7 @@ class Settings:
     outbound_voice: str = "off"
     outbound_trunk: str = "PJSIP/{number}@carrier"
     outbound_caller_id: str = ""
+    outbound_max_channels: int = 4
     callback_attempts: int = 3
     callback_retry_minutes: int = 30
     self_service_minutes: int = 15
@@ -465,6 +486,8 @@ class Settings:
     backup_keep: int = 7
     card_levels: dict = field(default_factory=lambda: _card_levels(VARIABLES["CARD_LEVELS"][0]))
     card_max_amount_fen: int = 5000000
+    sms_receipts: str = "both"
+    sms_receipt_poll_seconds: int = 300
 
 
 def load_settings(env: dict | None = None, **overrides) -> Settings:
@@ -504,6 +527,8 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         sms_providers=providers,
         mainland=_mainland(get),
         sms_callback_token=get("SMS_CALLBACK_TOKEN"),
+        sms_receipts=_choice("SMS_RECEIPTS", get("SMS_RECEIPTS"), RECEIPT_MODES),
+        sms_receipt_poll_seconds=_positive("SMS_RECEIPT_POLL_SECONDS", get("SMS_RECEIPT_POLL_SECONDS"), 24 * 3600),
         business_hours=_parse_hours(get("BUSINESS_HOURS")),
         accept_deadline_minutes=_int("ACCEPT_DEADLINE_MINUTES", get("ACCEPT_DEADLINE_MINUTES")),
         complaint_due_hours=_at_least_one("COMPLAINT_DUE_HOURS", get("COMPLAINT_DUE_HOURS")),
@@ -528,6 +553,7 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         outbound_voice=_outbound_voice(get),
         outbound_trunk=get("OUTBOUND_TRUNK"),
         outbound_caller_id=get("OUTBOUND_CALLER_ID"),
+        outbound_max_channels=_positive("OUTBOUND_MAX_CHANNELS", get("OUTBOUND_MAX_CHANNELS"), 500),
         callback_attempts=_int("CALLBACK_ATTEMPTS", get("CALLBACK_ATTEMPTS")),
         callback_retry_minutes=_int("CALLBACK_RETRY_MINUTES", get("CALLBACK_RETRY_MINUTES")),
         metrics_allow=parse_networks((p for p in get("METRICS_ALLOW").split(",") if p.strip()), "METRICS_ALLOW"),

@@ -21,16 +21,18 @@ one after the other, places nothing twice.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import actors, audit, calls
 from .actors import SYSTEM, Actor
+from .agents import CALL_TAKING_ROLES
 from .concurrency import flush_or_conflict
 from .customers import may_contact, prefers_phone_survey
 from .context import Hotline, hotline_of
@@ -50,6 +52,13 @@ UNREACHED = ("no-answer", "busy", "machine", "failed")
 # A row still `placing` this long after it was claimed lost its dialer (the process stopped
 # between the claim and the result): it is counted as a failed attempt so the next one may go.
 PLACING_LOST_AFTER = timedelta(minutes=15)
+# A call the dialer could not hand over for a passing reason (Twilio 5xx or 429, no connection)
+# goes back to the queue, not counted as an attempt, and is tried again this much later, for
+# TRANSIENT_GIVE_UP after it was queued; then it is a failed attempt.
+TRANSIENT_RETRY = timedelta(minutes=1)
+TRANSIENT_GIVE_UP = timedelta(minutes=30)
+# While calls ring, how often place_queued looks for newly queued ones (a click-to-call).
+POLL_SECONDS = 1.0
 CALLBACK_OUTCOMES = ("reached", "no-answer", "busy", "machine", "wrong-number")
 CALLBACK_FINAL = ("reached", "wrong-number")
 
@@ -194,7 +203,8 @@ def survey_for_call(session: Session, outbound_id: int) -> tuple[OutboundCall, S
 @dataclass(frozen=True)
 class Placed:
     """What a dialer knows right after placing: `status` is final (answered, no-answer, busy,
-    failed) for AMI, or `placing` while Twilio rings and reports later."""
+    failed) for AMI, `placing` while Twilio rings and reports later, or `queued` when the call
+    could not be handed over for a passing reason and should be tried again (not an attempt)."""
     status: str
     reason: str = ""
     external_id: str | None = None
@@ -272,38 +282,81 @@ def expire_lost(session: Session) -> int:
     return len(lost)
 
 
-def place_queued(hl: Hotline, dialer: Dialer, limit: int = 20) -> list[tuple[str, str]]:
-    """Place what is queued, each in its own claim: (key, status) of each call placed.
+def _due_to_place(session: Session, now: datetime, n: int) -> list[int]:
+    """Up to `n` queued calls to place now: callbacks first (an agent is waiting for the ring),
+    then by age; a call put back after a transient fault waits TRANSIENT_RETRY; no survey call in
+    quiet hours (one put back in the evening waits for the morning)."""
+    stmt = (select(OutboundCall.id)
+            .where(OutboundCall.status == "queued",
+                   or_(OutboundCall.placed_at.is_(None), OutboundCall.placed_at <= now - TRANSIENT_RETRY))
+            .order_by(case((OutboundCall.purpose == "callback", 0), else_=1), OutboundCall.id).limit(n))
+    if in_quiet_hours(hotline_of(session).settings, now):
+        stmt = stmt.where(OutboundCall.purpose != "survey")
+    return list(session.scalars(stmt))
 
-    A dialer that raises leaves its call `failed`, which counts as an attempt: the next one is
-    queued after the retry interval, within the attempt limit."""
+
+def _in_flight(session: Session) -> int:
+    """Calls ringing now as far as we know: every row `placing`, whichever run placed it."""
+    return session.scalar(select(func.count()).select_from(OutboundCall).where(OutboundCall.status == "placing"))
+
+
+def _place_one(hl: Hotline, dialer: Dialer, call: OutboundCall, agent: User | None) -> tuple[str, str]:
+    """Place one claimed call and record what the dialer knows: (key, status)."""
+    try:
+        placed = dialer.place(call, agent)
+    except Exception as exc:  # noqa: BLE001 - one failed originate must not stop the others
+        log.exception("outbound call %s to %s could not be placed", call.key, call.phone)
+        placed = Placed("failed", f"{type(exc).__name__}: {exc}")
+    with hl.session() as s, s.begin():
+        row = s.get(OutboundCall, call.id)
+        now = hl.now()
+        if placed.status == "queued" and now - row.created_at >= TRANSIENT_GIVE_UP:
+            placed = Placed("failed", f"{placed.reason} (given up after {TRANSIENT_GIVE_UP})")
+        if placed.status == "queued":
+            # Not an attempt: nothing reached the customer. Back in the queue, tried again later.
+            s.execute(update(OutboundCall).where(OutboundCall.id == call.id, OutboundCall.status == "placing")
+                      .values(status="queued", reason=placed.reason[:255], backend="", placed_at=now))
+        elif placed.status == "placing":
+            if placed.external_id:
+                row.external_id = placed.external_id
+            if placed.reason:
+                row.reason = placed.reason[:255]
+        else:
+            settle(s, row, placed.status, placed.reason, placed.external_id)
+    log.info("outbound %s to %s: %s %s", call.key, call.phone, placed.status, placed.reason)
+    return call.key, placed.status
+
+
+def place_queued(hl: Hotline, dialer: Dialer) -> list[tuple[str, str]]:
+    """Place what is queued, at most OUTBOUND_MAX_CHANNELS ringing at once: (key, status) of each
+    call placed, in the order they finished.
+
+    Each call is claimed (`queued` -> `placing`) before it is placed, so no row is placed twice;
+    the rows `placing` are the calls in flight (ours, and Twilio calls whose status callback has
+    not come), and only the free channels are filled. As a call ends, the next queued one goes,
+    also one queued after this run started (an agent's click-to-call), until nothing is queued
+    or every channel is busy. A dialer that raises leaves its call `failed`, which counts as an
+    attempt: the next one is queued after the retry interval, within the attempt limit."""
+    channels = hl.settings.outbound_max_channels
     with hl.session() as s, s.begin():
         expire_lost(s)
-        ids = list(s.scalars(select(OutboundCall.id).where(OutboundCall.status == "queued")
-                             .order_by(OutboundCall.id).limit(limit)))
-    done = []
-    for call_id in ids:
-        with hl.session() as s, s.begin():
-            if not claim(s, call_id, dialer.backend):
-                continue
-            call = s.get(OutboundCall, call_id)
-            agent = s.get(User, call.agent_user_id) if call.agent_user_id else None
-            s.expunge_all()
-        try:
-            placed = dialer.place(call, agent)
-        except Exception as exc:  # noqa: BLE001 - one failed originate must not stop the others
-            log.exception("outbound call %s to %s could not be placed", call.key, call.phone)
-            placed = Placed("failed", f"{type(exc).__name__}: {exc}")
-        with hl.session() as s, s.begin():
-            row = s.get(OutboundCall, call_id)
-            if placed.status == "placing":
-                if placed.external_id:
-                    row.external_id = placed.external_id
-            else:
-                settle(s, row, placed.status, placed.reason, placed.external_id)
-        log.info("outbound %s to %s: %s %s", call.key, call.phone, placed.status, placed.reason)
-        done.append((call.key, placed.status))
-    return done
+    done: list[tuple[str, str]] = []
+    running: set[Future] = set()
+    with ThreadPoolExecutor(channels, thread_name_prefix="outbound") as pool:
+        while True:
+            with hl.session() as s, s.begin():
+                free = channels - _in_flight(s)
+                claimed = []
+                for call_id in _due_to_place(s, hl.now(), free) if free > 0 else []:
+                    if claim(s, call_id, dialer.backend):
+                        call = s.get(OutboundCall, call_id)
+                        claimed.append((call, s.get(User, call.agent_user_id) if call.agent_user_id else None))
+                s.expunge_all()
+            running.update(pool.submit(_place_one, hl, dialer, call, agent) for call, agent in claimed)
+            if not running:
+                return done
+            finished, running = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            done.extend(f.result() for f in finished)
 
 
 # ---------------------------------------------------------------- callbacks
@@ -371,9 +424,13 @@ def start_callback(session: Session, request: CallbackRequest, agent: User, acto
     if hl.settings.outbound_voice == "off":
         raise ValidationError("no outbound calling is configured (OUTBOUND_VOICE); call the customer by hand "
                               "and record the outcome")
-    if not agent.extension:
-        # The Asterisk endpoint (PJSIP/agent1) or Twilio softphone identity the platform rings first.
+    if hl.settings.outbound_voice == "asterisk" and not agent.extension:
+        # The Asterisk endpoint (PJSIP/agent1) the platform rings first; on Twilio it is the
+        # user's softphone, whose identity comes from the user id (ivr.twilio_agents).
         raise ValidationError("user {username} has no extension to ring; an admin sets it on the user page", username=agent.username)
+    if hl.settings.outbound_voice == "twilio" and agent.role not in CALL_TAKING_ROLES:
+        raise ValidationError("user {username} has no Twilio softphone to ring (agents and supervisors have one); "
+                              "call the customer by hand and record the outcome", username=agent.username)
     request.status, request.handled_by, request.updated_at = "calling", agent.id, now
     request.attempts += 1
     flush_or_conflict(session, f"callback {request.id}")

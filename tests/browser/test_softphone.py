@@ -22,11 +22,12 @@ SDK_URL = "https://sdk.example.test/twilio.min.js"
 SOFTPHONE = {"TWILIO_API_KEY": "SKbrowser", "TWILIO_API_SECRET": "browser-test-api-key-secret-0123456789",
              "TWILIO_TWIML_APP_SID": "APbrowser", "TWILIO_VOICE_SDK_URL": SDK_URL}
 
-# Twilio.Device as softphone.js drives it: new Device(token), on(), updateToken(), connect() -> Call.
+# Twilio.Device as softphone.js drives it: new Device(token), on(), register(), updateToken(), connect() -> Call.
 FAKE_SDK = """
 window.Twilio = {Device: function (token) {
   var seen = window.seenByTwilio = {token: token, connects: 0, call: {}};
   this.on = function () {};
+  this.register = function () { return Promise.resolve(); };
   this.updateToken = function (fresh) { seen.token = fresh; };
   this.connect = function () {
     seen.connects += 1;

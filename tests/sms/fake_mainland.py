@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
 ALIYUN_KEY = ("LTAI-test", "aliyun-secret")
+STATUS_ACTIONS = ("QuerySendDetails", "PullSmsSendStatusByPhoneNumber")
 TENCENT_KEY = ("AKID-test", "tencent-secret")
 
 
@@ -61,12 +62,16 @@ def tc3_signature(headers: dict[str, str], body: bytes, secret: str) -> tuple[st
 
 class FakeMainland:
     """Both providers on one port, told apart by their headers (x-acs-action / X-TC-Action).
-    Records every request; answers with the queued responses, then with success."""
+    Records every request; answers SendSms with the queued responses, then with success, and the
+    status queries (Aliyun QuerySendDetails, Tencent PullSmsSendStatusByPhoneNumber) from what it
+    accepted and the carrier's reports a test gave it (`carrier_reports`): no report, still waiting."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.responses: dict[str, list[tuple[int, dict]]] = {"aliyun": [], "tencent": []}
         self._ids = itertools.count(1)
+        self.accepted_sends: dict[tuple[str, str], dict] = {}     # (provider, its id) -> SendSms params
+        self.reports: dict[tuple[str, str], tuple[bool, str]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,8 +89,12 @@ class FakeMainland:
                     payload_ok = True
                 fake.requests.append({"provider": provider, "params": params, "headers": headers,
                                       "signature_ok": payload_ok and hmac.compare_digest(expected, got)})
+                action = headers.get("x-tc-action") or headers.get("x-acs-action")
                 queued = fake.responses[provider]
-                status, answer = queued.pop(0) if queued else (200, fake.accepted(provider, params))
+                if action in STATUS_ACTIONS and not queued:
+                    status, answer = 200, fake.statuses(provider, params)
+                else:
+                    status, answer = queued.pop(0) if queued else (200, fake.accepted(provider, params))
                 if answer is None:      # hang up without answering: the request did arrive
                     self.close_connection = True
                     return
@@ -107,11 +116,43 @@ class FakeMainland:
     def accepted(self, provider: str, params: dict) -> dict:
         n = next(self._ids)
         if provider == "aliyun":
+            self.accepted_sends[("aliyun", f"90061974693649844{n}^0")] = params
             return {"Code": "OK", "Message": "OK", "BizId": f"90061974693649844{n}^0", "RequestId": f"req-{n}"}
+        self.accepted_sends[("tencent", f"2640:{n}")] = params
         return {"Response": {"SendStatusSet": [{
             "SerialNo": f"2640:{n}", "PhoneNumber": params["PhoneNumberSet"][0], "Fee": 1,
             "SessionContext": params.get("SessionContext", ""), "Code": "Ok", "Message": "send success",
             "IsoCode": "CN"}], "RequestId": f"req-{n}"}}
+
+    def carrier_reports(self, provider: str, sid: str, delivered: bool = True, code: str = "DELIVERED") -> None:
+        """The carrier's receipt of message `sid` (BizId, SerialNo), as the status queries give it."""
+        self.reports[(provider, sid)] = (delivered, code)
+
+    def statuses(self, provider: str, params: dict) -> dict:
+        if provider == "aliyun":
+            # QuerySendDetails by BizId: the message sent to that number, its SendStatus 1/2/3.
+            sent = self.accepted_sends.get(("aliyun", params.get("BizId", "")))
+            details = []
+            if sent is not None and sent["PhoneNumbers"] == params.get("PhoneNumber"):
+                delivered, code = self.reports.get(("aliyun", params["BizId"]), (None, ""))
+                details.append({"PhoneNum": sent["PhoneNumbers"], "TemplateCode": sent["TemplateCode"],
+                                "OutId": sent.get("OutId", ""), "Content": "【签名】...",
+                                "SendStatus": 1 if delivered is None else (3 if delivered else 2),
+                                "ErrCode": code if delivered is not None else "", "SendDate": "2026-11-23 10:00:00",
+                                "ReceiveDate": "2026-11-23 10:00:05" if delivered is not None else ""})
+            return {"Code": "OK", "Message": "OK", "RequestId": "req-q", "TotalCount": len(details),
+                    "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}}
+        # PullSmsSendStatusByPhoneNumber: every report of a message sent to that number.
+        found = []
+        for (name, sid), sent in self.accepted_sends.items():
+            report = self.reports.get((name, sid))
+            if name == "tencent" and report is not None and sent["PhoneNumberSet"][0] == params["PhoneNumber"]:
+                found.append({"UserReceiveTime": "2026-11-23 10:00:05", "CountryCode": "86",
+                              "SubscriberNumber": params["PhoneNumber"].removeprefix("+86"),
+                              "PhoneNumber": params["PhoneNumber"], "SerialNo": sid,
+                              "ReportStatus": "SUCCESS" if report[0] else "FAIL", "Description": report[1],
+                              "SessionContext": sent.get("SessionContext", "")})
+        return {"Response": {"PullSmsSendStatusSet": found, "RequestId": "req-p"}}
 
     def aliyun_refuses(self, code: str, message: str, status: int = 200) -> None:
         """Aliyun's answer with a code other than OK (HTTP 200 for business refusals)."""

@@ -1,10 +1,14 @@
-"""A local stand-in for Twilio's REST API (Messages.json), served over real HTTP on loopback.
+"""A local stand-in for Twilio's REST API (Messages.json, Calls.json), served over real HTTP on loopback.
 
 The real twilio Client talks to it through an HTTP client that only swaps the host, so the
-request, its form encoding, basic auth and the response parsing are the package's own.
+request, its form encoding, basic auth and the response parsing are the package's own. It
+answers as Twilio does: 201 with the queued resource, or what a test queued first: an error
+status with Twilio's JSON error body (`refuse`), or no answer at all (`stall`: the request
+arrived and the client's read timeout runs out).
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -12,8 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 
 TWILIO_API = "https://api.twilio.com"
+ACCOUNT = "ACtest"
+CALLS_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
 
 
 class FakeTwilio:
@@ -21,8 +28,9 @@ class FakeTwilio:
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
-        self.responses: list[tuple[int, dict]] = []
+        self.responses: list[tuple[int, dict] | None] = []
         self._sids = itertools.count(1)
+        self._release = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,7 +38,12 @@ class FakeTwilio:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 form = {k: v[0] for k, v in parse_qs(body).items()}
                 fake.requests.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization")})
-                status, payload = fake.responses.pop(0) if fake.responses else (201, fake.created(form))
+                answer = fake.responses.pop(0) if fake.responses else (201, fake.created(self.path, form))
+                if answer is None:
+                    fake._release.wait(30)
+                    self.close_connection = True
+                    return
+                status, payload = answer
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -46,7 +59,10 @@ class FakeTwilio:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def created(self, form: dict) -> dict:
+    def created(self, path: str, form: dict) -> dict:
+        if path.endswith("/Calls.json"):
+            return {"sid": f"CA{next(self._sids):032d}", "status": "queued", "to": form.get("To"),
+                    "from": form.get("From"), "account_sid": ACCOUNT, "direction": "outbound-api"}
         return {"sid": f"SM{next(self._sids):032d}", "status": "queued", "to": form.get("To"),
                 "from": form.get("From"), "body": form.get("Body"), "num_segments": "1"}
 
@@ -54,7 +70,22 @@ class FakeTwilio:
         self.responses.append((status, {"code": code, "message": message, "status": status,
                                         "more_info": f"https://www.twilio.com/docs/errors/{code}"}))
 
+    def stall(self) -> None:
+        """The next request arrives and is never answered."""
+        self.responses.append(None)
+
+    @staticmethod
+    def credentials(request: dict) -> str:
+        """`user:password` of a recorded request's Basic auth."""
+        scheme, _, encoded = (request["auth"] or "").partition(" ")
+        return base64.b64decode(encoded).decode() if scheme == "Basic" else ""
+
+    def client(self, token: str, timeout: float = 10) -> Client:
+        """The real twilio Client of account ACtest, its requests sent here."""
+        return Client(ACCOUNT, token, http_client=LocalHttpClient(self.url, timeout))
+
     def close(self) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -63,8 +94,8 @@ class FakeTwilio:
 class LocalHttpClient(TwilioHttpClient):
     """The twilio package's own HTTP client, pointed at the fake."""
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__(timeout=10)
+    def __init__(self, base_url: str, timeout: float = 10) -> None:
+        super().__init__(timeout=timeout)
         self.base_url = base_url
 
     def request(self, method, url, *args, **kwargs):

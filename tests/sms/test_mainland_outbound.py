@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
 from agent_console.app import create_app
 from sms import kinds, outbox
+from sms import receipts as receipt_job
 from sms.plugin import outbox_job
 from tests.sms.conftest import WANG, messages
 from tests.sms.fake_mainland import ALIYUN_KEY, TENCENT_KEY, FakeMainland, acs3_signature
@@ -257,7 +258,8 @@ def test_an_unknown_kind_in_the_templates_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("variable, value", [("SMS_PROVIDER", "aliyun,twilio"), ("ALIYUN_SMS_LIMITS", "5/week"),
-                                             ("ALIYUN_SMS_TEMPLATES", "booked")])
+                                             ("ALIYUN_SMS_TEMPLATES", "booked"),
+                                             ("SMS_RECEIPTS", "pull"), ("OUTBOUND_MAX_CHANNELS", "0")])
 def test_a_malformed_mainland_setting_names_the_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
@@ -413,3 +415,104 @@ def test_two_senders_racing_for_one_message_send_it_once(make, fake):
             t.join(timeout=60)
         assert sorted(results, key=str) == [None, "sent"]
     assert sorted(r["params"]["OutId"] for r in fake.requests) == sorted(f"hl-{i}" for i in ids)
+
+
+# ---------------------------------------------------------------- delivery receipts (polled by the job)
+
+def polled(hl, clock) -> int:
+    """The sms-receipts job's run, past the grace a pushed receipt is given first."""
+    clock.advance(seconds=receipt_job.GRACE.total_seconds())
+    return receipt_job.poll(hl)
+
+
+def test_the_job_asks_aliyun_query_send_details_by_number_day_and_biz_id_and_records_delivery(make, fake, clock):
+    hl = make("aliyun", SMS_RECEIPTS="poll")
+    row = notify(hl)
+    fake.carrier_reports("aliyun", row.provider_sid)
+    assert polled(hl, clock) == 1
+    [query] = [r for r in fake.of("aliyun") if r["headers"]["x-acs-action"] == "QuerySendDetails"]
+    assert query["headers"]["x-acs-version"] == "2017-05-25" and query["signature_ok"]
+    assert query["params"] == {"PhoneNumber": "13800138000", "SendDate": "20261123", "BizId": row.provider_sid,
+                               "PageSize": "10", "CurrentPage": "1"}
+    assert stored(hl, row.id).status == "delivered"
+
+
+def test_the_aliyun_send_date_is_the_day_in_beijing(make, fake, clock):
+    clock.advance(hours=15, minutes=58)         # 2026-11-23 17:58 UTC: 01:58 on the 24th in Beijing
+    hl = make("aliyun", SMS_RECEIPTS="poll", TIMEZONE="Asia/Urumqi")
+    notify(hl)
+    polled(hl, clock)
+    [query] = [r for r in fake.of("aliyun") if r["headers"]["x-acs-action"] == "QuerySendDetails"]
+    assert query["params"]["SendDate"] == "20261124"
+
+
+def test_a_message_without_a_carrier_receipt_yet_stays_sent_and_is_asked_again(make, fake, clock):
+    hl = make("aliyun", SMS_RECEIPTS="poll")
+    row = notify(hl)
+    assert receipt_job.poll(hl) == 0 and len(fake.requests) == 1       # within the grace: not asked yet
+    assert polled(hl, clock) == 0
+    assert stored(hl, row.id).status == "sent"
+    fake.carrier_reports("aliyun", row.provider_sid, delivered=False, code="MK:0001")
+    assert polled(hl, clock) == 1
+    row = stored(hl, row.id)
+    assert (row.status, row.error) == ("failed", "MK:0001")
+    polled(hl, clock)
+    assert len(fake.requests) == 3                                  # a receipted message is not asked about
+
+
+def test_the_job_pulls_tencent_receipts_by_number_signed_with_tc3(make, fake, clock):
+    hl = make("tencent", SMS_RECEIPTS="poll")
+    row = notify(hl)
+    fake.carrier_reports("tencent", row.provider_sid, delivered=False, code="空号")
+    sent_at = int(row.sent_at.replace(tzinfo=timezone.utc).timestamp())
+    assert polled(hl, clock) == 1
+    [pull] = [r for r in fake.of("tencent") if r["headers"]["x-tc-action"] == "PullSmsSendStatusByPhoneNumber"]
+    assert pull["signature_ok"] and pull["headers"]["x-tc-version"] == "2021-01-11"
+    assert pull["params"] == {"PhoneNumber": WANG, "SmsSdkAppId": "1400000001", "BeginTime": sent_at - 60,
+                              "EndTime": sent_at + int(receipt_job.GRACE.total_seconds()), "Offset": 0, "Limit": 100}
+    row = stored(hl, row.id)
+    assert (row.status, row.error) == ("failed", "空号")
+
+
+def test_a_message_receipted_by_push_and_by_poll_is_updated_once(make, fake, clock):
+    hl = make("tencent", SMS_RECEIPTS="both", SMS_CALLBACK_TOKEN=TOKEN)
+    pushed, waiting = notify(hl), notify(hl, kind="completed", params={"number": "2632700001"})
+    for row in (pushed, waiting):
+        fake.carrier_reports("tencent", row.provider_sid)
+    client = create_app(hl).test_client()
+    client.post(f"/sms/tencent/status?token={TOKEN}", json=[tencent_report(pushed)])
+    first = stored(hl, pushed.id)
+    assert first.status == "delivered"
+    clock.advance(minutes=1)
+    assert polled(hl, clock) == 2               # one pull for the number: both messages' receipts
+    assert (stored(hl, pushed.id).status, stored(hl, pushed.id).updated_at) == ("delivered", first.updated_at)
+    assert stored(hl, waiting.id).status == "delivered"
+
+
+def test_a_provider_refusing_the_query_leaves_the_message_for_the_next_run(make, fake, clock, caplog):
+    hl = make("aliyun", SMS_RECEIPTS="poll")
+    row = notify(hl)
+    fake.carrier_reports("aliyun", row.provider_sid)
+    fake.aliyun_refuses("isv.BUSINESS_LIMIT_CONTROL", "触发流控")
+    assert polled(hl, clock) == 0
+    assert stored(hl, row.id).status == "sent" and "isv.BUSINESS_LIMIT_CONTROL" in caplog.text
+    assert polled(hl, clock) == 1
+
+
+@pytest.mark.parametrize("mode, polls", [("push", False), ("poll", True), ("both", True)])
+def test_the_receipts_job_runs_on_the_leader_when_receipts_are_polled(make, mode, polls):
+    hl = make(SMS_RECEIPTS=mode, SMS_RECEIPT_POLL_SECONDS="120")
+    jobs = {job.name: job for job in hl.jobs}
+    assert ("sms-receipts" in jobs) == polls
+    if polls:
+        assert (jobs["sms-receipts"].func, jobs["sms-receipts"].seconds) == (receipt_job.poll, 120)
+
+
+def test_no_receipts_job_without_a_mainland_provider(new_hotline):
+    assert "sms-receipts" not in {job.name for job in new_hotline(SMS_PROVIDER="console").jobs}
+
+
+@pytest.mark.parametrize("path", ["/sms/aliyun/report", "/sms/tencent/status"])
+def test_with_receipts_polled_a_push_is_refused(make, path):
+    hl = make(SMS_RECEIPTS="poll", SMS_CALLBACK_TOKEN=TOKEN)
+    assert create_app(hl).test_client().post(f"{path}?token={TOKEN}", json=[]).status_code == 404

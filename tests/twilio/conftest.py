@@ -9,12 +9,22 @@ from agent_console.app import create_app
 from ivr import prompts
 from tickets.context import Hotline
 
+from tests.sms.fake_twilio import FakeTwilio
+
 from .phone import PhoneCall, Twilio
 
 
 @pytest.fixture
 def app(hl):
     return create_app(hl, {"TESTING": True})
+
+
+@pytest.fixture
+def api():
+    """Twilio's REST API on a loopback port (calls.create lands here: tests/sms/fake_twilio.py)."""
+    server = FakeTwilio()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ def queued(phone, caller: str = WANG) -> PhoneCall:
 
 # ----------------------------------------------------------------------------- the token
 
-def test_the_token_names_the_agent_and_grants_calls_to_the_twiml_app_only(app):
+def test_the_token_names_the_agent_grants_calls_to_the_twiml_app_and_lets_click_to_call_ring_it(app):
     resp = request_token(console(app, "agent1"))
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
@@ -140,7 +140,7 @@ def test_the_token_names_the_agent_and_grants_calls_to_the_twiml_app_only(app):
     claims = jwt.decode(body["token"], API_SECRET, algorithms=["HS256"])
     assert (claims["iss"], claims["sub"]) == (API_KEY, ACCOUNT)
     assert claims["grants"]["identity"] == body["identity"] == f"agent_{user_id(app.extensions['hotline'], 'agent1')}"
-    assert claims["grants"]["voice"] == {"outgoing": {"application_sid": APP_SID}}
+    assert claims["grants"]["voice"] == {"outgoing": {"application_sid": APP_SID}, "incoming": {"allow": True}}
 
 
 @pytest.mark.parametrize("username, status", [("agent1", 200), ("supervisor1", 200), ("franchisee1", 403),

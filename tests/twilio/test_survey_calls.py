@@ -3,76 +3,19 @@ REST API (the real twilio Client, its http client pointed there), then the surve
 signed webhooks as Twilio would post them once the customer answers."""
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import select
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from agent_console.app import create_app
 from ivr.twilio_calls import TwilioDialer
 from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
+from tests.sms.fake_twilio import CALLS_PATH, FakeTwilio
 from tickets import calls, outbound
 from tickets.models import Complaint, WorkOrder
 
-from .phone import BASE, HOTLINE_NUMBER, TOKEN, PhoneCall, Twilio, new_sid
-
-
-class TwilioApi:
-    """Twilio's REST endpoint for Calls.json on a loopback port: records each request, answers
-    with a queued call resource as Twilio does (201)."""
-
-    def __init__(self, refuse: bool = False) -> None:
-        self.requests: list[dict] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
-                api.requests.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization", "")})
-                if refuse:
-                    body, code = {"code": 21217, "message": "Phone number does not appear to be valid",
-                                  "more_info": "https://www.twilio.com/docs/errors/21217", "status": 400}, 400
-                else:
-                    sid = new_sid()
-                    body, code = {"sid": sid, "status": "queued", "to": form["To"][0], "from": form["From"][0],
-                                  "account_sid": "ACtest", "direction": "outbound-api",
-                                  "uri": f"/2010-04-01/Accounts/ACtest/Calls/{sid}.json"}, 201
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def client(self) -> Client:
-        """The real twilio Client, its requests sent here instead of api.twilio.com."""
-        local = self.url
-
-        class LocalHttp(TwilioHttpClient):
-            def request(self, method, url, *args, **kwargs):
-                return super().request(method, url.replace("https://api.twilio.com", local), *args, **kwargs)
-
-        return Client("ACtest", TOKEN, http_client=LocalHttp())
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from .phone import BASE, HOTLINE_NUMBER, TOKEN, PhoneCall, Twilio
 
 
 class CustomerPhone(PhoneCall):
@@ -84,13 +27,6 @@ class CustomerPhone(PhoneCall):
 
     def answer(self, outbound_id: int, answered_by: str = "human"):
         return self._follow(f"/twilio/voice/survey?outbound={outbound_id}", self.params(AnsweredBy=answered_by))
-
-
-@pytest.fixture
-def api():
-    server = TwilioApi()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -106,7 +42,7 @@ def twilio(twilio_hl) -> Twilio:
 
 
 def place(hl, api) -> None:
-    hl.extensions[outbound.DIALER] = TwilioDialer(hl, api.client())
+    hl.extensions[outbound.DIALER] = TwilioDialer(hl, api.client(TOKEN))
     outbound.follow_through(hl)
 
 
@@ -115,25 +51,102 @@ def test_the_survey_call_is_created_with_the_survey_url_and_machine_detection(tw
     place(twilio_hl, api)
     (row,) = calls_of(twilio_hl, order_id)
     (req,) = api.requests
-    assert req["path"] == "/2010-04-01/Accounts/ACtest/Calls.json"
-    assert base64.b64decode(req["auth"].split()[1]).decode() == f"ACtest:{TOKEN}"
-    form = {k: v[0] for k, v in req["form"].items()}
+    assert req["path"] == CALLS_PATH and api.credentials(req) == f"ACtest:{TOKEN}"
+    form = req["form"]
     assert (form["To"], form["From"]) == ("+8613800138000", HOTLINE_NUMBER)
     assert form["Url"] == f"{BASE}/twilio/voice/survey?outbound={row.id}" and form["Method"] == "POST"
     assert form["StatusCallback"] == f"{BASE}/twilio/voice/outbound/status?outbound={row.id}"
-    assert form["StatusCallbackEvent"] == "completed" and form["MachineDetection"] == "Enable"
+    assert (form["StatusCallbackEvent"], form["StatusCallbackMethod"]) == ("completed", "POST")
+    assert (form["MachineDetection"], form["Timeout"]) == ("Enable", "45")
+    assert "Twiml" not in form
     assert row.status == "placing" and row.external_id.startswith("CA") and row.backend == "twilio"
 
 
-def test_a_refused_calls_create_is_a_failed_attempt(twilio_hl, clock):
+def test_a_refused_calls_create_is_a_failed_attempt_with_twilios_reason(twilio_hl, clock, api):
     order_id = survey_waiting_for_a_call(twilio_hl, clock)
-    refusing = TwilioApi(refuse=True)
-    try:
-        place(twilio_hl, refusing)
-    finally:
-        refusing.stop()
+    api.refuse(400, 21211, "The 'To' number +8613800138000 is not a valid phone number.")
+    place(twilio_hl, api)
     (row,) = calls_of(twilio_hl, order_id)
-    assert row.status == "failed" and "21217" in row.reason
+    assert (row.status, row.attempt) == ("failed", 1)
+    assert row.reason == ("Twilio refused the call: HTTP 400, code 21211: Unable to create record: "
+                          "The 'To' number +8613800138000 is not a valid phone number.")
+
+
+def test_a_refused_survey_call_is_tried_again_after_the_retry_interval_up_to_the_attempt_limit(twilio_hl, clock,
+                                                                                              api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    attempts = twilio_hl.settings.survey_call_attempts
+    for _ in range(attempts + 1):
+        api.refuse(400, 21211, "The 'To' number is not a valid phone number.")
+    place(twilio_hl, api)
+    place(twilio_hl, api)                       # not due yet: nothing more
+    assert len(api.requests) == 1
+    for _ in range(attempts):
+        clock.advance(minutes=twilio_hl.settings.survey_retry_minutes)
+        place(twilio_hl, api)
+    rows = calls_of(twilio_hl, order_id)
+    assert [(r.attempt, r.status) for r in rows] == [(n, "failed") for n in range(1, attempts + 1)]
+    assert len(api.requests) == attempts
+    with twilio_hl.session() as s:
+        assert [survey.order_id for survey in outbound.unanswered_after_calls(s)] == [order_id]
+
+
+@pytest.mark.parametrize("status, code", [(503, 20503), (500, 20500), (429, 20429)])
+def test_a_twilio_server_error_puts_the_call_back_without_counting_an_attempt(twilio_hl, clock, api, status, code):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    api.refuse(status, code, "Service unavailable")
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, row.attempt, row.external_id) == ("queued", 1, None)
+    assert f"HTTP {status}" in row.reason
+    place(twilio_hl, api)                       # waits its minute: not hammered
+    assert len(api.requests) == 1
+    clock.advance(seconds=outbound.TRANSIENT_RETRY.total_seconds())
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, row.attempt, len(api.requests)) == ("placing", 1, 2)
+    assert row.external_id.startswith("CA")
+
+
+def test_twilio_unreachable_puts_the_call_back(twilio_hl, clock):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    gone = FakeTwilio()
+    gone.close()                                # nothing listens on its port any more
+    place(twilio_hl, gone)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, row.attempt) == ("queued", 1) and "not reachable" in row.reason
+
+
+def test_a_transient_fault_that_lasts_becomes_a_failed_attempt(twilio_hl, clock, api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    tries = int(outbound.TRANSIENT_GIVE_UP / outbound.TRANSIENT_RETRY) + 1
+    for _ in range(tries):
+        api.refuse(503, 20503, "Service unavailable")
+    for _ in range(tries):
+        place(twilio_hl, api)
+        clock.advance(seconds=outbound.TRANSIENT_RETRY.total_seconds())
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, len(api.requests)) == ("failed", tries) and "given up" in row.reason
+
+
+def test_a_create_that_gets_no_answer_is_not_placed_again(twilio_hl, twilio, clock, api):
+    # The request reached Twilio, which may have queued the call: placing it again could ring the
+    # customer twice. The row waits for the status callback (it names our outbound id).
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    api.stall()
+    twilio_hl.extensions[outbound.DIALER] = TwilioDialer(twilio_hl, api.client(TOKEN, timeout=0.5))
+    outbound.follow_through(twilio_hl)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, row.external_id) == ("placing", None) and "no answer from Twilio" in row.reason
+    clock.advance(minutes=5)
+    outbound.follow_through(twilio_hl)
+    assert len(api.requests) == 1
+    sid = "CA" + "7" * 32
+    phone = CustomerPhone(twilio, "+8613800138000", sid=sid)
+    resp = twilio.post(f"/twilio/voice/outbound/status?outbound={row.id}", phone.params(CallStatus="no-answer"))
+    assert resp.status_code == 200
+    (row,) = calls_of(twilio_hl, order_id)
+    assert (row.status, row.external_id) == ("no-answer", sid)
 
 
 def test_the_customer_scores_on_the_survey_menu_over_signed_webhooks(twilio_hl, twilio, clock, api):

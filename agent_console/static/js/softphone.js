@@ -1,7 +1,8 @@
 // The Twilio softphone of the agent workspace (Twilio Voice JS SDK 2.x, loaded before this only
 // when Twilio is configured). "Take the next caller" calls the TwiML App, whose voice URL dials
 // the agents' queue: Twilio bridges the caller who waited longest, and the caller's card pops
-// through the workspace's event stream as for any other call. See docs/twilio-agents.md.
+// through the workspace's event stream as for any other call. A callback's click-to-call rings
+// the softphone (incoming) before the customer. See docs/twilio-agents.md.
 (function () {
   "use strict";
   var box = document.getElementById("softphone");
@@ -47,24 +48,35 @@
         .catch(function (err) { setState("error", err.message); });
     });
     device.on("error", function (err) { setState("error", err.message); });
+    // A click-to-call (callback worklist) rings this softphone first: the agent asked for it a
+    // moment ago, so it is answered at once; while on another call it is declined.
+    device.on("incoming", function (c) {
+      if (call) { c.reject(); return; }
+      take.disabled = true;
+      follow(c);
+      c.accept();
+    });
+    device.register();
     take.disabled = false;
     setState("ready");
   }).catch(function (err) { setState("error", err.message); });
+
+  function follow(c) {
+    call = c;
+    onCall(true);
+    c.on("accept", function () { setState("live"); });
+    function over() { call = null; onCall(false); take.disabled = false; setState("ended"); }
+    c.on("disconnect", over);
+    c.on("cancel", over);
+    c.on("reject", over);
+    c.on("error", function (err) { setState("error", err.message); });
+  }
 
   take.addEventListener("click", function () {
     if (!device || call) { return; }
     take.disabled = true;
     setState("dialing");
-    device.connect().then(function (c) {
-      call = c;
-      onCall(true);
-      c.on("accept", function () { setState("live"); });
-      function over() { call = null; onCall(false); take.disabled = false; setState("ended"); }
-      c.on("disconnect", over);
-      c.on("cancel", over);
-      c.on("reject", over);
-      c.on("error", function (err) { setState("error", err.message); });
-    }).catch(function (err) { take.disabled = false; setState("error", err.message); });
+    device.connect().then(follow).catch(function (err) { take.disabled = false; setState("error", err.message); });
   });
 
   hangup.addEventListener("click", function () { if (call) { call.disconnect(); } });

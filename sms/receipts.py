@@ -1,0 +1,113 @@
+"""Delivery receipts of the mainland providers, pushed or polled, applied one way.
+
+Pushed (SMS_RECEIPTS=push or both): Aliyun's SmsReport and Tencent's status callback post them to
+our public URL (agent_console/sms_hooks.py; parsed by sms.mainland). Polled (SMS_RECEIPTS=poll or
+both; a hotline behind NAT has no public URL): the `sms-receipts` job, on the scheduler's leader
+every SMS_RECEIPT_POLL_SECONDS, asks about every mainland message still `sent`, GRACE after its
+send and for POLL_FOR: Aliyun `QuerySendDetails` per message (PhoneNumber, SendDate in Beijing
+time, BizId), Tencent `PullSmsSendStatusByPhoneNumber` per number (the span of its messages).
+
+Either way each receipt goes through `apply_receipt`, so a status only moves forward and a
+message receipted twice (pushed and polled, or polled twice) is changed once.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tickets.config import MAINLAND_PROVIDERS
+from tickets.context import Hotline
+from tickets.models import SmsMessage
+
+from . import outbox
+from .providers import ProviderError, provider_for
+
+log = logging.getLogger(__name__)
+
+# A pushed receipt usually comes within seconds: with SMS_RECEIPTS=both nothing is asked sooner.
+GRACE = timedelta(minutes=2)
+# Carriers retry a switched-off phone for up to 72 hours; after that no receipt will come.
+POLL_FOR = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery receipt in our terms: `sid` is the provider's id of the message (BizId,
+    SerialNo), `ref` our id as the provider echoes it (OutId, SessionContext), `status`
+    delivered or failed, `error` the carrier's reason of a failure."""
+    provider: str
+    phone: str
+    sid: str
+    ref: str
+    status: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message waiting for its receipt, as a provider is asked about it."""
+    id: int
+    phone: str
+    sid: str
+    sent_at: datetime
+
+
+def apply_receipt(session: Session, receipt: Receipt) -> SmsMessage | None:
+    """Apply one receipt, pushed or polled (in the caller's transaction); the message, or None
+    when it names none of ours."""
+    return outbox.record_status(session, receipt.provider, receipt.sid, receipt.status, receipt.error,
+                                ref=receipt.ref, phone=receipt.phone)
+
+
+def pending(session: Session, provider: str, now: datetime) -> list[Pending]:
+    """`provider`'s messages still `sent` without a receipt, sent between POLL_FOR and GRACE ago."""
+    rows = session.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.provider_sid, SmsMessage.sent_at).where(
+        SmsMessage.direction == "out", SmsMessage.provider == provider, SmsMessage.status == "sent",
+        SmsMessage.provider_sid.is_not(None), SmsMessage.sent_at <= now - GRACE,
+        SmsMessage.sent_at >= now - POLL_FOR).order_by(SmsMessage.id))
+    return [Pending(*row) for row in rows]
+
+
+def _ask(provider, rows: list[Pending], now: datetime) -> list[Receipt]:
+    """The receipts `provider` has for `rows`: one question per message (Aliyun) or per number
+    (Tencent). A question that fails is logged and asked again next run."""
+    questions = ([[row] for row in rows] if provider.name == "aliyun"
+                 else list(_by_phone(rows).values()))
+    found: list[Receipt] = []
+    for group in questions:
+        try:
+            found += provider.receipts(group, now)
+        except ProviderError as exc:
+            log.warning("sms receipts: %s could not say how %s fared: %s", provider.name,
+                        ", ".join(str(r.id) for r in group), exc)
+    return found
+
+
+def _by_phone(rows: list[Pending]) -> dict[str, list[Pending]]:
+    grouped: dict[str, list[Pending]] = defaultdict(list)
+    for row in rows:
+        grouped[row.phone].append(row)
+    return grouped
+
+
+def poll(hl: Hotline) -> int:
+    """The `sms-receipts` job: ask each configured mainland provider about its messages still
+    waiting for a receipt and apply what it says; how many receipts named a message of ours."""
+    matched = 0
+    for name in (n for n in hl.settings.sms_providers if n in MAINLAND_PROVIDERS):
+        now = hl.now()
+        with hl.session() as s:
+            rows = pending(s, name, now)
+        if not rows:
+            continue
+        receipts = _ask(provider_for(hl, name), rows, now)
+        with hl.session() as s, s.begin():
+            for receipt in receipts:
+                matched += apply_receipt(s, receipt) is not None
+        log.info("sms receipts: asked %s about %d messages, %d receipts", name, len(rows), len(receipts))
+    return matched

@@ -383,14 +383,11 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
     """The one writer of the ledger and the cached balance: both under the card's row lock, after
     `check(card, what)` (closed or frozen cards refused) on the card as locked.
 
-    Spends on one card queue on that lock, so whatever needs no lock is done before it: the
-    replay look-up of a key already answered, and the listeners' reads. Under the lock: the
-    key once more, the ledger row (one INSERT ... RETURNING), and rows only added to the session
-    (balance, audit, notice), which the commit writes in one flush."""
+    Spends on one card queue on that lock, so what needs no lock is done before it: the
+    listeners' reads. Under the lock: the key's look-up, the ledger row (one INSERT ...
+    RETURNING), and rows only added to the session (balance, audit, notice), which the commit
+    writes in one flush."""
     hl = hotline_of(session)
-    replay = _by_key(session, key)
-    if replay is not None:
-        return _replayed(replay, card, kind)
     writers = [w for w in (listener(session, card, kind, order) for listener in hl.extensions.get(LISTENERS, ()))
                if w is not None]
     card = _locked(session, card)

@@ -222,7 +222,7 @@ ZH: dict[str, str] = {
     "a queue name has at most 64 characters, e.g. hotline-agents": "队列名最多64个字符，例如 hotline-agents。",
     "unknown filter {value!r}; this report takes: {value2}": "未知的筛选条件“{value}”，此报表可用：{value2}。",
     # customer records, callbacks and survey calls, self-service (tickets/customer_records.py, outbound.py, selfservice.py)
-    "type at least 2 characters: a phone number, a name, an address or an order number": "请至少输入2个字符：电话号码、姓名、地址或工单号。",
+    "type at least 2 characters: a phone number, a name, an address, an order number or a card number": "请至少输入2个字符：电话号码、姓名、地址、工单号或会员卡号。",
     "no customer {customer_id}": "没有客户 {customer_id}。",
     "no customer {cid}": "没有客户 {cid}。",
     "cannot edit {fields}; editable: {editable}": "不能修改 {fields}；可修改：{editable}。",

@@ -108,7 +108,8 @@ def _call_sid() -> str:
 @hooks.post("/twilio/agent/voice")
 @twilio_signed
 def dial():
-    """The TwiML App's voice URL: the agent's softphone takes the longest-waiting caller."""
+    """The TwiML App's voice URL: the agent's softphone takes the longest-waiting caller of the
+    highest-priority queue with someone in it."""
     sid, caller = _call_sid(), request.form.get("From", "")
 
     def work(s):
@@ -116,7 +117,8 @@ def dial():
         if agent is None:
             log.warning("twilio agent call %s: refused, %r is not the softphone of an active agent", sid, caller)
             abort(403)
-        return twilio_agents.dial_queue(url_for(".connect", agent=agent.id), url_for(".dialed", agent=agent.id))
+        return twilio_agents.dial_queue(url_for(".connect", agent=agent.id), url_for(".dialed", agent=agent.id),
+                                        twilio_agents.next_queue(s))
     return exactly_once(db(), PROVIDER, f"{sid}:dial", work)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from tickets import cache, calls
+from tickets import cache, calls, cards
 from tickets.context import Hotline
 from tickets.models import Call
 from tickets.phones import ANONYMOUS
@@ -39,6 +39,9 @@ LANGS = prompts.LANGS
 EVENTS = ("start", "digits", "timeout", "recorded", "hangup")
 MAX_HOPS = 40   # nodes entered in one step; more means a loop in the menu data
 OUTBOUND_VARS = ("outbound", "answered_by")   # start-event fields an outbound call's menu reads
+# The transfer's channel variable for a member's priority in the agents' queue: Asterisk's own
+# (app_queue's Queue() reads ${QUEUE_PRIO}); set only for callers whose level gives one.
+PRIORITY_VAR = "QUEUE_PRIO"
 
 
 class Turn:
@@ -213,6 +216,8 @@ class Turn:
             "HOTLINE_IVR_PATH": ">".join(self.state["path"]),
             "HOTLINE_ORDER": self.vars.get("order") or "",
             "HOTLINE_LANG": self.lang,
+            # app_queue reads QUEUE_PRIO when the caller joins: a higher number waits ahead of lower ones.
+            **({PRIORITY_VAR: str(self.vars["priority"])} if self.vars.get("priority") else {}),
         }})
 
 
@@ -399,6 +404,8 @@ class Ivr:
         state["call_pk"], state["caller"] = call.id, call.caller
         wanted = str(event.get("language") or "").lower()[:2]
         turn.vars.update(customer_vars(call, self.catalog))
+        # The member level's place in the agents' queue, read once with the caller (0: unknown caller).
+        turn.vars["priority"] = cards.level_priority(self.hl.settings, call.member_level if call.customer_id else None)
         if wanted in LANGS:
             turn.vars["lang"] = wanted
         # A call the platform placed names its outbound row, and who answered (a machine?).

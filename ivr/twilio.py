@@ -13,7 +13,8 @@ Actions -> TwiML (docs/ivr-contract.md):
   no segment carries its own text, else one `<Say>` of the sentence's text;
 - `gather`: `<Gather>` around the prompt, then a `<Redirect>` that reports no input;
 - `record`: the prompt, `<Record>`, then the same no-input `<Redirect>`;
-- `transfer`: `<Enqueue>` into the agents' queue, and the caller's card offered to an agent;
+- `transfer`: `<Enqueue>` into the agents' queue (a member with a queue priority into that
+  priority's queue, `twilio_queue`), and the caller's card offered to an agent;
 - `hangup`: `<Hangup/>`.
 """
 from __future__ import annotations
@@ -37,11 +38,12 @@ from tickets.inputs import whole_number
 from . import hours, phrases, prompts
 from .callstate import CallStates, call_states
 from .menus import QUEUE
-from .runtime import Ivr
+from .runtime import PRIORITY_VAR, Ivr
 
 log = logging.getLogger(__name__)
 
 TRANSPORT = "twilio"
+PRIORITY_QUEUE = "-p"       # agents-p2: the Twilio queue of callers of queue priority 2
 
 # How <Say> speaks each engine language. The default voices (man/woman) speak no Chinese;
 # alice speaks zh-CN and en-US.
@@ -184,10 +186,19 @@ def _no_input(links: Links) -> str:
     return element("Redirect", {"method": "POST"}, escape(links.no_input))
 
 
+def twilio_queue(action: Mapping[str, Any]) -> str:
+    """The Twilio queue a transfer enqueues into. <Enqueue> has no caller priority, so a caller
+    whose member level gives one waits in a queue of that priority (`agents-p2`), and an agent's
+    softphone takes the highest-priority queue that has someone waiting (twilio_agents.next_queue)."""
+    queue = action.get("queue") or QUEUE
+    priority = int((action.get("variables") or {}).get(PRIORITY_VAR) or 0)
+    return f"{queue}{PRIORITY_QUEUE}{priority}" if priority > 0 else queue
+
+
 def _transfer(action, links: Links, files: PromptFiles) -> str:
     return element("Enqueue", {"action": links.queue_result, "method": "POST", "waitUrl": links.queue_wait,
                                "waitUrlMethod": "POST" if links.queue_wait else None},
-                   escape(action.get("queue") or QUEUE))
+                   escape(twilio_queue(action)))
 
 
 def _hangup(action, links: Links, files: PromptFiles) -> str:

@@ -9,6 +9,9 @@ and offers the card to an agent who is available at that moment, if any. The age
    `From=client:agent_<user id>` for the softphone's calls.
 2. `dial_queue`: the softphone calls the TwiML App, whose voice URL answers
    `<Dial><Queue url=...>agents</Queue></Dial>`; Twilio bridges the caller who waited longest.
+   `<Enqueue>` has no caller priority, so members whose level gives one wait in a queue per
+   priority (`agents-p2`); `next_queue` sends the softphone to the highest of those with a caller
+   waiting, and to `agents` when none has.
 3. `connect`: before bridging, Twilio fetches the Queue `url` on the caller's leg (`CallSid` is
    the caller's call, `DequeingCallSid` the agent's). The caller's card pops on that agent's
    screen (unless it already has), agents who were offered the call and did not take it are
@@ -35,16 +38,19 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 from twilio.twiml.voice_response import VoiceResponse
 
-from tickets import agents, calls
+from tickets import agents, calls, cards
 from tickets.agents import CALL_TAKING_ROLES
 from tickets.bus import publish_after_commit
 from tickets.config import ConfigError, Settings
+from tickets.context import hotline_of
 from tickets.inputs import whole_number
-from tickets.models import AgentEvent, Call, User
+from tickets.models import AgentEvent, Call, Customer, User
+from tickets.stats import WAITING_HORIZON
 
 from . import phrases
 from .menus import QUEUE
-from .twilio import HANGUP, SAY, TRANSPORT, Links, TwilioVoice, caller_id, render
+from .runtime import PRIORITY_VAR
+from .twilio import HANGUP, SAY, TRANSPORT, Links, TwilioVoice, caller_id, render, twilio_queue
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +113,20 @@ def agent_for_client(session: Session, caller: str) -> User | None:
     """The active call-taking user behind `client:<identity>`; None for a phone number or any other name."""
     found = _CLIENT_IDENTITY.fullmatch(caller)
     return agent_by_id(session, int(found.group(1))) if found else None
+
+
+def next_queue(session: Session) -> str:
+    """The Twilio queue an agent's softphone takes a caller from: the queue of the highest queue
+    priority (`twilio_queue`) among the callers waiting now (as the wallboard counts them,
+    tickets.stats.calls_waiting: a record whose leave was never reported stops counting after
+    WAITING_HORIZON); the agents' queue when nobody with a priority waits. The call record keeps
+    the queue's common name (`agents`), as on Asterisk, so the figures stay one queue."""
+    hl = hotline_of(session)
+    levels = session.scalars(select(Customer.member_level).distinct().join(Call, Call.customer_id == Customer.id).where(
+        Call.transport == TRANSPORT, Call.outcome == "agent", Call.queue_result == "", Call.disposition == "",
+        Call.started_at >= hl.now() - WAITING_HORIZON))
+    top = max((cards.level_priority(hl.settings, level) for level in levels), default=0)
+    return twilio_queue({"queue": QUEUE, "variables": {PRIORITY_VAR: str(top)}})
 
 
 def dial_queue(connect_url: str, dialed_url: str, queue: str = QUEUE) -> str:

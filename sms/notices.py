@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy import select
 
 from tickets import escalation, outbound
+from tickets.cards import CardWriter
 from tickets.complaints import district_of
 from tickets.context import Hotline, hotline_of
 from tickets.customers import may_contact, prefers_phone_survey
@@ -36,6 +37,7 @@ from tickets.pricing import yuan
 # conversation imports this module too: both use the other's names only at run time.
 from . import conversation, outbox
 from .kinds import KINDS
+from .optout import is_opted_out
 from .replies import TEXTS, penalty_suffix, when_text
 
 log = logging.getLogger(__name__)
@@ -140,19 +142,25 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
 CARD_NOTICE_OF = {"spend": "card_spend", "topup": "card_topup", "refund": "card_refund", "adjustment": "card_credit"}
 
 
-def on_card_entry(session: Session, card: MemberCard, entry: CardLedgerEntry) -> None:
-    """Queue the card holder's notice of a spend, top-up or refund: the amount and the balance left.
-    A spend for an order goes to the order's phone, anything else to the customer's first number."""
-    kind = CARD_NOTICE_OF.get(entry.kind)
-    if kind is None:
-        return
-    order = entry.order
+def on_card_entry(session: Session, card: MemberCard, kind: str, order: WorkOrder | None) -> CardWriter | None:
+    """The card holder's notice of a spend, top-up or refund: the amount and the balance left.
+    Read before the card's lock: a spend for an order goes to the order's phone, anything else
+    to the customer's first number, and whether that number takes messages. The notice itself
+    is written under the lock, with the entry (cards.CardListener)."""
+    notice = CARD_NOTICE_OF.get(kind)
+    if notice is None:
+        return None
     phone = order.phone if order is not None else session.scalar(
         select(CustomerPhone.e164).where(CustomerPhone.customer_id == card.customer_id).order_by(CustomerPhone.id))
     if phone is None:
-        return
-    params = {"card": card.number[-4:], "amount": yuan(abs(entry.amount_fen)), "balance": yuan(entry.balance_after_fen)}
-    outbox.enqueue(session, phone, kind=kind, params=params, order=order, dedupe_key=f"card-{entry.id}:{kind}")
+        return None
+    opted_out = is_opted_out(session, phone)
+
+    def write(card: MemberCard, entry: CardLedgerEntry) -> None:
+        params = {"card": card.number[-4:], "amount": yuan(abs(entry.amount_fen)), "balance": yuan(entry.balance_after_fen)}
+        outbox.add(session, phone, kind=notice, params=params, order=order, opted_out=opted_out,
+                   dedupe_key=f"card-{entry.id}:{notice}")
+    return write
 
 
 def _needs_agent(order: WorkOrder, ev: WorkOrderEvent) -> bool:

@@ -68,17 +68,26 @@ def enqueue(session: Session, phone: str, *, kind: str, params: dict, template: 
     sent. `answers_sender`: the message answers one the number has just sent (opt-out stops
     notices, not answers), so it is sent whatever the opt-out.
     """
-    template = template or kind
-    params = kinds.checked_params(template, params)
+    kinds.checked_params(template or kind, params)
     if dedupe_key:
         # Autoflush writes this transaction's own pending rows first, so they are found too.
         existing = session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key})
         if existing is not None:
             return existing
+    return add(session, phone, kind=kind, params=params, template=template, order=order, dedupe_key=dedupe_key,
+               opted_out=not answers_sender and is_opted_out(session, phone))
+
+
+def add(session: Session, phone: str, *, kind: str, params: dict, opted_out: bool, template: str | None = None,
+        order: WorkOrder | None = None, dedupe_key: str | None = None) -> SmsMessage:
+    """`enqueue` without its reads, for a caller that has done them (a card's notice, written under
+    the card's row lock): `opted_out` as the caller read it, and a `dedupe_key` no message can
+    have yet (it names a row of this transaction)."""
+    template = template or kind
+    params = kinds.checked_params(template, params)
     hl = hotline_of(session)
     now = hl.now()
     body = kinds.render(template, params)
-    opted_out = not answers_sender and is_opted_out(session, phone)
     # The console provider only logs, so its message is 'sent' with the business transaction and
     # logged after the commit: no second transaction.
     console = hl.settings.sms_provider == "console"

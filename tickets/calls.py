@@ -48,13 +48,14 @@ class OpenedCall:
     language: str | None = None
     address: str | None = None        # the customer's default address (Customer.default_address)
     district_id: int | None = None
+    member_level: str = "standard"    # what the card's level gives the caller: tickets.cards.level_rules
 
 
 _BY_EXTERNAL_ID = select(Call).where(Call.external_id == bindparam("external_id"))
 # Customer.default_address in SQL: the first address marked default, else the first one.
 _DEFAULT_ADDRESS = (select(Address.id).where(Address.customer_id == Customer.id)
                     .order_by(Address.is_default.desc(), Address.id).limit(1).correlate(Customer).scalar_subquery())
-_CALLER = (select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id)
+_CALLER = (select(Customer.id, Customer.name, Customer.language, Address.text, Address.district_id, Customer.member_level)
            .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
            .outerjoin(Address, Address.id == _DEFAULT_ADDRESS)
            .where(CustomerPhone.e164 == bindparam("e164")))

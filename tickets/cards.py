@@ -10,9 +10,12 @@ whether every cache still equals its ledger.
 Every spend carries an idempotency key (unique in the ledger): the same request made twice (a
 double click, a client's retry, a replayed webhook) finds the first row and pays once.
 
-Card events (each new ledger row) go to the listeners in `hl.extensions["card_listeners"]`,
-`fn(session, card, entry)`, inside the transaction: the SMS package queues the customer's notice
-there (amount and remaining balance).
+Card events (each new ledger row) go to the listeners in `hl.extensions["card_listeners"]`, in the
+transaction, in two steps so that the row lock is held for writes only: `listener(session, card,
+kind, order)` runs BEFORE the lock and does the listener's reads (the SMS package: which phone,
+whether it takes messages); it returns `write(card, entry)`, or None, which runs under the lock
+once the entry exists and only adds rows (the customer's notice: amount and remaining balance).
+Those rows commit with the entry, so a spend is never without its notice.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Optional
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -30,7 +33,7 @@ from .actors import Actor
 from .config import CARD_LEVEL_NAMES, CardLevel, Settings
 from .context import hotline_of
 from .errors import NotFound, ValidationError
-from .models import CardLedgerEntry, Customer, MemberCard, WorkOrder
+from .models import AuditLog, CardLedgerEntry, Customer, MemberCard, WorkOrder
 from .orders import amount_due
 from .pricing import yuan
 from .timeutil import to_utc
@@ -42,7 +45,8 @@ STATUSES = ("active", "frozen", "closed")
 PAYABLE_STATES = ("completed", "closed")
 LISTENERS = "card_listeners"
 
-CardListener = Callable[[Session, MemberCard, CardLedgerEntry], None]
+CardWriter = Callable[[MemberCard, CardLedgerEntry], None]
+CardListener = Callable[[Session, MemberCard, str, Optional[WorkOrder]], Optional[CardWriter]]
 
 
 class CardRefused(ValidationError):
@@ -63,7 +67,12 @@ def level_rules(settings: Settings, level: str) -> CardLevel:
 
 def queue_priority(settings: Settings, customer: Customer | None) -> int:
     """The agents' queue priority of a caller: their level's, 0 for an unknown caller."""
-    return level_rules(settings, customer.member_level).queue_priority if customer is not None else 0
+    return level_priority(settings, customer.member_level if customer is not None else None)
+
+
+def level_priority(settings: Settings, level: str | None) -> int:
+    """The agents' queue priority a level gives (higher is answered first); 0 for no level (unknown caller)."""
+    return level_rules(settings, level).queue_priority if level is not None else 0
 
 
 def discounted(settings: Settings, level: str, amount_fen: int) -> int:
@@ -105,6 +114,49 @@ def card_of(session: Session, customer: Customer) -> MemberCard | None:
     """The customer's card that is not closed, if any."""
     return session.scalar(select(MemberCard).where(MemberCard.customer_id == customer.id,
                                                    MemberCard.status != "closed").order_by(MemberCard.id.desc()))
+
+
+# The card's life as the audit trail records it (entity "member_card", id its number then):
+# shown on the customer's timeline beside the ledger's money rows.
+EVENTS = ("card.open", "card.level", "card.replace", "card.freeze", "card.unfreeze", "card.close")
+
+
+def current_number(session: Session, number: str) -> str:
+    """The number a card has now, given any number it ever had: a replaced card's old number
+    leads, through the replacements' audit rows (old -> new), to its present one."""
+    number = (number or "").strip()
+    for _ in range(_MAX_REPLACEMENTS):
+        newer = session.scalar(select(AuditLog.entity_id).where(
+            AuditLog.action == "card.replace", AuditLog.entity == "member_card",
+            AuditLog.data["old"].as_string() == number).order_by(AuditLog.id.desc()).limit(1))
+        if newer is None:
+            return number
+        number = newer
+    return number
+
+
+def numbers_of(session: Session, card: MemberCard) -> list[str]:
+    """Every number `card` has had: its present one first, then the ones it replaced, newest first."""
+    numbers = [card.number]
+    for _ in range(_MAX_REPLACEMENTS):
+        older = session.scalar(select(AuditLog.data["old"].as_string()).where(
+            AuditLog.action == "card.replace", AuditLog.entity == "member_card", AuditLog.entity_id == numbers[-1])
+            .order_by(AuditLog.id.desc()).limit(1))
+        if older is None or older in numbers:
+            break
+        numbers.append(older)
+    return numbers
+
+
+def events(session: Session, card: MemberCard, limit: int = 200) -> list[AuditLog]:
+    """The card's opening, level changes, replacements, freezes and closing, newest first."""
+    return list(session.scalars(select(AuditLog).where(
+        AuditLog.entity == "member_card", AuditLog.entity_id.in_(numbers_of(session, card)),
+        AuditLog.action.in_(EVENTS)).order_by(AuditLog.id.desc()).limit(limit)))
+
+
+# A card replaced more often than this is a data error, not a chain to follow for ever.
+_MAX_REPLACEMENTS = 50
 
 
 def cards(session: Session, query: str = "", limit: int = 200) -> list[MemberCard]:
@@ -329,9 +381,17 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
           key: str | None = None, order: WorkOrder | None = None, reverses: CardLedgerEntry | None = None,
           check: Callable[[MemberCard, str], None] | None = None, what: str = "") -> CardLedgerEntry:
     """The one writer of the ledger and the cached balance: both under the card's row lock, after
-    `check(card, what)` (closed or frozen cards refused) on the card as locked."""
+    `check(card, what)` (closed or frozen cards refused) on the card as locked.
+
+    Spends on one card queue on that lock, so what needs no lock is done before it: the
+    listeners' reads. Under the lock: the key's look-up, the ledger row (one INSERT ...
+    RETURNING), and rows only added to the session (balance, audit, notice), which the commit
+    writes in one flush."""
+    hl = hotline_of(session)
+    writers = [w for w in (listener(session, card, kind, order) for listener in hl.extensions.get(LISTENERS, ()))
+               if w is not None]
     card = _locked(session, card)
-    # After the lock: a request with the same key that got here first has committed its row by now.
+    # Under the lock: a request with the same key that got here first has committed its row by now.
     replay = _by_key(session, key)
     if replay is not None:
         return _replayed(replay, card, kind)
@@ -340,29 +400,26 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
     balance = card.balance_fen + amount_fen
     if balance < 0:
         raise CardRefused("card {number} has {value} yuan; {value2} yuan cannot be taken from it: top it up first, or take the payment another way", number=card.number, value=yuan(card.balance_fen), value2=yuan(-amount_fen), reason="insufficient")
-    hl = hotline_of(session)
-    entry = CardLedgerEntry(card_id=card.id, kind=kind, amount_fen=amount_fen, balance_after_fen=balance,
-                            order_id=order.id if order is not None else None,
-                            reverses_id=reverses.id if reverses is not None else None, idempotency_key=key or None,
-                            reason=reason, actor_user_id=actor.user_id, actor_label=actor.label or actor.role,
-                            created_at=hl.now())
-    session.add(entry)
-    card.balance_fen = balance
     try:
-        session.flush()
+        entry = session.scalars(insert(CardLedgerEntry).returning(CardLedgerEntry), [dict(
+            card_id=card.id, kind=kind, amount_fen=amount_fen, balance_after_fen=balance,
+            order_id=order.id if order is not None else None, reverses_id=reverses.id if reverses is not None else None,
+            idempotency_key=key or None, reason=reason, actor_user_id=actor.user_id,
+            actor_label=actor.label or actor.role, created_at=hl.now())]).one()
     except IntegrityError:
         # Only a unique key can fail here: the same key on another card, or a reversal raced.
         raise CardRefused("this {kind} was already recorded (key {key!r} or reversal of row {value}); reload the card", kind=kind, key=key, value=reverses.id if reverses else '-', reason="key_reused") from None
+    card.balance_fen = balance
     audit.record(session, actor, f"card.{kind}", "member_card", card.number,
                  {"entry": entry.id, "amount_fen": amount_fen, "balance_fen": balance, "reason": reason,
                   "order": order.number if order is not None else None})
-    for listener in hl.extensions.get(LISTENERS, ()):
-        listener(session, card, entry)
+    for write in writers:
+        write(card, entry)
     return entry
 
 
 def add_listener(hl, listener: CardListener) -> None:
-    """Run `listener(session, card, entry)` inside the transaction of every new ledger row."""
+    """Tell `listener` of every new ledger row, in its transaction (see the module docstring)."""
     hl.extensions.setdefault(LISTENERS, []).append(listener)
 
 

@@ -4,7 +4,7 @@ edits, and merging two records of the same person.
 The timeline is a list of sources (SOURCES): each reads one kind of history for a customer and
 returns TimelineEntry rows; the page shows them merged, newest first. A new kind of history (the
 member card's ledger) is one more source appended to SOURCES. Finding works the same way
-(FINDERS: order number, phone, name, address; a card number is one more finder).
+(FINDERS: order number, phone, name, address, member card number).
 
 Who sees a customer's numbers in full is the console's contact policy; this module returns data.
 """
@@ -22,7 +22,8 @@ from .actors import Actor
 from .concurrency import CONFLICT
 from .dispatch import resolve_district
 from .errors import ConcurrentChange, NotFound, ValidationError
-from .models import (Address, Call, Complaint, Customer, CustomerPhone, SmsMessage, Survey, WorkOrder)
+from .models import (Address, Call, CardLedgerEntry, Complaint, Customer, CustomerPhone, MemberCard, SmsMessage, Survey,
+                     WorkOrder)
 from .numbers import parse_number
 from .phones import normalize
 
@@ -60,16 +61,24 @@ def _by_address(session: Session, text: str):
     return Customer.id.in_(select(Address.customer_id).where(Address.text.contains(text)))
 
 
+def _by_card_number(session: Session, text: str):
+    # The whole number, as on the card: the present one or one a replacement (补卡) retired.
+    number = text.replace(" ", "")
+    if not number.isdigit():
+        return None
+    return Customer.id.in_(select(MemberCard.customer_id).where(MemberCard.number == cards.current_number(session, number)))
+
+
 # Each finder turns the typed text into a condition on customers (None: the text cannot be one).
-FINDERS: list[Callable[[Session, str], Any]] = [_by_order_number, _by_phone, _by_name, _by_address]
+FINDERS: list[Callable[[Session, str], Any]] = [_by_order_number, _by_phone, _by_name, _by_address, _by_card_number]
 
 
 def search(session: Session, text: str, limit: int = LIMIT) -> list[Customer]:
-    """Customers whose order number, phone (whole, or 4+ digits of it), name or address matches
-    `text`; records merged into another are left out."""
+    """Customers whose order number, phone (whole, or 4+ digits of it), name, address or member
+    card number (present or replaced) matches `text`; records merged into another are left out."""
     text = (text or "").strip()
     if len(text) < 2:
-        raise ValidationError("type at least 2 characters: a phone number, a name, an address or an order number")
+        raise ValidationError("type at least 2 characters: a phone number, a name, an address, an order number or a card number")
     conditions = [c for c in (finder(session, text) for finder in FINDERS) if c is not None]
     return list(session.scalars(
         select(Customer).where(Customer.merged_into_id.is_(None), or_(*conditions))
@@ -91,7 +100,7 @@ def get(session: Session, customer_id: int) -> Customer:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime             # naive UTC
-    kind: str                # call, sms, order, survey, complaint (a source's own name)
+    kind: str                # call, sms, order, survey, complaint, card, card_event (a source's own name)
     item: Any                # the row: the page renders each kind its own way
 
 
@@ -133,8 +142,20 @@ def _complaints(session: Session, customer: Customer) -> Iterable[TimelineEntry]
         yield TimelineEntry(c.created_at, "complaint", c)
 
 
-# The member card's ledger joins as one more source (see the module docstring).
-SOURCES: list[Callable[[Session, Customer], Iterable[TimelineEntry]]] = [_calls, _sms, _orders, _surveys, _complaints]
+def _card(session: Session, customer: Customer) -> Iterable[TimelineEntry]:
+    """The member card's ledger rows (`card`: money, with the order a spend paid) and its life
+    (`card_event`: opened, level, replaced, frozen, unfrozen, closed), of every card they held."""
+    for card in session.scalars(select(MemberCard).where(MemberCard.customer_id == customer.id)):
+        for e in session.scalars(select(CardLedgerEntry).where(CardLedgerEntry.card_id == card.id)
+                                 .options(selectinload(CardLedgerEntry.order))
+                                 .order_by(CardLedgerEntry.id.desc()).limit(PER_SOURCE)):
+            yield TimelineEntry(e.created_at, "card", e)
+        for a in cards.events(session, card, PER_SOURCE):
+            yield TimelineEntry(a.created_at, "card_event", a)
+
+
+SOURCES: list[Callable[[Session, Customer], Iterable[TimelineEntry]]] = [_calls, _sms, _orders, _surveys, _complaints,
+                                                                         _card]
 
 
 def timeline(session: Session, customer: Customer) -> list[TimelineEntry]:
@@ -200,13 +221,15 @@ def add_address(session: Session, actor: Actor, customer: Customer, text: str, d
 
 # ---------------------------------------------------------------- merge
 
-# Rows that belong to a customer and move with a merge (surveys follow their orders).
+# Rows that belong to a customer and move with a merge (surveys follow their orders; a merged-away
+# record holds no open card, so only closed cards move, with their ledger as history).
 OWNED = ((CustomerPhone, CustomerPhone.customer_id), (Address, Address.customer_id),
-         (WorkOrder, WorkOrder.customer_id), (Call, Call.customer_id), (Complaint, Complaint.customer_id))
+         (WorkOrder, WorkOrder.customer_id), (Call, Call.customer_id), (Complaint, Complaint.customer_id),
+         (MemberCard, MemberCard.customer_id))
 
 
 def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[str, int]:
-    """Move everything of record `gone_id` to `keep_id` (phones, addresses, orders, calls,
+    """Move everything of record `gone_id` to `keep_id` (phones, addresses, orders, calls, closed cards,
     complaints; surveys with their orders) and mark `gone_id` merged; audited on both. Both rows
     are locked first (in id order), so two merges of the same records run one after the other and
     the second finds the first's result."""

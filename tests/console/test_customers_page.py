@@ -131,3 +131,24 @@ def test_the_screen_pop_card_links_the_record(login, hl):
     agent = login("agent1")
     html = text(agent.get(f"/workspace/offers/{offer_to(hl, 'agent1', '13800138000')}"))
     assert f'href="/customers/{customer_id(hl, "13800138000")}"' in html
+
+
+def test_the_record_shows_the_card_ledger_in_yuan_and_the_cards_life(login, hl):
+    page = text(login("agent1").get(f"/customers/{customer_id(hl, '13800138000')}"))
+    # 王女士's demo card: a top-up and two spends, amounts and balances in yuan
+    rows = re.findall(r'data-kind="card">(.*?)</li>', page, re.S)
+    assert len(rows) == 3 and "充值" in rows[-1] and all("元" in r for r in rows)
+    assert re.search(r'data-testid="card-amount">\+\d+\.\d\d 元', rows[-1])
+    assert re.search(r'data-testid="card-amount">-\d+\.\d\d 元', rows[0]) and "消费" in rows[0]
+    assert 'data-kind="card_event"' in page and "开卡" in page
+
+
+def test_a_customer_is_found_by_a_card_number_even_after_a_replacement(login, hl):
+    from tickets import cards
+    from tickets.actors import SYSTEM
+    with hl.session() as s, s.begin():
+        cards.replace(s, cards.get(s, "880000000001"), SYSTEM, reason="lost")
+    wang = f'href="/customers/{customer_id(hl, "13800138000")}"'
+    agent = login("agent1")
+    assert wang in text(agent.get("/customers/?q=880000000001"))          # the number it had
+    assert wang not in text(agent.get("/customers/?q=880000000002"))      # 李先生's card

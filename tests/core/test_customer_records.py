@@ -6,8 +6,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.core.helpers import AGENT, book
-from tickets import complaints, customer_records, customers
+from tests.core.helpers import AGENT, book, order_in
+from tickets import cards, complaints, customer_records, customers
 from tickets.actors import SYSTEM
 from tickets.errors import ConcurrentChange, HotlineError, NotFound, ValidationError
 from tickets.models import AuditLog, Customer, CustomerPhone, WorkOrder
@@ -217,3 +217,63 @@ def test_two_edits_made_on_one_version_at_once_save_one(hl):
     with hl.session() as s:
         assert s.get(Customer, cid).version == read + 1
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "customer.update")) == 1
+
+
+# ---------------------------------------------------------------- the member card on the record
+
+def test_the_timeline_holds_the_card_ledger_in_fen_with_the_order_a_spend_paid_and_the_cards_life(hl):
+    with hl.session() as s, s.begin():
+        order = order_in(s, hl, "completed")                # 王女士, who holds demo card 880000000001
+        card = cards.get(s, "880000000001")
+        top = cards.top_up(s, card, 50000, AGENT, reason="cash at the hall")
+        paid = cards.pay_order(s, order, AGENT, key="tl-pay")
+        cards.reverse(s, top, AGENT, reason="wrong amount keyed")
+        cards.credit(s, card, 40000, AGENT, reason="the right amount")
+        cards.replace(s, card, AGENT, reason="lost")
+        cards.freeze(s, card, AGENT, reason="reported stolen")
+        cards.unfreeze(s, card, AGENT)
+        left = card.balance_fen
+        cards.close(s, card, AGENT, reason="moving away")
+        number, paid_fen, order_number = card.number, -paid.amount_fen, order.number
+    with hl.session() as s:
+        entries = customer_records.timeline(s, cust(s, WANG))
+    money = [(e.item.kind, e.item.amount_fen) for e in entries if e.kind == "card"]
+    assert money[:5] == [("refund", -left), ("adjustment", 40000), ("reversal", -50000), ("spend", -paid_fen),
+                         ("topup", 50000)]
+    assert len(money) == 5 + 3                               # and the demo history: a top-up, two spends
+    spend = next(e.item for e in entries if e.kind == "card" and e.item.kind == "spend")
+    assert spend.order.number == order_number
+    life = [(e.item.action, e.item.entity_id) for e in entries if e.kind == "card_event"]
+    assert life[:4] == [("card.close", number), ("card.unfreeze", number), ("card.freeze", number),
+                        ("card.replace", number)]
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+
+
+def test_a_customer_is_found_by_the_card_number_they_hold_or_one_it_replaced(hl):
+    with hl.session() as s, s.begin():
+        card = cards.open_card(s, cust(s, SMITH), AGENT)
+        numbers = [card.number]
+        for _ in range(2):
+            cards.replace(s, card, AGENT, reason="lost")
+            numbers.append(card.number)
+    with hl.session() as s:
+        for number in numbers:
+            assert [c.name for c in customer_records.search(s, number)] == ["Mr. Smith"], number
+        assert customer_records.search(s, "889999999999") == []
+        # 王女士's demo card, by its number
+        assert [c.name for c in customer_records.search(s, "880000000001")] == ["王女士"]
+        assert cards.numbers_of(s, card) == numbers[::-1]
+
+
+def test_a_merge_brings_the_closed_card_and_its_ledger_to_the_kept_record(hl):
+    with hl.session() as s, s.begin():
+        card = cards.open_card(s, cust(s, SMITH), AGENT)
+        cards.top_up(s, card, 3000, AGENT, reason="cash")
+        cards.close(s, card, AGENT, reason="duplicate record")
+        keep, gone = cust(s, LI).id, cust(s, SMITH).id
+    with hl.session() as s, s.begin():
+        assert customer_records.merge(s, AGENT, keep, gone)["member_cards"] == 1
+    with hl.session() as s:
+        kinds = [e.item.kind for e in customer_records.timeline(s, s.get(Customer, keep)) if e.kind == "card"
+                 and e.item.card_id == card.id]
+    assert kinds == ["refund", "topup"]

@@ -104,7 +104,7 @@ def test_hang_up_records_the_node_and_ends_the_engine(hl):
     assert ivr.step(state, {"type": "digits", "digits": "1"}) == (state, [])
 
 
-def test_transfer_names_the_call_customer_path_order_and_language(hl):
+def test_transfer_names_the_call_customer_path_order_language_and_queue_priority(hl):
     ivr = Ivr(hl)
     state, _ = start(ivr)
     state, actions = press(ivr, state, "0")
@@ -112,7 +112,8 @@ def test_transfer_names_the_call_customer_path_order_and_language(hl):
     call = call_row(hl)
     assert transfer == {"type": "transfer", "queue": "agents", "variables": {
         "HOTLINE_CALL_ID": str(call.id), "HOTLINE_CUSTOMER_ID": str(call.customer_id),
-        "HOTLINE_IVR_PATH": "start>greet>main>agent>agent.transfer", "HOTLINE_ORDER": "", "HOTLINE_LANG": "zh"}}
+        "HOTLINE_IVR_PATH": "start>greet>main>agent>agent.transfer", "HOTLINE_ORDER": "", "HOTLINE_LANG": "zh",
+        "QUEUE_PRIO": "2"}}           # 王女士 is VIP: CARD_LEVELS gives vip queue priority 2
     assert (call.outcome, call.queue) == ("agent", "agents")
 
 

@@ -258,7 +258,7 @@ def test_the_softphone_dials_the_queue_the_callers_are_enqueued_in(hl, twilio, p
     doc = twiml(text(resp))
     assert verbs(doc) == ["Dial"]
     queue = doc.find("Dial/Queue")
-    assert queue.text == enqueue.text == "agents"
+    assert queue.text == enqueue.text == "agents-p2"        # 王女士 is VIP: the priority 2 queue
     assert queue.get("method") == "POST"
     assert queue.get("url").startswith("/twilio/agent/connect?")
     assert query(queue.get("url")) == {"agent": str(user_id(hl, "agent2"))}
@@ -692,3 +692,40 @@ def test_with_no_wrap_up_time_the_agent_stays_in_wrap_up_until_they_save_it(new_
         assert presence(h, "agent1") == "wrap_up"
     finally:
         h.close()
+
+
+# ----------------------------------------------------------------------------- member priority
+
+def enqueued_in(call: PhoneCall) -> str:
+    call.dial()
+    doc = call.press("0")
+    assert verbs(doc) == ["Enqueue"]
+    return doc.find("Enqueue").text
+
+
+def dialed_queue(sp: Softphone) -> str:
+    resp = sp.dial()
+    assert resp.status_code == 200, text(resp)
+    return twiml(text(resp)).find("Dial/Queue").text
+
+
+def test_a_member_with_a_queue_priority_waits_in_that_prioritys_twilio_queue(phone):
+    assert enqueued_in(phone(WANG)) == "agents-p2"             # VIP: CARD_LEVELS' vip priority 2
+    assert enqueued_in(phone("13900139000")) == "agents-p1"    # 李先生, senior
+    assert enqueued_in(phone("13700137000")) == "agents"       # Mr. Smith, standard
+
+
+def test_the_agent_takes_the_highest_priority_queue_with_a_caller_then_the_others(hl, phone, twilio):
+    def next_dial(username: str = "agent1") -> Softphone:   # each take is a new call of the softphone
+        return softphone(hl, twilio, username)
+
+    assert dialed_queue(next_dial()) == "agents"               # nobody waiting anywhere
+    smith, li, wang = phone("13700137000"), phone("13900139000"), phone(WANG)
+    for call in (smith, li, wang):                             # the VIP called last
+        enqueued_in(call)
+    agent = next_dial()
+    assert dialed_queue(agent) == "agents-p2"
+    agent.answer(wang)
+    assert dialed_queue(next_dial("supervisor1")) == "agents-p1"
+    li.leave_queue("hangup", 30)                               # 李先生 hangs up while waiting
+    assert dialed_queue(next_dial()) == "agents"               # only Mr. Smith is left

@@ -89,7 +89,7 @@ def test_asking_for_an_agent_in_business_hours_enqueues_the_caller_in_the_agents
     doc = call.press("0")
     assert verbs(doc) == ["Enqueue"]
     enqueue = doc.find("Enqueue")
-    assert enqueue.text == "agents"
+    assert enqueue.text == "agents-p2"          # 王女士 is VIP: the priority 2 queue
     assert enqueue.get("action") == "/twilio/voice/queue"
     assert enqueue.get("method") == "POST"
 

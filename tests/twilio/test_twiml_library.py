@@ -83,7 +83,8 @@ def test_voice_message_say_record_and_redirect(phone):
 def test_transfer_to_an_agent_is_an_enqueue(phone):
     vr = VoiceResponse()
     # The hold's wait URL offers key 1 for a callback instead of holding (README, "Callbacks").
-    vr.enqueue("agents", action="/twilio/voice/queue", method="POST", wait_url="/twilio/voice/queue/wait",
+    # 王女士 is VIP: <Enqueue> has no priority, so she waits in the queue of priority 2.
+    vr.enqueue("agents-p2", action="/twilio/voice/queue", method="POST", wait_url="/twilio/voice/queue/wait",
                wait_url_method="POST")
     assert_same_twiml(body_after(phone(WANG), ["0"]), vr)
 

@@ -293,3 +293,21 @@ def test_twenty_calls_at_once_on_sqlite_all_book(hl):
     finally:
         server.stop(grace=5)
     assert [record_of(hl, box["result"]).outcome for _, box in running] == ["booked"] * 20
+
+
+@pytest.mark.parametrize("caller, keys, priority", [
+    (WANG, "0", "2"),                     # 王女士, VIP: CARD_LEVELS' vip priority
+    ("13900139000", "0", "1"),            # 李先生, senior
+    ("13700137000", "0", None),           # Mr. Smith, standard: priority 0
+    ("13511112222", "1 0", None)])        # nobody we know (chooses a language first)
+def test_the_transfer_sets_queue_prio_to_the_callers_level_priority(hl, fastagi, caller, keys, priority):
+    result = place(fastagi, Caller(caller, keys=ScriptedKeys.parse(keys)))
+    assert result.variables["HOTLINE_RESULT"] == "transfer"
+    lines = [line for _, direction, line in result.transcript if direction == "agi>"]
+    sent = [line for line in lines if "QUEUE_PRIO" in line]
+    if priority is None:
+        assert sent == [] and "QUEUE_PRIO" not in result.variables
+    else:
+        assert sent == [f'SET VARIABLE "QUEUE_PRIO" "{priority}"'] and result.variables["QUEUE_PRIO"] == priority
+        # set before the menu hands the call back to the dialplan's Queue()
+        assert lines.index(sent[0]) < lines.index('SET VARIABLE "HOTLINE_RESULT" "transfer"')

@@ -129,6 +129,10 @@ def _customers(session: Session, districts: list[District]) -> dict[int, list[tu
     return by_district
 
 
+# Demo complaints' categories, in these proportions (tickets.complaints.CATEGORIES).
+COMPLAINT_CATEGORIES = ("service", "lateness", "service", "attitude", "lateness", "price", "damage", "other")
+
+
 @dataclass
 class History:
     """The rows written in bulk besides the orders."""
@@ -222,17 +226,24 @@ def _order(rng, hl, order_id, number, booked, cust_id, phone, service, district,
         row["status"] = "closed"
         event("close", answered, "completed", "closed", role="callback", score=score)
         if score <= 3:
-            _complaint(rng, hl, complaints, order_id, cust_id, phone, "survey", answered, f"回访评分 {score}/5", now)
+            _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, "survey", answered, f"回访评分 {score}/5",
+                       now)
     elif rng.random() < 0.03:
-        _complaint(rng, hl, complaints, order_id, cust_id, phone, rng.choice(("ivr", "sms", "agent")), done,
+        _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, rng.choice(("ivr", "sms", "agent")), done,
                    "demo complaint", now)
     return row
 
 
-def _complaint(rng, hl, complaints, order_id, cust_id, phone, source, at, text, now) -> None:
+def _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, source, at, text, now) -> None:
     due = at + timedelta(hours=hl.settings.complaint_due_hours)
     resolved = at + timedelta(hours=rng.choice((2, 5, 20, 30, 60)))
     open_ = resolved > now or rng.random() < 0.08
-    complaints.append({"order_id": order_id, "customer_id": cust_id, "phone": phone, "source": source, "text": text,
+    # The franchisee's account comes first, in a third of the time to the decision (kept off the
+    # random stream, so the history's orders stay what they were).
+    responded = at + (resolved - at) / 3
+    complaints.append({"order_id": order_id, "franchisee_id": fid, "customer_id": cust_id, "phone": phone,
+                       "source": source, "text": text,
                        "status": "open" if open_ else "resolved", "due_at": due, "created_at": at, "version": 1,
+                       "category": COMPLAINT_CATEGORIES[order_id % len(COMPLAINT_CATEGORIES)],
+                       "first_response_at": responded if responded <= now else None,
                        "answer": "" if open_ else "demo answer", "resolved_at": None if open_ else resolved})

@@ -10,8 +10,14 @@ run on the same database. queue_log import is timed on a file of `--log-lines` n
 default 1 million, bulk inserts) shows the same reports work there.
 
     python bench/reports.py [--calls 10000000] [--sqlite-calls 1000000] [--runs 20] [--no-postgres]
+                            [--order-scale 10]
 
-The 90-day franchisee report (`franchisee_90d_ms`) is the work-order side's; it is not timed here.
+The 90-day franchisee report (`franchisee_90d_ms`): the same database also gets a year of work
+orders made by tickets.demo_history at `--order-scale` times the demo's daily volume (default
+10: about 140,000 orders, 380 a day), with their events, price lines, surveys and complaints
+(PostgreSQL: COPY; SQLite: bulk inserts); the year is rolled up (tickets.order_rollups, the
+job's own code), then the franchisees report (every figure of the page, from the roll-ups) is
+timed over the last 90 days, beside a plain GROUP BY franchisee over the same raw orders.
 """
 from __future__ import annotations
 
@@ -30,13 +36,16 @@ from sqlalchemy import create_engine, func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tickets import order_rollups, reports  # noqa: E402
 from tickets.config import load_settings  # noqa: E402
 from tickets.context import Hotline  # noqa: E402
+from tickets.demo_history import build_history  # noqa: E402
 from tickets.metrics import call_volume, mark_range, refresh  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
-from tickets.models import Call, QueueLogLine  # noqa: E402
+from tickets.models import Call, OrderCounter, QueueLogLine, WorkOrder  # noqa: E402
 from tickets.queue_log import import_file, parse_line  # noqa: E402
 from tickets.seed import load_demo, load_reference  # noqa: E402
+from tickets.timeutil import to_local  # noqa: E402
 
 YEAR_START = datetime(2025, 12, 31, 16, 0)        # 2026-01-01 00:00 Asia/Shanghai, in UTC
 MONTH = (date(2026, 6, 1), date(2026, 6, 30))
@@ -216,6 +225,83 @@ def time_import(hl: Hotline, lines: int, tmp: str) -> float:
     return result.lines / elapsed
 
 
+def fill_orders(hl: Hotline, scale: float) -> tuple[float, int]:
+    """A year of work orders with their events, price lines, surveys and complaints (COPY on
+    PostgreSQL, bulk inserts on SQLite), then their roll-ups built; (seconds to roll up, orders)."""
+    with hl.session() as s, s.begin():
+        orders, out, counters = build_history(s, 365, scale)
+        for key, last in counters.items():
+            s.merge(OrderCounter(day=key, last=last))
+    tables = [(WorkOrder, orders)] + out.tables()
+    if hl.engine.dialect.name == "postgresql":
+        raw = hl.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            for table, rows in tables:
+                # COPY skips the ORM's Python-side defaults (urgent=False, notes=''...): fill them in.
+                defaults = {c.name: c.default.arg for c in table.__table__.columns
+                            if c.default is not None and c.default.is_scalar}
+                columns = sorted({k for row in rows for k in row} | set(defaults))
+                with cur.copy(f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([json.dumps(row[c]) if c == "data" else row.get(c, defaults.get(c))
+                                        for c in columns])
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table.__tablename__}', 'id'), "
+                            f"(SELECT max(id) FROM {table.__tablename__}))")
+            cur.execute("ANALYZE")
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        with hl.session() as s, s.begin():
+            for table, rows in tables:
+                for i in range(0, len(rows), 20_000):
+                    s.execute(insert(table), rows[i:i + 20_000])
+    t0 = time.perf_counter()
+    today = to_local(hl.now(), hl.tz).date()
+    with hl.session() as s, s.begin():
+        order_rollups.mark_range(s, today - timedelta(days=366), today)
+        order_rollups.mark_changed_orders(s)
+    order_rollups.roll_up(hl)
+    return time.perf_counter() - t0, len(orders)
+
+
+def time_franchisee_90d(hl: Hotline, runs: int) -> tuple[float, float, int]:
+    """(90-day franchisees report p95 ms from the roll-ups, plain GROUP BY franchisee p95 ms over
+    the raw orders, franchisees reported)."""
+    report = reports.get("franchisees")
+    today = to_local(hl.now(), hl.tz).date()
+    params = {"from": (today - timedelta(days=90)).isoformat(), "to": (today - timedelta(days=1)).isoformat()}
+    full, raw = [], []
+    rows = 0
+    for _ in range(runs + 2):                  # the first two warm caches and plans
+        with hl.session() as s, s.begin():
+            t0 = time.perf_counter()
+            q = reports.parse_query(s, report, params, today=today, tz=hl.tz, scope=reports.Scope())
+            rows = len(reports.run(s, report, q))
+            full.append((time.perf_counter() - t0) * 1000)
+            lo, hi = q.utc_range()
+            t0 = time.perf_counter()
+            s.execute(select(WorkOrder.franchisee_id, func.count(), func.sum(WorkOrder.final_price_fen))
+                      .where(WorkOrder.created_at >= lo, WorkOrder.created_at < hi)
+                      .group_by(WorkOrder.franchisee_id)).all()
+            raw.append((time.perf_counter() - t0) * 1000)
+    return p95(full[2:]), p95(raw[2:]), rows
+
+
+def run_orders(name: str, hl: Hotline, scale: float, runs: int) -> float:
+    """Fill, roll up and time the 90-day franchisee report; its p95 ms."""
+    seconds, n = fill_orders(hl, scale)
+    with hl.session() as s:
+        stats_rows = s.scalar(text("SELECT count(*) FROM order_stats"))
+    print(f"{name}: {n:,} work orders in a year ({n / 365:.0f} a day) rolled up in {seconds:.0f} s "
+          f"({stats_rows:,} roll-up rows)", flush=True)
+    full, raw, rows = time_franchisee_90d(hl, runs)
+    print(f"{name}: 90-day franchisee report ({rows} franchisees) p95 {full:.1f} ms from the roll-ups; "
+          f"a plain GROUP BY franchisee over the raw orders p95 {raw:.1f} ms ({runs} runs each)", flush=True)
+    return full
+
+
 def run(name: str, hl: Hotline, n: int, runs: int, log_lines: int, tmp: str) -> dict[str, float]:
     fill = fill_postgres if hl.engine.dialect.name == "postgresql" else fill_sqlite
     seconds, lines = fill(hl, n)
@@ -239,6 +325,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--log-lines", type=int, default=300_000)
     ap.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    ap.add_argument("--order-scale", type=float, default=10.0, help="work orders: times the demo's daily volume")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
@@ -247,6 +334,7 @@ def main() -> None:
         hl = make(f"sqlite:///{tmp}/reports.db")
         try:
             figures["sqlite"] = run("sqlite", hl, args.sqlite_calls, args.runs, args.log_lines // 3, tmp)
+            figures["sqlite"]["franchisee_90d"] = run_orders("sqlite", hl, args.order_scale, args.runs)
         finally:
             hl.close()
         if not args.no_postgres:
@@ -259,12 +347,14 @@ def main() -> None:
             hl = make(server.url.rsplit("/", 1)[0] + "/bench_reports")
             try:
                 figures["postgres"] = run("postgres", hl, args.calls, args.runs, args.log_lines, tmp)
+                figures["postgres"]["franchisee_90d"] = run_orders("postgres", hl, args.order_scale, args.runs)
             finally:
                 hl.close()
                 server.stop()
     print(f"run time {time.perf_counter() - started:.0f} s")
     main_figures = figures.get("postgres", figures["sqlite"])
     print(f"BENCH reports month_by_hour_ms={main_figures['rollup']:.1f} raw_group_by_ms={main_figures['raw']:.1f} "
+          f"franchisee_90d_ms={main_figures['franchisee_90d']:.1f} "
           f"queue_log_lines_per_s={main_figures['import']:.0f} ratio={main_figures['raw'] / main_figures['rollup']:.1f}")
 
 

@@ -1,10 +1,11 @@
-"""`hotline queue-log import` and `hotline stats rebuild`; the call reports themselves are registered
-reports (tickets/call_reports.py), so `hotline report calls|service|agents|menu` prints them."""
+"""`hotline queue-log import` and `hotline stats rebuild`; the reports themselves are registered
+reports (tickets/call_reports.py, tickets/order_reports.py), so `hotline report NAME` prints them."""
 from __future__ import annotations
 
 from datetime import date
 
 from .errors import ValidationError
+from . import order_rollups
 from .metrics import mark_range, report_range, roll_up
 from .queue_log import import_file
 
@@ -38,13 +39,16 @@ def cmd_stats_rebuild(args) -> int:
     from .cli import make_hotline
     hl = make_hotline(args)
     try:
+        start, end = _day(args.start, "--from"), _day(args.end, "--to")
         with hl.session() as s, s.begin():
-            lo, hi = report_range(s, _day(args.start, "--from"), _day(args.end, "--to"))
+            lo, hi = report_range(s, start, end)
             marked = mark_range(s, lo, hi)
+            days = order_rollups.mark_range(s, start, end)
         roll_up(hl)
+        order_rollups.roll_up(hl)
     finally:
         hl.close()
-    print(f"{marked} intervals of 15 minutes recomputed")
+    print(f"{marked} intervals of 15 minutes and {days} days of work orders recomputed")
     return 0
 
 
@@ -56,8 +60,8 @@ def register(sub) -> None:
     sp.add_argument("files", nargs="+", metavar="FILE")
     sp.set_defaults(func=cmd_queue_log_import)
 
-    st = sub.add_parser("stats", help="call statistics roll-ups").add_subparsers(dest="stats_cmd", metavar="ACTION")
-    sp = st.add_parser("rebuild", help="recompute the roll-ups of a date range (after changing SERVICE_LEVEL_SECONDS)")
+    st = sub.add_parser("stats", help="call and work-order statistics roll-ups").add_subparsers(dest="stats_cmd", metavar="ACTION")
+    sp = st.add_parser("rebuild", help="recompute the call and work-order roll-ups of a date range (after changing SERVICE_LEVEL_SECONDS, or restoring orders)")
     sp.add_argument("--from", dest="start", required=True, help="first local day, YYYY-MM-DD")
     sp.add_argument("--to", dest="end", required=True, help="last local day, YYYY-MM-DD")
     sp.set_defaults(func=cmd_stats_rebuild)

@@ -371,8 +371,12 @@ def closed(session: Session, flt: ClosedFilter, actor: Actor, *, page: int = 1, 
 
 # ---------------------------------------------------------------- the 24-hour commitment, measured
 
-def minutes_between(start: datetime | None, end: datetime | None) -> int | None:
-    return None if start is None or end is None else int((end - start).total_seconds() // 60)
+def response_and_close(created_at: datetime, first_response_at: datetime | None,
+                       closed_at: datetime | None) -> tuple[float | None, float | None]:
+    """Seconds from opening to the first response (the franchisee's account or the decision) and
+    to the close (`closed_at`: when it was resolved, for a complaint resolved now); None when not yet."""
+    return (None if first_response_at is None else (first_response_at - created_at).total_seconds(),
+            None if closed_at is None else (closed_at - created_at).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -396,8 +400,10 @@ def handling_times(session: Session, start: datetime, end: datetime, *, franchis
     rows = session.execute(select(Complaint.created_at, Complaint.first_response_at, Complaint.resolved_at,
                                   Complaint.status).where(*where)).all()
     limit = hotline_of(session).settings.complaint_due_hours * 60
-    first = [m for m in (minutes_between(r.created_at, r.first_response_at) for r in rows) if m is not None]
-    close = [minutes_between(r.created_at, r.resolved_at) for r in rows if r.status == "resolved" and r.resolved_at]
+    times = [response_and_close(r.created_at, r.first_response_at, r.resolved_at if r.status == "resolved" else None)
+             for r in rows]
+    first = [int(a // 60) for a, _ in times if a is not None]
+    close = [int(b // 60) for _, b in times if b is not None]
     return HandlingTimes(opened=len(rows), responded=len(first), resolved=len(close),
                          responded_in_time=sum(1 for m in first if m <= limit),
                          avg_first_response_minutes=sum(first) // len(first) if first else None,

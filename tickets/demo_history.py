@@ -22,6 +22,7 @@ from .context import hotline_of
 from .models import (Complaint, Customer, CustomerPhone, District, FranchiseeDistrict, FranchiseeService,
                      OrderCounter, PriceLine, Service, Survey, WorkOrder, WorkOrderEvent, Worker, WorkerSkill)
 from .numbers import day_key
+from .order_rollups import rebuild
 from .pricing import late_change_penalty
 from .timeutil import to_local, to_utc
 
@@ -42,6 +43,28 @@ def load_demo_history(session: Session, days: int = DAYS) -> dict[str, int]:
     """Write `days` days of history before today (local), once."""
     if session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.notes == NOTE)):
         return {"history_orders": 0}
+    orders, out, counters = build_history(session, days)
+    session.execute(insert(WorkOrder), orders)
+    if session.get_bind().dialect.name == "postgresql":
+        # The ids were given, not drawn: move the sequence past them, or the next booking's
+        # INSERT draws an id the history already holds.
+        session.execute(text("SELECT setval(pg_get_serial_sequence('work_orders', 'id'), "
+                             "(SELECT max(id) FROM work_orders))"))
+    for table, rows in out.tables():
+        if rows:
+            session.execute(insert(table), rows)
+    for key, last in counters.items():
+        session.merge(OrderCounter(day=key, last=last))
+    # Written in bulk, not through the workflow: the reports' roll-ups are built for the whole span here.
+    today = to_local(hotline_of(session).now(), hotline_of(session).tz).date()
+    rebuild(session, today - timedelta(days=days), today)
+    return {"history_orders": len(orders)}
+
+
+def build_history(session: Session, days: int, scale: float = 1.0) -> tuple[list[dict], "History", dict[str, int]]:
+    """The rows of `days` days of history (orders, then events, price lines, surveys, complaints)
+    and the day counters of their numbers, not yet written; `scale` multiplies the daily volume
+    (bench/reports.py makes a city's year with it). Adds the demo callers to the session."""
     hl = hotline_of(session)
     rng = random.Random(15)
     today = to_local(hl.now(), hl.tz).date()
@@ -70,36 +93,20 @@ def load_demo_history(session: Session, days: int = DAYS) -> dict[str, int]:
     counters = dict(session.execute(select(OrderCounter.day, OrderCounter.last)).all())
 
     orders: list[dict] = []
-    events: list[dict] = []
-    lines: list[dict] = []
-    surveys: list[dict] = []
-    complaints: list[dict] = []
+    out = History([], [], [], [])
     next_id = (session.scalar(select(func.max(WorkOrder.id))) or 0) + 1
-    out = History(events, lines, surveys, complaints)
     for back in range(days, 0, -1):
         day = today - timedelta(days=back)
-        for _ in range(PER_WEEKDAY[day.weekday()] + rng.randint(-6, 6)):
+        for _ in range(round((PER_WEEKDAY[day.weekday()] + rng.randint(-6, 6)) * scale)):
             booked = _at(hl, day, _pick(rng, HOUR_WEIGHTS), rng.randint(0, 59))
             key = day_key(booked, hl.tz)
             counters[key] = counters.get(key, 0) + 1
             district_id, service_id = rng.choice(pairs)
             cust_id, phone, district = rng.choice(customers[district_id])
-            service = by_id[service_id]
-            orders.append(_order(rng, hl, next_id, f"{key}{counters[key]:05d}", booked, cust_id, phone, service,
-                                 district, servable[(district_id, service_id)], skilled, out))
+            orders.append(_order(rng, hl, next_id, f"{key}{counters[key]:05d}", booked, cust_id, phone,
+                                 by_id[service_id], district, servable[(district_id, service_id)], skilled, out))
             next_id += 1
-    session.execute(insert(WorkOrder), orders)
-    if session.get_bind().dialect.name == "postgresql":
-        # The ids were given, not drawn: move the sequence past them, or the next booking's
-        # INSERT draws an id the history already holds.
-        session.execute(text("SELECT setval(pg_get_serial_sequence('work_orders', 'id'), "
-                             "(SELECT max(id) FROM work_orders))"))
-    for table, rows in ((WorkOrderEvent, events), (PriceLine, lines), (Survey, surveys), (Complaint, complaints)):
-        if rows:
-            session.execute(insert(table), rows)
-    for key, last in counters.items():
-        session.merge(OrderCounter(day=key, last=last))
-    return {"history_orders": len(orders)}
+    return orders, out, counters
 
 
 def _at(hl, day: date, hour: int, minute: int) -> datetime:
@@ -122,6 +129,10 @@ def _customers(session: Session, districts: list[District]) -> dict[int, list[tu
     return by_district
 
 
+# Demo complaints' categories, in these proportions (tickets.complaints.CATEGORIES).
+COMPLAINT_CATEGORIES = ("service", "lateness", "service", "attitude", "lateness", "price", "damage", "other")
+
+
 @dataclass
 class History:
     """The rows written in bulk besides the orders."""
@@ -129,6 +140,11 @@ class History:
     lines: list[dict]
     surveys: list[dict]
     complaints: list[dict]
+
+    def tables(self) -> list[tuple[type, list[dict]]]:
+        """(model, rows) in the order they can be written."""
+        return [(WorkOrderEvent, self.events), (PriceLine, self.lines), (Survey, self.surveys),
+                (Complaint, self.complaints)]
 
 
 def _order(rng, hl, order_id, number, booked, cust_id, phone, service, district, fids, skilled,
@@ -210,17 +226,24 @@ def _order(rng, hl, order_id, number, booked, cust_id, phone, service, district,
         row["status"] = "closed"
         event("close", answered, "completed", "closed", role="callback", score=score)
         if score <= 3:
-            _complaint(rng, hl, complaints, order_id, cust_id, phone, "survey", answered, f"回访评分 {score}/5", now)
+            _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, "survey", answered, f"回访评分 {score}/5",
+                       now)
     elif rng.random() < 0.03:
-        _complaint(rng, hl, complaints, order_id, cust_id, phone, rng.choice(("ivr", "sms", "agent")), done,
+        _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, rng.choice(("ivr", "sms", "agent")), done,
                    "demo complaint", now)
     return row
 
 
-def _complaint(rng, hl, complaints, order_id, cust_id, phone, source, at, text, now) -> None:
+def _complaint(rng, hl, complaints, order_id, fid, cust_id, phone, source, at, text, now) -> None:
     due = at + timedelta(hours=hl.settings.complaint_due_hours)
     resolved = at + timedelta(hours=rng.choice((2, 5, 20, 30, 60)))
     open_ = resolved > now or rng.random() < 0.08
-    complaints.append({"order_id": order_id, "customer_id": cust_id, "phone": phone, "source": source, "text": text,
+    # The franchisee's account comes first, in a third of the time to the decision (kept off the
+    # random stream, so the history's orders stay what they were).
+    responded = at + (resolved - at) / 3
+    complaints.append({"order_id": order_id, "franchisee_id": fid, "customer_id": cust_id, "phone": phone,
+                       "source": source, "text": text,
                        "status": "open" if open_ else "resolved", "due_at": due, "created_at": at, "version": 1,
+                       "category": COMPLAINT_CATEGORIES[order_id % len(COMPLAINT_CATEGORIES)],
+                       "first_response_at": responded if responded <= now else None,
                        "answer": "" if open_ else "demo answer", "resolved_at": None if open_ else resolved})

@@ -20,7 +20,7 @@ from collections import defaultdict
 from operator import add
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -99,7 +99,7 @@ def mark_changed_calls(session: Session) -> int:
     buckets = {bucket_of(r.started_at) for r in rows}
     callers = {r.caller for r in rows if r.caller and r.caller != "anonymous"}
     earliest = min(r.started_at for r in rows) - CALLBACK_WINDOW
-    for chunk in _chunks(sorted(callers), 500):
+    for chunk in chunks(sorted(callers), 500):
         buckets.update(bucket_of(t) for t in session.scalars(select(Call.started_at).where(
             Call.caller.in_(chunk), Call.started_at >= earliest, _callback_request())))
     mark_dirty(session, buckets)
@@ -111,7 +111,7 @@ def mark_range(session: Session, start: datetime, end: datetime) -> int:
     """Mark every interval of [start, end) (UTC) for recomputation (after a change of
     SERVICE_LEVEL_SECONDS or SHORT_ABANDON_SECONDS, or to rebuild); how many."""
     buckets = list(_buckets(bucket_of(start), end))
-    for chunk in _chunks(buckets, 5000):
+    for chunk in chunks(buckets, 5000):
         mark_dirty(session, chunk)
     return len(buckets)
 
@@ -126,8 +126,8 @@ def _answered_by_agent():
     return or_(Call.queue_result == "answered", Call.disposition != "")
 
 
-class _Tally:
-    """Roll-up rows being summed, by key."""
+class Tally:
+    """Roll-up rows being summed, by key (the call and the work-order roll-ups)."""
 
     def __init__(self, keys: tuple[str, ...], measures: tuple[str, ...]) -> None:
         self.keys, self.measures = keys, measures
@@ -186,8 +186,8 @@ def compute(session: Session, start: datetime, end: datetime) -> tuple[list[dict
     settings = hotline_of(session).settings
     sl, short = settings.service_level_seconds, settings.short_abandon_seconds
     agents = _Agents(session)
-    stats = _Tally(("bucket",) + DIMENSIONS, SUMMED + ("wait_max",))
-    menus = _Tally(("bucket", "transport", "branch", "outcome", "hangup_node"), ("calls",))
+    stats = Tally(("bucket",) + DIMENSIONS, SUMMED + ("wait_max",))
+    menus = Tally(("bucket", "transport", "branch", "outcome", "hangup_node"), ("calls",))
     has_log = exists().where(QueueLogLine.callid == Call.external_id)
     calls = session.execute(select(
         Call.id, Call.caller, Call.transport, Call.queue, Call.agent_user_id, Call.ivr_path, Call.outcome,
@@ -265,24 +265,24 @@ def refresh(session: Session, *, limit: int = 2000) -> int:
     """
     buckets = sorted(session.scalars(select(StatDirty.bucket).order_by(StatDirty.bucket).limit(limit)
                                      .with_for_update(skip_locked=True)))
-    for lo, hi in _runs(buckets):
+    for lo, hi in runs(buckets):
         stats, menus = compute(session, lo, hi)
         for model in (CallStat, CallTotal, MenuStat):
             session.execute(delete(model).where(model.bucket >= lo, model.bucket < hi))
-        for chunk in _chunks(stats, 5000):
+        for chunk in chunks(stats, 5000):
             session.execute(insert(CallStat), chunk)
-        for chunk in _chunks(_summed(stats, ("bucket", "transport")), 5000):
+        for chunk in chunks(_summed(stats, ("bucket", "transport")), 5000):
             session.execute(insert(CallTotal), chunk)
-        for chunk in _chunks(menus, 5000):
+        for chunk in chunks(menus, 5000):
             session.execute(insert(MenuStat), chunk)
-    for chunk in _chunks(buckets, 5000):
+    for chunk in chunks(buckets, 5000):
         session.execute(delete(StatDirty).where(StatDirty.bucket.in_(chunk)))
     return len(buckets)
 
 
 def _summed(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
     """Roll-up rows summed over every dimension but `keys`."""
-    tally = _Tally(keys, SUMMED + ("wait_max",))
+    tally = Tally(keys, SUMMED + ("wait_max",))
     for r in rows:
         t = tally.row(tuple(r[k] for k in keys))
         for m in SUMMED:
@@ -293,28 +293,35 @@ def _summed(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
 
 def roll_up(hl) -> int:
     """The scheduler's job: mark changed calls, then recompute every marked interval; how many."""
+    return run_roll_up(hl, mark_changed_calls, refresh)
+
+
+def run_roll_up(hl, mark: Callable[[Session], Any], recompute: Callable[[Session], int]) -> int:
+    """A roll-up job: mark what changed (one transaction), then recompute the marks a batch per
+    transaction until none is left; how many were recomputed."""
     with hl.session() as s, s.begin():
-        mark_changed_calls(s)
+        mark(s)
     done = 0
     while True:
         with hl.session() as s, s.begin():
-            n = refresh(s)
+            n = recompute(s)
         done += n
         if n == 0:
             return done
 
 
-def _runs(buckets: list[datetime]) -> Iterator[tuple[datetime, datetime]]:
-    """Sorted interval starts -> [lo, hi) ranges of consecutive intervals."""
+def runs(starts: list, step=INTERVAL) -> Iterator[tuple]:
+    """Sorted interval starts (15-minute buckets, or days with step one day) -> [lo, hi) ranges
+    of consecutive intervals."""
     lo = prev = None
-    for b in buckets:
-        if prev is not None and b != prev + INTERVAL:
-            yield lo, prev + INTERVAL
+    for b in starts:
+        if prev is not None and b != prev + step:
+            yield lo, prev + step
             lo = None
         lo = b if lo is None else lo
         prev = b
     if lo is not None:
-        yield lo, prev + INTERVAL
+        yield lo, prev + step
 
 
 def _buckets(start: datetime, end: datetime) -> Iterator[datetime]:
@@ -324,7 +331,7 @@ def _buckets(start: datetime, end: datetime) -> Iterator[datetime]:
         b += INTERVAL
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -687,6 +687,95 @@ class StatWatermark(Base):
     __tablename__ = "stat_watermarks"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[datetime] = mapped_column(DateTime)
+# ---------------------------------------------------------------- work-order statistics (tickets/order_rollups.py)
+
+class OrderFigures:
+    """The summed figures of one work-order roll-up row (docs/metrics.md says what each counts)."""
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    refusals: Mapped[int] = mapped_column(Integer, default=0)
+    redispatches: Mapped[int] = mapped_column(Integer, default=0)
+    accept_known: Mapped[int] = mapped_column(Integer, default=0)      # accepted, or let expire
+    accepted_in_time: Mapped[int] = mapped_column(Integer, default=0)  # accepted with no expiry
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    started_in_time: Mapped[int] = mapped_column(Integer, default=0)
+    penalty_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OrderStat(OrderFigures, Base):
+    """Roll-up of the orders booked on a local day (and hour of it), per channel, service,
+    district, franchisee and current status. 0 stands for no district or franchisee."""
+    __tablename__ = "order_stats"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)             # local hour of the booking
+    channel: Mapped[str] = mapped_column(String(12), primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    franchisee_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class OrderLead(Base):
+    """One booked order's lead times in seconds (None: the leg has not happened), with the keys the
+    reports filter on: percentiles do not add up, so the work-orders page reads these slim rows."""
+    __tablename__ = "order_leads"
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    hour: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(12))
+    service_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int] = mapped_column(Integer)
+    franchisee_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    book_dispatch: Mapped[Optional[float]] = mapped_column(Float)
+    dispatch_accept: Mapped[Optional[float]] = mapped_column(Float)
+    accept_start: Mapped[Optional[float]] = mapped_column(Float)
+    start_complete: Mapped[Optional[float]] = mapped_column(Float)
+    book_complete: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class RefusalStat(Base):
+    """Rejections and expiries per local day of the refusal, counted against the franchisee that
+    refused (the order has left it by then), per service and district of the order."""
+    __tablename__ = "refusal_stats"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    franchisee_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rejects: Mapped[int] = mapped_column(Integer, default=0)
+    expiries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SurveyStat(Base):
+    """Surveys per local day they were asked (the completion), per the order's service, district,
+    franchisee and worker (0: none)."""
+    __tablename__ = "survey_stats"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    franchisee_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    surveys: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[int] = mapped_column(Integer, default=0)
+    score_1: Mapped[int] = mapped_column(Integer, default=0)
+    score_2: Mapped[int] = mapped_column(Integer, default=0)
+    score_3: Mapped[int] = mapped_column(Integer, default=0)
+    score_4: Mapped[int] = mapped_column(Integer, default=0)
+    score_5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderStatDirty(Base):
+    """A local day whose work-order roll-ups must be recomputed (the recomputation locks the row,
+    so two runs never write one day at once)."""
+    __tablename__ = "order_stat_dirty"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
 # ---------------------------------------------------------------- outbound calls and callbacks
 
 class CallbackRequest(Base):

@@ -24,6 +24,7 @@ from .context import Hotline, Job
 from .dispatch import expire_overdue
 from .followup import send_reminders, urge_overdue
 from .metrics import roll_up
+from .order_rollups import roll_up as order_roll_up
 from .models import SchedulerLock
 from .monitoring import JOB_FAILURES, JOB_RUNS
 from .outbound import follow_through
@@ -72,6 +73,7 @@ def _complaint_escalation(hl: Hotline) -> None:
 CORE_JOBS = [Job("accept-deadline-watchdog", _watchdog, 30), Job("wrap-up-timer", _wrap_up_timer, 5),
              Job("service-reminders", _reminders, 60), Job("urging", _urging, 60),
              Job("complaint-escalation", _complaint_escalation, 60), Job("call-stats-roll-up", roll_up, 60),
+             Job("order-stats-roll-up", order_roll_up, 60),
              Job("outbound-calls", follow_through, 5), Job("daily-backup", daily_backup, 3600)]
 
 

@@ -13,7 +13,7 @@ from .context import hotline_of
 from .dispatch import CAPACITY_STATES
 from .errors import NotFound
 from .models import Complaint, Franchisee, Survey, WorkOrder, Worker
-from .order_metrics import franchisee_figures, order_facts, releases_by_franchisee
+from .order_metrics import franchisee_card
 from .reports import Query, Scope
 from .timeutil import to_local, to_utc
 
@@ -45,7 +45,7 @@ class Scorecard:
     complaints_in_window: int
     workers: list[WorkerFigures] = field(default_factory=list)
     window_days: int = WINDOW_DAYS
-    # Work-order figures of the orders booked in the window (tickets.order_metrics.franchisee_figures).
+    # Work-order figures of the orders booked in the window (the franchisees report's row, from the roll-ups).
     orders: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,7 +85,7 @@ def scorecard(session: Session, franchisee_id: int) -> Scorecard:
     workers = session.scalars(select(Worker).where(Worker.franchisee_id == fr.id).order_by(Worker.name)).all()
     window = Query(start=today - timedelta(days=WINDOW_DAYS - 1), end=today, interval="day", tz=hl.tz,
                    scope=Scope(franchisee_id=fr.id))
-    orders = franchisee_figures(list(order_facts(session, window)), releases_by_franchisee(session, window).get(fr.id))
+    orders = franchisee_card(session, window, fr.id)
     return Scorecard(
         franchisee=fr, by_status={s: by_status.get(s, 0) for s in WORKLOAD_STATES}, booked_today=booked_today,
         capacity=fr.daily_capacity, completed_in_window=completed, surveys_in_window=answered,

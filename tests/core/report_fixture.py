@@ -6,17 +6,18 @@ history. BJ (home cleaning) is 3 h × 40.00 = 120.00 yuan.
 | order | channel | district   | franchisee      | what happens                                                    |
 |-------|---------|------------|-----------------|-----------------------------------------------------------------|
 | A     | agent   | 天山区      | 天山家政 (fr1)   | dispatched 10:00, accepted 10:30, started 12-11 10:10 (on time), completed 13:10 at 150.00; survey 5 |
-| B     | sms     | 沙依巴克区  | 沙依巴克洁家 (fr2) | dispatched 10:00, rejected 11:00, dispatched again 11:30, accepted 12:00, started 12-12 11:00 (late), completed 14:00 at 120.00; survey 2 -> complaint, resolved 5 h later |
+| B     | sms     | 沙依巴克区  | 沙依巴克洁家 (fr2) | dispatched 10:00, rejected 11:00, dispatched again 11:30, accepted 12:00, started 12-12 11:00 (late), completed 14:00 at 120.00; survey 2 -> complaint (lateness), answered by fr2 2 h later, resolved 5 h later |
 | C     | ivr     | 天山区      | —               | not dispatched, cancelled 10:00 (start 12-11: under 72 h -> penalty 24.00) |
 | D     | twilio  | 天山区      | 天山家政 (fr1)   | dispatched 10:00, let expire 13:00 -> waiting for dispatch       |
-| —     |         |            |                 | complaint about no order (agent), opened 12-10 10:00, still open |
+| —     |         |            |                 | complaint about no order (agent, attitude), opened 12-10 10:00, still open |
 
 Hand-worked figures for 2026-12-10 .. 2026-12-13, supervisor:
 booked 4, dispatched 3 (A, B, D), completed 2, cancelled 1, open 1 (D), refusals 2, redispatches 1,
 accepted on time 2/3 (A, B; D expired), started on time 1/2, penalties 2400 fen,
 revenue 15000 + 12000 = 27000 fen; booked->dispatched median 0; dispatched->accepted A 1800 s,
 B 7200 s (first dispatch to first accept): median 4500, p90 7200.
-Surveys 2, answered 2, average 3.50, one 2 and one 5. Complaints opened 2, resolved 1 (18000 s).
+Surveys 2, answered 2, average 3.50, one 2 and one 5. Complaints opened 2: one about no order
+(attitude, open), one from B's survey (lateness: first response 7200 s, resolved 18000 s).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from datetime import date, datetime, timedelta
 
 from tickets import complaints, orders
 from tickets.actors import SYSTEM, Actor
+from tickets.order_rollups import roll_up
 from tickets.surveys import record
 from tickets.workflow import transition
 from tests.core.helpers import AGENT, DISPATCHER, franchisee_actor, franchisee_named, valid_worker
@@ -59,7 +61,8 @@ def build(hl, clock) -> World:
         assert (a.franchisee.name, b.franchisee.name, d.franchisee.name) == \
             ("天山家政服务有限公司", "沙依巴克洁家服务中心", "天山家政服务有限公司")
         transition(s, c, "cancel", AGENT, reason="plans changed")
-        complaints.open_complaint(s, actor=AGENT, source="agent", phone="+8613711110009", text="rude on the phone")
+        complaints.open_complaint(s, actor=AGENT, source="agent", phone="+8613711110009", text="rude on the phone",
+                                  category_code="attitude")
         numbers = World(a.number, b.number, c.number, d.number, 0)
         numbers.penalty_fen = c.price_total_fen - 12000
     _at(hl, clock, T0 + timedelta(minutes=30), lambda s, o: transition(s, o, "accept", franchisee_actor(o)), numbers.a)
@@ -71,14 +74,26 @@ def build(hl, clock) -> World:
     _at(hl, clock, T0 + timedelta(hours=3), lambda s, o: transition(s, o, "expire", SYSTEM), numbers.d)
     _serve(hl, clock, numbers.a, T0 + timedelta(days=1, minutes=10), 15000, 5)
     _serve(hl, clock, numbers.b, T0 + timedelta(days=2, hours=1), 12000, 2)
-    # The low score opened a complaint at the survey (12-13 10:00); the platform decides it 5 h later.
+    # The low score opened a complaint at the survey (12-13 10:00), filed under lateness; the
+    # franchisee gives its account 2 h later and the platform decides it 5 h after the opening.
+    supervisor = Actor(role="supervisor", label="supervisor-test")
+    clock.now = T0 + timedelta(days=3, hours=2)
+    with hl.session() as s, s.begin():
+        cp = _survey_complaint(s)
+        complaints.set_category(s, cp, "lateness", supervisor)
+        complaints.give_account(s, cp, "the worker was held up", franchisee_actor(orders.get(s, numbers.b)))
     clock.now = T0 + timedelta(days=3, hours=5)
     with hl.session() as s, s.begin():
-        from sqlalchemy import select
-        from tickets.models import Complaint
-        cp = s.scalar(select(Complaint).where(Complaint.source == "survey", Complaint.created_at >= T0))
-        complaints.decide(s, cp, "refunded", Actor(role="supervisor", label="supervisor-test"))
+        complaints.decide(s, _survey_complaint(s), "refunded", supervisor)
+    # The reports read the roll-ups: the scheduler's job brings them up to date.
+    roll_up(hl)
     return numbers
+
+
+def _survey_complaint(s):
+    from sqlalchemy import select
+    from tickets.models import Complaint
+    return s.scalar(select(Complaint).where(Complaint.source == "survey", Complaint.created_at >= T0))
 
 
 def _at(hl, clock, when, move, number) -> None:

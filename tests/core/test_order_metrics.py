@@ -105,7 +105,34 @@ def test_satisfaction_by_worker(hl, built):
 
 def test_complaints_opened_resolved_and_handling_time(hl, built):
     (row,) = rows(hl, "complaints", by="month")
-    assert (row["opened"], row["resolved"], row["still_open"], row["handling_median"]) == (2, 1, 1, 18000)
+    assert (row["opened"], row["resolved"], row["still_open"], row["close_median"]) == (2, 1, 1, 18000)
+
+
+def test_complaints_time_to_first_response_is_the_franchisees_account(hl, built):
+    (row,) = rows(hl, "complaints", by="month")
+    assert (row["responded"], row["responded_in_time"], row["first_response_median"], row["first_response_p90"]) == \
+        (1, 1, 7200, 7200)
+
+
+def test_complaint_figures_agree_with_the_handling_times_of_the_complaint_desk(hl, built):
+    from tickets import complaints
+    (row,) = rows(hl, "complaints", by="month")
+    with hl.session() as s:
+        lo, hi = reports.Query(date(2026, 12, 10), date(2026, 12, 13), "month", hl.tz).utc_range()
+        desk = complaints.handling_times(s, lo, hi)
+    assert (desk.opened, desk.responded, desk.resolved, desk.responded_in_time) == \
+        (row["opened"], row["responded"], row["resolved"], row["responded_in_time"])
+    assert (desk.avg_first_response_minutes, desk.max_close_minutes) == (row["first_response_median"] // 60,
+                                                                          row["close_p90"] // 60)
+
+
+def test_a_reopened_complaint_is_unresolved_again(hl, built, clock):
+    from tickets import complaints
+    from tickets.actors import Actor
+    with hl.session() as s, s.begin():
+        complaints.reopen(s, world._survey_complaint(s), "customer not satisfied", Actor(role="supervisor"))
+    (row,) = rows(hl, "complaints", by="month")
+    assert (row["resolved"], row["still_open"], row["close_median"]) == (0, 2, None)
 
 
 def test_overdue_complaints_are_open_past_their_due_time(hl, built, clock):
@@ -114,8 +141,18 @@ def test_overdue_complaints_are_open_past_their_due_time(hl, built, clock):
     assert (row["overdue_open"], row["resolved_late"]) == (1, 0)
 
 
-def test_complaints_by_category_and_age(hl, built):
-    assert {r["period"]: r["opened"] for r in rows(hl, "complaints", group="category")} == {"agent": 1, "survey": 1}
+def test_complaints_by_category_list_every_category_in_order(hl, built):
+    by_category = [(r["period"], r["opened"], r["resolved"]) for r in rows(hl, "complaints", group="category")]
+    assert by_category == [("服务质量", 0, 0), ("迟到/延误", 1, 1), ("物品损坏", 0, 0), ("价格收费", 0, 0),
+                           ("服务态度", 1, 0), ("其他", 0, 0)]
+
+
+def test_complaints_by_franchisee_are_those_it_is_concerned_by(hl, built):
+    assert {r["period"]: r["opened"] for r in rows(hl, "complaints", group="franchisee")} == \
+        {"沙依巴克洁家服务中心": 1, "—": 1}
+
+
+def test_complaints_by_age(hl, built):
     # Ages at 12-13 15:00: the open one 3 days 5 h, the survey one resolved within 5 h.
     assert {r["period"]: r["opened"] for r in rows(hl, "complaints", group="age")} == {"<1d": 1, "3-7d": 1}
 

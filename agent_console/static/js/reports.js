@@ -40,6 +40,8 @@
   }
   holder.classList.add("drawn");
   var chart = echarts.init(holder, null, {renderer: "canvas"});
+  // "finished": the bars have grown to their values (what a screenshot should show).
+  chart.on("finished", function () { holder.setAttribute("data-settled", "1"); });
   chart.setOption(option);
   window.addEventListener("resize", function () { chart.resize(); });
 })();

@@ -1,7 +1,7 @@
 """work-order statistics: daily roll-ups of orders, refusals and surveys, and per-order lead times
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-05 11:00:00
 
 The order, franchisee and satisfaction reports read these instead of the raw order tables
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0020'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .outage import Outage
 from .transactions import after_commit
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class RedisBus:
         self._redis = redis.Redis.from_url(url)
         self._prefix = channel_prefix
         self._local = InProcessBus()
-        self._down = threading.Event()           # set from the first failure until Redis answers again
+        self._outage = Outage(log, "bus", "events between processes are dropped until it is back")
         self._stopping = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
@@ -109,20 +110,10 @@ class RedisBus:
         while not self._stopping.is_set():
             try:
                 self._pubsub.get_message(timeout=0.2)
-                self._back_up()
+                self._outage.answered()
             except self._errors as exc:
-                self._went_down(exc)
+                self._outage.failed(exc)
                 self._stopping.wait(self.RECONNECT_SECONDS)
-
-    def _went_down(self, exc: Exception) -> None:
-        if not self._down.is_set():
-            self._down.set()
-            log.warning("bus: Redis unreachable (%s); events between processes are dropped until it is back", exc)
-
-    def _back_up(self) -> None:
-        if self._down.is_set():
-            self._down.clear()
-            log.warning("bus: Redis reachable again; events flow between processes")
 
     def _on_message(self, message: dict) -> None:
         try:
@@ -137,7 +128,7 @@ class RedisBus:
         try:
             self._redis.publish(self._prefix + topic, json.dumps(payload, ensure_ascii=False, default=str))
         except self._errors as exc:
-            self._went_down(exc)
+            self._outage.failed(exc)
 
     def subscribe(self, pattern: str) -> Subscription:
         return self._local.subscribe(pattern)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, request
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
@@ -115,7 +115,8 @@ def answer_errors(bp: Blueprint, twiml: bool, database_down: Callable[[], Respon
         return answer(exc.description or exc.name, exc.code or 500)
 
     @bp.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):
+    @bp.errorhandler(PendingRollbackError)      # the transaction's connection was lost earlier on
+    def _database_down(exc: OperationalError | PendingRollbackError):
         DATABASE.failed(exc)
         resp = database_down() if database_down is not None else None
         if resp is None:

@@ -20,7 +20,7 @@ import threading
 import time as _time
 from typing import Any, Callable, Mapping
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from tickets import cache, calls
@@ -94,6 +94,11 @@ class Turn:
         return bool(self._said)
 
     # ---------------------------------------------------------------- database
+    @property
+    def in_database(self) -> bool:
+        """Whether this step has begun its transaction."""
+        return self._session is not None
+
     @property
     def session(self) -> Session:
         """This step's transaction, begun on first use and committed when the step ends."""
@@ -237,9 +242,15 @@ class Ivr:
         self._catalog: Catalog | None = None
         self._menus: dict[str, Node] = {}
         self._loaded_at = 0.0
+        self._generation = -1           # nothing loaded yet: stale whatever the cache's generation
         self._database = Outage(log, "voice menu", "callers hear an apology and go on as the fallback says",
                                 service="the database")
-        self._refresh()
+        try:
+            self._refresh()
+        except DBAPIError as exc:
+            # A process started (or a web worker replaced) during a database outage: the catalog
+            # is read on the first call instead (_stale: nothing loaded yet).
+            self._database.failed(exc)
 
     # ---------------------------------------------------------------- cached catalog and menus
     def _refresh(self, session: Session | None = None) -> None:
@@ -331,6 +342,7 @@ class Ivr:
         turn = Turn(self, state, menus, session)
         try:
             self._dispatch(turn, kind, event)
+            answered = turn.in_database
             turn.commit()
         except Exception as exc:  # noqa: BLE001 - a broken step must not leave the caller in dead air
             if isinstance(exc, DBAPIError):
@@ -339,7 +351,8 @@ class Ivr:
                 log.exception("ivr call %s: step %s at node %s failed", state.get("call_id"), kind, state.get("node"))
             turn.rollback()
             return self._recover(state, session)
-        self._database.answered()
+        if answered:
+            self._database.answered()
         return turn.state, turn.actions
 
     def _dispatch(self, turn: Turn, kind: str, event: dict[str, Any]) -> None:
@@ -397,7 +410,7 @@ class Ivr:
     def unavailable(self, state: dict[str, Any], exc: Exception) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The end of a call the menu cannot serve, the database out of reach (unavailable_actions);
         the call is over for the engine, its record stays as it was."""
-        if isinstance(exc, DBAPIError):
+        if isinstance(exc, (DBAPIError, PendingRollbackError)):      # the latter: the adapter's, lost before
             self._database.failed(exc)
         else:
             log.error("ivr call %s: could not recover (%s: %s)", state.get("call_id"), type(exc).__name__, exc)

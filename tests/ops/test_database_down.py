@@ -73,6 +73,15 @@ def test_a_twilio_call_with_the_database_down_gets_valid_twiml_with_the_apology_
     assert doc.find("Say").text.startswith(prompts.text("error.system", "zh"))
 
 
+def test_the_app_boots_with_the_database_down_and_serves_the_menu_once_it_is_back(outage):
+    """A web worker replaced during a database restart (gunicorn stops altogether when one cannot boot)."""
+    outage.cut()
+    app = create_app(outage.hl, {"TESTING": True})
+    outage.mend()
+    doc = PhoneCall(Twilio(app), "13800138000").dial()
+    assert doc.find("Gather") is not None
+
+
 def test_an_sms_with_the_database_down_is_asked_to_be_sent_again_and_a_resend_is_taken(outage):
     client = create_app(outage.hl, {"TESTING": True}).test_client()
     params = {"MessageSid": "SM" + "1" * 32, "AccountSid": "ACtest", "From": "+8613800138000",

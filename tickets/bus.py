@@ -84,7 +84,8 @@ class RedisBus:
     streams cost one Redis connection, not 200.
 
     Redis going away is an outage to ride out, not an error per event: the listener keeps
-    trying to reconnect (every RECONNECT_SECONDS) and re-subscribes when Redis is back, and a
+    trying to reconnect (every RECONNECT_SECONDS) and re-subscribes when Redis is back (or
+    subscribes for the first time, when the process started during the outage), and a
     publish meanwhile is dropped with one warning per outage (other processes miss it; the
     booking that caused it stands). redis-py's own `run_in_thread` listener dies on the first
     connection error and never returns, leaving the process deaf until restarted.
@@ -102,12 +103,27 @@ class RedisBus:
         self._outage = Outage(log, "bus", "events between processes are dropped until it is back")
         self._stopping = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
+        # A process started during an outage (a web worker replaced, a restart) starts all the
+        # same, deaf until Redis answers: gunicorn stops altogether when a worker cannot boot.
+        self._subscribed = False
+        self._subscribe()
         self._thread = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
         self._thread.start()
 
+    def _subscribe(self) -> bool:
+        try:
+            self._pubsub.psubscribe(**{self._prefix + "*": self._on_message})
+        except self._errors as exc:
+            self._outage.failed(exc)
+            return False
+        self._subscribed = True
+        return True
+
     def _listen(self) -> None:
         while not self._stopping.is_set():
+            if not self._subscribed and not self._subscribe():
+                self._stopping.wait(self.RECONNECT_SECONDS)
+                continue
             try:
                 self._pubsub.get_message(timeout=0.2)
                 self._outage.answered()

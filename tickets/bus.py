@@ -125,6 +125,8 @@ class RedisBus:
                 self._stopping.wait(self.RECONNECT_SECONDS)
                 continue
             try:
+                if self._outage.down:
+                    self._redis.ping()      # a reply says Redis is back; an idle read may not
                 self._pubsub.get_message(timeout=0.2)
                 self._outage.answered()
             except self._errors as exc:

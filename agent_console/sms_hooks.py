@@ -26,10 +26,11 @@ from typing import Callable
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ivr.twilio import document, element, escape
+from ivr.twilio import TWIML_TYPE, document, element, escape
 from sms import conversation, mainland, outbox
 from sms.inbound import BadPayload, Inbound, from_aliyun, from_tencent, from_twilio
 from sms.providers import TWILIO_STATUSES
+from sms.replies import render
 
 from .app import db, hotline
 from .webhooks import answer_errors, exactly_once, twilio_signed
@@ -37,7 +38,19 @@ from .webhooks import answer_errors, exactly_once, twilio_signed
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sms_hooks", __name__)
-answer_errors(bp, twiml=False)
+
+
+def _database_down() -> Response | None:
+    """The database out of reach: Twilio does not retry a failed messaging webhook by default (and
+    its connection-override retries last seconds, not a restart), so its sender is told in TwiML
+    to send again; nothing of the message was kept. The mainland providers' pushes get the
+    default 503 (None) and retry on their own."""
+    if request.endpoint == f"{bp.name}.twilio_sms":
+        return Response(twiml(render("unavailable")), content_type=TWIML_TYPE)
+    return None
+
+
+answer_errors(bp, twiml=False, database_down=_database_down)
 MAX_BATCH = 500      # Aliyun pushes a few dozen at most; more is not a real push
 
 

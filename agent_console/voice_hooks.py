@@ -19,16 +19,16 @@ from typing import Callable
 
 from ivr import twilio_calls
 from ivr.survey import survey_ivr
-from ivr.twilio import TWIML_TYPE, Links, TwilioVoice, event_from
+from ivr.runtime import unavailable_actions
+from ivr.twilio import TWIML_TYPE, Links, TwilioVoice, document, event_from, render
 from ivr.twilio_calls import TwilioDialer
 from tickets.inputs import whole_number
 from tickets.outbound import DIALER
 
-from .app import db
+from .app import db, hotline
 from .webhooks import answer_errors, exactly_once, twilio_signed
 
 bp = Blueprint("voice_hooks", __name__)
-answer_errors(bp, twiml=True)
 
 PROVIDER = "twilio-voice"
 _VOICE = "ivr.twilio"
@@ -78,6 +78,19 @@ def _queue_links() -> Links:
 
 _links = _links_to(".step")
 _survey_links = _links_to(".survey_step")
+
+
+def _database_down() -> Response:
+    """With the database out of reach, a caller in the menu hears an apology and goes to the
+    agents' queue (a goodbye after hours: ivr.runtime.unavailable_actions), always as valid TwiML
+    with 200; Twilio's other requests (status, queue events) get an empty document."""
+    if request.endpoint in (f"{bp.name}.incoming", f"{bp.name}.step"):
+        return Response(render(unavailable_actions(hotline()), _links(1, ""), voice().files),
+                        content_type=TWIML_TYPE)
+    return Response(document(""), content_type=TWIML_TYPE)
+
+
+answer_errors(bp, twiml=True, database_down=_database_down)
 
 
 def _call_sid() -> str:

@@ -16,7 +16,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, request
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
@@ -24,11 +24,17 @@ from werkzeug.exceptions import HTTPException
 from ivr.twilio import TWIML_TYPE, document, element
 from tickets.errors import HotlineError
 from tickets.models import WebhookReceipt, utcnow
+from tickets.outage import Outage
 
 from .app import hotline
 from .pages import status_of
 
 log = logging.getLogger(__name__)
+
+# The database's outages as the webhooks meet them, logged once each.
+DATABASE = Outage(log, "webhooks", "callers and senders are answered as an outage", service="the database")
+# What a 503 asks a webhook's sender to wait before it tries again: a database restart's length.
+RETRY_AFTER_S = 30
 
 
 def public_url() -> str:
@@ -84,11 +90,17 @@ def _refused() -> Response:
                     mimetype="text/plain")
 
 
-def answer_errors(bp: Blueprint, twiml: bool) -> None:
+def answer_errors(bp: Blueprint, twiml: bool, database_down: Callable[[], Response | None] | None = None) -> None:
     """Answer the errors of `bp`'s views as TwiML (Twilio Voice hangs up; the message is in a
-    comment its debugger shows) when `twiml`, else as plain text, with their status."""
-    def answer(message: str, code: int) -> Response:
-        log.warning("webhook %s %s answered %s: %s", request.method, request.path, code, message)
+    comment its debugger shows) when `twiml`, else as plain text, with their status.
+
+    The database out of reach (a restart, a failover) is an outage, not a crash, and logged once
+    (tickets.outage): `database_down` answers it (what the caller or sender should hear), or when
+    it answers None, 503 with Retry-After, which the mainland SMS providers' pushes retry. Nothing
+    was stored: the work and the receipt roll back together, so a retried delivery is processed once."""
+    def answer(message: str, code: int, logged: bool = True) -> Response:
+        if logged:
+            log.warning("webhook %s %s answered %s: %s", request.method, request.path, code, message)
         if twiml:
             comment = f"<!-- {code}: {message.replace('--', '- -')} -->"
             return Response(document(comment + element("Hangup")), status=code, content_type=TWIML_TYPE)
@@ -101,6 +113,16 @@ def answer_errors(bp: Blueprint, twiml: bool) -> None:
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         return answer(exc.description or exc.name, exc.code or 500)
+
+    @bp.errorhandler(OperationalError)
+    @bp.errorhandler(PendingRollbackError)      # the transaction's connection was lost earlier on
+    def _database_down(exc: OperationalError | PendingRollbackError):
+        DATABASE.failed(exc)
+        resp = database_down() if database_down is not None else None
+        if resp is None:
+            resp = answer(f"the database is out of reach, try again in {RETRY_AFTER_S} s", 503, logged=False)
+            resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return resp
 
 
 def exactly_once(session: Session, provider: str, key: str,
@@ -119,6 +141,7 @@ def exactly_once(session: Session, provider: str, key: str,
             body, ctype = out if isinstance(out, tuple) else (out, content_type)
             session.execute(_STORE, {"provider": provider, "key": key, "body": body, "content_type": ctype,
                                  "now": utcnow()})
+        DATABASE.answered()
     except IntegrityError:
         # A concurrent delivery of the same webhook committed first: answer what it answered.
         session.rollback()

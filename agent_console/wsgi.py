@@ -25,18 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def create() -> Flask:
-    """One worker's app: settings from the environment; refuses demo passwords outside demo mode."""
-    from tickets.cli import refuse_demo_passwords_in_production, settle_heap, setup_logging
+    """One worker's app: settings from the environment. It needs no database to boot (see on_starting)."""
+    from tickets.cli import settle_heap, setup_logging
     from tickets.context import create_hotline
 
     from .app import create_app
-    from .commands import require_schema
 
     settings = load_settings()
     setup_logging(settings.log_level)
     hl = create_hotline(settings)
-    require_schema(hl)
-    refuse_demo_passwords_in_production(hl)
     if not settings.redis_url:
         log.warning("REDIS_URL is not set: screen-pops reach the other workers through the database, "
                     "up to half a second later")
@@ -54,6 +51,24 @@ threads = _settings.web_threads + _settings.stream_slots
 # Agent streams end on their own within STREAM_MAX_SECONDS; on a restart, do not wait for that:
 # the browsers reconnect to the new workers and resume from their last event id.
 graceful_timeout = 10
+
+
+def on_starting(server) -> None:
+    """gunicorn hook, in the master before any worker: the schema is current and no demo password
+    is left outside demo mode, else gunicorn does not start. Checked here once rather than in each
+    worker, so that a worker replaced while the database is out of reach (a restart) still boots:
+    gunicorn stops altogether when a worker cannot."""
+    from tickets.cli import refuse_demo_passwords_in_production
+    from tickets.context import create_hotline
+
+    from .commands import require_schema
+
+    hl = create_hotline(_settings)
+    try:
+        require_schema(hl)
+        refuse_demo_passwords_in_production(hl)
+    finally:
+        hl.close()
 
 
 def child_exit(server, worker) -> None:

@@ -14,10 +14,14 @@ Two stores, one interface:
   is run again (its first attempt rolled back, or a concurrent duplicate lost the race for the
   receipt) starts from exactly the same state, and the TwiML that did commit names the token of
   the snapshot that belongs to it. Orphans of rolled-back attempts expire with their TTL.
+  While Redis is out of reach, a step's state goes to the database instead (as the default
+  store keeps it) and its URLs carry no token, which is how the next step knows where to look:
+  calls keep booking through a Redis outage, warned about once (tickets.outage).
 """
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Any, Protocol
 
@@ -26,6 +30,9 @@ from sqlalchemy.orm import Session
 
 from tickets.context import Hotline
 from tickets.models import IvrSession, utcnow
+from tickets.outage import Outage
+
+log = logging.getLogger(__name__)
 
 # A snapshot outlives any real call; after that Redis forgets it on its own.
 SNAPSHOT_TTL_SECONDS = 6 * 3600
@@ -70,9 +77,11 @@ class DatabaseCallStates:
         return row[0]
 
     def save(self, session: Session, call_sid: str, step: int, state: dict[str, Any]) -> str:
-        # Step 1's state is the first the call has (the incoming call saves it).
-        stmt = _INSERT if step == 1 else _UPDATE
-        session.execute(stmt, {"sid": call_sid, "state": state, "step": step, "now": utcnow()})
+        values = {"sid": call_sid, "state": state, "step": step, "now": utcnow()}
+        # Step 1's state is the first the call has (the incoming call saves it); a later step's
+        # row may be missing only when the call began in Redis (RedisCallStates, an outage).
+        if step == 1 or session.execute(_UPDATE, values).rowcount == 0:
+            session.execute(_INSERT, values)
         # The row holds exactly one state per step: no token needed.
         return ""
 
@@ -105,6 +114,9 @@ class RedisCallStates:
         self._redis = redis.Redis.from_url(url)
         self._prefix = prefix
         self._save = self._redis.register_script(_SAVE_SCRIPT)
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self._database = DatabaseCallStates()
+        self._outage = Outage(log, "twilio call state", "kept in the database until it is back")
 
     def _snapshot_key(self, call_sid: str, step: int, token: str) -> str:
         return f"{self._prefix}{call_sid}:{step}:{token}"
@@ -113,27 +125,49 @@ class RedisCallStates:
         return f"{self._prefix}{call_sid}:latest"
 
     def load(self, session: Session, call_sid: str, step: int, token: str) -> dict[str, Any] | None:
-        if not token:
+        if not token:                   # saved while Redis was out of reach
+            return self._database.load(session, call_sid, step, token)
+        try:
+            raw = self._redis.get(self._snapshot_key(call_sid, step, token))
+        except self._errors as exc:     # the state is in Redis, out of reach: the caller is handed on
+            self._outage.failed(exc)
             return None
-        raw = self._redis.get(self._snapshot_key(call_sid, step, token))
+        self._outage.answered()
         return json.loads(raw) if raw is not None else None
 
     def save(self, session: Session, call_sid: str, step: int, state: dict[str, Any]) -> str:
         token = secrets.token_hex(6)
-        self._save(keys=[self._latest_key(call_sid), self._snapshot_key(call_sid, step, token)],
-                   args=[step, token, SNAPSHOT_TTL_SECONDS, json.dumps(state, ensure_ascii=False)])
+        try:
+            self._save(keys=[self._latest_key(call_sid), self._snapshot_key(call_sid, step, token)],
+                       args=[step, token, SNAPSHOT_TTL_SECONDS, json.dumps(state, ensure_ascii=False)])
+        except self._errors as exc:
+            self._outage.failed(exc)
+            return self._database.save(session, call_sid, step, state)
+        self._outage.answered()
         return token
 
     def latest(self, session: Session, call_sid: str) -> dict[str, Any] | None:
-        pointer = self._redis.get(self._latest_key(call_sid))
-        if pointer is None:
-            return None
-        step, _, token = pointer.decode().partition(":")
-        return self.load(session, call_sid, int(step), token)
+        # A state saved in the database during an outage counts when it is the later step.
+        row = session.execute(_LOAD, {"sid": call_sid}).first()
+        try:
+            pointer = self._redis.get(self._latest_key(call_sid))
+        except self._errors as exc:
+            self._outage.failed(exc)
+            pointer = None
+        if pointer is not None:
+            step, _, token = pointer.decode().partition(":")
+            state = self.load(session, call_sid, int(step), token) if row is None or int(step) > row[1] else None
+            if state is not None:
+                return state
+        return row[0] if row is not None else None
 
     def forget(self, session: Session, call_sid: str) -> None:
-        # Only the pointer: the snapshots expire with their TTL (replays are answered from receipts).
-        self._redis.delete(self._latest_key(call_sid))
+        # The pointer only: the snapshots expire with their TTL (replays are answered from receipts).
+        try:
+            self._redis.delete(self._latest_key(call_sid))
+        except self._errors as exc:
+            self._outage.failed(exc)
+        self._database.forget(session, call_sid)
 
     def close(self) -> None:
         self._redis.close()

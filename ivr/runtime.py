@@ -20,14 +20,16 @@ import threading
 import time as _time
 from typing import Any, Callable, Mapping
 
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from tickets import cache, calls, cards
 from tickets.context import Hotline
 from tickets.models import Call
+from tickets.outage import Outage
 from tickets.phones import ANONYMOUS
 
-from . import phrases, prompts
+from . import hours, phrases, prompts
 from .catalog import CATALOG_TTL, Catalog, load_catalog
 from .menus import (ACTION, ENTRY, FALLBACK, GATHERS, HANGUP, INPUT, MENU, QUEUE, RECORD, TRANSFER, Choice,
                     Node, build_menus)
@@ -95,6 +97,11 @@ class Turn:
         return bool(self._said)
 
     # ---------------------------------------------------------------- database
+    @property
+    def in_database(self) -> bool:
+        """Whether this step has begun its transaction."""
+        return self._session is not None
+
     @property
     def session(self) -> Session:
         """This step's transaction, begun on first use and committed when the step ends."""
@@ -240,7 +247,15 @@ class Ivr:
         self._catalog: Catalog | None = None
         self._menus: dict[str, Node] = {}
         self._loaded_at = 0.0
-        self._refresh()
+        self._generation = -1           # nothing loaded yet: stale whatever the cache's generation
+        self._database = Outage(log, "voice menu", "callers hear an apology and go on as the fallback says",
+                                service="the database")
+        try:
+            self._refresh()
+        except DBAPIError as exc:
+            # A process started (or a web worker replaced) during a database outage: the catalog
+            # is read on the first call instead (_stale: nothing loaded yet).
+            self._database.failed(exc)
 
     # ---------------------------------------------------------------- cached catalog and menus
     def _refresh(self, session: Session | None = None) -> None:
@@ -317,7 +332,6 @@ class Ivr:
         kind = (event or {}).get("type")
         if kind not in EVENTS:
             raise ValueError(f"event type {kind!r} is not one of {', '.join(EVENTS)}")
-        menus = self._current(session)[1]
         if kind == "start":
             return self._start(event, session)
         if not state:
@@ -326,14 +340,24 @@ class Ivr:
         state = {**state, "path": list(state["path"]), "vars": dict(state["vars"])}
         if state.get("done"):
             return state, []
+        try:
+            menus = self._current(session)[1]
+        except DBAPIError as exc:      # the catalog was due for a reload, from a database out of reach
+            return self.unavailable(state, exc)
         turn = Turn(self, state, menus, session)
         try:
             self._dispatch(turn, kind, event)
+            answered = turn.in_database
             turn.commit()
-        except Exception:  # noqa: BLE001 - a broken step must not leave the caller in dead air
-            log.exception("ivr call %s: step %s at node %s failed", state.get("call_id"), kind, state.get("node"))
+        except Exception as exc:  # noqa: BLE001 - a broken step must not leave the caller in dead air
+            if isinstance(exc, DBAPIError):
+                self._database.failed(exc)      # an outage, said once (the fallback below tries again)
+            else:
+                log.exception("ivr call %s: step %s at node %s failed", state.get("call_id"), kind, state.get("node"))
             turn.rollback()
             return self._recover(state, session)
+        if answered:
+            self._database.answered()
         return turn.state, turn.actions
 
     def _dispatch(self, turn: Turn, kind: str, event: dict[str, Any]) -> None:
@@ -383,13 +407,20 @@ class Ivr:
         try:
             turn.goto(FALLBACK)
             turn.commit()
-        except Exception:  # noqa: BLE001 - the database itself is down: end the call cleanly
-            log.exception("ivr call %s: could not recover", state.get("call_id"))
+        except Exception as exc:  # noqa: BLE001 - the database itself is down
             turn.rollback()
-            state["done"] = True
-            return state, [{"type": "play", **turn.audible([phrases.prompt("error.system"), phrases.prompt("bye")])},
-                           {"type": "hangup"}]
+            return self.unavailable(state, exc)
         return turn.state, turn.actions
+
+    def unavailable(self, state: dict[str, Any], exc: Exception) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The end of a call the menu cannot serve, the database out of reach (unavailable_actions);
+        the call is over for the engine, its record stays as it was."""
+        if isinstance(exc, (DBAPIError, PendingRollbackError)):      # the latter: the adapter's, lost before
+            self._database.failed(exc)
+        else:
+            log.error("ivr call %s: could not recover (%s: %s)", state.get("call_id"), type(exc).__name__, exc)
+        state = {**state, "done": True, "outcome": "failed"}
+        return state, unavailable_actions(self.hl, state["vars"].get("lang") or "zh", state.get("call_pk"))
 
     def _start(self, event: dict[str, Any],
                session: Session | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -399,8 +430,16 @@ class Ivr:
         state: dict[str, Any] = {"v": STATE_VERSION, "call_id": call_id, "call_pk": None, "caller": ANONYMOUS,
                                  "node": ENTRY, "retries": 0, "path": [], "done": False, "outcome": None,
                                  "vars": {"lang": None}}
-        turn = Turn(self, state, self.menus, session)
-        call = calls.open_call(turn.session, call_id, str(event.get("transport") or "simulator"), event.get("caller"))
+        turn = None
+        try:
+            turn = Turn(self, state, self._current(session)[1], session)
+            call = calls.open_call(turn.session, call_id, str(event.get("transport") or "simulator"),
+                                   event.get("caller"))
+        except DBAPIError as exc:
+            # Not even the call's record: the caller hears why and goes on as the fallback says.
+            if turn is not None:
+                turn.rollback()
+            return self.unavailable(state, exc)
         state["call_pk"], state["caller"] = call.id, call.caller
         wanted = str(event.get("language") or "").lower()[:2]
         turn.vars.update(customer_vars(call, self.catalog))
@@ -413,11 +452,29 @@ class Ivr:
         try:
             turn.goto(ENTRY)
             turn.commit()
+        except DBAPIError as exc:
+            turn.rollback()
+            return self.unavailable(state, exc)
         except Exception:  # noqa: BLE001
             log.exception("ivr call %s: start failed", call_id)
             turn.rollback()
             raise
+        self._database.answered()
         return turn.state, turn.actions
+
+
+def unavailable_actions(hl: Hotline, lang: str = "zh", call_pk: int | None = None) -> list[dict[str, Any]]:
+    """What a caller hears with the database out of reach: an apology, then the agents' queue when
+    the clock says they answer (the holiday calendar is out of reach too, as it is to the dialplan's
+    failure path), else a polite goodbye."""
+    if hours.by_clock(hl) == hours.OPEN:
+        said = ["error.system", "retry.transfer"]
+        end = {"type": "transfer", "queue": QUEUE,
+               "variables": {"HOTLINE_CALL_ID": str(call_pk or ""), "HOTLINE_LANG": lang}}
+    else:
+        said, end = ["error.system", "retry.goodbye"], {"type": "hangup"}
+    segments, text = phrases.render([phrases.prompt(k) for k in said], lang)
+    return [{"type": "play", "segments": segments, "text": text, "lang": lang}, end]
 
 
 def customer_vars(call: calls.OpenedCall, catalog: Catalog) -> dict[str, Any]:

@@ -30,6 +30,7 @@ TEXTS = {
     "readback": "预约{service}{quantity}，{when}，约¥{price}{holiday}，地址：{address}{check}。回复Y确认，N取消",
     "booked": "预约成功！订单号{number}：{service} {when}{check}。查询回复CX {number}",
     "book_failed": "预约未成功：{why}。请重新发送，或致电热线",
+    "unavailable": "系统繁忙，您的短信未能处理，请几分钟后重新发送",
     "duplicate": "您已预约{service} {when}，订单号{number}，未重复预约。如需再订一单请致电热线。查询回复CX {number}",
     "expired": "您的预约超过30分钟未确认，已失效。请重新发送，如 " + EXAMPLE,
     "nothing_pending": "没有待确认的预约。预约请发如 " + EXAMPLE,

@@ -44,7 +44,9 @@ def pg_bindir() -> str | None:
 @dataclass
 class Server:
     url: str
-    stop: callable
+    stop: callable                  # for good: the server and its files
+    down: callable = None           # shut down, keeping port and data directory (a fault)
+    up: callable = None             # start again after `down`, on the same port and data
 
 
 def start_postgres() -> Server:
@@ -62,10 +64,19 @@ def start_postgres() -> Server:
     data = os.path.join(tmp, "data")
     subprocess.run(as_user + [f"{bindir}/initdb", "-D", data, "-U", "hotline", "--auth=trust", "-E", "UTF8",
                               "--locale=C.UTF-8"], check=True, capture_output=True)
-    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(tmp, "log"), "-w", "-o",
-                              f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
-                              "-c max_connections=200", "start"], check=True, capture_output=True)
-    _wait_port(port)
+
+    def up() -> None:
+        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(tmp, "log"), "-w", "-o",
+                                  f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                  "-c max_connections=200", "start"], check=True, capture_output=True)
+        _wait_port(port)
+
+    def down() -> None:
+        """pg_ctl stop -m fast: open sessions are ended, as for a restart."""
+        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], check=True,
+                       capture_output=True)
+
+    up()
     subprocess.run(as_user + [f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "hotline",
                               "hotline_test"], check=True, capture_output=True)
 
@@ -73,7 +84,7 @@ def start_postgres() -> Server:
         subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    return Server(f"postgresql+psycopg://hotline@127.0.0.1:{port}/hotline_test", stop)
+    return Server(f"postgresql+psycopg://hotline@127.0.0.1:{port}/hotline_test", stop, down, up)
 
 
 def start_redis() -> Server:
@@ -82,13 +93,29 @@ def start_redis() -> Server:
         raise RuntimeError("Redis is not installed (Debian package redis-server); scripts/test.sh installs it")
     tmp = tempfile.mkdtemp(prefix="hotline-redis-")
     port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_port(port)
+    url = f"redis://127.0.0.1:{port}/0"
+    procs: list[subprocess.Popen] = []
+
+    def up() -> None:
+        procs.append(subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no", "--dir", tmp],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_port(port)
+
+    def down() -> None:
+        """SHUTDOWN SAVE: Redis writes its data to the directory (loaded by `up`) and exits."""
+        import redis
+        try:
+            redis.Redis.from_url(url).shutdown(save=True)
+        except redis.ConnectionError:
+            pass                      # the server hung up as it went: that is the answer
+        procs[-1].wait(30)
 
     def stop() -> None:
-        proc.terminate()
-        proc.wait(10)
+        if procs[-1].poll() is None:
+            procs[-1].terminate()
+            procs[-1].wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    return Server(f"redis://127.0.0.1:{port}/0", stop)
+    up()
+    return Server(url, stop, down, up)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .outage import Outage
 from .transactions import after_commit
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class RedisBus:
     streams cost one Redis connection, not 200.
 
     Redis going away is an outage to ride out, not an error per event: the listener keeps
-    trying to reconnect (every RECONNECT_SECONDS) and re-subscribes when Redis is back, and a
+    trying to reconnect (every RECONNECT_SECONDS) and re-subscribes when Redis is back (or
+    subscribes for the first time, when the process started during the outage), and a
     publish meanwhile is dropped with one warning per outage (other processes miss it; the
     booking that caused it stands). redis-py's own `run_in_thread` listener dies on the first
     connection error and never returns, leaving the process deaf until restarted.
@@ -98,31 +100,38 @@ class RedisBus:
         self._redis = redis.Redis.from_url(url)
         self._prefix = channel_prefix
         self._local = InProcessBus()
-        self._down = threading.Event()           # set from the first failure until Redis answers again
+        self._outage = Outage(log, "bus", "events between processes are dropped until it is back")
         self._stopping = threading.Event()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.psubscribe(**{channel_prefix + "*": self._on_message})
+        # A process started during an outage (a web worker replaced, a restart) starts all the
+        # same, deaf until Redis answers: gunicorn stops altogether when a worker cannot boot.
+        self._subscribed = False
+        self._subscribe()
         self._thread = threading.Thread(target=self._listen, name="redis-bus", daemon=True)
         self._thread.start()
 
+    def _subscribe(self) -> bool:
+        try:
+            self._pubsub.psubscribe(**{self._prefix + "*": self._on_message})
+        except self._errors as exc:
+            self._outage.failed(exc)
+            return False
+        self._subscribed = True
+        return True
+
     def _listen(self) -> None:
         while not self._stopping.is_set():
-            try:
-                self._pubsub.get_message(timeout=0.2)
-                self._back_up()
-            except self._errors as exc:
-                self._went_down(exc)
+            if not self._subscribed and not self._subscribe():
                 self._stopping.wait(self.RECONNECT_SECONDS)
-
-    def _went_down(self, exc: Exception) -> None:
-        if not self._down.is_set():
-            self._down.set()
-            log.warning("bus: Redis unreachable (%s); events between processes are dropped until it is back", exc)
-
-    def _back_up(self) -> None:
-        if self._down.is_set():
-            self._down.clear()
-            log.warning("bus: Redis reachable again; events flow between processes")
+                continue
+            try:
+                if self._outage.down:
+                    self._redis.ping()      # a reply says Redis is back; an idle read may not
+                self._pubsub.get_message(timeout=0.2)
+                self._outage.answered()
+            except self._errors as exc:
+                self._outage.failed(exc)
+                self._stopping.wait(self.RECONNECT_SECONDS)
 
     def _on_message(self, message: dict) -> None:
         try:
@@ -137,7 +146,7 @@ class RedisBus:
         try:
             self._redis.publish(self._prefix + topic, json.dumps(payload, ensure_ascii=False, default=str))
         except self._errors as exc:
-            self._went_down(exc)
+            self._outage.failed(exc)
 
     def subscribe(self, pattern: str) -> Subscription:
         return self._local.subscribe(pattern)

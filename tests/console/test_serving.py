@@ -130,6 +130,16 @@ def test_hotline_web_refuses_a_database_without_schema_and_says_what_to_run(tmp_
     assert "run `hotline init` once" in done.stderr
 
 
+def test_gunicorn_refuses_a_database_without_schema_before_starting_workers(tmp_path):
+    env = base_env(tmp_path, SECRET_KEY="web-test-secret")
+    done = subprocess.run([str(BIN / "gunicorn"), "-c", "python:agent_console.wsgi", "--workers", "2",
+                           "--bind", env["WEB_BIND"]], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "run `hotline init` once" in done.stderr
+    assert "Booting worker" not in done.stderr
+
+
 @pytest.mark.redis
 def test_gunicorn_workers_deliver_screen_pops_to_streams_served_by_each_other(tmp_path, demo_template,
                                                                               redis_server):

@@ -55,17 +55,25 @@ class Ledger:
 
 class Slots:
     """(day, slot) pairs for one caller, never the same twice: a caller's two bookings of one
-    service at one time would be refused as a duplicate."""
+    service at one time would be refused as a duplicate. A pair whose call was turned away
+    before it could book is handed out again, so that refused attempts (an outage refuses
+    thousands in seconds) do not push the dates past BOOKING_HORIZON_DAYS."""
 
     def __init__(self) -> None:
         self._n = itertools.count()
+        self._free: list[int] = []
         self._lock = threading.Lock()
 
-    def next_keys(self) -> str:
+    def take(self) -> tuple[int, str]:
+        """A pair and the menu keys that book it; give_back(pair) when nothing was booked."""
         with self._lock:
-            n = next(self._n)
+            n = self._free.pop() if self._free else next(self._n)
         day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1 + n // 3)
-        return f"1 1 1 4 {day:%m%d} {n % 3 + 1} 1 1"
+        return n, f"1 1 1 4 {day:%m%d} {n % 3 + 1} 1 1"
+
+    def give_back(self, n: int) -> None:
+        with self._lock:
+            self._free.append(n)
 
 
 class Webhooks:
@@ -110,12 +118,13 @@ def voice_booking(hooks: Webhooks, slots: Slots, ledger: Ledger) -> None:
     sid = "CA" + uuid.uuid4().hex
     params = {"AccountSid": "ACcluster", "ApiVersion": "2010-04-01", "CallSid": sid, "CallStatus": "in-progress",
               "Direction": "inbound", "From": VOICE_CALLER, "To": HOTLINE_NUMBER}
+    pair, keys = slots.take()
     status, body = hooks.post("/twilio/voice", {**params, "CallStatus": "ringing"})
-    keys = slots.next_keys().split()
-    for i, key in enumerate(keys):
+    for i, key in enumerate(keys.split()):
         action = GATHER_ACTION.search(body) if status == 200 else None
         if action is None:
             ledger.add("refused", f"voice {status} before key {i}")
+            slots.give_back(pair)         # not confirmed: nothing was booked
             return
         status, body = hooks.post(unescape(action.group(1)), {**params, "Digits": key})
     done = VOICE_BOOKED.search(body) if status == 200 else None
@@ -127,8 +136,8 @@ def voice_booking(hooks: Webhooks, slots: Slots, ledger: Ledger) -> None:
 
 
 def agi_booking(port: int, slots: Slots, ledger: Ledger, sounds: Sounds) -> None:
-    caller = Caller(AGI_CALLER, keys=ScriptedKeys.parse(slots.next_keys()))
-    asterisk = FakeAsterisk(caller, sounds, timeout=30)
+    pair, keys = slots.take()
+    asterisk = FakeAsterisk(Caller(AGI_CALLER, keys=ScriptedKeys.parse(keys)), sounds, timeout=30)
     try:
         result = asterisk.call_fastagi("127.0.0.1", port)
     except TimeoutError:
@@ -136,12 +145,15 @@ def agi_booking(port: int, slots: Slots, ledger: Ledger, sounds: Sounds) -> None
         return
     except OSError as exc:                # refused: the dialplan's failure path takes the call
         ledger.add("agi_fell_back", f"{port} {type(exc).__name__}")
+        slots.give_back(pair)
         time.sleep(0.5)                   # the next caller; not a tight loop against a closed port
         return
     if "hotline/zh/book.done" in result.prompts() and result.variables.get("HOTLINE_RESULT") == "hangup":
         ledger.add("agi", result.uniqueid)
     else:                                 # AGISTATUS FAILURE / no result: the dialplan sends it to the queue
         ledger.add("agi_fell_back", f"{port} {result.agi_status} {result.variables.get('HOTLINE_RESULT')}")
+        if result.prompts()[:1] == ["hotline/zh/error.system"]:
+            slots.give_back(pair)         # turned away at the start (the database out of reach)
 
 
 def run_load(cluster, seconds: float, *, threads_per_channel: int = 2, ledger: Ledger | None = None,

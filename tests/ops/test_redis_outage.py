@@ -80,3 +80,16 @@ def test_publishing_during_a_redis_outage_warns_once_and_raises_nothing(redis_re
         assert all(r.exc_info is None for r in caplog.records)
     finally:
         bus.close()
+
+
+def test_a_bus_made_while_redis_is_down_hears_other_processes_once_it_is_up(tmp_path):
+    """A process started during the outage (gunicorn replacing a worker) boots, deaf until Redis is back."""
+    server = RestartableRedis(tmp_path)
+    bus = RedisBus(server.url)
+    sub = bus.subscribe("catalog.*")
+    try:
+        server.start()
+        assert arrives(bus, sub, "catalog.changed", 5)
+    finally:
+        bus.close()
+        server.kill()

@@ -92,3 +92,27 @@ def test_a_call_whose_redis_state_was_lost_is_handed_to_an_agent(redis_server, r
     doc = call.press("1")
     assert verbs(doc) == ["Say", "Enqueue"]
     assert doc.find("Say").text.startswith(prompts.text("error.system", "zh"))
+
+
+def test_a_call_books_through_a_redis_outage_with_its_state_in_the_database_meanwhile(hl, sibling_app, tmp_path):
+    from tests.ops.test_redis_outage import RestartableRedis
+
+    server = RestartableRedis(tmp_path)
+    server.start()
+    try:
+        call = PhoneCall(Twilio(sibling_app(redis_url=server.url)), WANG)
+        server.kill()
+        call.dial()                                      # saved in the database: no token to carry
+        assert "t" not in query(call.last.find("Gather").get("action"))
+        assert call.press("1").find("Gather/Say").text.startswith(prompts.text("book.category", "zh"))
+        server.start()
+        doc = call.press("1")                            # read from the database, saved in Redis again
+        assert doc.find("Gather/Say").text.startswith(prompts.text("book.item", "zh"))
+        assert len(query(doc.find("Gather").get("action"))["t"]) == 12
+        call.hang_up()                                   # the later step (Redis) is the call's latest
+        with hl.session() as s:
+            row = s.scalar(select(Call).where(Call.external_id == call.sid))
+            assert (row.outcome, row.abandoned_at) == ("abandoned", "book.item.cleaning")
+            assert s.scalar(select(func.count()).select_from(IvrSession)) == 0
+    finally:
+        server.kill()

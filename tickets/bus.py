@@ -124,11 +124,15 @@ class RedisBus:
             if not self._subscribed and not self._subscribe():
                 self._stopping.wait(self.RECONNECT_SECONDS)
                 continue
+            # Only a PING that began during the outage says Redis is back: a read that began
+            # before a publisher met the outage may still end quietly.
+            was_down = self._outage.down
             try:
-                if self._outage.down:
-                    self._redis.ping()      # a reply says Redis is back; an idle read may not
+                if was_down:
+                    self._redis.ping()
                 self._pubsub.get_message(timeout=0.2)
-                self._outage.answered()
+                if was_down:
+                    self._outage.answered()
             except self._errors as exc:
                 self._outage.failed(exc)
                 self._stopping.wait(self.RECONNECT_SECONDS)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -169,14 +171,34 @@ def fill_sqlite(hl: Hotline, n: int) -> tuple[float, int]:
     return time.perf_counter() - t0, lines
 
 
+def _refresh_until_done(url: str) -> None:
+    """One roll-up worker: recompute marked intervals, ten days per transaction, until none is left."""
+    hl = Hotline(load_settings({"DATABASE_URL": url, "HOTLINE_DEMO": "1"}))
+    try:
+        while True:
+            with hl.session() as s, s.begin():
+                if not refresh(s, limit=960):
+                    return
+    finally:
+        hl.close()
+
+
 def roll_up_year(hl: Hotline) -> float:
+    """Mark the year and roll it up. On PostgreSQL one worker per core, as several scheduler runs
+    would (each takes the marks it locks and skips the others'); SQLite has one writer."""
     t0 = time.perf_counter()
     with hl.session() as s, s.begin():
         mark_range(s, YEAR_START, YEAR_START + timedelta(days=366))
-    while True:
-        with hl.session() as s, s.begin():
-            if not refresh(s, limit=960):      # ten days per transaction
-                break
+    url = hl.engine.url.render_as_string(hide_password=False)
+    workers = (os.cpu_count() or 1) if hl.engine.dialect.name == "postgresql" else 1
+    procs = [multiprocessing.get_context("spawn").Process(target=_refresh_until_done, args=(url,))
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise RuntimeError(f"a roll-up worker failed (exit code {p.exitcode})")
     return time.perf_counter() - t0
 
 

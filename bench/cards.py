@@ -1,6 +1,8 @@
 """Member card spends per second on PostgreSQL: 50 clients on one card, and on 1,000 cards.
 
-Each client is a thread with its own Session and connection (as the web server's threads are);
+Each client is a thread with its own Session and connection (as the web server's threads are),
+the 50 spread over two processes (as over the Procfile shape's two gunicorn workers: one Python
+process runs its Python on one core);
 each spend is one transaction
 through tickets.cards.spend exactly as the console makes it (row lock, idempotency key, ledger
 row, cached balance, audit row, and the customer's SMS notice through the sms plugin). Every
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import random
 import sys
 import threading
@@ -41,6 +44,7 @@ from tickets.seed import load_demo, load_reference  # noqa: E402
 CASHIER = Actor(role="supervisor", label="bench")
 AGENT = Actor(role="agent", label="bench")
 REPLAY_EVERY = 10
+PROCESSES = 2       # the clients' processes: the Procfile shape's two web workers
 FUNDS_FEN = 10_000_000 // 100 * 100      # more than every spend of the run together
 
 
@@ -111,31 +115,51 @@ def make_hotline(url: str, clients: int = 1) -> Hotline:
     return hl.load_plugins()
 
 
-def run_clients(target, clients: int, args: tuple) -> tuple[float, dict[str, int], int, int]:
-    """`clients` threads running `target`, released together; (seconds, paid keys, doubles, refused)."""
-    barrier, out = threading.Barrier(clients + 1), []
-    threads = [threading.Thread(target=target, args=(*args, c, barrier, out)) for c in range(clients)]
+def _client_process(target_name: str, url: str, first: int, count: int, args: tuple, barrier, results) -> None:
+    """One web-worker-like process: `count` client threads with their own Hotline (pool), numbered from `first`."""
+    logging.basicConfig(level=logging.WARNING)
+    hl = make_hotline(url, count)
+    out: list = []
+    target = globals()[target_name]
+    threads = [threading.Thread(target=target, args=(hl, *args, c, barrier, out)) for c in range(first, first + count)]
     for t in threads:
         t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
     for t in threads:
         t.join()
+    hl.close()
+    results.put(out)
+
+
+def run_clients(target, url: str, clients: int, args: tuple) -> tuple[float, dict[str, int], int, int]:
+    """`clients` threads running `target`, spread over PROCESSES processes as over the web tier's
+    workers, released together; (seconds, paid keys, doubles, refused)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
+    shares = [clients // PROCESSES + (i < clients % PROCESSES) for i in range(PROCESSES)]
+    procs = [ctx.Process(target=_client_process, args=(target.__name__, url, sum(shares[:i]), n, args, barrier, results))
+             for i, n in enumerate(shares) if n]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    out = [r for _ in procs for r in results.get()]
     elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
     paid: dict[str, int] = {}
     for r in out:
         paid.update(r[0])
     return elapsed, paid, sum(r[1] for r in out), sum(r[2] for r in out)
 
 
-def baseline(hl: Hotline, ids: list[int], clients: int, updates: int) -> float:
+def baseline(hl: Hotline, url: str, ids: list[int], clients: int, updates: int) -> float:
     """The same number of transactions as plain UPDATEs of a bare balance table; seconds taken."""
     with hl.engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_plain (id integer PRIMARY KEY, balance integer)"))
         conn.execute(text("DELETE FROM bench_plain"))
         conn.execute(text("INSERT INTO bench_plain SELECT g, :f FROM generate_series(1, :n) g"),
                      {"f": FUNDS_FEN, "n": max(ids)})
-    return run_clients(_update_client, clients, (hl, ids, updates))[0]
+    return run_clients(_update_client, url, clients, (ids, updates))[0]
 
 
 def main() -> None:
@@ -153,12 +177,12 @@ def main() -> None:
             with hl.session() as s:
                 ids = list(s.scalars(select(cards.MemberCard.id).where(cards.MemberCard.number.in_(numbers))))
             one, one_keys, one_double, one_refused = run_clients(
-                _spend_client, args.clients, (hl, numbers[:1], args.spends, "one"))
+                _spend_client, server.url, args.clients, (numbers[:1], args.spends, "one"))
             many, many_keys, many_double, many_refused = run_clients(
-                _spend_client, args.clients, (hl, numbers, args.spends, "many"))
+                _spend_client, server.url, args.clients, (numbers, args.spends, "many"))
             one_paid, many_paid = len(one_keys), len(many_keys)
-            one_base = baseline(hl, ids[:1], args.clients, args.spends)
-            many_base = baseline(hl, ids, args.clients, args.spends)
+            one_base = baseline(hl, server.url, ids[:1], args.clients, args.spends)
+            many_base = baseline(hl, server.url, ids, args.clients, args.spends)
             requests = args.clients * args.spends
             with hl.session() as s:
                 mismatches = len(cards.check_balances(s))

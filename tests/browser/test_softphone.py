@@ -25,9 +25,9 @@ SOFTPHONE = {"TWILIO_API_KEY": "SKbrowser", "TWILIO_API_SECRET": "browser-test-a
 # Twilio.Device as softphone.js drives it: new Device(token), on(), register(), updateToken(), connect() -> Call.
 FAKE_SDK = """
 window.Twilio = {Device: function (token) {
-  var seen = window.seenByTwilio = {token: token, connects: 0, call: {}};
-  this.on = function () {};
-  this.register = function () { return Promise.resolve(); };
+  var seen = window.seenByTwilio = {token: token, connects: 0, call: {}, device: {}, registered: 0};
+  this.on = function (name, fn) { seen.device[name] = fn; };
+  this.register = function () { seen.registered += 1; return Promise.resolve(); };
   this.updateToken = function (fresh) { seen.token = fresh; };
   this.connect = function () {
     seen.connects += 1;
@@ -117,6 +117,45 @@ def test_the_softphone_takes_a_call_with_the_agents_token(chromium, console_with
     expect(state).to_have_attribute("data-state", "ended")
     expect(page.locator("#softphone-take")).to_be_enabled()
     assert page.evaluate("window.seenByTwilio.connects") == 1
+    assert errors == []
+
+
+# A call ringing the softphone, as the SDK hands it to the "incoming" handler.
+RING = """(name) => {
+  var handlers = {}, seen = window.seenByTwilio;
+  var c = {on: function (ev, fn) { handlers[ev] = fn; },
+           accept: function () { (seen.accepted = seen.accepted || []).push(name); handlers.accept(); },
+           reject: function () { (seen.rejected = seen.rejected || []).push(name); },
+           mute: function () {}, isMuted: function () { return false; },
+           disconnect: function () { handlers.disconnect(); }};
+  seen.device.incoming(c);
+}"""
+
+
+def test_a_click_to_call_rings_the_softphone_which_answers_it_and_declines_a_second(chromium, console_with):
+    """A callback placed from the worklist on Twilio rings the agent's softphone first (the agent
+    asked for it a moment ago): it is answered at once; one more while on that call is declined."""
+    errors: list = []
+    console = console_with(**SOFTPHONE)
+    page = workspace(chromium, console, errors)
+    page.route(SDK_URL, lambda route: route.fulfill(status=200, content_type="text/javascript", body=FAKE_SDK))
+    page.goto("/workspace/")
+    state = page.locator("#softphone-state")
+    expect(state).to_have_attribute("data-state", "ready")
+    assert page.evaluate("window.seenByTwilio.registered") == 1
+    assert _claims(page.evaluate("window.seenByTwilio.token"))["grants"]["voice"]["incoming"] == {"allow": True}
+
+    page.evaluate(RING, "callback")
+    expect(state).to_have_attribute("data-state", "live")
+    expect(page.locator("#softphone-take")).to_be_disabled()
+    page.evaluate(RING, "another")
+    assert page.evaluate("window.seenByTwilio.accepted") == ["callback"]
+    assert page.evaluate("window.seenByTwilio.rejected") == ["another"]
+    expect(state).to_have_attribute("data-state", "live")
+    page.click("#softphone-hangup")
+    expect(state).to_have_attribute("data-state", "ended")
+    expect(page.locator("#softphone-take")).to_be_enabled()
+    assert page.evaluate("window.seenByTwilio.connects") == 0
     assert errors == []
 
 

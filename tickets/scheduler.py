@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from .actors import SYSTEM
 from .agents import end_due_wrap_ups
@@ -27,6 +27,7 @@ from .metrics import roll_up
 from .order_rollups import roll_up as order_roll_up
 from .models import SchedulerLock
 from .monitoring import JOB_FAILURES, JOB_RUNS
+from .outage import Outage
 from .outbound import follow_through
 from .queue_log import follow
 
@@ -115,13 +116,28 @@ class Scheduler:
         self.hl = hl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._sched = BackgroundScheduler(timezone="UTC")
+        self._database = Outage(log, "scheduler", "no job runs until it is back", service="the database")
 
     def run_job(self, job: Job) -> None:
-        if not acquire_lease(self.hl, self.holder):
+        # Taking the lease is the first thing every run asks of the database, so it is where an
+        # outage shows: said once for all jobs, not as a traceback per job every few seconds.
+        try:
+            leader = acquire_lease(self.hl, self.holder)
+        except (OperationalError, InterfaceError) as exc:
+            self._database.failed(exc)
+            return
+        self._database.answered()
+        if not leader:
             return
         JOB_RUNS.labels(job.name).inc()
         try:
             job.func(self.hl)
+        except OperationalError as exc:
+            JOB_FAILURES.labels(job.name).inc()
+            if exc.connection_invalidated:     # the database went away during the run
+                self._database.failed(exc)
+            else:                              # e.g. SQLite busy beyond its timeout: an error of this run
+                log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
         except Exception:  # noqa: BLE001 - one failing run must not stop the schedule
             JOB_FAILURES.labels(job.name).inc()
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)

@@ -106,3 +106,35 @@ def test_a_mainland_push_with_the_database_down_gets_503_with_retry_after(outage
                               "dest_code": "1", "sequence_id": 1, "send_time": "2026-11-23 10:00:00"}])
     assert resp.status_code == 503
     assert int(resp.headers["Retry-After"]) > 0
+
+
+def test_the_scheduler_says_the_outage_once_for_all_its_jobs_and_goes_on_when_it_is_back(outage, caplog):
+    from tickets.scheduler import CORE_JOBS, Scheduler
+    sched = Scheduler(outage.hl)
+    watchdog = next(job for job in CORE_JOBS if job.name == "accept-deadline-watchdog")
+    outage.cut()
+    with caplog.at_level("INFO", logger="tickets.scheduler"):
+        for _ in range(3):
+            for job in CORE_JOBS:
+                sched.run_job(job)
+        outage.mend()
+        sched.run_job(watchdog)
+        sched.run_job(watchdog)
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert lines[0][1].startswith("scheduler: the database unreachable (")
+    assert lines[0][1].endswith("no job runs until it is back")
+    assert lines[1][1] == "scheduler: the database reachable again"
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_job_that_fails_for_its_own_reasons_still_logs_its_traceback(outage, caplog):
+    from tickets.context import Job
+    from tickets.scheduler import Scheduler
+
+    def broken(_hl):
+        raise RuntimeError("a bug in the job")
+    with caplog.at_level("ERROR", logger="tickets.scheduler"):
+        Scheduler(outage.hl).run_job(Job("broken", broken, 60))
+    [record] = caplog.records
+    assert record.getMessage() == "job broken failed; it runs again in 60s" and record.exc_info

@@ -6,6 +6,9 @@ both; a hotline behind NAT has no public URL): the `sms-receipts` job, on the sc
 every SMS_RECEIPT_POLL_SECONDS, asks about every mainland message still `sent`, GRACE after its
 send and for POLL_FOR: Aliyun `QuerySendDetails` per message (PhoneNumber, SendDate in Beijing
 time, BizId), Tencent `PullSmsSendStatusByPhoneNumber` per number (the span of its messages).
+A message the provider has no receipt for yet is asked about again after as long as it has
+waited (at most ASK_AT_LEAST_EVERY): most receipts come in minutes, and a phone switched off
+for days should not cost a question every run against the provider's query quota.
 
 Either way each receipt goes through `apply_receipt`, so a status only moves forward and a
 message receipted twice (pushed and polled, or polled twice) is changed once.
@@ -17,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tickets.config import MAINLAND_PROVIDERS
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(minutes=2)
 # Carriers retry a switched-off phone for up to 72 hours; after that no receipt will come.
 POLL_FOR = timedelta(days=3)
+# The longest wait between two questions about one message once it has waited hours.
+ASK_AT_LEAST_EVERY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -65,27 +70,39 @@ def apply_receipt(session: Session, receipt: Receipt) -> SmsMessage | None:
 
 
 def pending(session: Session, provider: str, now: datetime) -> list[Pending]:
-    """`provider`'s messages still `sent` without a receipt, sent between POLL_FOR and GRACE ago."""
+    """`provider`'s messages still `sent` without a receipt, sent between POLL_FOR and GRACE ago,
+    whose next question is due."""
     rows = session.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.provider_sid, SmsMessage.sent_at).where(
         SmsMessage.direction == "out", SmsMessage.provider == provider, SmsMessage.status == "sent",
         SmsMessage.provider_sid.is_not(None), SmsMessage.sent_at <= now - GRACE,
-        SmsMessage.sent_at >= now - POLL_FOR).order_by(SmsMessage.id))
+        SmsMessage.sent_at >= now - POLL_FOR,
+        SmsMessage.receipt_check_at.is_(None) | (SmsMessage.receipt_check_at <= now)).order_by(SmsMessage.id))
     return [Pending(*row) for row in rows]
 
 
-def _ask(provider, rows: list[Pending], now: datetime) -> list[Receipt]:
-    """The receipts `provider` has for `rows`: one question per message (Aliyun) or per number
-    (Tencent). A question that fails is logged and asked again next run."""
+def next_question(row: Pending, now: datetime) -> datetime:
+    """When to ask about `row` again after an answer without its receipt: after as long again as
+    it has waited, GRACE at least and ASK_AT_LEAST_EVERY at most."""
+    return now + min(max(now - row.sent_at, GRACE), ASK_AT_LEAST_EVERY)
+
+
+def _ask(provider, rows: list[Pending], now: datetime) -> tuple[list[Receipt], list[Pending]]:
+    """The receipts `provider` has for `rows`, and the rows it answered about: one question per
+    message (Aliyun) or per number (Tencent). A question that fails is logged and asked again
+    next run."""
     questions = ([[row] for row in rows] if provider.name == "aliyun"
                  else list(_by_phone(rows).values()))
     found: list[Receipt] = []
+    answered: list[Pending] = []
     for group in questions:
         try:
             found += provider.receipts(group, now)
         except ProviderError as exc:
             log.warning("sms receipts: %s could not say how %s fared: %s", provider.name,
                         ", ".join(str(r.id) for r in group), exc)
-    return found
+        else:
+            answered += group
+    return found, answered
 
 
 def _by_phone(rows: list[Pending]) -> dict[str, list[Pending]]:
@@ -105,8 +122,11 @@ def poll(hl: Hotline) -> int:
             rows = pending(s, name, now)
         if not rows:
             continue
-        receipts = _ask(provider_for(hl, name), rows, now)
+        receipts, answered = _ask(provider_for(hl, name), rows, now)
         with hl.session() as s, s.begin():
+            if answered:     # a message receipted now is not `sent` any more: its next question is never read
+                s.execute(update(SmsMessage), [{"id": row.id, "receipt_check_at": next_question(row, now)}
+                                               for row in answered])
             for receipt in receipts:
                 matched += apply_receipt(s, receipt) is not None
         log.info("sms receipts: asked %s about %d messages, %d receipts", name, len(rows), len(receipts))

@@ -94,7 +94,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                      "(pushes taken; what has no receipt 2 minutes after its send is asked for)."),
     "SMS_RECEIPT_POLL_SECONDS": ("300", "120", "Seconds between two runs of the `sms-receipts` job (SMS_RECEIPTS poll "
                                  "or both), which asks about every mainland message still `sent` without a receipt, "
-                                 "for 3 days after its send."),
+                                 "for 3 days after its send (each message less and less often: 2, 4, 8 ... minutes "
+                                 "after it, then every 6 hours)."),
     "BUSINESS_HOURS": ("08:00-20:00", "09:00-18:00",
                        "When agents answer (local time); statutory holidays are closed. Also the working hours of a "
                        "franchisee that has none of its own (admin, franchisee page): accept deadlines count only "

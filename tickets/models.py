@@ -504,6 +504,8 @@ class SmsMessage(Base):
     next_attempt_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     # When a provider accepted it: per-number rate limits count these.
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # Mainland messages still without a receipt: not before when the provider is asked again.
+    receipt_check_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     __table_args__ = (Index("ix_sms_provider_sid", "provider", "provider_sid", unique=True),
                       Index("ix_sms_phone_sent", "phone", "sent_at"))
 

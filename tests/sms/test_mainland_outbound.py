@@ -460,6 +460,26 @@ def test_a_message_without_a_carrier_receipt_yet_stays_sent_and_is_asked_again(m
     assert len(fake.requests) == 3                                  # a receipted message is not asked about
 
 
+def test_a_message_still_without_a_receipt_is_asked_about_less_and_less_often(make, fake, clock):
+    hl = make("aliyun", SMS_RECEIPTS="poll")
+    row = notify(hl)
+
+    def asked() -> int:
+        return sum(r["headers"]["x-acs-action"] == "QuerySendDetails" for r in fake.of("aliyun"))
+    minutes_asked = []                             # after the send
+    for minute in range(1, 24 * 60 + 1):           # the job every minute for a day
+        clock.advance(minutes=1)
+        before = asked()
+        receipt_job.poll(hl)
+        minutes_asked += [minute] * (asked() - before)
+    # As long again as it had waited, then every ASK_AT_LEAST_EVERY (6 hours).
+    assert minutes_asked == [2, 4, 8, 16, 32, 64, 128, 256, 512, 872, 1232]
+    assert stored(hl, row.id).status == "sent"
+    fake.carrier_reports("aliyun", row.provider_sid)
+    clock.advance(hours=6)
+    assert receipt_job.poll(hl) == 1 and stored(hl, row.id).status == "delivered"
+
+
 def test_the_job_pulls_tencent_receipts_by_number_signed_with_tc3(make, fake, clock):
     hl = make("tencent", SMS_RECEIPTS="poll")
     row = notify(hl)

@@ -52,6 +52,8 @@ ALIYUN_ZONE = ZoneInfo("Asia/Shanghai")
 # QuerySendDetails SendStatus: 1 waiting for the carrier's receipt, 2 failed, 3 delivered.
 ALIYUN_SEND_STATUS = {2: "failed", 3: "delivered"}
 PULL_LIMIT = 100                # Tencent's most per PullSmsSendStatusByPhoneNumber page
+# QuerySendDetails' largest page: a number's messages of one day, when looking for our OutId.
+ALIYUN_PAGE_MOST = 50
 # Answers that blame the number itself: no provider and no later try can deliver these.
 ALIYUN_RECIPIENT_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT"})
 TENCENT_RECIPIENT_CODES = frozenset({"InvalidParameterValue.IncorrectPhoneNumber",
@@ -92,6 +94,8 @@ def _network_error(provider: str, text: str) -> ProviderError:
 class AliyunProvider:
     """Aliyun Dysmsapi 2017-05-25 SendSms (ACS3-HMAC-SHA256 signed by the SDK)."""
     name = "aliyun"
+    # QuerySendDetails lists every message Aliyun took, receipted or not: one it lacks never arrived.
+    lists_unreceipted = True
 
     def __init__(self, account: MainlandProvider) -> None:
         self.account = account
@@ -120,12 +124,13 @@ class AliyunProvider:
 
     def receipts(self, rows: list[Pending], now: datetime) -> list[Receipt]:
         """QuerySendDetails of each message (PhoneNumber, SendDate, BizId): its receipt, if the
-        carrier has given one yet."""
+        carrier has given one yet. A message without a BizId (its send got no answer) is looked
+        for among the number's messages of that day by our OutId: found, it is at least `sent`."""
         found = []
         for row in rows:
             request = aliyun_models.QuerySendDetailsRequest(
                 phone_number=national(row.phone), send_date=to_local(row.sent_at, ALIYUN_ZONE).strftime("%Y%m%d"),
-                biz_id=row.sid, page_size=10, current_page=1)
+                biz_id=row.sid, page_size=10 if row.sid else ALIYUN_PAGE_MOST, current_page=1)
             self._throttle.wait()
             try:
                 body = self._client.query_send_details(request).body
@@ -137,17 +142,21 @@ class AliyunProvider:
             if body.code != "OK":
                 raise ProviderError(f"aliyun refused: {body.code}: {body.message}"[:255], transient=True)
             details = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
+            if not row.sid:
+                details = [d for d in details if d.out_id == row.ref]
             for detail in details:
-                status = ALIYUN_SEND_STATUS.get(int(detail.send_status or 1))
+                status = ALIYUN_SEND_STATUS.get(int(detail.send_status or 1), "sent" if row.unsure else None)
                 if status is not None:
-                    found.append(Receipt("aliyun", row.phone, row.sid, detail.out_id or "", status,
-                                         "" if status == "delivered" else detail.err_code or ""))
+                    found.append(Receipt("aliyun", row.phone, row.sid or "", detail.out_id or "", status,
+                                         "" if status in ("delivered", "sent") else detail.err_code or ""))
         return found
 
 
 class TencentProvider:
     """Tencent Cloud SMS 2021-01-11 SendSms (TC3-HMAC-SHA256 signed by the SDK)."""
     name = "tencent"
+    # PullSmsSendStatusByPhoneNumber lists receipts only: a message it lacks may still be on its way.
+    lists_unreceipted = False
 
     def __init__(self, account: MainlandProvider) -> None:
         self.account = account

@@ -21,7 +21,10 @@ when a limit frees), for GIVE_UP_AFTER. A refusal that blames the number is fina
 Never twice: a send that got no answer (the request may have arrived), or one interrupted
 half-way (a crash between the provider's accept and our commit), is not retried and not passed
 on, but marked failed; our message id travels with it (OutId / SessionContext), so the provider's
-delivery receipt still finds the row and records that it arrived (`record_status`).
+delivery receipt still finds the row and records that it arrived (`record_status`). A send that
+got no answer is also asked about by the sms-receipts job, and sent again only when the provider
+says it never got it (sms/receipts.py); an interrupted one is not, as with several providers
+which one had it is not known.
 """
 from __future__ import annotations
 
@@ -163,8 +166,7 @@ def _try_providers(hl: Hotline, msg: Outgoing, order: tuple[str, ...], created_a
             sent = provider_for(hl, name).send(msg)
         except ProviderError as exc:
             if exc.ambiguous:
-                return {"status": "failed", "provider": name,
-                        "error": f"{exc} (may have been sent: not retried, so it cannot arrive twice)"[:255]}
+                return _unanswered(hl, name, exc)
             if not exc.transient:
                 return {"status": "failed", "provider": name, "error": str(exc)[:255]}
             reasons.append(str(exc))
@@ -179,6 +181,19 @@ def _try_providers(hl: Hotline, msg: Outgoing, order: tuple[str, ...], created_a
     # Only limits in the way: try when the first one frees; a refusal waits its back-off.
     retry_at = min(waits) if len(waits) == len(reasons) else now + backoff
     return {"status": "queued", "error": error, "next_attempt_at": retry_at}
+
+
+def _unanswered(hl: Hotline, name: str, exc: ProviderError) -> dict:
+    """The row's new values after a send to `name` that got no answer: failed, not tried again
+    blindly. Where mainland receipts are polled the sms-receipts job asks the provider about it
+    (sms/receipts.py), and sent_at counts it against the per-number limits meanwhile, as it may
+    have been sent."""
+    if name not in MAINLAND_PROVIDERS or hl.settings.sms_receipts == "push":
+        return {"status": "failed", "provider": name,
+                "error": f"{exc} (may have been sent: not retried, so it cannot arrive twice)"[:255]}
+    now = hl.now()
+    return {"status": "failed", "provider": name, "sent_at": now, "receipt_check_at": now,
+            "error": f"{exc} (may have been sent: not sent again unless {name} says it never got it)"[:255]}
 
 
 def send_console_batch(hl: Hotline, ids: list[int]) -> int:
@@ -216,15 +231,17 @@ def record_status(session: Session, provider: str, sid: str, status: str | None,
     provider id we never stored (no answer, or a crash after the send), which then takes the
     receipt's provider, id and status whatever it was marked meanwhile (`phone` must match).
     """
-    if not sid or status not in STATUS_RANK:
+    if not (sid or ref) or status not in STATUS_RANK:
         return None
-    row = session.scalar(select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.provider_sid == sid))
+    row = (session.scalar(select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.provider_sid == sid))
+           if sid else None)
     if row is None and ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX):].isdigit():
         row = session.get(SmsMessage, int(ref[len(REF_PREFIX):]))
         if row is not None and (row.direction != "out" or row.provider_sid is not None or row.phone != phone):
             row = None
         if row is not None:
-            row.provider, row.provider_sid, row.status = provider, sid, "sent"
+            # Aliyun's QuerySendDetails names a message by our OutId only: its BizId comes with the receipt.
+            row.provider, row.provider_sid, row.status = provider, sid or None, "sent"
             row.sent_at = row.sent_at or hotline_of(session).now()
             row.error = ""
     if row is None:

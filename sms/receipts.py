@@ -12,6 +12,14 @@ for days should not cost a question every run against the provider's query quota
 
 Either way each receipt goes through `apply_receipt`, so a status only moves forward and a
 message receipted twice (pushed and polled, or polled twice) is changed once.
+
+The same job settles the messages a provider may or may not have taken (the send got no answer:
+sms/outbox.py marks them failed rather than send them twice). They are asked about like the
+others, by our id (OutId, SessionContext) as there is no provider id: found, they take the
+provider's status; not found, Aliyun's word is final (QuerySendDetails lists every message it
+took, receipted or not), so NOT_SENT_AFTER after the try the message is queued and sent again.
+Tencent's pull lists receipts only, so there an unanswered send stays failed unless its receipt
+turns up.
 """
 from __future__ import annotations
 
@@ -38,6 +46,8 @@ GRACE = timedelta(minutes=2)
 POLL_FOR = timedelta(days=3)
 # The longest wait between two questions about one message once it has waited hours.
 ASK_AT_LEAST_EVERY = timedelta(hours=6)
+# A message Aliyun still does not list this long after a send that got no answer never reached it.
+NOT_SENT_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,17 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Pending:
-    """A message waiting for its receipt, as a provider is asked about it."""
+    """A message waiting for its receipt, as a provider is asked about it. `unsure`: its send got
+    no answer, so whether the provider has it at all is the question (`sid` is None then)."""
     id: int
     phone: str
-    sid: str
+    sid: str | None
     sent_at: datetime
+    unsure: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"{outbox.REF_PREFIX}{self.id}"
 
 
 def apply_receipt(session: Session, receipt: Receipt) -> SmsMessage | None:
@@ -70,14 +86,16 @@ def apply_receipt(session: Session, receipt: Receipt) -> SmsMessage | None:
 
 
 def pending(session: Session, provider: str, now: datetime) -> list[Pending]:
-    """`provider`'s messages still `sent` without a receipt, sent between POLL_FOR and GRACE ago,
-    whose next question is due."""
-    rows = session.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.provider_sid, SmsMessage.sent_at).where(
-        SmsMessage.direction == "out", SmsMessage.provider == provider, SmsMessage.status == "sent",
-        SmsMessage.provider_sid.is_not(None), SmsMessage.sent_at <= now - GRACE,
+    """`provider`'s messages still `sent` without a receipt or unsure whether it has them, tried
+    between POLL_FOR and GRACE ago, whose next question is due."""
+    unsure = (SmsMessage.status == "failed") & SmsMessage.provider_sid.is_(None) & SmsMessage.receipt_check_at.is_not(None)
+    rows = session.execute(select(SmsMessage.id, SmsMessage.phone, SmsMessage.provider_sid, SmsMessage.sent_at,
+                                  SmsMessage.status).where(
+        SmsMessage.direction == "out", SmsMessage.provider == provider,
+        (SmsMessage.status == "sent") | unsure, SmsMessage.sent_at <= now - GRACE,
         SmsMessage.sent_at >= now - POLL_FOR,
         SmsMessage.receipt_check_at.is_(None) | (SmsMessage.receipt_check_at <= now)).order_by(SmsMessage.id))
-    return [Pending(*row) for row in rows]
+    return [Pending(id, phone, sid, sent_at, unsure=status == "failed") for id, phone, sid, sent_at, status in rows]
 
 
 def next_question(row: Pending, now: datetime) -> datetime:
@@ -122,12 +140,29 @@ def poll(hl: Hotline) -> int:
             rows = pending(s, name, now)
         if not rows:
             continue
-        receipts, answered = _ask(provider_for(hl, name), rows, now)
+        provider = provider_for(hl, name)
+        receipts, answered = _ask(provider, rows, now)
         with hl.session() as s, s.begin():
-            if answered:     # a message receipted now is not `sent` any more: its next question is never read
+            if answered:     # a message receipted now is not waiting any more: its next question is never read
                 s.execute(update(SmsMessage), [{"id": row.id, "receipt_check_at": next_question(row, now)}
                                                for row in answered])
             for receipt in receipts:
                 matched += apply_receipt(s, receipt) is not None
+            if provider.lists_unreceipted:
+                found = {receipt.ref for receipt in receipts}
+                for row in answered:
+                    if row.unsure and row.ref not in found and now - row.sent_at >= NOT_SENT_AFTER:
+                        send_again(s, row, name, now)
         log.info("sms receipts: asked %s about %d messages, %d receipts", name, len(rows), len(receipts))
     return matched
+
+
+def send_again(session: Session, row: Pending, provider: str, now: datetime) -> None:
+    """Queue an unsure message again: `provider` says it never got it. Only while it is still
+    unsure (a receipt pushed meanwhile wins)."""
+    requeued = session.execute(update(SmsMessage).where(
+        SmsMessage.id == row.id, SmsMessage.status == "failed", SmsMessage.provider_sid.is_(None))
+        .values(status="queued", next_attempt_at=None, sent_at=None, receipt_check_at=None, updated_at=now,
+                error=f"{provider} never got the try of {row.sent_at:%H:%M} UTC that had no answer: sent again"))
+    if requeued.rowcount:
+        log.warning("sms %s: %s never got the send that had no answer; queued to be sent again", row.id, provider)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 ALIYUN_KEY = ("LTAI-test", "aliyun-secret")
 STATUS_ACTIONS = ("QuerySendDetails", "PullSmsSendStatusByPhoneNumber")
 TENCENT_KEY = ("AKID-test", "tencent-secret")
+TAKEN_UNANSWERED = {"taken": "but not answered"}
 
 
 def _sha256(data: bytes) -> str:
@@ -95,7 +96,9 @@ class FakeMainland:
                     status, answer = 200, fake.statuses(provider, params)
                 else:
                     status, answer = queued.pop(0) if queued else (200, fake.accepted(provider, params))
-                if answer is None:      # hang up without answering: the request did arrive
+                if answer == TAKEN_UNANSWERED:
+                    fake.accepted(provider, params)
+                if answer in (None, TAKEN_UNANSWERED):      # hang up without answering: the request did arrive
                     self.close_connection = True
                     return
                 data = json.dumps(answer).encode()
@@ -130,11 +133,16 @@ class FakeMainland:
 
     def statuses(self, provider: str, params: dict) -> dict:
         if provider == "aliyun":
-            # QuerySendDetails by BizId: the message sent to that number, its SendStatus 1/2/3.
-            sent = self.accepted_sends.get(("aliyun", params.get("BizId", "")))
+            # QuerySendDetails by BizId: the message sent to that number, its SendStatus 1/2/3;
+            # without a BizId, every message sent to the number (this fake keeps no dates).
+            wanted = [params["BizId"]] if params.get("BizId") else [
+                sid for (name, sid) in self.accepted_sends if name == "aliyun"]
             details = []
-            if sent is not None and sent["PhoneNumbers"] == params.get("PhoneNumber"):
-                delivered, code = self.reports.get(("aliyun", params["BizId"]), (None, ""))
+            for biz_id in wanted:
+                sent = self.accepted_sends.get(("aliyun", biz_id))
+                if sent is None or sent["PhoneNumbers"] != params.get("PhoneNumber"):
+                    continue
+                delivered, code = self.reports.get(("aliyun", biz_id), (None, ""))
                 details.append({"PhoneNum": sent["PhoneNumbers"], "TemplateCode": sent["TemplateCode"],
                                 "OutId": sent.get("OutId", ""), "Content": "【签名】...",
                                 "SendStatus": 1 if delivered is None else (3 if delivered else 2),
@@ -171,6 +179,10 @@ class FakeMainland:
     def hangs_up(self, provider: str) -> None:
         """The next request to `provider` arrives and gets no answer (the connection drops)."""
         self.responses[provider].append((0, None))
+
+    def takes_and_hangs_up(self, provider: str) -> None:
+        """The next send to `provider` is taken (the carrier will have it) but gets no answer."""
+        self.responses[provider].append((0, TAKEN_UNANSWERED))
 
     def of(self, provider: str) -> list[dict]:
         return [r for r in self.requests if r["provider"] == provider]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tickets import actors, outbound, surveys
-from tickets.errors import HotlineError
+from tickets.errors import ConcurrentChange, HotlineError
 
 from .menus import ENTRY, FALLBACK, HANGUP, MENU, Choice, Node
 from .phrases import digits
@@ -62,7 +62,13 @@ def survey_record(turn: Turn) -> str:
     """Record the score (tickets.surveys.record does the rest)."""
     _, survey = outbound.survey_for_call(turn.session, int(turn.vars["outbound"]))
     score = int(turn.vars["score"])
-    surveys.record(turn.session, survey.order, score, ACTOR, channel="phone")
+    if survey.status != "pending":
+        return "survey.done"        # answered meanwhile (an SMS reply, the desk): that answer counts
+    try:
+        with turn.session.begin_nested():
+            surveys.record(turn.session, survey.order, score, ACTOR, channel="phone")
+    except ConcurrentChange:
+        return "survey.done"        # answered at this very moment by the other channel
     turn.say("survey.thanks.low" if score <= surveys.COMPLAINT_AT_OR_BELOW else "survey.thanks")
     turn.vars["outcome"] = "survey"
     return "survey.bye"

@@ -254,12 +254,14 @@ def _unreached(session: Session, call: OutboundCall, status: str, reason: str) -
 
 
 def answered_by_machine(session: Session, call: OutboundCall, how: str) -> None:
-    """The call reached an answering machine (Asterisk AMD, Twilio AnsweredBy): recorded as such."""
-    session.execute(update(OutboundCall).where(OutboundCall.id == call.id,
-                                               OutboundCall.status.in_(("placing", "answered")))
-                    .values(status="machine", reason=how[:255], ended_at=hotline_of(session).now()))
+    """The call reached an answering machine (Asterisk AMD, Twilio AnsweredBy): recorded as such,
+    once (Twilio names the machine to the survey menu and again in the status callback)."""
+    got = session.execute(update(OutboundCall).where(OutboundCall.id == call.id,
+                                                     OutboundCall.status.in_(("placing", "answered")))
+                          .values(status="machine", reason=how[:255], ended_at=hotline_of(session).now())).rowcount
     session.expire(call)
-    _unreached(session, call, "machine", how)
+    if got:
+        _unreached(session, call, "machine", how)
 
 
 def mark_answered(session: Session, call: OutboundCall, external_id: str | None = None) -> None:

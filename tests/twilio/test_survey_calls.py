@@ -12,8 +12,9 @@ from agent_console.app import create_app
 from ivr.twilio_calls import TwilioDialer
 from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
 from tests.sms.fake_twilio import CALLS_PATH, FakeTwilio
-from tickets import calls, outbound
-from tickets.models import Complaint, WorkOrder
+from ivr.prompts import SENTENCES
+from tickets import actors, calls, outbound, surveys
+from tickets.models import Complaint, WorkOrder, WorkOrderEvent
 
 from .phone import BASE, HOTLINE_NUMBER, TOKEN, PhoneCall, Twilio
 
@@ -250,3 +251,42 @@ def test_another_key_while_holding_keeps_the_caller_waiting(hl, twilio):
     assert list(doc) == []
     with hl.session() as s:
         assert outbound.worklist(s) == []
+
+
+def _history(hl, order_id: int) -> list[str]:
+    with hl.session() as s:
+        return list(s.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.order_id == order_id)
+                              .order_by(WorkOrderEvent.id)))
+
+
+def test_an_answering_machine_reported_by_the_menu_and_the_status_callback_is_one_unreached_attempt(
+        twilio_hl, twilio, clock, api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    phone = CustomerPhone(twilio, "+8613800138000", sid=row.external_id)
+    phone.answer(row.id, answered_by="machine_start")
+    # Twilio names the machine again in the status callback, and repeats a callback it got no 200 for.
+    for _ in range(2):
+        resp = twilio.post(f"/twilio/voice/outbound/status?outbound={row.id}",
+                           phone.params(CallStatus="completed", AnsweredBy="machine_start"))
+        assert resp.status_code == 200
+    assert calls_of(twilio_hl, order_id)[0].status == "machine"
+    assert _history(twilio_hl, order_id).count("survey_unreached") == 1
+
+
+def test_a_score_pressed_after_the_survey_was_answered_by_sms_is_thanked_not_an_error(twilio_hl, twilio, clock, api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    phone = CustomerPhone(twilio, "+8613800138000", sid=row.external_id)
+    assert phone.answer(row.id).find("Gather") is not None
+    with twilio_hl.session() as s, s.begin():        # the SMS reply "5" lands while the menu asks
+        surveys.record(s, s.get(WorkOrder, order_id), 5, actors.customer("sms"), channel="sms")
+    doc = phone.press("2")
+    said = " ".join(el.text or "" for el in doc.iter("Say"))
+    assert SENTENCES["survey.done"]["zh"] in said and SENTENCES["error.system"]["zh"] not in said, said
+    assert doc.find("Hangup") is not None
+    survey = survey_of(twilio_hl, order_id)
+    assert (survey.score, survey.channel) == (5, "sms")
+

@@ -452,6 +452,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "desk.call_busy": ("占线", "busy"),
     "desk.call_machine": ("语音信箱", "answering machine"),
     "desk.call_failed": ("呼叫失败", "failed"),
+    "desk.call_cancelled": ("已取消", "cancelled"),
     "desk.complaints_title": ("待处理投诉（超时的在前）", "Open complaints (overdue first)"),
     "desk.complaints_empty": ("没有待处理的投诉。", "No open complaints."),
     "desk.overdue": ("已超时", "overdue"),

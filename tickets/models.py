@@ -827,7 +827,7 @@ class OutboundCall(Base):
     backend: Mapped[str] = mapped_column(String(12), default="")       # asterisk, twilio
     external_id: Mapped[Optional[str]] = mapped_column(String(64), unique=True)   # Asterisk ChannelId or Twilio CallSid
     status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
-    # queued, placing, answered, no-answer, busy, machine, failed, done
+    # queued, placing, answered, no-answer, busy, machine, failed, done, cancelled (not placed: not wanted any more)
     reason: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     placed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

@@ -297,6 +297,19 @@ def _due_to_place(session: Session, now: datetime, n: int) -> list[int]:
     return list(session.scalars(stmt))
 
 
+def _not_wanted_now(session: Session, call: OutboundCall) -> str:
+    """Why a survey call queued earlier must not ring now (the survey was answered, by SMS or at the
+    desk, or the customer was marked do-not-call while it waited); "" when it may."""
+    if call.purpose != "survey":
+        return ""       # a callback: the caller asked for it, and an agent is waiting for the ring
+    survey = session.get(Survey, call.survey_id)
+    if survey is None or survey.status != "pending":
+        return "the survey was answered before the call was placed"
+    if not may_contact(session, call.phone):
+        return "the customer was marked do-not-call before the call was placed"
+    return ""
+
+
 def _in_flight(session: Session) -> int:
     """Calls ringing now as far as we know: every row `placing`, whichever run placed it."""
     return session.scalar(select(func.count()).select_from(OutboundCall).where(OutboundCall.status == "placing"))
@@ -337,8 +350,10 @@ def place_queued(hl: Hotline, dialer: Dialer) -> list[tuple[str, str]]:
     the rows `placing` are the calls in flight (ours, and Twilio calls whose status callback has
     not come), and only the free channels are filled. As a call ends, the next queued one goes,
     also one queued after this run started (an agent's click-to-call), until nothing is queued
-    or every channel is busy. A dialer that raises leaves its call `failed`, which counts as an
-    attempt: the next one is queued after the retry interval, within the attempt limit."""
+    or every channel is busy. A survey call whose survey was answered (or whose customer became
+    do-not-call) while it waited is `cancelled`, not placed. A dialer that raises leaves its call
+    `failed`, which counts as an attempt: the next one is queued after the retry interval, within
+    the attempt limit."""
     channels = hl.settings.outbound_max_channels
     with hl.session() as s, s.begin():
         expire_lost(s)
@@ -352,6 +367,9 @@ def place_queued(hl: Hotline, dialer: Dialer) -> list[tuple[str, str]]:
                 for call_id in _due_to_place(s, hl.now(), free) if free > 0 else []:
                     if claim(s, call_id, dialer.backend):
                         call = s.get(OutboundCall, call_id)
+                        if why := _not_wanted_now(s, call):
+                            settle(s, call, "cancelled", why)
+                            continue
                         claimed.append((call, s.get(User, call.agent_user_id) if call.agent_user_id else None))
                 s.expunge_all()
             running.update(pool.submit(_place_one, hl, dialer, call, agent) for call, agent in claimed)

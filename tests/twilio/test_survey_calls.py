@@ -13,7 +13,9 @@ from ivr.twilio_calls import TwilioDialer
 from tests.outbound import calls_of, survey_of, survey_waiting_for_a_call
 from tests.sms.fake_twilio import CALLS_PATH, FakeTwilio
 from ivr.prompts import SENTENCES
-from tickets import actors, calls, outbound, surveys
+from tests.core.helpers import AGENT
+from tickets import actors, calls, customer_records, outbound, surveys
+from tickets.customers import find_by_phone
 from tickets.models import Complaint, WorkOrder, WorkOrderEvent
 
 from .phone import BASE, HOTLINE_NUMBER, TOKEN, PhoneCall, Twilio
@@ -290,3 +292,26 @@ def test_a_score_pressed_after_the_survey_was_answered_by_sms_is_thanked_not_an_
     survey = survey_of(twilio_hl, order_id)
     assert (survey.score, survey.channel) == (5, "sms")
 
+
+def test_a_survey_call_put_back_by_a_twilio_fault_is_not_placed_once_the_survey_is_answered(twilio_hl, clock, api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    api.refuse(503, 20503, "Service unavailable")
+    place(twilio_hl, api)
+    assert calls_of(twilio_hl, order_id)[0].status == "queued"
+    with twilio_hl.session() as s, s.begin():        # the SMS reply comes while the call waits
+        surveys.record(s, s.get(WorkOrder, order_id), 4, actors.customer("sms"), channel="sms")
+    clock.advance(seconds=outbound.TRANSIENT_RETRY.total_seconds())
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert len(api.requests) == 1, "the answered customer was called"
+    assert row.status == "cancelled" and "answered" in row.reason
+
+
+def test_a_queued_survey_call_to_a_customer_marked_do_not_call_meanwhile_is_not_placed(twilio_hl, clock, api):
+    order_id = survey_waiting_for_a_call(twilio_hl, clock)
+    with twilio_hl.session() as s, s.begin():
+        (row,) = outbound.queue_survey_calls(s)
+        customer_records.update_record(s, AGENT, find_by_phone(s, "13800138000"), None, do_not_call=True)
+    place(twilio_hl, api)
+    (row,) = calls_of(twilio_hl, order_id)
+    assert len(api.requests) == 0 and row.status == "cancelled" and "do-not-call" in row.reason

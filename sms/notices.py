@@ -33,6 +33,7 @@ from tickets.customers import may_contact, prefers_phone_survey
 from tickets.models import CardLedgerEntry, Complaint, CustomerPhone, MemberCard, WorkOrder, WorkOrderEvent
 from tickets.otp import Issued
 from tickets.pricing import yuan
+from tickets.timeutil import quiet_hours_end
 
 # conversation imports this module too: both use the other's names only at run time.
 from . import conversation, outbox
@@ -133,8 +134,11 @@ def on_order_event(session: Session, order: WorkOrder, ev: WorkOrderEvent) -> No
               "penalty": penalty_suffix(data.get("penalty_fen")),
               "check": TEXTS["check_address"] if _needs_agent(order, ev) else ""}
     key = f"order-{order.id}:{kind}" if kind in ONCE_PER_ORDER else f"{ev.id}:{kind}"
+    # The survey invitation is the platform reaching out: a job completed at night is asked about
+    # in the morning (QUIET_HOURS), as its resend and its calls are.
     outbox.enqueue(session, order.phone, kind=kind, params={p: values[p] for p in KINDS[kind].params},
-                   order=order, dedupe_key=key)
+                   order=order, dedupe_key=key,
+                   not_before=quiet_hours_end(hl.settings, hl.now()) if kind in OUTBOUND else None)
 
 
 # Ledger row kind -> notice kind. An adjustment is a credit (tickets.cards.credit: a complaint's

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -62,14 +62,15 @@ _SENDER = "sms.sender"
 
 def enqueue(session: Session, phone: str, *, kind: str, params: dict, template: str | None = None,
             order: WorkOrder | None = None, dedupe_key: str | None = None,
-            answers_sender: bool = False) -> SmsMessage:
+            answers_sender: bool = False, not_before: datetime | None = None) -> SmsMessage:
     """Queue the notice `template` (default: `kind`) with `params` in the caller's transaction; one
     row per `dedupe_key`, ever. `kind` is what the row is recorded as (a reply records what it
     answers; its template is "reply"). Raises kinds.BadNotice for params the template does not take.
 
     An opted-out number gets a `suppressed` row instead of a notice: kept for the record, never
     sent. `answers_sender`: the message answers one the number has just sent (opt-out stops
-    notices, not answers), so it is sent whatever the opt-out.
+    notices, not answers), so it is sent whatever the opt-out. `not_before` (naive UTC): the message
+    waits in the queue until then (the end of QUIET_HOURS) and the sms-outbox job sends it.
     """
     kinds.checked_params(template or kind, params)
     if dedupe_key:
@@ -78,11 +79,12 @@ def enqueue(session: Session, phone: str, *, kind: str, params: dict, template: 
         if existing is not None:
             return existing
     return add(session, phone, kind=kind, params=params, template=template, order=order, dedupe_key=dedupe_key,
-               opted_out=not answers_sender and is_opted_out(session, phone))
+               opted_out=not answers_sender and is_opted_out(session, phone), not_before=not_before)
 
 
 def add(session: Session, phone: str, *, kind: str, params: dict, opted_out: bool, template: str | None = None,
-        order: WorkOrder | None = None, dedupe_key: str | None = None) -> SmsMessage:
+        order: WorkOrder | None = None, dedupe_key: str | None = None,
+        not_before: datetime | None = None) -> SmsMessage:
     """`enqueue` without its reads, for a caller that has done them (a card's notice, written under
     the card's row lock): `opted_out` as the caller read it, and a `dedupe_key` no message can
     have yet (it names a row of this transaction)."""
@@ -93,15 +95,17 @@ def add(session: Session, phone: str, *, kind: str, params: dict, opted_out: boo
     body = kinds.render(template, params)
     # The console provider only logs, so its message is 'sent' with the business transaction and
     # logged after the commit: no second transaction.
-    console = hl.settings.sms_provider == "console"
+    later = not_before is not None and not_before > now
+    console = hl.settings.sms_provider == "console" and not later
     status = "suppressed" if opted_out else ("sent" if console else "queued")
     row = SmsMessage(direction="out", provider=hl.settings.sms_provider, phone=phone, body=body,
                      segments=segments.count(body), kind=kind, template=template, params=params,
                      dedupe_key=dedupe_key, order_id=order.id if order is not None else None,
                      status=status, error="recipient opted out (TD/STOP)" if opted_out else "",
-                     created_at=now, updated_at=now, sent_at=now if console else None)
+                     created_at=now, updated_at=now, sent_at=now if console else None,
+                     next_attempt_at=not_before if later else None)
     session.add(row)
-    if opted_out:
+    if opted_out or later:
         return row
     if console:
         after_commit(session, lambda: provider_for(hl, "console").send(Outgoing(phone, body, template, params)))

@@ -109,7 +109,7 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
                                 "next one (派工时限), counted in its working hours: dispatched at 23:38 to a franchisee "
                                 "open 08:00-20:00, it is due at 08:30."),
     "QUIET_HOURS": ("21:00-08:00", "22:00-07:30",
-                    "Local hours in which the platform sends no reminder, urging or escalation SMS and places no "
+                    "Local hours in which the platform sends no reminder, urging, escalation or survey SMS and places no "
                     "survey call (what falls due then waits for the morning). Empty: no quiet hours."),
     "REMINDER_HOUR": ("18", "17", "Local hour of the day before the service from which its reminders go out (customer, "
                       "franchisee, worker); an order booked later than that is reminded at once, quiet hours permitting."),

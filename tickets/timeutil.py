@@ -1,7 +1,7 @@
 """UTC storage and local display (the holiday calendar is tickets.holidays)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from .models import utcnow
 if TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["utcnow", "to_utc", "to_local", "in_quiet_hours"]
+__all__ = ["utcnow", "to_utc", "to_local", "in_quiet_hours", "quiet_hours_end"]
 
 
 def to_utc(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -42,3 +42,15 @@ def in_quiet_hours(settings: Settings, now: datetime) -> bool:
     if start < end:
         return start <= local < end
     return local >= start or local < end
+
+
+def quiet_hours_end(settings: Settings, now: datetime) -> datetime | None:
+    """When the QUIET_HOURS `now` (naive UTC) falls in end, as naive UTC; None outside them.
+    What may not go out at night waits until then."""
+    if not in_quiet_hours(settings, now):
+        return None
+    local = to_local(now, settings.timezone)
+    end = datetime.combine(local.date(), settings.quiet_hours[1], tzinfo=settings.timezone)
+    if end <= local:
+        end += timedelta(days=1)            # in the evening part of a window spanning midnight
+    return to_utc(end, settings.timezone)

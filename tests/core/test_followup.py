@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -359,3 +359,21 @@ def test_an_escalation_nobody_has_a_phone_for_is_recorded_and_texts_nobody(hl, c
     number = _escalated(hl, clock)
     assert _events(hl, number, "escalate")[0]["told"] == []
     assert _sms(hl, "manager_escalation") == []
+
+
+@pytest.mark.parametrize("zone, utc_now, quiet, end", [
+    # Urumqi (UTC+6, no DST): 21:30 local, quiet until 08:00 the next morning
+    ("Asia/Urumqi", datetime(2026, 11, 23, 15, 30), True, datetime(2026, 11, 24, 2, 0)),
+    # Urumqi 00:30 local, after midnight: until 08:00 the same day
+    ("Asia/Urumqi", datetime(2026, 11, 23, 18, 30), True, datetime(2026, 11, 24, 2, 0)),
+    ("Asia/Urumqi", datetime(2026, 11, 24, 2, 0), False, None),          # 08:00: the window has ended
+    ("Asia/Shanghai", datetime(2026, 11, 23, 12, 59), False, None),      # 20:59
+    ("Asia/Shanghai", datetime(2026, 11, 23, 13, 0), True, datetime(2026, 11, 24, 0, 0)),   # 21:00
+    ("Asia/Shanghai", datetime(2026, 11, 23, 23, 59), True, datetime(2026, 11, 24, 0, 0)),  # 07:59
+])
+def test_quiet_hours_span_midnight_in_local_time_and_end_at_their_configured_hour(zone, utc_now, quiet, end):
+    from tickets.config import load_settings
+    from tickets.timeutil import in_quiet_hours, quiet_hours_end
+    settings = load_settings({"TIMEZONE": zone, "QUIET_HOURS": "21:00-08:00"})
+    assert in_quiet_hours(settings, utc_now) is quiet
+    assert quiet_hours_end(settings, utc_now) == end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sms import notices
+from sms import notices, outbox
 from tests.core.helpers import CALLBACK, order_in
 from tests.sms.conftest import LI, messages
 from tickets.models import Survey, WorkOrderEvent
@@ -60,3 +60,18 @@ def test_a_survey_reply_that_is_not_a_score_is_told_how_to_score(hl, phone):
     assert reply == f"请只回复一个数字1-5为订单{number}评分（5分最满意），可在数字后附意见，如：5 师傅很准时"
     with hl.session() as s:
         assert s.scalar(select(Survey).where(Survey.order_id == order_id)).status == "pending"
+
+
+def test_a_job_completed_in_quiet_hours_gets_its_survey_sms_in_the_morning(hl, clock):
+    # FIXED_NOW is 10:00 in Shanghai: 12.5 h later it is 22:30, inside 21:00-08:00.
+    clock.advance(hours=12, minutes=30)
+    order_id = completed(hl)
+    (invite,) = messages(hl, kind="completed", order_id=order_id)
+    assert (invite.status, invite.sent_at) == ("queued", None), "a survey SMS left at 22:30"
+    clock.advance(hours=9, minutes=29)                  # 07:59
+    outbox.send_pending(hl)
+    assert messages(hl, kind="completed", order_id=order_id)[0].status == "queued"
+    clock.advance(minutes=1)                            # 08:00: the outbox job sends it
+    outbox.send_pending(hl)
+    (invite,) = messages(hl, kind="completed", order_id=order_id)
+    assert invite.status == "sent" and invite.sent_at == clock.now

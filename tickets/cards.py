@@ -180,7 +180,14 @@ def _new_number(session: Session) -> str:
 
 def open_card(session: Session, customer: Customer, actor: Actor, *, level: str | None = None,
               number: str | None = None) -> MemberCard:
-    """Open a card for `customer` (one open card each), optionally setting their level."""
+    """Open a card for `customer` (one open card each), optionally setting their level. The customer's
+    row is locked first, so two openings at once (or an opening during a merge of the record) run
+    one after the other and the second sees the first's card (or the merge)."""
+    customer = session.execute(select(Customer).where(Customer.id == customer.id).with_for_update()
+                               .execution_options(populate_existing=True)).scalar_one()
+    if customer.merged_into_id is not None:
+        raise ValidationError("customer {cid} was already merged into customer {into}; use that record", cid=customer.id,
+                              into=customer.merged_into_id)
     existing = card_of(session, customer)
     if existing is not None:
         raise ValidationError("{value} already has card {number}; top it up, or close it first", value=customer.name or 'this customer', number=existing.number)

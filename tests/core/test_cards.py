@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.core.helpers import AGENT, franchisee_actor, order_in
+from tests.core.helpers import AGENT, at_once, franchisee_actor, order_in
 from tickets import cards, orders
 from tickets.actors import Actor
 from tickets.customers import find_by_phone
@@ -275,3 +275,13 @@ def test_spend_detail_shows_spends_and_their_reversals_but_not_top_ups(session):
     cards.reverse(session, wrong, CASHIER, reason="wrong card")
     cards.reverse(session, cards.ledger(session, card)[0], CASHIER, reason="top-up typed twice")
     assert [(e.kind, e.amount_fen) for e in cards.spend_detail(session, card)] == [("spend", -700), ("reversal", 700)]
+
+
+def test_two_cards_opened_for_one_customer_at_once_make_one_card(hl):
+    """Agents open a card for the same caller at the same moment: one card, and the others are
+    told the customer has it (two open cards would split the money between them)."""
+    results = at_once(hl, lambda s: cards.open_card(s, find_by_phone(s, SMITH), CASHIER).number, [()] * 4)
+    assert sorted(type(r).__name__ for r in results) == ["ValidationError"] * 3 + ["str"], results
+    with hl.session() as s:
+        holder = find_by_phone(s, SMITH)
+        assert s.scalar(select(func.count()).select_from(MemberCard).where(MemberCard.customer_id == holder.id)) == 1

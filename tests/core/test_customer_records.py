@@ -288,3 +288,16 @@ def test_a_merge_moves_the_callback_requests_too(hl):
         assert customer_records.merge(s, AGENT, keep, gone)["callback_requests"] == 1
     with hl.session() as s:
         assert s.get(CallbackRequest, request_id).customer_id == keep
+
+
+def test_a_card_is_not_opened_on_a_merged_away_record(hl):
+    """A card opened on a record merged meanwhile (its page open from before) would hold money no
+    search finds: it is refused, naming the record to use."""
+    with hl.session() as s:
+        with s.begin():
+            keep, gone = cust(s, LI).id, cust(s, SMITH).id
+            stale = s.get(Customer, gone)
+        with hl.session() as other, other.begin():
+            customer_records.merge(other, AGENT, keep, gone)
+        with s.begin(), pytest.raises(ValidationError, match=f"already merged into customer {keep}"):
+            cards.open_card(s, stale, AGENT)

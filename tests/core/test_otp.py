@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from tests.core.helpers import at_once
 from tickets import otp
 from tickets.models import OneTimeCode
 
@@ -135,28 +136,11 @@ def test_codes_asked_for_at_once_from_many_processes_keep_the_limits(hl):
     other: a phone gets at most its 5 codes an hour, an address at most its 20, however many
     ask at the same moment (on PostgreSQL, READ COMMITTED would let each one count the others
     as not there yet)."""
-    def race(requests):
-        barrier = threading.Barrier(len(requests), timeout=30)
-        results: list[object] = []
+    def ask(s, subject, phone, addr):
+        return otp.issue(s, "lookup", subject, phone, addr)
 
-        def ask(subject, phone, addr):
-            with hl.session() as s:
-                barrier.wait()
-                try:
-                    with s.begin():
-                        results.append(otp.issue(s, "lookup", subject, phone, addr))
-                except otp.TooManyCodes as exc:
-                    results.append(exc)
-
-        threads = [threading.Thread(target=ask, args=r) for r in requests]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        return results
-
-    sent = race([(f"26328{i:05d}", PHONE, f"203.0.113.{i}") for i in range(10)])
+    sent = at_once(hl, ask, [(f"26328{i:05d}", PHONE, f"203.0.113.{i}") for i in range(10)])
     assert sum(1 for r in sent if isinstance(r, otp.Issued) and r.code is not None) == 5
-    refused = race([(f"26329{i:05d}", "", "198.51.100.7") for i in range(26)])
+    refused = at_once(hl, ask, [(f"26329{i:05d}", "", "198.51.100.7") for i in range(26)])
     assert sum(1 for r in refused if isinstance(r, otp.Issued)) == 20
     assert sum(1 for r in refused if isinstance(r, otp.TooManyCodes)) == 6

@@ -176,6 +176,25 @@ def test_an_order_paid_by_card_cannot_be_paid_again_with_another_key(session, hl
     assert exc.value.reason == "already_paid"
 
 
+def test_a_key_replayed_for_another_order_or_amount_is_refused_not_taken_for_paid(session, hl):
+    """A replay is the same request again: a key that paid order A does not make order B "paid"
+    (B would be marked paid with nothing taken), and a spend key comes back only for its amount."""
+    first = order_in(session, hl, "completed")
+    second = order_in(session, hl, "completed", days=6)
+    card = cards.get(session, "880000000001")
+    paid = cards.pay_order(session, first, franchisee_actor(first), key="pay-once")
+    balance = card.balance_fen
+    with pytest.raises(cards.CardRefused, match="already used") as exc:
+        cards.pay_order(session, second, franchisee_actor(second), key="pay-once")
+    assert exc.value.reason == "key_reused" and cards.paid_by_card(session, second) == 0
+    assert cards.pay_order(session, first, franchisee_actor(first), key="pay-once").id == paid.id
+    spent = cards.spend(session, card, 500, AGENT, key="s-1")
+    with pytest.raises(cards.CardRefused, match="already used"):
+        cards.spend(session, card, 700, AGENT, key="s-1")
+    assert cards.spend(session, card, 500, AGENT, key="s-1").id == spent.id
+    assert card.balance_fen == balance - 500 == ledger_sum(session, card)
+
+
 def test_completing_with_a_refused_card_payment_leaves_the_order_in_service(hl):
     with hl.session() as s, s.begin():
         order = order_in(s, hl, "in_service")

@@ -254,6 +254,9 @@ ZH: dict[str, str] = {
     "{phone} already has order {number} for this service at this time; nothing was booked": "{phone} 在这个时间已有此项服务的工单 {number}，本次未下单。",
     "unknown service {service!r}; choose one from the list": "未知的服务项目“{service}”，请从列表中选择。",
     "write the mobile number the code goes to, e.g. 13800138000": "请填写接收验证码的手机号，例如 13800138000。",
+    "a code was sent less than a minute ago; wait until {until:%H:%M:%S} before asking again": "验证码刚刚发过，请在 {until:%H:%M:%S} 之后再获取。",
+    "too many codes asked for from this number in the last hour; try again later": "这个号码一小时内获取验证码次数过多，请稍后再试。",
+    "too many codes asked for from this address in the last hour; try again later": "您所在网络一小时内获取验证码次数过多，请稍后再试。",
     # member cards (tickets/cards.py, agent_console/cards.py)
     "the {what} must be a whole number of fen, e.g. 10000 for 100.00 yuan; got {amount_fen!r}": "{what}金额必须是以分为单位的整数，例如 10000 表示 100.00 元；当前为“{amount_fen}”。",
     "the {what} must be more than 0; got {value} yuan": "{what}金额必须大于0，当前为 {value} 元。",

@@ -180,7 +180,14 @@ def _new_number(session: Session) -> str:
 
 def open_card(session: Session, customer: Customer, actor: Actor, *, level: str | None = None,
               number: str | None = None) -> MemberCard:
-    """Open a card for `customer` (one open card each), optionally setting their level."""
+    """Open a card for `customer` (one open card each), optionally setting their level. The customer's
+    row is locked first, so two openings at once (or an opening during a merge of the record) run
+    one after the other and the second sees the first's card (or the merge)."""
+    customer = session.execute(select(Customer).where(Customer.id == customer.id).with_for_update()
+                               .execution_options(populate_existing=True)).scalar_one()
+    if customer.merged_into_id is not None:
+        raise ValidationError("customer {cid} was already merged into customer {into}; use that record", cid=customer.id,
+                              into=customer.merged_into_id)
     existing = card_of(session, customer)
     if existing is not None:
         raise ValidationError("{value} already has card {number}; top it up, or close it first", value=customer.name or 'this customer', number=existing.number)
@@ -338,7 +345,7 @@ def pay_order(session: Session, order: WorkOrder, actor: Actor, *, key: str) -> 
         raise CardRefused("{value} of order {number} has no member card; take the payment another way", value=customer.name or 'the customer', number=order.number, reason="no_card")
     replay = _by_key(session, key)
     if replay is not None:
-        return _replayed(replay, card, "spend")
+        return _replayed(replay, card, "spend", order)
     card = _locked(session, card)
     if paid_by_card(session, order) > 0:
         raise CardRefused("order {number} is already paid by card {number2}", number=order.number, number2=card.number, reason="already_paid")
@@ -365,8 +372,12 @@ def _by_key(session: Session, key: str | None) -> CardLedgerEntry | None:
     return session.scalar(select(CardLedgerEntry).where(CardLedgerEntry.idempotency_key == key))
 
 
-def _replayed(entry: CardLedgerEntry, card: MemberCard, kind: str) -> CardLedgerEntry:
-    if entry.card_id != card.id or entry.kind != kind:
+def _replayed(entry: CardLedgerEntry, card: MemberCard, kind: str, order: WorkOrder | None,
+              amount_fen: int | None = None) -> CardLedgerEntry:
+    """The row a key already made, when this request is that one again (same card, kind, order
+    and, once known, amount); a key reused for anything else is refused, never taken as done."""
+    if (entry.card_id != card.id or entry.kind != kind or entry.order_id != (order.id if order is not None else None)
+            or (amount_fen is not None and entry.amount_fen != amount_fen)):
         raise CardRefused("key {idempotency_key!r} was already used for another {kind} on card {number}", idempotency_key=entry.idempotency_key, kind=entry.kind, number=entry.card.number, reason="key_reused")
     return entry
 
@@ -394,7 +405,7 @@ def _post(session: Session, card: MemberCard, kind: str, amount_fen: int, actor:
     # Under the lock: a request with the same key that got here first has committed its row by now.
     replay = _by_key(session, key)
     if replay is not None:
-        return _replayed(replay, card, kind)
+        return _replayed(replay, card, kind, order, amount_fen)
     if check is not None:
         check(card, what)
     balance = card.balance_fen + amount_fen

@@ -22,8 +22,8 @@ from .actors import Actor
 from .concurrency import CONFLICT
 from .dispatch import resolve_district
 from .errors import ConcurrentChange, NotFound, ValidationError
-from .models import (Address, Call, CardLedgerEntry, Complaint, Customer, CustomerPhone, MemberCard, SmsMessage, Survey,
-                     WorkOrder)
+from .models import (Address, Call, CallbackRequest, CardLedgerEntry, Complaint, Customer, CustomerPhone, MemberCard,
+                     SmsMessage, Survey, WorkOrder)
 from .numbers import parse_number
 from .phones import normalize
 
@@ -225,12 +225,12 @@ def add_address(session: Session, actor: Actor, customer: Customer, text: str, d
 # record holds no open card, so only closed cards move, with their ledger as history).
 OWNED = ((CustomerPhone, CustomerPhone.customer_id), (Address, Address.customer_id),
          (WorkOrder, WorkOrder.customer_id), (Call, Call.customer_id), (Complaint, Complaint.customer_id),
-         (MemberCard, MemberCard.customer_id))
+         (MemberCard, MemberCard.customer_id), (CallbackRequest, CallbackRequest.customer_id))
 
 
 def merge(session: Session, actor: Actor, keep_id: int, gone_id: int) -> dict[str, int]:
     """Move everything of record `gone_id` to `keep_id` (phones, addresses, orders, calls, closed cards,
-    complaints; surveys with their orders) and mark `gone_id` merged; audited on both. Both rows
+    complaints, callback requests; surveys with their orders; SMS follow the phones) and mark `gone_id` merged; audited on both. Both rows
     are locked first (in id order), so two merges of the same records run one after the other and
     the second finds the first's result."""
     if keep_id == gone_id:

@@ -3,7 +3,8 @@
 A code is 6 random digits, valid for TTL, good for MAX_TRIES guesses and one use. Only an HMAC of
 it (keyed by SECRET_KEY, bound to its purpose and subject) is stored, so a leaked table gives no
 working codes. Requests are limited (LIMITS) per subject (the order number or the phone being
-verified), per source address and per phone. Asking again replaces the previous code.
+verified), per source address and per phone, in the database (so across every process), one
+request at a time. Asking again replaces the previous code.
 
 No enumeration: a subject nobody owns (an unknown order number) still gets a row, with no phone
 and no SMS, and is limited and checked exactly like a known one, so every answer reads the same.
@@ -92,18 +93,33 @@ def _count(session: Session, limit: Limit, purpose: str, subject: str, phone: st
     return session.scalar(select(func.count()).select_from(OneTimeCode).where(OneTimeCode.created_at > since, *where))
 
 
+# The advisory lock every `issue` takes on PostgreSQL (pg_advisory_xact_lock's two-key space,
+# apart from the one-key locks on phone numbers that bookings take).
+_ISSUE_LOCK = (0x4F54, 0x5031)
+
+
+def _one_issue_at_a_time(session: Session) -> None:
+    """The limits count rows, so two requests counting at once would each miss the other's: on
+    PostgreSQL (READ COMMITTED) every `issue` waits for the one before it to commit, then counts
+    afresh. SQLite's transactions are serial already (BEGIN IMMEDIATE, tickets.sqlite). Codes are
+    asked for a few times a minute, so one lock for all of them costs nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(*_ISSUE_LOCK)))
+
+
 def issue(session: Session, purpose: str, subject: str, phone: str, remote_addr: str = "") -> Issued:
     """A new code for `subject`, to be sent to `phone` ("" when the subject is unknown: nothing is
     sent, the answer reads the same). TooManyCodes past a visible limit."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose {purpose!r} is not one of {PURPOSES}")
     hl = hotline_of(session)
+    _one_issue_at_a_time(session)
     now = hl.now()
     last = session.scalar(select(func.max(OneTimeCode.created_at)).where(
         OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
     if last is not None and now - last < RESEND_AFTER:
-        raise TooManyCodes(f"a code was sent less than a minute ago; wait until "
-                           f"{to_local(last + RESEND_AFTER, hl.tz):%H:%M:%S} before asking again")
+        raise TooManyCodes("a code was sent less than a minute ago; wait until {until:%H:%M:%S} before asking again",
+                           until=to_local(last + RESEND_AFTER, hl.tz))
     silent = False
     for limit in LIMITS:
         if (limit.scope == "address" and not remote_addr) or (limit.scope == "phone" and not phone):
@@ -112,8 +128,9 @@ def issue(session: Session, purpose: str, subject: str, phone: str, remote_addr:
             if limit.silent:
                 silent = True
                 continue
-            raise TooManyCodes(f"too many codes asked for from this {'number' if limit.scope == 'subject' else 'address'} "
-                               f"in the last hour; try again later")
+            if limit.scope == "subject":
+                raise TooManyCodes("too many codes asked for from this number in the last hour; try again later")
+            raise TooManyCodes("too many codes asked for from this address in the last hour; try again later")
     # A new code replaces the older ones of the subject.
     session.execute(update(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject,
                                               OneTimeCode.used_at.is_(None)).values(used_at=now))

@@ -165,12 +165,15 @@ def request_booking_code(session: Session, req: BookingRequest, remote_addr: str
 
 def confirm_booking(session: Session, req: BookingRequest, code: str) -> WorkOrder | otp.Check:
     """Book `req` once the phone's code is right (the order, dispatched like any other); else the
-    failed Check, whose try the caller's transaction must commit."""
-    phone = normalize(req.phone)
-    check = otp.verify(session, "booking", phone, code)
+    failed Check, whose try the caller's transaction must commit.
+
+    The booking is checked before the code: a request that cannot be booked is refused without
+    looking at the code, so its answer says nothing of the code, and no guess is made that a
+    refusal would roll back uncounted."""
+    back = readback(session, req)
+    check = otp.verify(session, "booking", back.phone, code)
     if not check.ok:
         return check
-    back = readback(session, req)
     return orders.book(session, phone=back.phone, service=back.service, start=back.start, actor=ACTOR,
                        channel="online", address=back.address, quantity=back.quantity, name=req.name.strip()[:64])
 

@@ -218,3 +218,19 @@ def test_the_same_booking_twice_is_refused_as_a_duplicate(hl, console, clock):
     clock.advance(minutes=2)
     resp = console.post("/book", BOOKING)
     assert resp.status_code == 409 and flashes(resp)[0].startswith("您已预约过同一服务同一时间")
+
+
+def test_a_code_posted_with_an_unbookable_request_is_not_looked_at(hl, console):
+    """Guesses sent with a booking that cannot be read back (an unknown service): the code was
+    checked first and the refusal rolled its try back, so a stranger who had a code sent to
+    someone's phone could guess it without limit, the page telling the right code (its only
+    refusal the service) from a wrong one. Now such a request is refused before its code is read."""
+    console.post("/book", BOOKING)
+    code = last_code(hl, SMITH)
+    answers = [console.post("/book/confirm", {**BOOKING, "service": "ZZZ", "code": guess})
+               for guess in (wrong(code), code)]
+    assert [(r.status_code, flashes(r)) for r in answers] == [(400, ["没有服务“ZZZ”，请从列表中选择。"])] * 2
+    resp = console.post("/book/confirm", {**BOOKING, "code": wrong(code)})
+    assert flashes(resp) == ["验证码不对，还可以试4次。"]
+    resp = console.post("/book/confirm", {**BOOKING, "code": code})
+    assert resp.status_code == 200 and "booked-number" in text(resp)

@@ -139,7 +139,7 @@ def test_an_order_in_the_chinese_view_counts_hours_in_chinese(login, hl):
 
 # ---------------------------------------------------------------- every refusal has its Chinese sentence
 REFUSAL_CLASSES = {"HotlineError", "ValidationError", "NotFound", "PermissionDenied", "TransitionError",
-                   "DuplicateBooking", "ConcurrentChange", "LoginRefused", "CardRefused"}
+                   "DuplicateBooking", "ConcurrentChange", "LoginRefused", "CardRefused", "TooManyCodes"}
 CONSOLE_FACING = ("tickets", "agent_console")
 NOT_CONSOLE_FACING = {"cli.py", "commands.py", "call_commands.py", "report_cli.py"}     # the command line's own errors are read in a terminal
 

@@ -1,12 +1,15 @@
 """Builders shared by the core tests: orders walked into any lifecycle state."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+from typing import Callable
 
 from sqlalchemy import select
 
 from tickets import orders
-from tickets.actors import SYSTEM, Actor
+from tickets.actors import Actor
+from tickets.errors import HotlineError
 from tickets.models import Franchisee, Worker
 from tickets.surveys import record
 from tickets.workflow import transition
@@ -75,3 +78,26 @@ def order_in(session, hl, state: str, worker: bool = True, **kw):
 
 def franchisee_named(session, name: str) -> Franchisee:
     return session.scalar(select(Franchisee).where(Franchisee.name == name))
+
+
+def at_once(hl, work: Callable, calls: list[tuple]) -> list[object]:
+    """`work(session, *args)` for each args of `calls`, every one in its own session and transaction,
+    started together (a barrier): what each returned, or the HotlineError it raised, in call order."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int, args: tuple) -> None:
+        with hl.session() as s:
+            barrier.wait()
+            try:
+                with s.begin():
+                    results[i] = work(s, *args)
+            except HotlineError as exc:
+                results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, args)) for i, args in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.core.helpers import AGENT, franchisee_actor, order_in
+from tests.core.helpers import AGENT, at_once, franchisee_actor, order_in
 from tickets import cards, orders
 from tickets.actors import Actor
 from tickets.customers import find_by_phone
@@ -176,6 +176,25 @@ def test_an_order_paid_by_card_cannot_be_paid_again_with_another_key(session, hl
     assert exc.value.reason == "already_paid"
 
 
+def test_a_key_replayed_for_another_order_or_amount_is_refused_not_taken_for_paid(session, hl):
+    """A replay is the same request again: a key that paid order A does not make order B "paid"
+    (B would be marked paid with nothing taken), and a spend key comes back only for its amount."""
+    first = order_in(session, hl, "completed")
+    second = order_in(session, hl, "completed", days=6)
+    card = cards.get(session, "880000000001")
+    paid = cards.pay_order(session, first, franchisee_actor(first), key="pay-once")
+    balance = card.balance_fen
+    with pytest.raises(cards.CardRefused, match="already used") as exc:
+        cards.pay_order(session, second, franchisee_actor(second), key="pay-once")
+    assert exc.value.reason == "key_reused" and cards.paid_by_card(session, second) == 0
+    assert cards.pay_order(session, first, franchisee_actor(first), key="pay-once").id == paid.id
+    spent = cards.spend(session, card, 500, AGENT, key="s-1")
+    with pytest.raises(cards.CardRefused, match="already used"):
+        cards.spend(session, card, 700, AGENT, key="s-1")
+    assert cards.spend(session, card, 500, AGENT, key="s-1").id == spent.id
+    assert card.balance_fen == balance - 500 == ledger_sum(session, card)
+
+
 def test_completing_with_a_refused_card_payment_leaves_the_order_in_service(hl):
     with hl.session() as s, s.begin():
         order = order_in(s, hl, "in_service")
@@ -275,3 +294,13 @@ def test_spend_detail_shows_spends_and_their_reversals_but_not_top_ups(session):
     cards.reverse(session, wrong, CASHIER, reason="wrong card")
     cards.reverse(session, cards.ledger(session, card)[0], CASHIER, reason="top-up typed twice")
     assert [(e.kind, e.amount_fen) for e in cards.spend_detail(session, card)] == [("spend", -700), ("reversal", 700)]
+
+
+def test_two_cards_opened_for_one_customer_at_once_make_one_card(hl):
+    """Agents open a card for the same caller at the same moment: one card, and the others are
+    told the customer has it (two open cards would split the money between them)."""
+    results = at_once(hl, lambda s: cards.open_card(s, find_by_phone(s, SMITH), CASHIER).number, [()] * 4)
+    assert sorted(type(r).__name__ for r in results) == ["ValidationError"] * 3 + ["str"], results
+    with hl.session() as s:
+        holder = find_by_phone(s, SMITH)
+        assert s.scalar(select(func.count()).select_from(MemberCard).where(MemberCard.customer_id == holder.id)) == 1

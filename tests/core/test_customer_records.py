@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.core.helpers import AGENT, book, order_in
-from tickets import cards, complaints, customer_records, customers
+from tickets import cards, complaints, customer_records, customers, outbound
 from tickets.actors import SYSTEM
 from tickets.errors import ConcurrentChange, HotlineError, NotFound, ValidationError
-from tickets.models import AuditLog, Customer, CustomerPhone, WorkOrder
+from tickets.models import AuditLog, CallbackRequest, Customer, CustomerPhone, WorkOrder
 
 WANG, LI, SMITH = "+8613800138000", "+8613900139000", "+8613700137000"
 
@@ -277,3 +277,27 @@ def test_a_merge_brings_the_closed_card_and_its_ledger_to_the_kept_record(hl):
         kinds = [e.item.kind for e in customer_records.timeline(s, s.get(Customer, keep)) if e.kind == "card"
                  and e.item.card_id == card.id]
     assert kinds == ["refund", "topup"]
+
+
+def test_a_merge_moves_the_callback_requests_too(hl):
+    """Everything of the merged-away record moves: a callback it asked for is the kept record's."""
+    with hl.session() as s, s.begin():
+        keep, gone = cust(s, LI).id, cust(s, SMITH).id
+        request_id = outbound.request_callback(s, phone=SMITH, source="after-hours", customer_id=gone).id
+    with hl.session() as s, s.begin():
+        assert customer_records.merge(s, AGENT, keep, gone)["callback_requests"] == 1
+    with hl.session() as s:
+        assert s.get(CallbackRequest, request_id).customer_id == keep
+
+
+def test_a_card_is_not_opened_on_a_merged_away_record(hl):
+    """A card opened on a record merged meanwhile (its page open from before) would hold money no
+    search finds: it is refused, naming the record to use."""
+    with hl.session() as s:
+        with s.begin():
+            keep, gone = cust(s, LI).id, cust(s, SMITH).id
+            stale = s.get(Customer, gone)
+        with hl.session() as other, other.begin():
+            customer_records.merge(other, AGENT, keep, gone)
+        with s.begin(), pytest.raises(ValidationError, match=f"already merged into customer {keep}"):
+            cards.open_card(s, stale, AGENT)

@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from tests.core.helpers import at_once
 from tickets import otp
 from tickets.models import OneTimeCode
 
@@ -128,3 +129,18 @@ def test_concurrent_wrong_guesses_count_every_try(hl):
     with hl.session() as s:
         assert s.scalar(select(OneTimeCode.attempts)) == 5
     assert verify(hl, code).reason == "spent"
+
+
+def test_codes_asked_for_at_once_from_many_processes_keep_the_limits(hl):
+    """Requests racing each other (several web workers, one attacker) are counted one after the
+    other: a phone gets at most its 5 codes an hour, an address at most its 20, however many
+    ask at the same moment (on PostgreSQL, READ COMMITTED would let each one count the others
+    as not there yet)."""
+    def ask(s, subject, phone, addr):
+        return otp.issue(s, "lookup", subject, phone, addr)
+
+    sent = at_once(hl, ask, [(f"26328{i:05d}", PHONE, f"203.0.113.{i}") for i in range(10)])
+    assert sum(1 for r in sent if isinstance(r, otp.Issued) and r.code is not None) == 5
+    refused = at_once(hl, ask, [(f"26329{i:05d}", "", "198.51.100.7") for i in range(26)])
+    assert sum(1 for r in refused if isinstance(r, otp.Issued)) == 20
+    assert sum(1 for r in refused if isinstance(r, otp.TooManyCodes)) == 6

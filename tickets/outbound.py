@@ -302,8 +302,8 @@ def _not_wanted_now(session: Session, call: OutboundCall) -> str:
     desk, or the customer was marked do-not-call while it waited); "" when it may."""
     if call.purpose != "survey":
         return ""       # a callback: the caller asked for it, and an agent is waiting for the ring
-    survey = session.get(Survey, call.survey_id)
-    if survey is None or survey.status != "pending":
+    survey = session.get(Survey, call.survey_id) if call.survey_id is not None else None
+    if survey is not None and survey.status != "pending":
         return "the survey was answered before the call was placed"
     if not may_contact(session, call.phone):
         return "the customer was marked do-not-call before the call was placed"
